@@ -1,0 +1,24 @@
+"""Every layer type, registered by its Keras class name (``engine.layers.Dense`` ...).
+
+Importing this package imports each family module, which registers its types in
+:data:`engine.layers.base.LAYER_TYPES`.
+"""
+
+from engine.layers.base import (
+    LAYER_TYPES,
+    Input,
+    InputLayer,
+    KerasTensor,
+    Layer,
+    ShapeError,
+    WeightSpec,
+    get_layer_class,
+    register,
+)
+from engine.layers.core import Activation, Dense
+from engine.layers.schema import Param, ParameterError
+
+__all__ = [
+    "LAYER_TYPES", "Activation", "Dense", "Input", "InputLayer", "KerasTensor", "Layer",
+    "Param", "ParameterError", "ShapeError", "WeightSpec", "get_layer_class", "register",
+]

@@ -1,0 +1,347 @@
+"""The layer contract, the layer-type registry, and symbolic tensors for the Functional API.
+
+A layer type is one class that declares, in one place (DESIGN.md, "single source of truth"):
+
+- ``type_name`` (the Keras class name, the registry key), ``category``, ``description``;
+- ``params``: its parameter schema (:class:`~engine.layers.schema.Param`);
+- ``min_inputs`` / ``max_inputs`` (``None`` = variadic, as in ``Add``);
+- ``compute_output_shape(input_shape)``: shape inference without running anything, raising
+  :class:`ShapeError` with a message and a suggested fix;
+- ``weight_specs(input_shape)``: the weights it will create (name, shape, initializer,
+  trainable), in the documented ``get_weights`` order — parameter counts come from here
+  without allocating anything;
+- ``flops(input_shape)``: an estimate of forward floating-point operations per sample;
+- ``call(inputs, training)``: the forward pass on engine primitives.
+
+Shapes never include the batch dimension. Single-input layers receive a tuple;
+multi-input layers (``max_inputs != 1``) receive a list of tuples. ONNX mappings live in
+``engine/onnx`` keyed by ``type_name``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from engine import backend, initializers
+from engine.autodiff.tensor import Tensor, Variable
+from engine.layers.schema import Param, ParameterError, validate_params
+
+Shape = tuple[int, ...]
+
+LAYER_TYPES: dict[str, type[Layer]] = {}
+
+
+def register(cls: type[Layer]) -> type[Layer]:
+    """Class decorator: make a layer type known to the palette, compiler, loader, exporter."""
+    if not cls.type_name:
+        raise TypeError(f"{cls.__name__} has no type_name")
+    if cls.type_name in LAYER_TYPES and LAYER_TYPES[cls.type_name] is not cls:
+        raise TypeError(f"layer type {cls.type_name!r} is registered twice")
+    LAYER_TYPES[cls.type_name] = cls
+    return cls
+
+
+def get_layer_class(type_name: str) -> type[Layer]:
+    try:
+        return LAYER_TYPES[type_name]
+    except KeyError:
+        raise KeyError(f"unknown layer type {type_name!r}") from None
+
+
+class ShapeError(ValueError):
+    """An input shape a layer cannot accept; ``fix`` suggests what the user can do."""
+
+    def __init__(self, message: str, fix: str | None = None):
+        super().__init__(message if fix is None else f"{message}: {fix}")
+        self.message = message
+        self.fix = fix
+
+
+@dataclass(frozen=True)
+class WeightSpec:
+    """One weight a layer will create, in ``get_weights`` order."""
+
+    name: str
+    shape: Shape
+    initializer: str = "glorot_uniform"
+    trainable: bool = True
+    fan_in: int = 1
+    fan_out: int = 1
+
+
+_name_counters: dict[str, itertools.count] = defaultdict(lambda: itertools.count(1))
+
+
+def _snake(name: str) -> str:
+    s = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name)
+    return re.sub(r"(?<=[A-Z])([A-Z][a-z])", r"_\1", s).lower()
+
+
+class Layer:
+    """Base class of every layer type (``keras.layers.Layer``)."""
+
+    type_name: ClassVar[str] = ""
+    display_name: ClassVar[str] = ""
+    category: ClassVar[str] = "Core"
+    description: ClassVar[str] = ""
+    params: ClassVar[tuple[Param, ...]] = ()
+    min_inputs: ClassVar[int] = 1
+    max_inputs: ClassVar[int | None] = 1
+    # Layers whose behaviour differs between training and inference (Dropout, BatchNorm).
+    uses_training_flag: ClassVar[bool] = False
+    # Example uses, read by the generic layer test harness and the palette's tooltips:
+    # each {"config": {...}, "input_shape": shape or [shapes], optional "input_dtype":
+    # "int64" with "input_range": [low, high)}.
+    examples: ClassVar[tuple[dict, ...]] = ()
+
+    def __init__(self, *args: Any, name: str | None = None, trainable: bool = True,
+                 **kwargs: Any):
+        # Positional arguments follow the schema's order, as in Keras (``Dense(64, "relu")``).
+        if len(args) > len(self.params):
+            raise TypeError(f"{self.type_name} takes at most {len(self.params)} positional "
+                            f"arguments, got {len(args)}")
+        for param, value in zip(self.params, args, strict=False):
+            if param.name in kwargs:
+                raise TypeError(f"{self.type_name} got {param.name!r} twice")
+            kwargs[param.name] = value
+        self.config: dict[str, Any] = validate_params(self.type_name, self.params, kwargs)
+        for key, value in self.config.items():
+            setattr(self, key, value)
+        self.validate_config()
+        self.name = name or f"{_snake(self.type_name)}_{next(_name_counters[self.type_name])}"
+        self._trainable = bool(trainable)
+        self.built = False
+        self.input_shape: Shape | list[Shape] | None = None
+        self._weights: list[Variable] = []
+
+    # -- declarations each type overrides ---------------------------------------------------
+
+    def validate_config(self) -> None:
+        """Check relations between parameters (raise ParameterError); single values are
+        already checked by the schema."""
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def weight_specs(self, input_shape) -> list[WeightSpec]:
+        return []
+
+    def flops(self, input_shape) -> int:
+        """Forward FLOPs per sample (multiply-adds count two)."""
+        return 0
+
+    def call(self, inputs, training: bool = False) -> Tensor:
+        raise NotImplementedError
+
+    # -- weights --------------------------------------------------------------------------------
+
+    def build(self, input_shape) -> None:
+        """Create the weights for ``input_shape`` (called once, on first use)."""
+        if self.built:
+            return
+        self.compute_output_shape(input_shape)  # fail early with a shape message
+        self._weights = []
+        for spec in self.weight_specs(input_shape):
+            init = initializers.get(spec.initializer)
+            value = init(tuple(spec.shape), spec.fan_in, spec.fan_out)
+            var = Variable(backend.asarray(value), trainable=self._trainable and spec.trainable,
+                           name=f"{self.name}/{spec.name}")
+            setattr(self, spec.name, var)
+            self._weights.append(var)
+        self._weight_trainable = [spec.trainable for spec in self.weight_specs(input_shape)]
+        self.input_shape = input_shape
+        self.built = True
+
+    @property
+    def weights(self) -> list[Variable]:
+        return list(self._weights)
+
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        """Freezing (``layer.trainable = False``) stops its weights from being updated."""
+        self._trainable = bool(value)
+        for var, spec_trainable in zip(self._weights, getattr(self, "_weight_trainable", []),
+                                       strict=False):
+            var.trainable = self._trainable and spec_trainable
+            var.requires_grad = var.trainable
+
+    @property
+    def trainable_weights(self) -> list[Variable]:
+        return [w for w in self._weights if w.trainable]
+
+    @property
+    def non_trainable_weights(self) -> list[Variable]:
+        return [w for w in self._weights if not w.trainable]
+
+    def get_weights(self) -> list[np.ndarray]:
+        return [w.numpy().copy() for w in self._weights]
+
+    def set_weights(self, weights: Sequence) -> None:
+        if not self.built:
+            raise ValueError(f"layer {self.name!r} is not built yet; call it on an input first")
+        if len(weights) != len(self._weights):
+            raise ValueError(
+                f"layer {self.name!r} expects {len(self._weights)} weight arrays, got {len(weights)}"
+            )
+        for var, value in zip(self._weights, weights, strict=True):
+            value = np.asarray(value)
+            if tuple(value.shape) != var.shape:
+                raise ValueError(
+                    f"layer {self.name!r}: weight {var.name} has shape {var.shape}, "
+                    f"got {tuple(value.shape)}"
+                )
+            var.assign(backend.asarray(value.astype(np.float32)))
+
+    def count_params(self, input_shape=None) -> int:
+        """Number of weights (trainable and not), from the declared specs."""
+        shape = self.input_shape if input_shape is None else input_shape
+        if shape is None:
+            raise ValueError(f"layer {self.name!r} has no input shape yet")
+        return sum(math.prod(s.shape) for s in self.weight_specs(shape))
+
+    # -- configuration --------------------------------------------------------------------------
+
+    def get_config(self) -> dict[str, Any]:
+        config = {"name": self.name, "trainable": self._trainable}
+        for key, value in self.config.items():
+            config[key] = list(value) if isinstance(value, tuple) else value
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Layer:
+        return cls(**config)
+
+    # -- calling -------------------------------------------------------------------------------
+
+    def __call__(self, inputs, training: bool = False):
+        if _is_symbolic(inputs):
+            return _call_symbolic(self, inputs)
+        tensors = _as_tensors(inputs)
+        self._check_arity(len(tensors) if isinstance(tensors, list) else 1)
+        if not self.built:
+            shapes = (
+                [t.shape[1:] for t in tensors] if isinstance(tensors, list) else tensors.shape[1:]
+            )
+            self.build(shapes if self.max_inputs != 1 else _single(shapes))
+        return self.call(tensors, training=training)
+
+    def _check_arity(self, n: int) -> None:
+        if n < self.min_inputs or (self.max_inputs is not None and n > self.max_inputs):
+            expected = (
+                f"at least {self.min_inputs}" if self.max_inputs is None
+                else str(self.min_inputs) if self.min_inputs == self.max_inputs
+                else f"{self.min_inputs} to {self.max_inputs}"
+            )
+            raise ValueError(f"{self.type_name} {self.name!r} takes {expected} inputs, got {n}")
+
+    def __repr__(self) -> str:
+        return f"<{self.type_name} {self.name!r}>"
+
+
+def _single(shapes):
+    return shapes[0] if isinstance(shapes, list) else shapes
+
+
+def _as_tensors(inputs):
+    if isinstance(inputs, list | tuple):
+        return [x if isinstance(x, Tensor) else Tensor(x) for x in inputs]
+    return inputs if isinstance(inputs, Tensor) else Tensor(inputs)
+
+
+# -- the Functional API's symbolic tensors ------------------------------------------------------
+
+
+class KerasTensor:
+    """A placeholder for data that will flow through a model (``keras.Input``'s result).
+
+    It knows its shape (without batch) and the layer call that produces it; ``Model``
+    walks these back from the outputs to find the graph. This is the seeds'
+    ``tf.placeholder``.
+    """
+
+    def __init__(self, shape: Shape, layer: Layer, inputs: list[KerasTensor]):
+        self.shape = tuple(shape)
+        self.layer = layer
+        self.inputs = inputs
+
+    @property
+    def name(self) -> str:
+        return self.layer.name
+
+    def __repr__(self) -> str:
+        return f"<KerasTensor shape=(None, {', '.join(map(str, self.shape))}) from {self.layer.name}>"
+
+
+def _is_symbolic(inputs) -> bool:
+    if isinstance(inputs, KerasTensor):
+        return True
+    return isinstance(inputs, list | tuple) and any(isinstance(x, KerasTensor) for x in inputs)
+
+
+def _call_symbolic(layer: Layer, inputs) -> KerasTensor:
+    items = list(inputs) if isinstance(inputs, list | tuple) else [inputs]
+    if not all(isinstance(x, KerasTensor) for x in items):
+        raise TypeError(f"{layer.name}: cannot mix symbolic and eager inputs")
+    layer._check_arity(len(items))
+    shapes = [x.shape for x in items]
+    shape_arg = shapes if layer.max_inputs != 1 else shapes[0]
+    out_shape = layer.compute_output_shape(shape_arg)
+    if layer.built:
+        # A layer used twice shares its weights, so the second input must match the first.
+        if layer.input_shape != shape_arg:
+            raise ShapeError(
+                f"{layer.name} was built for input {layer.input_shape}, got {shape_arg}",
+                "a shared layer must see inputs of the same shape",
+            )
+    else:
+        layer.build(shape_arg)
+    return KerasTensor(out_shape, layer, items)
+
+
+@register
+class InputLayer(Layer):
+    """The entry point of a model: data of ``shape`` (without batch) enters here."""
+
+    type_name = "Input"
+    display_name = "Input"
+    category = "Core"
+    description = "Where data enters the model; shape excludes the batch dimension."
+    params = (
+        Param("shape", "shape", default=None, required=True,
+              help="Shape of one sample, channels first, without the batch dimension"),
+        Param("dtype", "choice", default="float32", choices=("float32", "int64"),
+              help="float32 for features and images, int64 for token ids"),
+    )
+    min_inputs = 0
+    max_inputs = 0
+
+    def validate_config(self) -> None:
+        if any(d == -1 for d in self.shape):
+            raise ParameterError(self.type_name, "shape", "Input dimensions must be known (no -1)")
+
+    def compute_output_shape(self, input_shape=None):
+        return tuple(self.shape)
+
+    def call(self, inputs, training: bool = False) -> Tensor:
+        return inputs
+
+
+def Input(shape, name: str | None = None, dtype: str = "float32") -> KerasTensor:  # noqa: N802
+    """``keras.Input``: a symbolic tensor to start a Functional model from."""
+    layer = InputLayer(shape=tuple(shape) if not isinstance(shape, int) else (shape,),
+                       name=name, dtype=dtype)
+    layer.built = True
+    layer.input_shape = layer.shape
+    return KerasTensor(layer.shape, layer, [])
