@@ -1,0 +1,18 @@
+"""Test-wide setup: headless Qt, a fixed random seed, and the CPU backend for every test."""
+
+import os
+
+# Without a display Qt aborts the whole process; offscreen rendering needs nothing else.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _fresh_engine_state():
+    """Each test starts from the CPU backend and seed 0, whatever the previous one did."""
+    from engine import backend, random
+
+    backend.set_device("cpu")
+    random.set_random_seed(0)
+    yield
