@@ -71,7 +71,9 @@ def set_device(name: str = "cpu") -> str:
             "device 'gpu' was requested but no CUDA GPU is usable: install the extra "
             "'layercanvas[gpu]' (CuPy) on a machine with an NVIDIA driver, or use --device cpu"
         )
-    warnings.warn("no usable GPU found; 'auto' is training on the CPU", RuntimeWarning, stacklevel=2)
+    warnings.warn(
+        "no usable GPU found; 'auto' is training on the CPU", RuntimeWarning, stacklevel=2
+    )
     xp, device = numpy, "cpu"
     return device
 
@@ -96,8 +98,9 @@ def asarray(value, dtype=None):
         value = numpy.asarray(value)
         if dtype is None:
             dtype = _same_dtype(value.dtype)
-        return xp.asarray(value.tolist() if xp.__name__.startswith("array_api") else value,
-                          dtype=dtype)
+        return xp.asarray(
+            value.tolist() if xp.__name__.startswith("array_api") else value, dtype=dtype
+        )
     return xp.asarray(value, dtype=dtype)
 
 
@@ -148,7 +151,9 @@ def permute_dims(a, axes):
 def concat(arrays, axis=0):
     """Join arrays along an existing axis in any namespace."""
     fn = getattr(xp, "concat", None)
-    return fn(list(arrays), axis=axis) if fn is not None else xp.concatenate(list(arrays), axis=axis)
+    return (
+        fn(list(arrays), axis=axis) if fn is not None else xp.concatenate(list(arrays), axis=axis)
+    )
 
 
 def scatter_add(target, indices, values):

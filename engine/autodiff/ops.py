@@ -15,11 +15,42 @@ from engine import backend
 from engine.autodiff.tensor import Tensor, _as_array
 
 __all__ = [
-    "add", "sub", "mul", "div", "neg", "power", "square", "sqrt", "exp", "log", "abs_",
-    "matmul", "tanh", "sigmoid", "relu", "leaky_relu", "elu", "gelu", "softplus",
-    "softmax", "log_softmax", "sum_", "mean", "max_", "reshape", "transpose", "concat",
-    "getitem", "maximum", "minimum", "where", "clip", "as_tensor", "stop_gradient",
-    "embedding_lookup", "dropout_mask_mul",
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "neg",
+    "power",
+    "square",
+    "sqrt",
+    "exp",
+    "log",
+    "abs_",
+    "matmul",
+    "tanh",
+    "sigmoid",
+    "relu",
+    "leaky_relu",
+    "elu",
+    "gelu",
+    "softplus",
+    "softmax",
+    "log_softmax",
+    "sum_",
+    "mean",
+    "max_",
+    "reshape",
+    "transpose",
+    "concat",
+    "getitem",
+    "maximum",
+    "minimum",
+    "where",
+    "clip",
+    "as_tensor",
+    "stop_gradient",
+    "embedding_lookup",
+    "dropout_mask_mul",
 ]
 
 
@@ -51,7 +82,8 @@ def _unbroadcast(g, shape: tuple[int, ...]):
 def add(a, b) -> Tensor:
     a, b = _pair(a, b)
     return Tensor.from_op(
-        a.data + b.data, (a, b),
+        a.data + b.data,
+        (a, b),
         lambda g: (_unbroadcast(g, a.shape), _unbroadcast(g, b.shape)),
     )
 
@@ -59,7 +91,8 @@ def add(a, b) -> Tensor:
 def mul(a, b) -> Tensor:
     a, b = _pair(a, b)
     return Tensor.from_op(
-        a.data * b.data, (a, b),
+        a.data * b.data,
+        (a, b),
         lambda g: (
             _unbroadcast(g * b.data, a.shape) if a.requires_grad else None,
             _unbroadcast(g * a.data, b.shape) if b.requires_grad else None,
@@ -71,7 +104,8 @@ def div(a, b) -> Tensor:
     a, b = _pair(a, b)
     out = a.data / b.data
     return Tensor.from_op(
-        out, (a, b),
+        out,
+        (a, b),
         lambda g: (
             _unbroadcast(g / b.data, a.shape) if a.requires_grad else None,
             _unbroadcast(-g * out / b.data, b.shape) if b.requires_grad else None,
@@ -87,7 +121,8 @@ def neg(a) -> Tensor:
 def sub(a, b) -> Tensor:
     a, b = _pair(a, b)
     return Tensor.from_op(
-        a.data - b.data, (a, b),
+        a.data - b.data,
+        (a, b),
         lambda g: (_unbroadcast(g, a.shape), _unbroadcast(-g, b.shape)),
     )
 
@@ -97,7 +132,7 @@ def power(a, exponent: float) -> Tensor:
     a = as_tensor(a)
     exponent = float(exponent)
     return Tensor.from_op(
-        a.data ** exponent, (a,), lambda g: (g * exponent * a.data ** (exponent - 1.0),)
+        a.data**exponent, (a,), lambda g: (g * exponent * a.data ** (exponent - 1.0),)
     )
 
 
@@ -134,7 +169,8 @@ def maximum(a, b) -> Tensor:
     xp = backend.xp
     mask = a.data >= b.data
     return Tensor.from_op(
-        xp.maximum(a.data, b.data), (a, b),
+        xp.maximum(a.data, b.data),
+        (a, b),
         lambda g: (
             _unbroadcast(xp.where(mask, g, xp.zeros_like(g)), a.shape),
             _unbroadcast(xp.where(mask, xp.zeros_like(g), g), b.shape),
@@ -152,7 +188,8 @@ def where(condition, a, b) -> Tensor:
     xp = backend.xp
     cond = condition.data if isinstance(condition, Tensor) else _as_array(condition)
     return Tensor.from_op(
-        xp.where(cond, a.data, b.data), (a, b),
+        xp.where(cond, a.data, b.data),
+        (a, b),
         lambda g: (
             _unbroadcast(xp.where(cond, g, xp.zeros_like(g)), a.shape),
             _unbroadcast(xp.where(cond, xp.zeros_like(g), g), b.shape),
@@ -228,7 +265,8 @@ def relu(a) -> Tensor:
     xp = backend.xp
     positive = a.data > 0
     return Tensor.from_op(
-        xp.where(positive, a.data, xp.zeros_like(a.data)), (a,),
+        xp.where(positive, a.data, xp.zeros_like(a.data)),
+        (a,),
         lambda g: (xp.where(positive, g, xp.zeros_like(g)),),
     )
 
@@ -239,7 +277,8 @@ def leaky_relu(a, negative_slope: float = 0.2) -> Tensor:
     xp = backend.xp
     positive = a.data > 0
     return Tensor.from_op(
-        xp.where(positive, a.data, negative_slope * a.data), (a,),
+        xp.where(positive, a.data, negative_slope * a.data),
+        (a,),
         lambda g: (xp.where(positive, g, negative_slope * g),),
     )
 
@@ -330,7 +369,8 @@ def sum_(a, axis=None, keepdims: bool = False) -> Tensor:
     a = as_tensor(a)
     axes = _norm_axes(axis, a.ndim)
     return Tensor.from_op(
-        backend.xp.sum(a.data, axis=axes, keepdims=keepdims), (a,),
+        backend.xp.sum(a.data, axis=axes, keepdims=keepdims),
+        (a,),
         lambda g: (_expand_back(g, axes, keepdims, a.shape),),
     )
 
@@ -356,8 +396,11 @@ def max_(a, axis=None, keepdims: bool = False) -> Tensor:
         mask = mask / xp.sum(mask, axis=axes, keepdims=True)
         return (mask * _expand_back(g, axes, keepdims, a.shape),)
 
-    result = out if keepdims else xp.reshape(out, tuple(d for i, d in enumerate(a.shape)
-                                                        if i not in axes))
+    result = (
+        out
+        if keepdims
+        else xp.reshape(out, tuple(d for i, d in enumerate(a.shape) if i not in axes))
+    )
     return Tensor.from_op(result, (a,), vjp)
 
 

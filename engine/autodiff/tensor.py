@@ -73,8 +73,16 @@ def _explicit_float64(value) -> bool:
 class Tensor:
     """An array on the current device plus what is needed to differentiate through it."""
 
-    __slots__ = ("data", "grad", "requires_grad", "_parents", "_vjp", "name", "logits",
-                 "__weakref__")
+    __slots__ = (
+        "data",
+        "grad",
+        "requires_grad",
+        "_parents",
+        "_vjp",
+        "name",
+        "logits",
+        "__weakref__",
+    )
     __array_priority__ = 100  # numpy defers ``ndarray * Tensor`` to Tensor.__rmul__
 
     def __init__(self, data, requires_grad: bool = False, name: str | None = None, dtype=None):
@@ -177,7 +185,9 @@ class Variable(Tensor):
         """Replace the value (same shape) without recording anything."""
         new = _as_array(value, self.data.dtype)
         if tuple(new.shape) != self.shape:
-            raise ValueError(f"cannot assign shape {tuple(new.shape)} to {self.name} of {self.shape}")
+            raise ValueError(
+                f"cannot assign shape {tuple(new.shape)} to {self.name} of {self.shape}"
+            )
         self.data = new
         return self
 

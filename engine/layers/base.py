@@ -102,12 +102,13 @@ class Layer:
     # "int64" with "input_range": [low, high)}.
     examples: ClassVar[tuple[dict, ...]] = ()
 
-    def __init__(self, *args: Any, name: str | None = None, trainable: bool = True,
-                 **kwargs: Any):
+    def __init__(self, *args: Any, name: str | None = None, trainable: bool = True, **kwargs: Any):
         # Positional arguments follow the schema's order, as in Keras (``Dense(64, "relu")``).
         if len(args) > len(self.params):
-            raise TypeError(f"{self.type_name} takes at most {len(self.params)} positional "
-                            f"arguments, got {len(args)}")
+            raise TypeError(
+                f"{self.type_name} takes at most {len(self.params)} positional "
+                f"arguments, got {len(args)}"
+            )
         for param, value in zip(self.params, args, strict=False):
             if param.name in kwargs:
                 raise TypeError(f"{self.type_name} got {param.name!r} twice")
@@ -152,8 +153,11 @@ class Layer:
         for spec in self.weight_specs(input_shape):
             init = initializers.get(spec.initializer)
             value = init(tuple(spec.shape), spec.fan_in, spec.fan_out)
-            var = Variable(backend.asarray(value), trainable=self._trainable and spec.trainable,
-                           name=f"{self.name}/{spec.name}")
+            var = Variable(
+                backend.asarray(value),
+                trainable=self._trainable and spec.trainable,
+                name=f"{self.name}/{spec.name}",
+            )
             setattr(self, spec.name, var)
             self._weights.append(var)
         self._weight_trainable = [spec.trainable for spec in self.weight_specs(input_shape)]
@@ -172,8 +176,9 @@ class Layer:
     def trainable(self, value: bool) -> None:
         """Freezing (``layer.trainable = False``) stops its weights from being updated."""
         self._trainable = bool(value)
-        for var, spec_trainable in zip(self._weights, getattr(self, "_weight_trainable", []),
-                                       strict=False):
+        for var, spec_trainable in zip(
+            self._weights, getattr(self, "_weight_trainable", []), strict=False
+        ):
             var.trainable = self._trainable and spec_trainable
             var.requires_grad = var.trainable
 
@@ -193,7 +198,8 @@ class Layer:
             raise ValueError(f"layer {self.name!r} is not built yet; call it on an input first")
         if len(weights) != len(self._weights):
             raise ValueError(
-                f"layer {self.name!r} expects {len(self._weights)} weight arrays, got {len(weights)}"
+                f"layer {self.name!r} expects {len(self._weights)} weight arrays, "
+                f"got {len(weights)}"
             )
         for var, value in zip(self._weights, weights, strict=True):
             value = np.asarray(value)
@@ -240,8 +246,10 @@ class Layer:
     def _check_arity(self, n: int) -> None:
         if n < self.min_inputs or (self.max_inputs is not None and n > self.max_inputs):
             expected = (
-                f"at least {self.min_inputs}" if self.max_inputs is None
-                else str(self.min_inputs) if self.min_inputs == self.max_inputs
+                f"at least {self.min_inputs}"
+                if self.max_inputs is None
+                else str(self.min_inputs)
+                if self.min_inputs == self.max_inputs
                 else f"{self.min_inputs} to {self.max_inputs}"
             )
             raise ValueError(f"{self.type_name} {self.name!r} takes {expected} inputs, got {n}")
@@ -281,7 +289,9 @@ class KerasTensor:
         return self.layer.name
 
     def __repr__(self) -> str:
-        return f"<KerasTensor shape=(None, {', '.join(map(str, self.shape))}) from {self.layer.name}>"
+        return (
+            f"<KerasTensor shape=(None, {', '.join(map(str, self.shape))}) from {self.layer.name}>"
+        )
 
 
 def _is_symbolic(inputs) -> bool:
@@ -319,10 +329,20 @@ class InputLayer(Layer):
     category = "Core"
     description = "Where data enters the model; shape excludes the batch dimension."
     params = (
-        Param("shape", "shape", default=None, required=True,
-              help="Shape of one sample, channels first, without the batch dimension"),
-        Param("dtype", "choice", default="float32", choices=("float32", "int64"),
-              help="float32 for features and images, int64 for token ids"),
+        Param(
+            "shape",
+            "shape",
+            default=None,
+            required=True,
+            help="Shape of one sample, channels first, without the batch dimension",
+        ),
+        Param(
+            "dtype",
+            "choice",
+            default="float32",
+            choices=("float32", "int64"),
+            help="float32 for features and images, int64 for token ids",
+        ),
     )
     min_inputs = 0
     max_inputs = 0
@@ -340,8 +360,9 @@ class InputLayer(Layer):
 
 def Input(shape, name: str | None = None, dtype: str = "float32") -> KerasTensor:  # noqa: N802
     """``keras.Input``: a symbolic tensor to start a Functional model from."""
-    layer = InputLayer(shape=tuple(shape) if not isinstance(shape, int) else (shape,),
-                       name=name, dtype=dtype)
+    layer = InputLayer(
+        shape=tuple(shape) if not isinstance(shape, int) else (shape,), name=name, dtype=dtype
+    )
     layer.built = True
     layer.input_shape = layer.shape
     return KerasTensor(layer.shape, layer, [])

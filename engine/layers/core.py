@@ -15,7 +15,10 @@ from engine.layers.base import Layer, ShapeError, WeightSpec, register
 from engine.layers.schema import Param
 
 ACTIVATION_PARAM = Param(
-    "activation", "choice", default="linear", choices=ACTIVATION_NAMES,
+    "activation",
+    "choice",
+    default="linear",
+    choices=ACTIVATION_NAMES,
     help="Function applied to the output (linear = none)",
 )
 
@@ -29,14 +32,33 @@ class Dense(Layer):
     category = "Core"
     description = "Fully connected layer: activation(x @ kernel + bias)."
     params = (
-        Param("units", "int", default=32, min=1, max=1_000_000, required=True,
-              help="Number of output features"),
+        Param(
+            "units",
+            "int",
+            default=32,
+            min=1,
+            max=1_000_000,
+            required=True,
+            help="Number of output features",
+        ),
         ACTIVATION_PARAM,
         Param("use_bias", "bool", default=True, help="Add a learned bias to each unit"),
-        Param("kernel_initializer", "choice", default="glorot_uniform",
-              choices=("glorot_uniform", "glorot_normal", "he_uniform", "he_normal",
-                       "random_normal", "random_uniform", "zeros", "ones"),
-              help="How the kernel's first values are drawn"),
+        Param(
+            "kernel_initializer",
+            "choice",
+            default="glorot_uniform",
+            choices=(
+                "glorot_uniform",
+                "glorot_normal",
+                "he_uniform",
+                "he_normal",
+                "random_normal",
+                "random_uniform",
+                "zeros",
+                "ones",
+            ),
+            help="How the kernel's first values are drawn",
+        ),
     )
 
     examples = (
@@ -59,8 +81,15 @@ class Dense(Layer):
     def weight_specs(self, input_shape):
         self._check(input_shape)
         fan_in = input_shape[-1]
-        specs = [WeightSpec("kernel", (fan_in, self.units), self.kernel_initializer,
-                            fan_in=fan_in, fan_out=self.units)]
+        specs = [
+            WeightSpec(
+                "kernel",
+                (fan_in, self.units),
+                self.kernel_initializer,
+                fan_in=fan_in,
+                fan_out=self.units,
+            )
+        ]
         if self.use_bias:
             specs.append(WeightSpec("bias", (self.units,), "zeros"))
         return specs
@@ -85,8 +114,14 @@ class Activation(Layer):
     category = "Activation"
     description = "Applies relu, sigmoid, tanh, softmax, ... to its input."
     params = (
-        Param("activation", "choice", default="relu", choices=ACTIVATION_NAMES,
-              help="The function to apply", required=True),
+        Param(
+            "activation",
+            "choice",
+            default="relu",
+            choices=ACTIVATION_NAMES,
+            help="The function to apply",
+            required=True,
+        ),
     )
 
     examples = tuple(

@@ -12,14 +12,14 @@ from typing import Any
 
 # The kinds a parameter can be; the inspector maps each to an editor widget.
 KINDS = (
-    "int",         # an integer, optionally bounded
-    "float",       # a real number, optionally bounded
+    "int",  # an integer, optionally bounded
+    "float",  # a real number, optionally bounded
     "bool",
-    "choice",      # one string out of ``choices``
-    "int_tuple",   # an int or a tuple of ``length`` ints (kernel_size=3 or (3, 5))
-    "shape",       # a tuple of positive ints (Input shape, Reshape target; -1 allowed once)
-    "ints",        # a tuple of ints of any length (axes)
-    "str",         # free text (names)
+    "choice",  # one string out of ``choices``
+    "int_tuple",  # an int or a tuple of ``length`` ints (kernel_size=3 or (3, 5))
+    "shape",  # a tuple of positive ints (Input shape, Reshape target; -1 allowed once)
+    "ints",  # a tuple of ints of any length (axes)
+    "str",  # free text (names)
 )
 
 
@@ -47,7 +47,7 @@ class Param:
     min_exclusive: bool = False
     max_exclusive: bool = False
     length: int | None = None  # for int_tuple
-    nullable: bool = False     # ``None`` is a legal value (e.g. activation=None)
+    nullable: bool = False  # ``None`` is a legal value (e.g. activation=None)
     required: bool = False
     extra: dict = field(default_factory=dict)
 
@@ -58,8 +58,16 @@ class Param:
     def describe_range(self) -> str:
         if self.choices:
             return "one of " + ", ".join(repr(c) for c in self.choices)
-        lo = "" if self.min is None else (f"> {self.min}" if self.min_exclusive else f">= {self.min}")
-        hi = "" if self.max is None else (f"< {self.max}" if self.max_exclusive else f"<= {self.max}")
+        lo = (
+            ""
+            if self.min is None
+            else (f"> {self.min}" if self.min_exclusive else f">= {self.min}")
+        )
+        hi = (
+            ""
+            if self.max is None
+            else (f"< {self.max}" if self.max_exclusive else f"<= {self.max}")
+        )
         return " and ".join(part for part in (lo, hi) if part) or "any value"
 
     def coerce(self, layer_type: str, value: Any) -> Any:
@@ -140,8 +148,14 @@ class Param:
 
     def to_json(self) -> dict:
         """The schema entry as plain data (for tools and documentation)."""
-        data = {"name": self.name, "kind": self.kind, "default": _jsonable(self.default),
-                "help": self.help, "nullable": self.nullable, "required": self.required}
+        data = {
+            "name": self.name,
+            "kind": self.kind,
+            "default": _jsonable(self.default),
+            "help": self.help,
+            "nullable": self.nullable,
+            "required": self.required,
+        }
         for key in ("choices", "min", "max", "length"):
             if getattr(self, key) is not None:
                 data[key] = _jsonable(getattr(self, key))
