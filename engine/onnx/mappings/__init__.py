@@ -1,0 +1,1 @@
+"""One module per layer family, each registering small ONNX export functions."""
