@@ -6,6 +6,7 @@ PY := $(VENV)/bin/python
 .PHONY: app test install lint bench
 
 $(PY):
+	bash .ci/system-deps.sh
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 
