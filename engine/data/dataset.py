@@ -104,12 +104,14 @@ class Dataset:
             self._check_labels(who)
         if self.vocabulary is not None:
             self._check_tokens(who)
-        if self.feature_names is not None and self.x.ndim == 2:
-            if len(self.feature_names) != self.x.shape[1]:
-                raise DataError(
-                    f"{who}: {len(self.feature_names)} feature names for "
-                    f"{self.x.shape[1]} features"
-                )
+        if (
+            self.feature_names is not None
+            and self.x.ndim == 2
+            and len(self.feature_names) != self.x.shape[1]
+        ):
+            raise DataError(
+                f"{who}: {len(self.feature_names)} feature names for {self.x.shape[1]} features"
+            )
         if self.texts is not None and len(self.texts) != len(self.x):
             raise DataError(f"{who}: {len(self.texts)} texts for {len(self.x)} samples")
 
