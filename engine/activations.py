@@ -20,6 +20,7 @@ def sigmoid(x) -> Tensor:
     x = ops.as_tensor(x)
     out = ops.sigmoid(x)
     out.logits = x
+    out.logits_activation = "sigmoid"
     return out
 
 
@@ -32,6 +33,7 @@ def softmax(x, axis: int = -1) -> Tensor:
     out = ops.softmax(x, axis)
     if axis in (-1, x.ndim - 1):
         out.logits = x
+        out.logits_activation = "softmax"
     return out
 
 

@@ -81,6 +81,7 @@ class Tensor:
         "_vjp",
         "name",
         "logits",
+        "logits_activation",
         "__weakref__",
     )
     __array_priority__ = 100  # numpy defers ``ndarray * Tensor`` to Tensor.__rmul__
@@ -95,6 +96,9 @@ class Tensor:
         # Set on the output of softmax/sigmoid to the tensor before it, so cross-entropy can
         # use the fused, numerically exact kernel on logits (as Keras does).
         self.logits: Tensor | None = None
+        # Which activation ("softmax" or "sigmoid") turned ``logits`` into this tensor, so a
+        # loss uses the fused kernel only when it matches (softmax output + BCE must not).
+        self.logits_activation: str | None = None
 
     # -- construction by primitives ---------------------------------------------------------
 
@@ -109,6 +113,7 @@ class Tensor:
         out.grad = None
         out.name = None
         out.logits = None
+        out.logits_activation = None
         if _grad_enabled and any(p.requires_grad for p in parents):
             out.requires_grad = True
             out._parents = tuple(parents)
