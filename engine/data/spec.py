@@ -29,7 +29,7 @@ from engine.data.importers import (
     read_text_csv,
 )
 from engine.data.normalization import METHODS
-from engine.data.splits import _check_fractions
+from engine.data.splits import check_fractions
 
 __all__ = ["load_dataset", "validate_options", "FORMATS", "PIPELINE_DEFAULTS"]
 
@@ -88,7 +88,7 @@ FORMATS: dict[str, tuple[set[str], set[str], set[str]]] = {
 def validate_options(options: dict[str, Any]) -> dict[str, Any]:
     """The pipeline options with defaults filled in, or a DataError for a bad value."""
     out = {**PIPELINE_DEFAULTS, **options}
-    _check_fractions(out["validation_split"], out["test_split"])
+    check_fractions(out["validation_split"], out["test_split"])
     seed = out["seed"]
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
         raise DataError(f"seed must be a non-negative integer or null, got {seed!r}")

@@ -17,7 +17,7 @@ import numpy as np
 from engine.data.dataset import Dataset
 from engine.data.errors import DataError
 
-__all__ = ["DatasetSplits", "split_dataset", "split_indices"]
+__all__ = ["DatasetSplits", "split_dataset", "split_indices", "check_fractions"]
 
 
 class DatasetSplits(NamedTuple):
@@ -28,7 +28,8 @@ class DatasetSplits(NamedTuple):
     test: Dataset | None
 
 
-def _check_fractions(validation_split: float, test_split: float) -> None:
+def check_fractions(validation_split: float, test_split: float) -> None:
+    """Raise :class:`DataError` unless both fractions are in [0, 1) and leave training data."""
     for name, f in (("validation_split", validation_split), ("test_split", test_split)):
         if isinstance(f, bool) or not isinstance(f, int | float) or not 0.0 <= f < 1.0:
             raise DataError(f"{name} must be a number in [0, 1), got {f!r}")
@@ -70,7 +71,7 @@ def split_indices(
 
     ``labels`` given: stratified by them. ``ordered``: contiguous blocks in order, no shuffle.
     """
-    _check_fractions(validation_split, test_split)
+    check_fractions(validation_split, test_split)
     n_val, n_test = _split_size(n, validation_split), _split_size(n, test_split)
     if n - n_val - n_test < 1:
         raise DataError(

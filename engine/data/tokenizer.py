@@ -84,6 +84,9 @@ class TextTokenizer:
             )
         if max_length is not None and (isinstance(max_length, bool) or max_length < 1):
             raise DataError(f"max_length must be at least 1, got {max_length}")
+        for name, where in (("padding", padding), ("truncating", truncating)):
+            if where not in ("pre", "post"):
+                raise DataError(f"{name} must be 'pre' or 'post', got {where!r}")
         self.num_words = num_words
         self.max_length = max_length
         self.lowercase = lowercase
@@ -151,7 +154,13 @@ class TextTokenizer:
         vocabulary = config.get("vocabulary")
         if not isinstance(vocabulary, list) or vocabulary[:2] != [PAD_TOKEN, OOV_TOKEN]:
             raise DataError("tokenizer config: 'vocabulary' must start with '<pad>', '<oov>'")
-        tok = cls(**{k: v for k, v in config.items() if k != "vocabulary"})
+        settings = {k: v for k, v in config.items() if k != "vocabulary"}
+        unknown = sorted(
+            set(settings) - {"num_words", "max_length", "lowercase", "padding", "truncating"}
+        )
+        if unknown:
+            raise DataError(f"tokenizer config: unknown key(s) {', '.join(map(repr, unknown))}")
+        tok = cls(**settings)
         tok.vocabulary = list(vocabulary)
         tok.word_index = {w: i for i, w in enumerate(vocabulary) if i >= 2}
         return tok

@@ -25,6 +25,7 @@ __all__ = [
 
 #: A numeric target with at most this many distinct integer values counts as class labels.
 MAX_INTEGER_CLASSES = 20
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def column_kind(cells: list[str]) -> str:
@@ -49,6 +50,9 @@ def check_cells(
                 problems.add(number, f"'{cell.strip()}' is not a number", column)
             elif not math.isfinite(float(cell)):
                 problems.add(number, f"'{cell.strip()}' is infinite", column)
+            elif abs(float(cell)) > _FLOAT32_MAX:
+                # It would become infinity in the float32 arrays the engine trains on.
+                problems.add(number, f"'{cell.strip()}' is too large for float32", column)
 
 
 def encode_target(

@@ -156,7 +156,7 @@ def read_image_folder(
     notes = []
     if ignored:
         notes.append(
-            f"left out {len(ignored)} file(s) that are not images in class folders: "
+            f"left out {len(ignored)} file(s) that are not images inside a class folder: "
             + ", ".join(ignored[:10])
             + (", ..." if len(ignored) > 10 else "")
         )

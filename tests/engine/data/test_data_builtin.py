@@ -1,8 +1,11 @@
 """Built-in datasets: shapes, dtypes, speed, reproducibility, and the Keras-style façade."""
 
 import json
+import subprocess
+import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -164,3 +167,17 @@ def test_unknown_name_and_option_are_named():
         load_builtin("spirals", n_samples=0)
     with pytest.raises(DataError, match="noise"):
         load_builtin("moons", noise=-1)
+
+
+def test_importing_the_data_package_pulls_in_neither_qt_nor_scikit_learn():
+    code = (
+        "import sys, engine.data, engine.datasets; "
+        "engine.datasets.load_digits(); engine.datasets.load_iris(); "
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'sklearn')]; "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    root = Path(__file__).resolve().parents[3]  # the repository, where engine/ lives
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=root
+    )
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -79,6 +79,7 @@ def test_blank_lines_keep_spreadsheet_row_numbers(tmp_path):
         ),
         ("a,b,c\n1,2,3\n4,inf,6\n", r"houses.csv: row 3, column 'b': 'inf' is infinite"),
         ("a,b,c\n1,2,3\n4,5,\n", r"houses.csv: row 3, column 'c': missing value"),
+        ("a,b,c\n1,2,3\n4,1e300,6\n", r"houses.csv: row 3, column 'b': '1e300' is too large"),
     ],
 )
 def test_bad_rows_name_file_row_and_column(tmp_path, text, message):

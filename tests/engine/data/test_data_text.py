@@ -53,6 +53,10 @@ def test_tokenizer_padding_and_config_round_trip():
     assert tok.sequences_to_texts(x[:1]) == ["two three four five"]
     with pytest.raises(DataError, match="num_words must be at least 3"):
         TextTokenizer(num_words=2)
+    with pytest.raises(DataError, match="unknown key.*'lower'"):
+        TextTokenizer.from_config({**config, "lower": True})
+    with pytest.raises(DataError, match="truncating must be 'pre' or 'post'"):
+        TextTokenizer(truncating="end")
 
 
 def write(tmp_path, text, name="reviews.csv"):
