@@ -85,6 +85,45 @@ FORMATS: dict[str, tuple[set[str], set[str], set[str]]] = {
 }
 
 
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+# What each format option must look like in JSON, checked before any importer sees it, so a
+# hand-edited project file gets "num_words must be ..." rather than a TypeError.
+_OPTION_TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "path": (lambda v: isinstance(v, str) and bool(v), "a file path (text)"),
+    "images": (lambda v: isinstance(v, str) and bool(v), "a file path (text)"),
+    "labels": (lambda v: isinstance(v, str) and bool(v), "a file path (text)"),
+    "target": (lambda v: isinstance(v, str) or _is_int(v), "a column name or 1-based number"),
+    "text_column": (lambda v: isinstance(v, str) or _is_int(v), "a column name or number"),
+    "header": (lambda v: v in (True, False, "auto"), 'true, false or "auto"'),
+    "delimiter": (lambda v: v is None or (isinstance(v, str) and len(v) == 1), "one character"),
+    "categorical_columns": (
+        lambda v: isinstance(v, list) and all(isinstance(c, str) for c in v),
+        "a list of column names",
+    ),
+    "skip_bad_rows": (lambda v: isinstance(v, bool), "true or false"),
+    "lowercase": (lambda v: isinstance(v, bool), "true or false"),
+    "num_words": (lambda v: v is None or (_is_int(v) and v >= 3), "an integer >= 3 or null"),
+    "max_length": (lambda v: v is None or (_is_int(v) and v >= 1), "an integer >= 1 or null"),
+    "max_images": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
+    "size": (
+        lambda v: (
+            isinstance(v, list | tuple) and len(v) == 2 and all(_is_int(s) and s >= 1 for s in v)
+        ),
+        "[height, width] in pixels",
+    ),
+}
+
+
+def _check_types(args: dict[str, Any], what: str) -> None:
+    for key, value in args.items():
+        check = _OPTION_TYPES.get(key)
+        if check is not None and not check[0](value):
+            raise DataError(f"dataset ({what}): '{key}' must be {check[1]}, got {value!r}")
+
+
 def validate_options(options: dict[str, Any]) -> dict[str, Any]:
     """The pipeline options with defaults filled in, or a DataError for a bad value."""
     out = {**PIPELINE_DEFAULTS, **options}
@@ -163,6 +202,7 @@ def load_dataset(
         if fmt == "idx" and "path" in rest and "images" not in rest:
             rest["images"] = rest.pop("path")  # DESIGN.md's {"format": "idx", "path": ...}
         _check_keys(rest, required | optional, required, f"format {fmt!r}")
+        _check_types(rest, f"format {fmt!r}")
         args = {k: resolve_path(v, base_dir) if k in path_keys else v for k, v in rest.items()}
         if fmt == "images" and "size" in args:
             args["size"] = tuple(args["size"]) if isinstance(args["size"], list) else args["size"]

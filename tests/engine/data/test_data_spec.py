@@ -77,6 +77,22 @@ def test_unknown_and_missing_keys_are_named(tmp_path):
         load_dataset({"format": "csv", "path": "houses.csv"}, tmp_path)
 
 
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"format": "text_csv", "text_column": "t", "target": "y", "num_words": "many"},
+         "'num_words' must be an integer >= 3"),
+        ({"format": "csv", "skip_bad_rows": "yes"}, "'skip_bad_rows' must be true or false"),
+        ({"format": "images", "size": 32}, r"'size' must be \[height, width\]"),
+        ({"format": "csv", "path": 5}, "'path' must be a file path"),
+    ],
+)  # fmt: skip
+def test_option_types_are_checked(extra, message):
+    spec = {"path": "a.csv", **extra}
+    with pytest.raises(DataError, match=message):
+        load_dataset(spec, "/nowhere")
+
+
 def test_bad_pipeline_options():
     with pytest.raises(DataError, match="validation_split must be a number"):
         load_dataset({"name": "iris", "validation_split": 2})
