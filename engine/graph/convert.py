@@ -1,0 +1,149 @@
+"""Between graph documents and models: a Sequential or Functional model becomes a document
+(one node per layer, laid out left to right) and a document becomes a model again.
+
+``document_from_model(model)`` reads the model's graph of layer calls, so everything a layer
+is configured with comes from its parameter schema; ``model_from_document(doc)`` is the
+compiler's :func:`~engine.graph.compiler.build_model`. Node ids are layer names both ways,
+which is what :func:`copy_weights` matches on.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from engine.graph.compiler import build_model, check_graph
+from engine.graph.document import Edge, GraphDocument, Node
+
+__all__ = [
+    "COLUMN_SPACING",
+    "ROW_SPACING",
+    "ConversionError",
+    "auto_layout",
+    "copy_weights",
+    "document_from_model",
+    "model_from_document",
+]
+
+#: Canvas distance between layers one step apart, and between layers side by side.
+COLUMN_SPACING = 220
+ROW_SPACING = 140
+
+
+class ConversionError(ValueError):
+    """A model that has no faithful graph document (for example a layer called twice)."""
+
+
+def document_from_model(model, name: str | None = None) -> GraphDocument:
+    """The graph document of a built Sequential or Functional model."""
+    if not getattr(model, "built", True):
+        raise ConversionError(
+            f"model {model.name!r} has no input yet; build it (or call it on data) first"
+        )
+    tensors = model.graph_nodes()
+    nodes: list[Node] = []
+    edges: list[Edge] = []
+    seen: dict[int, str] = {}
+    for tensor in tensors:
+        layer = tensor.layer
+        if id(layer) in seen:
+            raise ConversionError(
+                f"layer {layer.name!r} is used more than once (shared weights); a graph "
+                "document has one node per layer"
+            )
+        if layer.name in seen.values():
+            raise ConversionError(f"two layers are named {layer.name!r}; names must be unique")
+        seen[id(layer)] = layer.name
+        nodes.append(Node(layer.name, layer.type_name, _params_of(layer)))
+        for port, source in enumerate(tensor.inputs):
+            edges.append(Edge(source.layer.name, layer.name, port))
+    doc = GraphDocument(name or model.name, nodes, edges)
+    for node_id, position in auto_layout(doc).items():
+        doc.node(node_id).position = position
+    return doc
+
+
+def _params_of(layer) -> dict[str, Any]:
+    """The layer's configuration as document params: required values and every value that
+    differs from its default, in JSON form (lists, not tuples)."""
+    params = {}
+    for p in type(layer).params:
+        value = layer.config.get(p.name)
+        try:
+            default = p.coerce(layer.type_name, p.default) if p.default is not None else None
+        except ValueError:
+            default = p.default
+        if p.required or value != default:
+            params[p.name] = _jsonable(value)
+    return params
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, tuple | list):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def model_from_document(doc: GraphDocument):
+    """The Functional :class:`engine.Model` of a valid document (raises
+    :class:`~engine.graph.compiler.GraphError` listing every problem otherwise)."""
+    return build_model(doc, check_graph(doc))
+
+
+def copy_weights(source, target) -> int:
+    """Copy weights between models layer by layer, matched by name; returns how many layers
+    were copied. Layers with weights in ``target`` but not in ``source`` are an error."""
+    by_name = {layer.name: layer for layer in source.layers}
+    copied = 0
+    for layer in target.layers:
+        if not layer.weights:
+            continue
+        match = by_name.get(layer.name)
+        if match is None:
+            raise ConversionError(f"the source model has no layer named {layer.name!r}")
+        layer.set_weights(match.get_weights())
+        copied += 1
+    return copied
+
+
+def auto_layout(doc: GraphDocument) -> dict[str, list[int]]:
+    """Positions left to right: each node one column after its furthest input, stacked and
+    centred within its column in document order. Nodes in a cycle go one column after their
+    inputs placed so far."""
+    ids = [n.id for n in doc.nodes]
+    known = set(ids)
+    children: dict[str, list[str]] = defaultdict(list)
+    parents: dict[str, list[str]] = defaultdict(list)
+    for e in doc.edges:
+        if e.source in known and e.target in known:
+            children[e.source].append(e.target)
+            parents[e.target].append(e.source)
+    waiting = {n: len(parents[n]) for n in ids}
+    depth = dict.fromkeys(ids, 0)
+    placed: set[str] = set()
+    ready = [n for n in ids if waiting[n] == 0]
+    pending = list(ids)
+    while len(placed) < len(ids):
+        if not ready:  # only cycles remain: break one open at its first node
+            stuck = next(n for n in pending if n not in placed)
+            depth[stuck] = 1 + max((depth[p] for p in parents[stuck] if p in placed), default=-1)
+            ready.append(stuck)
+            waiting[stuck] = 0
+        node_id = ready.pop(0)
+        if node_id in placed:
+            continue
+        placed.add(node_id)
+        for child in children[node_id]:
+            depth[child] = max(depth[child], depth[node_id] + 1)
+            waiting[child] -= 1
+            if waiting[child] == 0:
+                ready.append(child)
+    columns: dict[int, list[str]] = defaultdict(list)
+    for node_id in ids:
+        columns[depth[node_id]].append(node_id)
+    positions = {}
+    for col, members in columns.items():
+        top = -(len(members) - 1) * ROW_SPACING // 2
+        for row, node_id in enumerate(members):
+            positions[node_id] = [col * COLUMN_SPACING, top + row * ROW_SPACING]
+    return positions

@@ -1,0 +1,153 @@
+"""What the app reads about each layer type: palette entries, inspector forms, port counts.
+
+Everything here is read from the layer classes registered in
+:data:`engine.layers.base.LAYER_TYPES` — nothing is duplicated — so a new layer type shows up
+in the palette, the inspector and the compiler by registering itself.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "CATEGORY_ORDER",
+    "LayerInfo",
+    "all_layer_info",
+    "by_category",
+    "closest_type",
+    "default_params",
+    "layer_info",
+    "layer_types",
+]
+
+#: The palette's section order; categories not listed here follow, alphabetically.
+CATEGORY_ORDER = (
+    "Core",
+    "Convolution",
+    "Pooling",
+    "Recurrent",
+    "Normalization",
+    "Regularization",
+    "Activation",
+    "Merge",
+    "Embedding",
+    "Reshaping",
+)
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """One layer type as the app sees it.
+
+    ``params`` are the schema entries as plain data (``Param.to_json()``: name, kind,
+    default, help, choices/min/max/length, nullable, required). ``max_inputs`` is ``None``
+    for variadic types (``Add``, ``Concatenate``).
+    """
+
+    type_name: str
+    display_name: str
+    category: str
+    description: str
+    params: tuple[dict[str, Any], ...]
+    min_inputs: int
+    max_inputs: int | None
+
+    @property
+    def variadic(self) -> bool:
+        return self.max_inputs is None
+
+    def port_count(self, connected: int = 0) -> int:
+        """Input ports to draw: the fixed count, or for a variadic type one more than the
+        inputs connected (a free port to drop the next edge on), at least ``min_inputs``."""
+        if self.max_inputs is not None:
+            return self.max_inputs
+        return max(self.min_inputs, connected + 1)
+
+    def param(self, name: str) -> dict[str, Any] | None:
+        return next((p for p in self.params if p["name"] == name), None)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "type_name": self.type_name,
+            "display_name": self.display_name,
+            "category": self.category,
+            "description": self.description,
+            "params": [dict(p) for p in self.params],
+            "min_inputs": self.min_inputs,
+            "max_inputs": self.max_inputs,
+        }
+
+
+def _registry() -> dict[str, type]:
+    import engine.layers  # noqa: F401, PLC0415 - importing the package registers every family
+    from engine.layers.base import LAYER_TYPES  # noqa: PLC0415
+
+    return LAYER_TYPES
+
+
+def layer_types() -> list[str]:
+    """Every registered type name."""
+    return sorted(_registry())
+
+
+def layer_info(type_name: str) -> LayerInfo:
+    """The app-facing description of one type; ``KeyError`` (with a suggestion) if unknown."""
+    try:
+        cls = _registry()[type_name]
+    except KeyError:
+        hint = closest_type(type_name)
+        suffix = f"; did you mean {hint!r}?" if hint else ""
+        raise KeyError(f"unknown layer type {type_name!r}{suffix}") from None
+    return LayerInfo(
+        type_name=cls.type_name,
+        display_name=cls.display_name or cls.type_name,
+        category=cls.category,
+        description=cls.description or (cls.__doc__ or "").strip().split("\n")[0],
+        params=tuple(p.to_json() for p in cls.params),
+        min_inputs=cls.min_inputs,
+        max_inputs=cls.max_inputs,
+    )
+
+
+def all_layer_info() -> list[LayerInfo]:
+    """Every type, in palette order (category, then display name)."""
+    infos = [layer_info(name) for name in _registry()]
+    return sorted(infos, key=lambda i: (_category_rank(i.category), i.display_name.lower()))
+
+
+def by_category() -> dict[str, list[LayerInfo]]:
+    """Palette sections: category -> its types, sections in :data:`CATEGORY_ORDER`."""
+    sections: dict[str, list[LayerInfo]] = {}
+    for info in all_layer_info():
+        sections.setdefault(info.category, []).append(info)
+    return sections
+
+
+def _category_rank(category: str) -> tuple[int, str]:
+    try:
+        return (CATEGORY_ORDER.index(category), "")
+    except ValueError:
+        return (len(CATEGORY_ORDER), category)
+
+
+def default_params(type_name: str) -> dict[str, Any]:
+    """Parameters for a node freshly dropped on the canvas: each required parameter with
+    its default, so the node is valid at once where the schema allows it."""
+    info = layer_info(type_name)
+    return {
+        p["name"]: p["default"] for p in info.params if p["required"] and p["default"] is not None
+    }
+
+
+def closest_type(name: str) -> str | None:
+    """The registered type name most like ``name`` (case-insensitive), or ``None``."""
+    if not isinstance(name, str):
+        return None
+    names = list(_registry())
+    lowered = {n.lower(): n for n in names}
+    if name.lower() in lowered:
+        return lowered[name.lower()]
+    match = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.5)
+    return lowered[match[0]] if match else None
