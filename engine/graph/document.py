@@ -196,7 +196,8 @@ class GraphDocument:
 
     def unique_id(self, base: str) -> str:
         """``base`` made into a free node id: ``dense`` -> ``dense_1``, ``dense_2``, ..."""
-        stem = re.sub(r"[^0-9A-Za-z_]+", "_", base).strip("_").lower() or "node"
+        stem = re.sub(r"(?<=[a-z])([A-Z])", r"_\1", base)  # BatchNormalization -> batch_...
+        stem = re.sub(r"[^0-9A-Za-z_]+", "_", stem).strip("_").lower() or "node"
         taken = {n.id for n in self._nodes}
         i = 1
         while f"{stem}_{i}" in taken:
