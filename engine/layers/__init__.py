@@ -16,9 +16,16 @@ from engine.layers.base import (
     register,
 )
 from engine.layers.core import Activation, Dense
+from engine.layers.embedding import Embedding
+from engine.layers.merging import Add, Concatenate, Multiply, Subtract
+from engine.layers.normalization import BatchNormalization, LayerNormalization
+from engine.layers.regularization import Dropout
+from engine.layers.reshaping import Flatten, Reshape
 from engine.layers.schema import Param, ParameterError
 
 __all__ = [
     "LAYER_TYPES", "Activation", "Dense", "Input", "InputLayer", "KerasTensor", "Layer",
     "Param", "ParameterError", "ShapeError", "WeightSpec", "get_layer_class", "register",
+    "Add", "BatchNormalization", "Concatenate", "Dropout", "Embedding", "Flatten",
+    "LayerNormalization", "Multiply", "Reshape", "Subtract",
 ]
