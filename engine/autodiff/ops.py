@@ -216,6 +216,11 @@ def matmul(a, b) -> Tensor:
     xp = backend.xp
 
     def vjp(g):
+        if a.ndim == 1 and b.ndim == 1:  # a dot product: g is a scalar
+            return (
+                g * b.data if a.requires_grad else None,
+                g * a.data if b.requires_grad else None,
+            )
         ga = gb = None
         if a.requires_grad:
             if b.ndim == 1:
@@ -250,8 +255,11 @@ def tanh(a) -> Tensor:
 
 
 def sigmoid_array(x):
-    """A sigmoid that cannot overflow: 0.5 * (1 + tanh(x / 2))."""
-    return 0.5 * (backend.xp.tanh(0.5 * x) + 1.0)
+    """``exp(min(x, 0)) / (1 + exp(-|x|))``: cannot overflow, and unlike
+    ``0.5 * (1 + tanh(x / 2))`` keeps the relative precision of small values for very
+    negative x (float32 tanh rounds sigmoid(-20) to exactly 0). No ``where``: it is slow."""
+    xp = backend.xp
+    return xp.exp(xp.minimum(x, xp.zeros_like(x))) / (1.0 + xp.exp(-xp.abs(x)))
 
 
 def sigmoid(a) -> Tensor:
@@ -446,10 +454,18 @@ def getitem(a, index) -> Tensor:
     """Basic slicing (ints, slices, ``None``, ``...``); not fancy indexing."""
     a = as_tensor(a)
     xp = backend.xp
+    # The array API wants every axis indexed: a trailing ``...`` says "the rest, whole".
+    index = index if isinstance(index, tuple) else (index,)
+    if not any(i is Ellipsis for i in index):
+        index = index + (Ellipsis,)
+    # Assignment takes no new axes (``None``): drop them from the index and from ``g``.
+    store_index = tuple(i for i in index if i is not None)
 
     def vjp(g):
         full = xp.zeros(a.shape, dtype=g.dtype)
-        full[index] = g
+        if len(store_index) != len(index):
+            g = xp.reshape(g, tuple(full[store_index].shape))
+        full[store_index] = g
         return (full,)
 
     return Tensor.from_op(a.data[index], (a,), vjp)
