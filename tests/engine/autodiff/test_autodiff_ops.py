@@ -113,6 +113,8 @@ def test_sigmoid_and_softplus_do_not_overflow():
     np.testing.assert_allclose(ops.sigmoid(x).numpy(), special.expit(values), rtol=1e-13)
     np.testing.assert_allclose(ops.softplus(x).numpy(), np.logaddexp(0, values), rtol=1e-13)
     assert np.isfinite(ops.softmax(Tensor(np.array([[1000.0, -1000.0]]))).numpy()).all()
+    tail = ops.sigmoid(Tensor(np.array([-20.0, -60.0], dtype=np.float32))).numpy()
+    np.testing.assert_allclose(tail, special.expit([-20.0, -60.0]), rtol=1e-5)  # not rounded to 0
 
 
 def test_max_splits_the_gradient_between_ties():
