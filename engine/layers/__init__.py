@@ -4,6 +4,7 @@ Importing this package imports each family module, which registers its types in
 :data:`engine.layers.base.LAYER_TYPES`.
 """
 
+from engine.layers.advanced_activations import ELU, LeakyReLU, Softmax
 from engine.layers.base import (
     LAYER_TYPES,
     Input,
@@ -29,3 +30,4 @@ __all__ = [
     "Add", "BatchNormalization", "Concatenate", "Dropout", "Embedding", "Flatten",
     "LayerNormalization", "Multiply", "Reshape", "Subtract",
 ]
+__all__ += ["ELU", "LeakyReLU", "Softmax"]

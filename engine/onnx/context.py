@@ -19,6 +19,8 @@ class ExportContext:
         self.nodes: list[onnx.NodeProto] = []
         self.initializers: list[onnx.TensorProto] = []
         self._names: set[str] = set()
+        # Tensors known to hold int64 (token-id inputs), so mappings can skip a Cast.
+        self.int64_names: set[str] = set()
 
     def fresh(self, hint: str) -> str:
         """A tensor name not used yet, based on ``hint``."""

@@ -80,6 +80,8 @@ def build_onnx_model(model, opset: int = DEFAULT_OPSET, metadata: dict | None = 
         name = ctx.reserve(tensor.layer.name)
         names[id(tensor)] = name
         elem = INT64 if tensor.layer.dtype == "int64" else FLOAT
+        if elem == INT64:
+            ctx.int64_names.add(name)
         graph_inputs.append(helper.make_tensor_value_info(name, elem, [BATCH_DIM, *tensor.shape]))
     output_names = {}
     for tensor in model.outputs:

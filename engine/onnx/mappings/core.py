@@ -16,14 +16,14 @@ def export_dense(ctx, layer, inputs, output):
         args = [inputs[0], kernel]
         if layer.use_bias:
             args.append(ctx.add_initializer(f"{layer.name}.bias", weights["bias"]))
-        ctx.add_node("Gemm", args, [pre])
+        ctx.add_node("Gemm", args, [pre], name=layer.name)
     else:
         if layer.use_bias:
             product = ctx.fresh(f"{layer.name}.matmul")
-            ctx.add_node("MatMul", [inputs[0], kernel], [product])
+            ctx.add_node("MatMul", [inputs[0], kernel], [product], name=layer.name)
             bias = ctx.add_initializer(f"{layer.name}.bias", weights["bias"])
-            ctx.add_node("Add", [product, bias], [pre])
+            ctx.add_node("Add", [product, bias], [pre], name=ctx.fresh(f"{layer.name}_bias"))
         else:
-            ctx.add_node("MatMul", [inputs[0], kernel], [pre])
+            ctx.add_node("MatMul", [inputs[0], kernel], [pre], name=layer.name)
     if pre != output:
-        emit_with_activation(ctx, layer.activation, pre, output)
+        emit_with_activation(ctx, layer.activation, pre, output, layer)

@@ -1,0 +1,339 @@
+"""The walk over an ONNX graph that turns its nodes into engine layers.
+
+Each supported operator has a small importer ``fn(ctx, node)`` registered with
+:func:`imports` (in the ``engine/onnx/import_*`` modules). It reads its inputs from the
+:class:`ImportContext` (constants, data, pending layers), creates layers or pending layers,
+and stores what each of its outputs stands for. It raises
+:class:`~engine.onnx.import_errors.Unsupported` when the node has no layer equivalent.
+
+The walk never stops at the first problem: a node that fails, or that depends on one that
+failed, is recorded, and the walk goes on, so the user sees every unsupported operator in
+one error. Nothing is written anywhere; the caller builds a model only if no issue remains.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper
+
+from engine.layers.base import Input, get_layer_class
+from engine.onnx.import_errors import Issue, Unsupported
+from engine.onnx.import_file import DEFAULT_DOMAINS, default_opset, to_array
+from engine.onnx.import_patterns import rewrite_patterns
+from engine.onnx.import_values import POISON, Const, Pending, ShapeVec, Sym
+
+Importer = Callable[["ImportContext", onnx.NodeProto], None]
+IMPORTERS: dict[str, Importer] = {}
+
+FLOAT_TYPES = {TensorProto.FLOAT, TensorProto.DOUBLE, TensorProto.FLOAT16, TensorProto.BFLOAT16}
+INT_TYPES = {TensorProto.INT64, TensorProto.INT32}
+
+
+def imports(*op_types: str) -> Callable[[Importer], Importer]:
+    """Register ``fn`` as the importer of the named ONNX operators (default domain)."""
+
+    def decorate(fn: Importer) -> Importer:
+        for op in op_types:
+            IMPORTERS[op] = fn
+        return fn
+
+    return decorate
+
+
+def _load_importers() -> None:
+    from engine.onnx import (  # noqa: F401, PLC0415 - registration side effects
+        import_activation,
+        import_conv,
+        import_dense,
+        import_merge,
+        import_misc,
+        import_norm,
+        import_rnn,
+        import_shape,
+    )
+
+
+def supported_operators() -> list[str]:
+    _load_importers()
+    return sorted(IMPORTERS)
+
+
+def attr(node: onnx.NodeProto, name: str, default=None):
+    """An attribute's value (ints, floats, strings decoded), or ``default``."""
+    for a in node.attribute:
+        if a.name == name:
+            value = helper.get_attribute_value(a)
+            if isinstance(value, bytes):
+                return value.decode("utf-8", "replace")
+            if isinstance(value, list) and value and isinstance(value[0], bytes):
+                return [v.decode("utf-8", "replace") for v in value]
+            return value
+    return default
+
+
+def layer_name_for(text: str) -> str:
+    """A readable layer name from an ONNX node name (``/fc1/Gemm`` becomes ``fc1_Gemm``)."""
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", text.strip("/")).strip("_")
+    return name
+
+
+class ImportContext:
+    """Everything the operator importers share while one graph is walked."""
+
+    def __init__(self, proto: onnx.ModelProto):
+        self.proto = proto
+        self.graph = proto.graph
+        self.opset = default_opset(proto)
+        self.values: dict[str, object] = {}
+        self.warnings: list[str] = []
+        self.node_layers: dict[str, list[str]] = {}
+        self._used_names: set[str] = set()
+        self.graph_outputs = {o.name for o in self.graph.output}
+        self.nodes: list[onnx.NodeProto] = rewrite_patterns(self, list(self.graph.node))
+        self.consumers: Counter[str] = Counter()
+        for node in self.nodes:
+            for name in node.input:
+                if name:
+                    self.consumers[name] += 1
+        self.current: onnx.NodeProto | None = None
+
+    # -- reading values -------------------------------------------------------------------
+
+    def value(self, name: str):
+        if not name:
+            return None
+        if name not in self.values:
+            raise Unsupported(f"input {name!r} is not produced by any node or graph input")
+        return self.values[name]
+
+    def has_input(self, node: onnx.NodeProto, index: int) -> bool:
+        return len(node.input) > index and bool(node.input[index])
+
+    def const(self, name: str, what: str) -> np.ndarray:
+        """A constant input (weights, shapes); refuses data computed from the model input."""
+        value = self.value(name)
+        if isinstance(value, Const):
+            return value.value
+        if isinstance(value, ShapeVec) and value.as_array_or_none() is not None:
+            return value.as_array_or_none()
+        raise Unsupported(
+            f"{what} ({name!r}) must be a constant stored in the file, but it is computed "
+            "from the model's input"
+        )
+
+    def sym(self, name: str) -> Sym:
+        """The data tensor behind ``name``, creating a pending layer if needed."""
+        value = self.value(name)
+        if isinstance(value, Pending):
+            value = value.materialize(self)
+            self.values[name] = value
+        if isinstance(value, Sym):
+            return value
+        if isinstance(value, Const | ShapeVec):
+            raise Unsupported(
+                f"input {name!r} is a constant where LayerCanvas expects data from the model "
+                "input (no layer computes with a constant tensor like this)"
+            )
+        raise Unsupported(f"input {name!r} cannot be used here")
+
+    def plain(self, name: str, what: str = "the input") -> Sym:
+        """Data in the engine's own layout (no pending transpose), as float."""
+        sym = self.sym(name)
+        if sym.perm is not None:
+            raise Unsupported(
+                f"{what} ({name!r}) is transposed with perm {list(sym.perm)}; a Transpose "
+                "is only supported around BatchNormalization, LayerNormalization, "
+                "activations and recurrent layers"
+            )
+        return sym
+
+    def private(self, name: str) -> bool:
+        """True when exactly one node reads ``name`` and it is not a graph output: the
+        producer may then be fused with that node."""
+        return self.consumers[name] == 1 and name not in self.graph_outputs
+
+    def sole_consumer(self, name: str) -> onnx.NodeProto | None:
+        if not self.private(name):
+            return None
+        for node in self.nodes:
+            if name in node.input:
+                return node
+        return None
+
+    def outputs_used(self, node: onnx.NodeProto, start: int) -> list[str]:
+        """Names of ``node``'s outputs from index ``start`` that anything reads."""
+        return [
+            name
+            for name in node.output[start:]
+            if name and (self.consumers[name] or name in self.graph_outputs)
+        ]
+
+    # -- creating layers --------------------------------------------------------------------
+
+    def unique_name(self, hint: str) -> str:
+        base = layer_name_for(hint) or "layer"
+        name, k = base, 1
+        while name in self._used_names:
+            k += 1
+            name = f"{base}_{k}"
+        self._used_names.add(name)
+        return name
+
+    def node_label(self, node: onnx.NodeProto) -> str:
+        return node.name or f"{node.op_type}_{node.output[0] if node.output else ''}"
+
+    def call_layer(self, type_name: str, node_name: str, inputs, weights=None, **config):
+        """Create layer ``type_name`` named after ``node_name``, call it, set its weights."""
+        cls = get_layer_class(type_name)
+        name = self.unique_name(node_name)
+        layer = cls(name=name, **config)
+        items = inputs if isinstance(inputs, list) else [inputs]
+        tensors = [s.tensor for s in items]
+        out = layer(tensors if isinstance(inputs, list) else tensors[0])
+        if weights is not None:
+            layer.set_weights([np.asarray(w, dtype=np.float32) for w in weights])
+        self.node_layers.setdefault(node_name, []).append(name)
+        return out
+
+    def set(self, name: str, value) -> None:
+        if name:
+            self.values[name] = value
+
+
+def _input_layer(ctx: ImportContext, value_info: onnx.ValueInfoProto) -> Sym:
+    """An engine ``Input`` for a graph input: batch first, every other size known."""
+    name = value_info.name
+    tensor_type = value_info.type.tensor_type
+    if not value_info.type.HasField("tensor_type"):
+        raise Unsupported(f"graph input {name!r} is not a tensor")
+    elem = tensor_type.elem_type
+    if elem in FLOAT_TYPES:
+        dtype = "float32"
+        if elem != TensorProto.FLOAT:
+            ctx.warnings.append(
+                f"input {name!r} is {TensorProto.DataType.Name(elem).lower()} in the file; "
+                "LayerCanvas computes in float32"
+            )
+    elif elem in INT_TYPES:
+        dtype = "int64"
+    else:
+        raise Unsupported(
+            f"graph input {name!r} has element type {TensorProto.DataType.Name(elem)}; "
+            "LayerCanvas models take float32 data or int64 token ids"
+        )
+    if not tensor_type.HasField("shape"):
+        raise Unsupported(f"graph input {name!r} declares no shape")
+    dims = list(tensor_type.shape.dim)
+    if len(dims) < 2:
+        raise Unsupported(
+            f"graph input {name!r} has rank {len(dims)}; LayerCanvas inputs are a batch of "
+            "samples, (batch, ...) with at least one more dimension"
+        )
+    shape = []
+    for i, dim in enumerate(dims[1:], start=1):
+        if not dim.HasField("dim_value") or dim.dim_value <= 0:
+            label = dim.dim_param or "unknown"
+            raise Unsupported(
+                f"graph input {name!r} has a variable size ({label!r}) at axis {i}; only the "
+                "batch axis (axis 0) may vary"
+            )
+        shape.append(int(dim.dim_value))
+    if dims[0].HasField("dim_value") and dims[0].dim_value > 1:
+        ctx.warnings.append(
+            f"input {name!r} has a fixed batch size of {dims[0].dim_value} in the file; the "
+            "imported model accepts any batch size"
+        )
+    layer_name = ctx.unique_name(name)
+    return Sym(Input(tuple(shape), name=layer_name, dtype=dtype), None, dtype)
+
+
+def walk_graph(ctx: ImportContext) -> tuple[list[Sym], list[Sym], list[Issue]]:
+    """Import every node; return the model's inputs, its outputs, and every issue."""
+    _load_importers()
+    graph = ctx.graph
+    issues: list[Issue] = []
+    for tensor in graph.initializer:
+        ctx.set(tensor.name, Const(to_array(tensor)))
+    inputs: list[Sym] = []
+    for value_info in graph.input:
+        if value_info.name in ctx.values:
+            continue  # an input with a default value (old IR): used as the constant
+        try:
+            sym = _input_layer(ctx, value_info)
+        except Unsupported as exc:
+            issues.append(Issue(value_info.name, "graph input", exc.reason))
+            ctx.set(value_info.name, POISON)
+            continue
+        inputs.append(sym)
+        ctx.set(value_info.name, sym)
+
+    for node in ctx.nodes:
+        label = ctx.node_label(node)
+        problem = _unsupported_operator(node)
+        if problem is None and any(ctx.values.get(n) is POISON for n in node.input if n):
+            for out in node.output:
+                ctx.set(out, POISON)
+            continue
+        if problem is None:
+            ctx.current = node
+            try:
+                IMPORTERS[node.op_type](ctx, node)
+                missing = [o for o in node.output[:1] if o and o not in ctx.values]
+                if missing:
+                    raise Unsupported(f"output {missing[0]!r} could not be produced")
+                continue
+            except Unsupported as exc:
+                problem = exc.reason
+            except ValueError as exc:  # ShapeError / ParameterError from a layer
+                problem = str(exc)
+        issues.append(Issue(label, _qualified(node), problem))
+        for out in node.output:
+            ctx.set(out, POISON)
+
+    outputs: list[Sym] = []
+    for value_info in graph.output:
+        value = ctx.values.get(value_info.name)
+        if value is POISON:
+            continue
+        try:
+            sym = ctx.plain(value_info.name, "graph output")
+            if any(sym is i or sym.tensor is i.tensor for i in inputs):
+                # An output that is an input unchanged still needs a layer of its own.
+                out = ctx.call_layer(
+                    "Activation", f"{value_info.name}_identity", sym, activation="linear"
+                )
+                sym = Sym(out)
+            outputs.append(sym)
+        except Unsupported as exc:
+            issues.append(Issue(value_info.name, "graph output", exc.reason))
+    return inputs, outputs, issues
+
+
+def _qualified(node: onnx.NodeProto) -> str:
+    return node.op_type if node.domain in DEFAULT_DOMAINS else f"{node.domain}.{node.op_type}"
+
+
+def _unsupported_operator(node: onnx.NodeProto) -> str | None:
+    if node.domain not in DEFAULT_DOMAINS:
+        return (
+            f"custom operator domain {node.domain!r}: LayerCanvas reads only standard ONNX "
+            "operators"
+        )
+    if node.op_type not in IMPORTERS:
+        return f"operator {node.op_type} has no LayerCanvas layer equivalent"
+    return None
+
+
+def unsupported_operators(proto: onnx.ModelProto) -> list[Issue]:
+    """Every node whose operator has no importer at all (a quick check, no shapes)."""
+    _load_importers()
+    return [
+        Issue(node.name or node.op_type, _qualified(node), reason)
+        for node in proto.graph.node
+        if (reason := _unsupported_operator(node)) is not None
+    ]

@@ -1,0 +1,1 @@
+"""Importers for recurrent operators (filled in when the layers exist)."""

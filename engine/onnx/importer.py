@@ -1,0 +1,107 @@
+"""``import_model``: an ONNX file becomes an engine ``Model`` with its weights.
+
+The file is read and checked first (:mod:`engine.onnx.import_file`: nothing executed,
+sizes bounded, external data kept inside the model's folder), then the graph is walked
+once (:mod:`engine.onnx.import_graph`) with one small importer per operator in the
+``engine/onnx/import_*`` modules. If anything cannot be represented, a single
+:class:`OnnxImportError` lists every unsupported node and why; otherwise the result holds
+the model, the ONNX node each layer came from, and warnings worth showing the user.
+
+Supported operators: Gemm, MatMul (+ Add of a constant bias), Conv, MaxPool, AveragePool,
+GlobalAveragePool, GlobalMaxPool, Relu, Sigmoid, Tanh, Softmax, LeakyRelu, Elu, Gelu (also
+its erf formula), Softplus, Flatten, Reshape, BatchNormalization, LayerNormalization, LSTM,
+GRU, RNN (with the Transpose / Squeeze around them), Gather of a constant table, Add, Sub,
+Mul, Concat, Dropout, Identity, plus constant folding of the shape arithmetic exporters
+write (Shape, Gather, Unsqueeze, Squeeze, Concat, Cast, Slice on constants).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.onnx.import_errors import Issue, OnnxImportError
+from engine.onnx.import_file import default_opset, read_model
+from engine.onnx.import_graph import ImportContext, supported_operators, walk_graph
+
+__all__ = [
+    "ImportResult",
+    "Issue",
+    "OnnxImportError",
+    "graph_document",
+    "import_model",
+    "supported_operators",
+]
+
+
+@dataclass
+class ImportResult:
+    """What :func:`import_model` made of a file."""
+
+    model: object  # engine.Model with the file's weights
+    warnings: list[str] = field(default_factory=list)
+    node_layers: dict[str, list[str]] = field(default_factory=dict)  # ONNX node -> layers
+    opset: int = 0
+    source: str = ""
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    def graph_document(self, name: str | None = None):
+        """The model as a graph document for the canvas, laid out left to right."""
+        return graph_document(self, name)
+
+
+def import_model(source, name: str | None = None) -> ImportResult:
+    """Read ``source`` (a path to a ``.onnx`` file, its bytes, or an ``onnx.ModelProto``)
+    and return the equivalent engine model. Raises :class:`OnnxImportError`, listing every
+    problem at once, when the file is unreadable or uses operators LayerCanvas cannot
+    represent; nothing is built half-way in that case."""
+    from engine.models.functional import Model  # noqa: PLC0415 - models import layers
+
+    proto = read_model(source)
+    ctx = ImportContext(proto)
+    inputs, outputs, issues = walk_graph(ctx)
+    if not issues and not outputs:
+        issues.append(Issue("", "graph", "the graph has no outputs"))
+    if not issues and not inputs:
+        issues.append(Issue("", "graph", "the graph has no data inputs (only constants)"))
+    if issues:
+        raise OnnxImportError(
+            f"the ONNX model cannot be imported: {len(issues)} node(s) have no LayerCanvas "
+            "equivalent",
+            issues,
+        )
+    model_name = name or ctx.graph.name or (Path(source).stem if _is_path(source) else None)
+    model = Model(
+        [s.tensor for s in inputs] if len(inputs) > 1 else inputs[0].tensor,
+        [s.tensor for s in outputs] if len(outputs) > 1 else outputs[0].tensor,
+        name=_model_name(model_name),
+    )
+    metadata = {p.key: p.value for p in proto.metadata_props}
+    return ImportResult(
+        model=model,
+        warnings=list(dict.fromkeys(ctx.warnings)),
+        node_layers=dict(ctx.node_layers),
+        opset=default_opset(proto) or 0,
+        source=str(source) if _is_path(source) else "",
+        metadata=metadata,
+    )
+
+
+def graph_document(result: ImportResult, name: str | None = None):
+    """The imported model as a graph document (node ids are layer names), laid out left to
+    right by :func:`engine.graph.convert.document_from_model`."""
+    from engine.graph.convert import document_from_model  # noqa: PLC0415
+
+    return document_from_model(result.model, name=name or result.model.name)
+
+
+def _is_path(source) -> bool:
+    return isinstance(source, str | Path)
+
+
+def _model_name(name: str | None) -> str | None:
+    if not name:
+        return None
+    from engine.onnx.import_graph import layer_name_for  # noqa: PLC0415
+
+    return layer_name_for(name) or None
