@@ -71,10 +71,20 @@ class CompileSpec:
         }
 
 
+def _is_config(value, names: list[str]) -> bool:
+    """A dict that configures one object (``{"name": "huber", "delta": 2.0}`` or Keras's
+    ``{"class_name": ..., "config": ...}``) rather than mapping output names."""
+    return (
+        isinstance(value, dict)
+        and bool({"name", "class_name"} & set(value))
+        and not set(value) <= set(names)
+    )
+
+
 def _per_output(value, names: list[str], what: str, allow_missing: bool) -> list:
     """Spread a compile argument over the outputs: single, list, or dict by name."""
     n = len(names)
-    if isinstance(value, dict):
+    if isinstance(value, dict) and not _is_config(value, names):
         unknown = sorted(set(value) - set(names))
         if unknown:
             raise ValueError(
@@ -115,7 +125,7 @@ def resolve(output_names: list[str], loss, metrics, loss_weights) -> CompileSpec
 
     if metrics is None:
         metric_lists = [[] for _ in range(n)]
-    elif isinstance(metrics, dict):
+    elif isinstance(metrics, dict) and not _is_config(metrics, output_names):
         metric_lists = _per_output(metrics, output_names, "metrics", allow_missing=True)
     elif (
         isinstance(metrics, list | tuple)
@@ -124,8 +134,9 @@ def resolve(output_names: list[str], loss, metrics, loss_weights) -> CompileSpec
         and all(isinstance(m, list | tuple) or m is None for m in metrics)
     ):
         metric_lists = list(metrics)  # one list per output
-    elif isinstance(metrics, list | tuple):
-        metric_lists = [list(metrics) for _ in range(n)]  # the same metrics on every output
+    elif isinstance(metrics, list | tuple | dict):
+        items = [metrics] if isinstance(metrics, dict) else list(metrics)
+        metric_lists = [list(items) for _ in range(n)]  # the same metrics on every output
     else:
         raise ValueError(
             f"metrics must be a list (e.g. ['accuracy']) or a dict by output name, got {metrics!r}"
@@ -133,12 +144,19 @@ def resolve(output_names: list[str], loss, metrics, loss_weights) -> CompileSpec
     metric_objects = []
     metric_names = []
     taken: set[str] = {"loss", *(f"{name}_loss" for name in output_names)}
+    used: set[int] = set()
     for out_name, items, loss_obj in zip(output_names, metric_lists, losses):
         items = [] if items is None else items
         items = items if isinstance(items, list | tuple) else [items]
         objects, names = [], []
         for identifier in items:
             metric = metrics_module.get(identifier, loss=loss_obj)
+            if id(metric) in used:
+                raise ValueError(
+                    f"the metric object {metric!r} is given for two outputs; a metric keeps "
+                    "running totals, so give each output its own (or use names like 'mae')"
+                )
+            used.add(id(metric))
             name = metric.name if n == 1 else f"{out_name}_{metric.name}"
             base, k = name, 1
             while name in taken:

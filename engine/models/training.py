@@ -8,6 +8,10 @@ it is finite (a NaN or infinite loss stops training before the update, like Kera
 ``TerminateOnNaN``, so the weights are never replaced by garbage), take the gradients of
 every trainable weight and hand them to the optimizer, then update the metrics.
 
+Syncs: a training batch brings back its loss (needed for the finiteness check and the
+batch logs) and each metric once per logged value; evaluation keeps its running loss on
+the device and syncs once at the end.
+
 Reproducibility: ``fit(seed=s)`` seeds weight creation of a model built lazily, the
 loader's shuffling (a function of ``(s, epoch)`` only), and the shared random stream at
 the start of every epoch (dropout masks), so a run restarted from a saved model at epoch
@@ -18,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Iterator
 
 import numpy as np
 
@@ -28,26 +31,24 @@ from engine.autodiff.tensor import Tensor, enable_grad, grad, no_grad
 from engine.models import validation
 from engine.models.compile_spec import CompileSpec, resolve
 
-__all__ = ["TrainingMixin", "NonFiniteLossError"]
-
-
-class NonFiniteLossError(FloatingPointError):
-    """Raised by ``train_on_batch(..., raise_on_nan=True)``; ``fit`` stops instead."""
+__all__ = ["TrainingMixin"]
 
 
 class _Mean:
-    """A running mean kept on the host (the loss is synced once per batch anyway)."""
+    """A running mean weighted by batch size; the total may stay on the device."""
 
     def __init__(self) -> None:
         self.total = 0.0
         self.count = 0
 
-    def update(self, value: float, n: int) -> None:
-        self.total += value * n
+    def update(self, value, n: int) -> None:
+        self.total = self.total + value * n
         self.count += n
 
     def result(self) -> float:
-        return self.total / self.count if self.count else float("nan")
+        if not self.count:
+            return float("nan")
+        return float(backend.to_numpy(self.total)) / self.count
 
 
 def _epoch_seed(seed: int, epoch: int) -> int:
@@ -57,19 +58,26 @@ def _epoch_seed(seed: int, epoch: int) -> int:
 
 
 def _current_learning_rate(optimizer) -> float | None:
+    current = getattr(optimizer, "current_learning_rate", None)
+    if callable(current):
+        return float(current())
     lr = getattr(optimizer, "learning_rate", None)
-    if lr is None:
-        return None
-    if callable(lr) and not isinstance(lr, int | float | Tensor):
-        lr = lr(getattr(optimizer, "iterations", 0))
-    try:
-        return float(np.asarray(backend.to_numpy(lr)).reshape(-1)[0])
-    except (TypeError, ValueError):
-        return None
+    return float(lr) if isinstance(lr, int | float) else None
+
+
+def _as_float64(array):
+    """Running sums stay on the device, in float64 so that many batches lose no precision."""
+    xp = backend.xp
+    return xp.astype(array, xp.float64)
 
 
 def _to_device(arrays) -> list:
     return [backend.asarray(a) for a in arrays]
+
+
+def _batches(loader, epoch: int = 0):
+    """One epoch of batches; closing it stops the loader's worker if the caller stops early."""
+    return contextlib.closing(loader.epoch(epoch))
 
 
 class TrainingMixin:
@@ -108,13 +116,15 @@ class TrainingMixin:
             self._part_trackers = [_Mean() for _ in self._spec.loss_names()]
         return self._spec
 
-    def _require_compiled(self, what: str, need_loss: bool = True) -> CompileSpec:
+    def _require_compiled(self, what: str, x) -> CompileSpec:
+        """The compile spec, once the model is compiled and built (from ``x`` if lazy)."""
         if not self.compiled:
             raise RuntimeError(
                 f"call model.compile(optimizer=..., loss=...) before model.{what}(...)"
             )
+        self._ensure_built_for(x)
         spec = self._compiled_spec()
-        if need_loss and all(loss is None for loss in spec.losses):
+        if all(loss is None for loss in spec.losses):
             raise RuntimeError(f"model.{what} needs a loss: compile the model with loss=...")
         return spec
 
@@ -132,6 +142,7 @@ class TrainingMixin:
         self._compiled_spec().reset_metrics()
 
     def _logs(self) -> dict[str, float]:
+        """The running values since the last reset (one host sync per value)."""
         spec = self._compiled_spec()
         logs = {"loss": self._loss_tracker.result()}
         for name, tracker in zip(spec.loss_names(), self._part_trackers):
@@ -139,24 +150,25 @@ class TrainingMixin:
         logs.update(spec.metric_results())
         return logs
 
-    def _track(self, total: Tensor, parts: list[Tensor], n: int) -> float:
-        value = float(backend.to_numpy(total.data))
+    def _track(self, total: Tensor, parts: list[Tensor], n: int, sync: bool) -> float | None:
+        """Add a batch's losses to the running means; ``sync`` brings the total back now."""
+        value = float(backend.to_numpy(total.data)) if sync else _as_float64(total.data)
         self._loss_tracker.update(value, n)
         if self._compiled_spec().several:
             for tracker, part in zip(self._part_trackers, parts):
-                tracker.update(float(backend.to_numpy(part.data)), n)
-        return value
+                tracker.update(_as_float64(part.data), n)
+        return value if sync else None
 
     def _train_step(self, x_batch: list, y_batch: list) -> bool:
         """One optimisation step; returns False (and does not update) on a non-finite loss."""
         spec = self._compiled_spec()
         x = [Tensor(a) for a in _to_device(x_batch)]
         y = _to_device(y_batch)
-        with enable_grad():
+        # Overflow shows up as a non-finite loss, which is checked and explained below.
+        with enable_grad(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             predictions = self.plan().run(x, training=True)
             total, parts = spec.compute_loss(y, predictions)
-        value = self._track(total, parts, len(x_batch[0]))
-        if not math.isfinite(value):
+        if not math.isfinite(self._track(total, parts, len(x_batch[0]), sync=True)):
             return False
         variables = self.trainable_weights
         if variables:
@@ -173,7 +185,7 @@ class TrainingMixin:
             y = _to_device(y_batch)
             predictions = self.plan().run(x, training=False)
             total, parts = spec.compute_loss(y, predictions)
-            self._track(total, parts, len(x_batch[0]))
+            self._track(total, parts, len(x_batch[0]), sync=False)
             spec.update_metrics(y, predictions)
 
     def _predict_step(self, x_batch: list) -> list[np.ndarray]:
@@ -220,6 +232,18 @@ class TrainingMixin:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
         return int(batch_size)
 
+    def _callbacks(self, callbacks, verbose, params: dict, history: bool):
+        from engine import callbacks as callbacks_module  # noqa: PLC0415
+
+        verbose = 1 if verbose == "auto" else int(verbose)
+        return callbacks_module.CallbackList(
+            callbacks,
+            model=self,
+            params={**params, "verbose": verbose},
+            add_history=history,
+            add_progbar=verbose != 0,
+        )
+
     # -- fit -----------------------------------------------------------------------------------
 
     def fit(
@@ -243,43 +267,28 @@ class TrainingMixin:
         ``validation_split`` holds out the *last* fraction of ``x``/``y`` (before
         shuffling), as Keras does; ``validation_data`` is ``(x_val, y_val)``.
         ``augment`` (e.g. ``ImageDataGenerator``) transforms training batches only.
+        ``steps_per_epoch`` caps the batches of each epoch. ``model.stop_training = True``
+        (from a callback) stops after the current batch.
         """
-        spec = self._require_compiled("fit")
         batch_size = self._check_batch_size(batch_size)
         if seed is not None:
-            engine_random.set_random_seed(seed)
+            engine_random.set_random_seed(seed)  # before a lazy model creates its weights
+        spec = self._require_compiled("fit", x)
         if y is None:
             raise ValueError("fit needs targets: model.fit(x, y)")
         xs, ys = self._prepare(x, y, spec)
-        val = None
-        if validation_data is not None:
-            if not isinstance(validation_data, list | tuple) or len(validation_data) != 2:
-                raise ValueError("validation_data must be a tuple (x_val, y_val)")
-            val = self._prepare(validation_data[0], validation_data[1], spec, "validation_data")
-        elif validation_split:
-            if not 0.0 < validation_split < 1.0:
-                raise ValueError(
-                    f"validation_split must be between 0 and 1, got {validation_split}"
-                )
-            n = len(xs[0])
-            split_at = math.ceil(n * (1.0 - validation_split))
-            if split_at in (0, n):
-                raise ValueError(
-                    f"validation_split={validation_split} of {n} samples leaves an empty "
-                    "training or validation set"
-                )
-            val = ([a[split_at:] for a in xs], [a[split_at:] for a in ys])
+        val = self._validation_arrays(xs, ys, spec, validation_split, validation_data)
+        if val is not None and validation_data is None:
+            split_at = len(xs[0]) - len(val[0][0])
             xs, ys = [a[:split_at] for a in xs], [a[:split_at] for a in ys]
-        if seed is None:
-            loader_seed = int(engine_random.generator().integers(2**31))
-        else:
-            loader_seed = int(seed)
+        loader_seed = int(engine_random.generator().integers(2**31)) if seed is None else seed
         loader = self._loader(
             xs, ys, batch_size, shuffle=shuffle, seed=loader_seed, augment=augment, prefetch=True
         )
         steps = len(loader) if steps_per_epoch is None else min(int(steps_per_epoch), len(loader))
-        verbose = 1 if verbose == "auto" else int(verbose)
-        callback_list = self._callback_list(callbacks, verbose, epochs, steps)
+        params = {"epochs": epochs, "steps": steps, "samples": len(xs[0]), "batch_size": batch_size}
+        callback_list = self._callbacks(callbacks, verbose, params, history=True)
+        self.history = callback_list.history
 
         self.stop_training = False
         self.stop_reason = None
@@ -290,14 +299,14 @@ class TrainingMixin:
                 engine_random.set_random_seed(_epoch_seed(seed, epoch))
             self._reset_trackers()
             callback_list.on_epoch_begin(epoch)
-            with contextlib.closing(loader.epoch(epoch)) as batches:
+            with _batches(loader, epoch) as batches:
                 for step, (x_batch, y_batch) in enumerate(batches):
                     if step >= steps:
                         break
-                    callback_list.on_train_batch_begin(step)
                     xb, yb = self._as_lists(x_batch, y_batch)
+                    callback_list.on_train_batch_begin(step, {"size": len(xb[0])})
                     finite = self._train_step(xb, yb)
-                    logs = self._logs()
+                    logs = {**self._logs(), "size": len(xb[0])}
                     if not finite:
                         self._stop_on_non_finite(epoch, step, logs["loss"])
                     callback_list.on_train_batch_end(step, logs)
@@ -305,9 +314,8 @@ class TrainingMixin:
                         break
             epoch_logs = self._logs()
             if val is not None and self.stop_reason is None:
-                epoch_logs.update(
-                    {f"val_{k}": v for k, v in self._evaluate_arrays(*val, batch_size).items()}
-                )
+                val_logs = self._run_test(*val, batch_size, callback_list)
+                epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
             lr = _current_learning_rate(self.optimizer)
             if lr is not None:
                 epoch_logs["learning_rate"] = lr
@@ -317,51 +325,62 @@ class TrainingMixin:
         callback_list.on_train_end(epoch_logs)
         return self.history
 
+    def _validation_arrays(self, xs, ys, spec, validation_split, validation_data):
+        if validation_data is not None:
+            if not isinstance(validation_data, list | tuple) or len(validation_data) != 2:
+                raise ValueError("validation_data must be a tuple (x_val, y_val)")
+            return self._prepare(validation_data[0], validation_data[1], spec, "validation_data")
+        if not validation_split:
+            return None
+        if not 0.0 < validation_split < 1.0:
+            raise ValueError(f"validation_split must be between 0 and 1, got {validation_split}")
+        n = len(xs[0])
+        split_at = math.ceil(n * (1.0 - validation_split))  # Keras keeps this many for training
+        if split_at in (0, n):
+            raise ValueError(
+                f"validation_split={validation_split} of {n} samples leaves an empty training "
+                "or validation set"
+            )
+        return [a[split_at:] for a in xs], [a[split_at:] for a in ys]
+
     def _stop_on_non_finite(self, epoch: int, step: int, loss: float) -> None:
         self.stop_training = True
         self.stop_reason = (
-            f"epoch {epoch + 1}, batch {step}: the loss became {loss}; training stopped and the "
-            "weights keep their values from before this batch. Try a lower learning rate, "
-            "normalised inputs, or check the data for extreme values."
+            f"Epoch {epoch + 1}, batch {step + 1}: the loss became {loss}, so training was "
+            "stopped before this batch changed the weights. Try a smaller learning rate, "
+            "gradient clipping (clipnorm), normalised inputs, or check the data for huge values."
         )
-        print(f"Invalid loss, terminating training ({self.stop_reason})")
-
-    def _callback_list(self, callbacks, verbose: int, epochs: int, steps: int):
-        from engine import callbacks as callbacks_module  # noqa: PLC0415
-
-        items = list(callbacks or [])
-        history = next((c for c in items if isinstance(c, callbacks_module.History)), None)
-        if history is None:
-            history = callbacks_module.History()
-            items.append(history)
-        if verbose and not any(isinstance(c, callbacks_module.ProgbarLogger) for c in items):
-            items.insert(0, callbacks_module.ProgbarLogger())
-        self.history = history
-        callback_list = callbacks_module.CallbackList(items)
-        callback_list.set_model(self)
-        callback_list.set_params({"verbose": verbose, "epochs": epochs, "steps": steps})
-        return callback_list
+        print(self.stop_reason, flush=True)
 
     # -- evaluate / predict -----------------------------------------------------------------------
 
-    def _evaluate_arrays(self, xs, ys, batch_size: int) -> dict[str, float]:
+    def _run_test(self, xs, ys, batch_size: int, callback_list) -> dict[str, float]:
         self._reset_trackers()
+        callback_list.on_test_begin()
         loader = self._loader(xs, ys, batch_size)
-        with contextlib.closing(loader.epoch(0)) as batches:
-            for x_batch, y_batch in batches:
-                self._test_step(*self._as_lists(x_batch, y_batch))
-        return self._logs()
+        with _batches(loader) as batches:
+            for step, (x_batch, y_batch) in enumerate(batches):
+                xb, yb = self._as_lists(x_batch, y_batch)
+                callback_list.on_test_batch_begin(step, {"size": len(xb[0])})
+                self._test_step(xb, yb)
+                callback_list.on_test_batch_end(step, {"size": len(xb[0])})
+        logs = self._logs()
+        callback_list.on_test_end(logs)
+        return logs
 
-    def evaluate(self, x=None, y=None, batch_size: int = 32, verbose=0, return_dict=False):
+    def evaluate(
+        self, x=None, y=None, batch_size: int = 32, verbose=0, return_dict=False, callbacks=None
+    ):
         """The loss (and metrics) over all of ``x``/``y``: a float, a list, or a dict."""
-        spec = self._require_compiled("evaluate")
+        spec = self._require_compiled("evaluate", x)
         batch_size = self._check_batch_size(batch_size)
         if y is None:
             raise ValueError("evaluate needs targets: model.evaluate(x, y)")
         xs, ys = self._prepare(x, y, spec)
-        logs = self._evaluate_arrays(xs, ys, batch_size)
-        if verbose:
-            print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
+        steps = math.ceil(len(xs[0]) / batch_size)
+        params = {"epochs": 1, "steps": steps, "samples": len(xs[0]), "batch_size": batch_size}
+        callback_list = self._callbacks(callbacks, verbose, params, history=False)
+        logs = self._run_test(xs, ys, batch_size, callback_list)
         return self._format_results(logs, return_dict)
 
     def _format_results(self, logs: dict, return_dict: bool):
@@ -370,27 +389,38 @@ class TrainingMixin:
         values = [logs[name] for name in self.metrics_names]
         return values[0] if len(values) == 1 else values
 
-    def predict(self, x, batch_size: int = 32, verbose=0):
+    def predict(self, x, batch_size: int = 32, verbose=0, callbacks=None):
         """The model's outputs on ``x`` (inference mode, no recording), as numpy arrays."""
         batch_size = self._check_batch_size(batch_size)
         xs, _ = self._prepare(x, None, None)
-        loader = self._loader(xs, None, batch_size)
+        steps = math.ceil(len(xs[0]) / batch_size)
+        params = {"epochs": 1, "steps": steps, "samples": len(xs[0]), "batch_size": batch_size}
+        callback_list = self._callbacks(callbacks, verbose, params, history=False)
         chunks: list[list[np.ndarray]] = [[] for _ in self.outputs]
-        with contextlib.closing(loader.epoch(0)) as batches:
-            for x_batch, _ in batches:
-                for store, out in zip(chunks, self._predict_step(self._as_lists(x_batch, None)[0])):
+        callback_list.on_predict_begin()
+        with _batches(self._loader(xs, None, batch_size)) as batches:
+            for step, (x_batch, _) in enumerate(batches):
+                xb, _ = self._as_lists(x_batch, None)
+                callback_list.on_predict_batch_begin(step, {"size": len(xb[0])})
+                for store, out in zip(chunks, self._predict_step(xb)):
                     store.append(out)
+                callback_list.on_predict_batch_end(step, {"size": len(xb[0])})
+        callback_list.on_predict_end()
         results = [np.concatenate(parts, axis=0) for parts in chunks]
         return results[0] if len(results) == 1 else results
 
     # -- single batches ------------------------------------------------------------------------
 
     def train_on_batch(self, x, y, reset_metrics: bool = True, return_dict: bool = False):
-        """One optimisation step on exactly this batch; returns the loss (and metrics)."""
-        spec = self._require_compiled("train_on_batch")
+        """One optimisation step on exactly this batch; returns the loss (and metrics).
+
+        A non-finite loss leaves the weights unchanged and sets ``stop_reason``.
+        """
+        spec = self._require_compiled("train_on_batch", x)
         xs, ys = self._prepare(x, y, spec)
         if reset_metrics:
             self._reset_trackers()
+        self.stop_reason = None
         if not self._train_step(xs, ys):
             self.stop_reason = (
                 f"the loss became {self._loss_tracker.result()}; the weights were not updated"
@@ -399,7 +429,7 @@ class TrainingMixin:
 
     def test_on_batch(self, x, y, reset_metrics: bool = True, return_dict: bool = False):
         """The loss (and metrics) on exactly this batch, in inference mode."""
-        spec = self._require_compiled("test_on_batch")
+        spec = self._require_compiled("test_on_batch", x)
         xs, ys = self._prepare(x, y, spec)
         if reset_metrics:
             self._reset_trackers()
@@ -411,8 +441,3 @@ class TrainingMixin:
         xs, _ = self._prepare(x, None, None)
         results = self._predict_step(xs)
         return results[0] if len(results) == 1 else results
-
-
-def iterate(loader, epoch: int) -> Iterator:
-    """Batches of one epoch, closing the loader's worker if the caller stops early."""
-    return contextlib.closing(loader.epoch(epoch))
