@@ -210,8 +210,10 @@ class Project:
         return data
 
     def dumps(self) -> str:
-        """The file's text: two-space indented JSON, keys in contract order, a final newline."""
-        return json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n"
+        """The file's text: keys in contract order, two-space indents, and every object or
+        list that fits on one line of at most 100 characters written on one line (a node
+        per line, an edge per line), so files read well and diff well."""
+        return dumps_readable(self.to_json()) + "\n"
 
     @classmethod
     def from_json(cls, data: Any, file: str | os.PathLike | None = None) -> Project:
@@ -485,6 +487,24 @@ def _check_name(module: str, name: str, key: str, error, config=None) -> None:
     except (ValueError, KeyError, TypeError) as err:
         text = str(err.args[0]) if err.args else str(err)
         error(key, text)
+
+
+def dumps_readable(value: Any, indent: int = 0, prefix_len: int = 0, width: int = 100) -> str:
+    """JSON with short containers kept on one line (see :meth:`Project.dumps`)."""
+    flat = json.dumps(value, ensure_ascii=False)
+    if not isinstance(value, dict | list) or not value:
+        return flat
+    if indent > 0 and indent + prefix_len + len(flat) + 1 <= width:
+        return flat
+    pad = " " * (indent + 2)
+    if isinstance(value, dict):
+        items = []
+        for key, item in value.items():
+            head = json.dumps(str(key), ensure_ascii=False) + ": "
+            items.append(pad + head + dumps_readable(item, indent + 2, len(head), width))
+        return "{\n" + ",\n".join(items) + "\n" + " " * indent + "}"
+    items = [pad + dumps_readable(item, indent + 2, 0, width) for item in value]
+    return "[\n" + ",\n".join(items) + "\n" + " " * indent + "]"
 
 
 # -- reading and writing files -------------------------------------------------------------------
