@@ -16,10 +16,17 @@ from engine.layers.base import (
     get_layer_class,
     register,
 )
+from engine.layers.convolutional import Conv2D
 from engine.layers.core import Activation, Dense
 from engine.layers.embedding import Embedding
 from engine.layers.merging import Add, Concatenate, Multiply, Subtract
 from engine.layers.normalization import BatchNormalization, LayerNormalization
+from engine.layers.pooling import (
+    AveragePooling2D,
+    GlobalAveragePooling2D,
+    GlobalMaxPooling2D,
+    MaxPooling2D,
+)
 from engine.layers.regularization import Dropout
 from engine.layers.reshaping import Flatten, Reshape
 from engine.layers.schema import Param, ParameterError
@@ -31,3 +38,5 @@ __all__ = [
     "LayerNormalization", "Multiply", "Reshape", "Subtract",
 ]
 __all__ += ["ELU", "LeakyReLU", "Softmax"]
+__all__ += ["Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D"]
+__all__ += ["GlobalMaxPooling2D"]

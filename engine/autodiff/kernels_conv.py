@@ -1,0 +1,459 @@
+"""Fused convolution and pooling primitives (channels-first), each forward beside its VJP.
+
+Layout: images are ``(N, C, H, W)``; a convolution kernel is ``(filters, in_channels, kh,
+kw)`` as in ONNX and PyTorch; the operation is a cross-correlation (no kernel flip).
+
+Padding is ``"valid"`` (none), ``"same"`` or explicit ``((top, bottom), (left, right))``.
+``"same"`` follows TensorFlow/Keras exactly: the output has ``ceil(size / stride)`` elements
+and the total padding ``max((out - 1) * stride + span - size, 0)`` (``span`` being the
+dilated kernel extent) is split with the odd element at the bottom/right. That is ONNX's
+``auto_pad="SAME_UPPER"``; :func:`resolve_padding` gives the explicit pads for the exporter.
+
+How the work is arranged (measured on the 2-core CPU this project targets; see
+``benchmarks/bench_conv_kernels.py``):
+
+- Convolution is im2col + one GEMM. The column matrix is laid out ``(C*kh*kw, N*Ho*Wo)``
+  and filled by ``kh*kw`` strided slice copies, so the forward product, the kernel gradient
+  and the column gradient are each a single large ``matmul`` on contiguous memory (about
+  1.5x faster here than a per-sample batched GEMM). col2im accumulates ``kh*kw`` strided
+  slices back into the padded input gradient.
+- Pooling is separable: a window maximum (or sum) is the maximum over the window's rows of
+  the maximum over its columns. We reduce over rows first (slices whose inner axis is
+  contiguous, the fast case for SIMD) and then over columns, with ``kh + kw - 2``
+  elementwise operations instead of ``kh*kw - 1``. Reducing a reshaped
+  ``(N, C, H/p, p, W/p, p)`` view with ``max(axis=(3, 5))`` was 30x slower in numpy, and
+  ``where`` with a data-dependent mask is branchy and slow, so the VJPs route gradients
+  with arithmetic masks instead.
+- Max-pooling ties: the whole gradient of a window goes to ONE maximal element - the
+  leftmost column that holds the maximum, and the topmost maximal element of that column
+  (column-major first maximum). Global max pooling gives it to the first maximum in
+  row-major order. Either way the gradient is a true subgradient (it sums to the upstream
+  gradient), unlike a mask that credits every tied element.
+- "same" average pooling divides by the number of real (non-padding) elements in each
+  window, as Keras/TensorFlow do (ONNX ``count_include_pad=0``).
+
+Everything goes through ``backend.xp`` with array-API spellings; the only numpy-specific
+code is adding into a strided view in place where the namespace is known to return views.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy
+
+from engine import backend
+from engine.autodiff.ops import as_tensor
+from engine.autodiff.tensor import Tensor
+
+__all__ = [
+    "same_padding",
+    "output_length",
+    "resolve_padding",
+    "conv2d",
+    "max_pool2d",
+    "avg_pool2d",
+    "global_avg_pool2d",
+    "global_max_pool2d",
+]
+
+Pads = tuple[tuple[int, int], tuple[int, int]]
+
+
+# -- shape arithmetic (shared with the layers and the ONNX exporter) ---------------------------
+
+
+def same_padding(size: int, kernel: int, stride: int, dilation: int = 1) -> tuple[int, int]:
+    """TensorFlow's "SAME" padding ``(before, after)`` of one spatial axis; the odd element
+    goes after (ONNX ``SAME_UPPER``)."""
+    span = (kernel - 1) * dilation + 1
+    out = -(-size // stride)
+    total = max((out - 1) * stride + span - size, 0)
+    return total // 2, total - total // 2
+
+
+def output_length(
+    size: int, kernel: int, stride: int, pad_before: int = 0, pad_after: int = 0, dilation: int = 1
+) -> int:
+    """Output length of one axis; zero or less means the kernel does not fit."""
+    span = (kernel - 1) * dilation + 1
+    return (size + pad_before + pad_after - span) // stride + 1
+
+
+def resolve_padding(
+    padding,
+    spatial: Sequence[int],
+    kernel: Sequence[int],
+    strides: Sequence[int],
+    dilation: Sequence[int] = (1, 1),
+) -> Pads:
+    """``"valid"``, ``"same"`` or explicit pads -> ``((top, bottom), (left, right))``."""
+    if padding == "valid":
+        return (0, 0), (0, 0)
+    if padding == "same":
+        return (
+            same_padding(spatial[0], kernel[0], strides[0], dilation[0]),
+            same_padding(spatial[1], kernel[1], strides[1], dilation[1]),
+        )
+    (top, bottom), (left, right) = padding
+    return (int(top), int(bottom)), (int(left), int(right))
+
+
+def _pair(value) -> tuple[int, int]:
+    if isinstance(value, int):
+        return value, value
+    a, b = value
+    return int(a), int(b)
+
+
+def _window(start: int, count: int, stride: int) -> slice:
+    """The ``count`` positions ``start, start + stride, ...`` as a basic slice."""
+    return slice(start, start + stride * (count - 1) + 1, stride)
+
+
+def _pad_spatial(a, pads: Pads, fill: float):
+    """``a`` with its last two axes padded by ``fill`` (one copy; none when no padding)."""
+    (top, bottom), (left, right) = pads
+    if top == bottom == left == right == 0:
+        return a
+    xp = backend.xp
+    *lead, h, w = a.shape
+    shape = (*lead, h + top + bottom, w + left + right)
+    out = xp.zeros(shape, dtype=a.dtype) if fill == 0 else xp.full(shape, fill, dtype=a.dtype)
+    out[..., top : top + h, left : left + w] = a
+    return out
+
+
+def _crop(a, pads: Pads, h: int, w: int):
+    (top, _), (left, _) = pads
+    if a.shape[-2] == h and a.shape[-1] == w:
+        return a
+    return a[..., top : top + h, left : left + w]
+
+
+def _add_into(target, index, values) -> None:
+    """``target[index] += values`` without the redundant write-back Python does for views."""
+    if backend.xp is numpy or backend.device == "gpu":
+        view = target[index]  # basic slicing returns a view in numpy and CuPy
+        view += values
+    else:
+        target[index] = target[index] + values
+
+
+def _check_image(name: str, x: Tensor) -> None:
+    if x.ndim != 4:
+        raise ValueError(f"{name} expects a batch of images (N, C, H, W), got shape {x.shape}")
+
+
+# -- convolution -----------------------------------------------------------------------------
+
+
+def _contiguous(view):
+    """A fresh array with ``view``'s values in the namespace's default (C) order."""
+    out = backend.xp.empty(tuple(view.shape), dtype=view.dtype)
+    out[...] = view
+    return out
+
+
+class _Im2col:
+    """The column matrix of one convolution and the inverse scatter its VJP needs.
+
+    ``columns`` is ``(C*kh*kw, N*Ho*Wg)``: row ``(c, i, j)`` holds input channel ``c`` seen
+    through kernel tap ``(i, j)`` at every output position of a ``(N, Ho, Wg)`` grid.
+
+    With unit strides the grid is ``Wg = Wp`` wide (the padded width) instead of ``Wo``: on
+    the padded image flattened per sample, tap ``(i, j)`` is then ONE contiguous run shifted
+    by ``i*dh*Wp + j*dw``, so im2col and col2im move long runs instead of rows ``Wo`` long
+    (3-5x faster here). The ``Wp - Wo`` extra columns per row are garbage that the forward
+    crops and the VJP feeds zero gradient; one spare padded row keeps the last run in bounds.
+    Other strides use strided 2-D window slices on the ``(N, Ho, Wo)`` grid.
+    """
+
+    def __init__(self, x, kh, kw, strides, dilation, pads, ho, wo):
+        xp = backend.xp
+        self.n, self.c, self.h, self.w = x.shape
+        self.kh, self.kw, self.ho, self.wo = kh, kw, ho, wo
+        self.strides, self.dilation, self.pads = strides, dilation, pads
+        (top, bottom), (left, right) = pads
+        self.hp, self.wp = self.h + top + bottom, self.w + left + right
+        self.flat = strides == (1, 1)
+        self.grid_w = self.wp if self.flat else wo
+        n, c = self.n, self.c
+        # Channels lead so that each tap's slice is one (N, Ho, Wg) block of the columns.
+        xt = backend.permute_dims(x, (1, 0, 2, 3))
+        if self.flat:
+            buf = xp.zeros((c, n, self.hp + 1, self.wp), dtype=x.dtype)
+            buf[:, :, top : top + self.h, left : left + self.w] = xt
+            flat = xp.reshape(buf, (c, n, (self.hp + 1) * self.wp))
+            run = ho * self.wp
+            cols = xp.empty((c, kh, kw, n, run), dtype=x.dtype)
+            for i, j, shift in self._taps():
+                cols[:, i, j, ...] = flat[:, :, shift : shift + run]
+        else:
+            xt = _pad_spatial(xt, pads, 0.0)
+            cols = xp.empty((c, kh, kw, n, ho, wo), dtype=x.dtype)
+            for i, j, index in self._taps():
+                cols[:, i, j, ...] = xt[index]
+        self.columns = xp.reshape(cols, (c * kh * kw, n * ho * self.grid_w))
+
+    def _taps(self):
+        """(i, j, where tap (i, j) reads) for every kernel tap, in kernel order."""
+        (sh, sw), (dh, dw) = self.strides, self.dilation
+        for i in range(self.kh):
+            for j in range(self.kw):
+                if self.flat:
+                    yield i, j, i * dh * self.wp + j * dw
+                else:
+                    rows = _window(i * dh, self.ho, sh)
+                    yield i, j, (slice(None), slice(None), rows, _window(j * dw, self.wo, sw))
+
+    def to_grid(self, g):
+        """``g (N, F, Ho, Wo)`` -> ``(F, N*Ho*Wg)``, zero on the garbage columns."""
+        xp = backend.xp
+        n, f = g.shape[0], g.shape[1]
+        gt = backend.permute_dims(g, (1, 0, 2, 3))
+        if self.flat and self.grid_w != self.wo:
+            grid = xp.zeros((f, n, self.ho, self.grid_w), dtype=g.dtype)
+            grid[..., : self.wo] = gt
+        else:
+            grid = _contiguous(gt)
+        return xp.reshape(grid, (f, n * self.ho * self.grid_w))
+
+    def from_grid(self, out):
+        """``(F, N*Ho*Wg)`` -> ``(N, F, Ho, Wo)``, cropping the garbage columns."""
+        xp = backend.xp
+        grid = xp.reshape(out, (out.shape[0], self.n, self.ho, self.grid_w))
+        return _contiguous(backend.permute_dims(grid[..., : self.wo], (1, 0, 2, 3)))
+
+    def col2im(self, dcols):
+        """Scatter-add column gradients ``(C*kh*kw, N*Ho*Wg)`` back onto ``(N, C, H, W)``."""
+        xp = backend.xp
+        n, c, kh, kw = self.n, self.c, self.kh, self.kw
+        (top, _), (left, _) = self.pads
+        if self.flat:
+            run = self.ho * self.wp
+            d = xp.reshape(dcols, (c, kh, kw, n, run))
+            acc = xp.zeros((c, n, (self.hp + 1) * self.wp), dtype=dcols.dtype)
+            for i, j, shift in self._taps():
+                _add_into(
+                    acc, (slice(None), slice(None), slice(shift, shift + run)), d[:, i, j, ...]
+                )
+            acc = xp.reshape(acc, (c, n, self.hp + 1, self.wp))
+        else:
+            d = xp.reshape(dcols, (c, kh, kw, n, self.ho, self.wo))
+            acc = xp.zeros((c, n, self.hp, self.wp), dtype=dcols.dtype)
+            for i, j, index in self._taps():
+                _add_into(acc, index, d[:, i, j, ...])
+        acc = acc[:, :, top : top + self.h, left : left + self.w]
+        return _contiguous(backend.permute_dims(acc, (1, 0, 2, 3)))
+
+
+def conv2d(
+    x,
+    kernel,
+    bias=None,
+    strides=(1, 1),
+    padding="valid",
+    dilation=(1, 1),
+) -> Tensor:
+    """2-D cross-correlation of ``x (N, C, H, W)`` with ``kernel (F, C, kh, kw)`` plus
+    ``bias (F,)``; returns ``(N, F, Ho, Wo)``. Differentiable in all three."""
+    x, w = as_tensor(x), as_tensor(kernel)
+    b = None if bias is None else as_tensor(bias)
+    _check_image("conv2d", x)
+    xp = backend.xp
+    strides, dilation = _pair(strides), _pair(dilation)
+    _, c, h, wd = x.shape
+    f, cw, kh, kw = w.shape
+    if cw != c:
+        raise ValueError(f"conv2d: the input has {c} channels but the kernel expects {cw}")
+    pads = resolve_padding(padding, (h, wd), (kh, kw), strides, dilation)
+    ho = output_length(h, kh, strides[0], *pads[0], dilation[0])
+    wo = output_length(wd, kw, strides[1], *pads[1], dilation[1])
+    if ho < 1 or wo < 1:
+        raise ValueError(f"conv2d: kernel {kh}x{kw} does not fit in the {h}x{wd} input")
+
+    im2col = _Im2col(x.data, kh, kw, strides, dilation, pads, ho, wo)
+    w2 = xp.reshape(w.data, (f, c * kh * kw))
+    out = xp.matmul(w2, im2col.columns)  # one GEMM for the whole batch
+    if b is not None:
+        out += xp.reshape(b.data, (f, 1))
+
+    def vjp(g):
+        gt = im2col.to_grid(g)
+        gx = gw = gb = None
+        if b is not None and b.requires_grad:
+            gb = xp.sum(gt, axis=1)
+        if w.requires_grad:
+            gw = xp.matmul(gt, backend.permute_dims(im2col.columns, (1, 0)))
+            gw = xp.reshape(gw, w.shape)
+        if x.requires_grad:
+            gx = im2col.col2im(xp.matmul(backend.permute_dims(w2, (1, 0)), gt))
+        return (gx, gw) if b is None else (gx, gw, gb)
+
+    parents = (x, w) if b is None else (x, w, b)
+    return Tensor.from_op(im2col.from_grid(out), parents, vjp)
+
+
+# -- window pooling --------------------------------------------------------------------------
+
+
+def _pool_geometry(x: Tensor, pool_size, strides, padding):
+    kh, kw = _pair(pool_size)
+    sh, sw = _pair(pool_size if strides is None else strides)
+    h, w = x.shape[2], x.shape[3]
+    pads = resolve_padding(padding, (h, w), (kh, kw), (sh, sw))
+    ho = output_length(h, kh, sh, *pads[0])
+    wo = output_length(w, kw, sw, *pads[1])
+    if ho < 1 or wo < 1:
+        raise ValueError(f"pooling: window {kh}x{kw} does not fit in the {h}x{w} input")
+    return (kh, kw), (sh, sw), pads, (ho, wo)
+
+
+def _reduce_windows(a, axis: int, k: int, stride: int, count: int, combine):
+    """``combine`` the ``k`` window slices of ``a`` along ``axis`` (2 or 3)."""
+    index = [slice(None)] * 4
+    index[axis] = _window(0, count, stride)
+    acc = a[tuple(index)]
+    for off in range(1, k):
+        index[axis] = _window(off, count, stride)
+        acc = combine(acc, a[tuple(index)])
+    return acc
+
+
+def _spread(shape, dtype, axis: int, k: int, stride: int, count: int, parts):
+    """Inverse of a window reduction: send ``parts(off)`` to window slice ``off`` along
+    ``axis`` of a new array of ``shape``, summing where windows overlap."""
+    xp = backend.xp
+    size = shape[axis]
+    disjoint = stride >= k
+    covers = stride == k and count * k == size
+    out = xp.empty(shape, dtype=dtype) if covers else xp.zeros(shape, dtype=dtype)
+    index = [slice(None)] * 4
+    for off in range(k):
+        index[axis] = _window(off, count, stride)
+        if disjoint:
+            out[tuple(index)] = parts(off)
+        else:
+            _add_into(out, tuple(index), parts(off))
+    return out
+
+
+def _route_max(g, source, reduced, axis: int, k: int, stride: int, count: int):
+    """VJP of ``reduced = max over the k window slices of source``: each gradient goes to
+    the first slice (lowest offset) that equals the maximum."""
+    xp = backend.xp
+    parts, remaining = [], g
+    index = [slice(None)] * 4
+    for off in range(k - 1):
+        index[axis] = _window(off, count, stride)
+        taken = remaining * xp.astype(source[tuple(index)] == reduced, g.dtype)
+        remaining = remaining - taken  # exactly zero once a slice has taken the gradient
+        parts.append(taken)
+    parts.append(remaining)  # nothing earlier matched, so the last slice holds the maximum
+    return _spread(tuple(source.shape), g.dtype, axis, k, stride, count, parts.__getitem__)
+
+
+def max_pool2d(x, pool_size=(2, 2), strides=None, padding="valid") -> Tensor:
+    """Maximum over ``pool_size`` windows of ``x (N, C, H, W)``; ``strides`` defaults to
+    ``pool_size``. Padding never wins (it is -inf)."""
+    x = as_tensor(x)
+    _check_image("max_pool2d", x)
+    xp = backend.xp
+    (kh, kw), (sh, sw), pads, (ho, wo) = _pool_geometry(x, pool_size, strides, padding)
+    h, w = x.shape[2], x.shape[3]
+    xpad = _pad_spatial(x.data, pads, -math.inf)
+    rows_max = _reduce_windows(xpad, 2, kh, sh, ho, xp.maximum)  # (N, C, Ho, Wp)
+    out = _reduce_windows(rows_max, 3, kw, sw, wo, xp.maximum)  # (N, C, Ho, Wo)
+    if kh == kw == 1:
+        out = xp.asarray(out, copy=True)
+
+    def vjp(g):
+        g_rows = _route_max(g, rows_max, out, 3, kw, sw, wo)
+        g_pad = _route_max(g_rows, xpad, rows_max, 2, kh, sh, ho)
+        return (_crop(g_pad, pads, h, w),)
+
+    return Tensor.from_op(out, (x,), vjp)
+
+
+def _valid_counts(size: int, k: int, stride: int, pad_before: int, count: int):
+    """How many real (non-padding) elements each window along one axis covers (host)."""
+    starts = numpy.arange(count) * stride - pad_before
+    return numpy.minimum(starts + k, size) - numpy.maximum(starts, 0)
+
+
+def avg_pool2d(x, pool_size=(2, 2), strides=None, padding="valid") -> Tensor:
+    """Mean over ``pool_size`` windows of ``x (N, C, H, W)``; padding is excluded from each
+    window's count (Keras ``padding="same"``, ONNX ``count_include_pad=0``)."""
+    x = as_tensor(x)
+    _check_image("avg_pool2d", x)
+    xp = backend.xp
+    (kh, kw), (sh, sw), pads, (ho, wo) = _pool_geometry(x, pool_size, strides, padding)
+    h, w = x.shape[2], x.shape[3]
+    dtype = x.dtype
+    # The real part of a window is a rectangle, so its size factors into rows x columns.
+    if pads[0] == (0, 0):
+        inv_rows = 1.0 / kh
+    else:
+        counts = _valid_counts(h, kh, sh, pads[0][0], ho).reshape(ho, 1)
+        inv_rows = backend.asarray(1.0 / counts, dtype=dtype)
+    if pads[1] == (0, 0):
+        inv_cols = 1.0 / kw
+    else:
+        inv_cols = backend.asarray(1.0 / _valid_counts(w, kw, sw, pads[1][0], wo), dtype=dtype)
+    xpad = _pad_spatial(x.data, pads, 0.0)
+    rows_mean = _reduce_windows(xpad, 2, kh, sh, ho, xp.add) * inv_rows
+    out = _reduce_windows(rows_mean, 3, kw, sw, wo, xp.add) * inv_cols
+    rows_shape = tuple(rows_mean.shape)
+    pad_shape = tuple(xpad.shape)
+
+    def vjp(g):
+        g_cols = g * inv_cols
+        g_rows = _spread(rows_shape, g.dtype, 3, kw, sw, wo, lambda _: g_cols) * inv_rows
+        g_pad = _spread(pad_shape, g.dtype, 2, kh, sh, ho, lambda _: g_rows)
+        return (_crop(g_pad, pads, h, w),)
+
+    return Tensor.from_op(out, (x,), vjp)
+
+
+# -- global pooling --------------------------------------------------------------------------
+
+
+def global_avg_pool2d(x, keepdims: bool = False) -> Tensor:
+    """Mean over height and width: ``(N, C, H, W) -> (N, C)`` (``(N, C, 1, 1)`` if keepdims)."""
+    x = as_tensor(x)
+    _check_image("global_avg_pool2d", x)
+    xp = backend.xp
+    n, c, h, w = x.shape
+    scale = 1.0 / (h * w)
+    out = xp.sum(xp.reshape(x.data, (n, c, h * w)), axis=2) * scale
+    if keepdims:
+        out = xp.reshape(out, (n, c, 1, 1))
+
+    def vjp(g):
+        gx = xp.empty(x.shape, dtype=g.dtype)
+        gx[...] = xp.reshape(g * scale, (n, c, 1, 1))
+        return (gx,)
+
+    return Tensor.from_op(out, (x,), vjp)
+
+
+def global_max_pool2d(x, keepdims: bool = False) -> Tensor:
+    """Maximum over height and width; the gradient goes to the first maximum (row-major)."""
+    x = as_tensor(x)
+    _check_image("global_max_pool2d", x)
+    xp = backend.xp
+    n, c, h, w = x.shape
+    flat = xp.reshape(x.data, (n, c, h * w))
+    out = xp.max(flat, axis=2)
+    if keepdims:
+        out = xp.reshape(out, (n, c, 1, 1))
+
+    def vjp(g):
+        first = xp.argmax(flat, axis=2)
+        one_hot = xp.arange(h * w, dtype=first.dtype) == xp.reshape(first, (n, c, 1))
+        gx = xp.astype(one_hot, g.dtype) * xp.reshape(g, (n, c, 1))
+        return (xp.reshape(gx, x.shape),)
+
+    return Tensor.from_op(out, (x,), vjp)

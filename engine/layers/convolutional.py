@@ -1,0 +1,197 @@
+"""Convolution layers: ``Conv2D`` (``keras.layers.Conv2D``), channels-first.
+
+Conv2D weight layout (``get_weights`` order): ``kernel`` of shape
+``(filters, in_channels, kh, kw)`` - the ONNX/PyTorch layout, not Keras's HWIO - then
+``bias`` of shape ``(filters,)``. The output is ``activation(cross_correlate(x, kernel) +
+bias)`` on images ``(C, H, W) -> (filters, H', W')``.
+
+``padding="same"`` is TensorFlow/Keras's: ``H' = ceil(H / stride)``, and the total padding
+``max((H' - 1) * stride + (kh - 1) * dilation + 1 - H, 0)`` is split with the odd row/column
+at the bottom/right - ONNX ``auto_pad="SAME_UPPER"``. The exporter may rely on this;
+:func:`engine.autodiff.kernels_conv.resolve_padding` gives the explicit pads.
+"""
+
+from __future__ import annotations
+
+from engine import activations
+from engine.autodiff import kernels_conv
+from engine.layers.base import Layer, ShapeError, WeightSpec, register
+from engine.layers.core import ACTIVATION_PARAM
+from engine.layers.schema import Param
+
+PADDING_PARAM = Param(
+    "padding",
+    "choice",
+    default="valid",
+    choices=("valid", "same"),
+    help="valid: no padding; same: zero-pad so that the output is ceil(input / stride)",
+)
+
+KERNEL_INITIALIZERS = (
+    "glorot_uniform",
+    "glorot_normal",
+    "he_uniform",
+    "he_normal",
+    "random_normal",
+    "random_uniform",
+    "zeros",
+    "ones",
+)
+
+
+def check_image_shape(type_name: str, input_shape) -> tuple[int, int, int]:
+    """The ``(C, H, W)`` of an image input, or a ShapeError that says how to get one."""
+    if len(input_shape) != 3:
+        raise ShapeError(
+            f"{type_name} expects an image (channels, height, width), got {tuple(input_shape)}",
+            "insert Reshape",
+        )
+    c, h, w = input_shape
+    return c, h, w
+
+
+@register
+class Conv2D(Layer):
+    """2-D convolution over channels-first images.
+
+    Weights: ``kernel`` ``(filters, in_channels, kh, kw)``, then ``bias`` ``(filters,)``
+    (absent when ``use_bias=False``). ``padding="same"`` matches Keras/TensorFlow exactly
+    (extra padding at the bottom/right, ONNX ``SAME_UPPER``).
+    """
+
+    type_name = "Conv2D"
+    display_name = "Conv2D"
+    category = "Convolution"
+    description = "2-D convolution: slides filters over an image (channels, height, width)."
+    params = (
+        Param(
+            "filters",
+            "int",
+            default=32,
+            min=1,
+            max=65536,
+            required=True,
+            help="Number of output channels (feature maps)",
+        ),
+        Param(
+            "kernel_size",
+            "int_tuple",
+            default=(3, 3),
+            length=2,
+            min=1,
+            max=1024,
+            required=True,
+            help="Height and width of each filter",
+        ),
+        Param(
+            "strides",
+            "int_tuple",
+            default=(1, 1),
+            length=2,
+            min=1,
+            max=1024,
+            help="Step between filter positions (rows, columns)",
+        ),
+        PADDING_PARAM,
+        Param(
+            "dilation_rate",
+            "int_tuple",
+            default=(1, 1),
+            length=2,
+            min=1,
+            max=1024,
+            help="Spacing between filter taps (atrous convolution)",
+        ),
+        ACTIVATION_PARAM,
+        Param("use_bias", "bool", default=True, help="Add a learned bias to each filter"),
+        Param(
+            "kernel_initializer",
+            "choice",
+            default="glorot_uniform",
+            choices=KERNEL_INITIALIZERS,
+            help="How the kernel's first values are drawn",
+        ),
+    )
+
+    examples = (
+        {"config": {"filters": 2, "kernel_size": 3}, "input_shape": (1, 5, 5)},
+        {
+            "config": {
+                "filters": 3,
+                "kernel_size": (2, 3),
+                "strides": 2,
+                "padding": "same",
+                "activation": "tanh",
+            },
+            "input_shape": (2, 6, 7),
+        },
+        {
+            "config": {"filters": 2, "kernel_size": 2, "dilation_rate": 2, "use_bias": False},
+            "input_shape": (3, 5, 4),
+        },
+        {
+            "config": {"filters": 4, "kernel_size": 1, "padding": "same"},
+            "input_shape": (3, 2, 3),
+        },
+    )
+
+    def explicit_pads(self, spatial) -> kernels_conv.Pads:
+        """``((top, bottom), (left, right))`` zero padding for an input of ``(H, W)``."""
+        return kernels_conv.resolve_padding(
+            self.padding, spatial, self.kernel_size, self.strides, self.dilation_rate
+        )
+
+    def _geometry(self, input_shape):
+        """``(C, Ho, Wo)`` for an image input, with a clear error when the kernel misses."""
+        c, h, w = check_image_shape(self.type_name, input_shape)
+        (kh, kw), (sh, sw), (dh, dw) = self.kernel_size, self.strides, self.dilation_rate
+        pads = self.explicit_pads((h, w))
+        ho = kernels_conv.output_length(h, kh, sh, *pads[0], dh)
+        wo = kernels_conv.output_length(w, kw, sw, *pads[1], dw)
+        if ho < 1 or wo < 1:
+            spans = ""
+            if (dh, dw) != (1, 1):
+                spans = f" (spanning {(kh - 1) * dh + 1}x{(kw - 1) * dw + 1} with dilation)"
+            raise ShapeError(
+                f"kernel {kh}x{kw}{spans} does not fit in {h}x{w} input with padding='valid'",
+                "use padding='same' or a smaller kernel_size",
+            )
+        return c, ho, wo
+
+    def compute_output_shape(self, input_shape):
+        _, ho, wo = self._geometry(input_shape)
+        return (self.filters, ho, wo)
+
+    def weight_specs(self, input_shape):
+        c, _, _ = self._geometry(input_shape)
+        kh, kw = self.kernel_size
+        specs = [
+            WeightSpec(
+                "kernel",
+                (self.filters, c, kh, kw),
+                self.kernel_initializer,
+                # Keras's fans for convolutions: the receptive field times the channels.
+                fan_in=c * kh * kw,
+                fan_out=self.filters * kh * kw,
+            )
+        ]
+        if self.use_bias:
+            specs.append(WeightSpec("bias", (self.filters,), "zeros"))
+        return specs
+
+    def flops(self, input_shape) -> int:
+        c, ho, wo = self._geometry(input_shape)
+        kh, kw = self.kernel_size
+        positions = self.filters * ho * wo
+        return positions * (2 * c * kh * kw + (1 if self.use_bias else 0))
+
+    def call(self, inputs, training=False):
+        y = kernels_conv.conv2d(
+            inputs,
+            self.kernel,
+            self.bias if self.use_bias else None,
+            strides=self.strides,
+            padding=self.padding,
+            dilation=self.dilation_rate,
+        )
+        return activations.get(self.activation)(y)
