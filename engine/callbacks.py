@@ -337,9 +337,11 @@ class ProgbarLogger(Callback):
         self._steps_done = 0
         self._samples = 0
         self._sizes_known = True
+        self._t_last = self._t0
 
     def _count(self, batch: int, logs: dict) -> None:
         self._steps_done = batch + 1
+        self._t_last = time.perf_counter()  # throughput counts batches, not validation
         size = logs.get("size")
         if size is None:
             batch_size = self.params.get("batch_size")
@@ -352,7 +354,8 @@ class ProgbarLogger(Callback):
         else:
             self._samples += int(size)
 
-    def _rate(self, elapsed: float) -> str:
+    def _rate(self) -> str:
+        elapsed = self._t_last - self._t0
         if elapsed <= 0:
             return ""
         if self._sizes_known and self._samples:
@@ -373,7 +376,7 @@ class ProgbarLogger(Callback):
             arrow = ">" if filled < self.width else ""
             bar = "=" * filled + arrow + "." * (self.width - filled - len(arrow))
             parts = [f"{done:>{len(str(steps))}}/{steps} [{bar}]"]
-            if done < steps:
+            if 0 < done < steps:
                 parts.append(f"ETA: {_format_duration(elapsed / done * (steps - done))}")
             else:
                 parts.append(_format_duration(elapsed))
@@ -382,7 +385,7 @@ class ProgbarLogger(Callback):
         values = self._values(logs)
         if values:
             parts.append(values)
-        rate = self._rate(elapsed)
+        rate = self._rate()
         if rate:
             parts.append(rate)
         return " - ".join(parts)
@@ -423,7 +426,7 @@ class ProgbarLogger(Callback):
             epochs = self.params.get("epochs", "?")
             elapsed = _format_duration(time.perf_counter() - self._t0)
             parts = [f"Epoch {epoch + 1}/{epochs}", elapsed, self._values(logs or {})]
-            rate = self._rate(time.perf_counter() - self._t0)
+            rate = self._rate()
             self._write(" - ".join(p for p in (*parts, rate) if p) + "\n")
 
     def _standalone_begin(self) -> None:
@@ -653,8 +656,10 @@ def _current_lr(optimizer) -> float:
 
 class ReduceLROnPlateau(Callback):
     """Multiplies the learning rate by ``factor`` when ``monitor`` has not improved by more
-    than ``min_delta`` for ``patience`` epochs, then waits ``cooldown`` epochs; never goes
-    below ``min_lr``. Adds ``learning_rate`` to the epoch logs."""
+    than ``min_delta`` for ``patience`` epochs; never goes below ``min_lr``. After a
+    reduction the next ``cooldown`` epochs do not count towards the patience (as in
+    PyTorch; Keras's counter effectively skips one epoch fewer). Adds ``learning_rate`` (the
+    rate the epoch trained with) to the epoch logs."""
 
     def __init__(
         self,

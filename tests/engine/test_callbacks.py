@@ -390,3 +390,7 @@ def test_progbar_reports_a_standalone_evaluation():
     cb_list.on_test_end({"loss": 0.375, "accuracy": 0.75})
     line = out.getvalue()
     assert line.startswith("2/2 [") and "loss: 0.3750 - accuracy: 0.7500" in line
+    # an epoch or evaluation without batches still reports
+    cb_list.on_test_begin()
+    cb_list.on_test_end({"loss": 1.0})
+    assert out.getvalue().splitlines()[-1].startswith("0/2 [")
