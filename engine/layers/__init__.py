@@ -27,6 +27,7 @@ from engine.layers.pooling import (
     GlobalMaxPooling2D,
     MaxPooling2D,
 )
+from engine.layers.recurrent import GRU, LSTM, SimpleRNN
 from engine.layers.regularization import Dropout
 from engine.layers.reshaping import Flatten, Reshape
 from engine.layers.schema import Param, ParameterError
@@ -40,3 +41,4 @@ __all__ = [
 __all__ += ["ELU", "LeakyReLU", "Softmax"]
 __all__ += ["Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D"]
 __all__ += ["GlobalMaxPooling2D"]
+__all__ += ["GRU", "LSTM", "SimpleRNN"]

@@ -1,1 +1,194 @@
-"""Importers for convolution and pooling (filled in when the layers exist)."""
+"""Importers for ``Conv`` (``Conv2D``), ``MaxPool`` / ``AveragePool`` (``MaxPooling2D`` /
+``AveragePooling2D``) and ``GlobalAveragePool`` / ``GlobalMaxPool`` (the global pooling
+layers, whose ``(N, C)`` output the usual ``Flatten`` after them simply keeps).
+
+ONNX gives padding per side (``pads`` or ``auto_pad``); the engine has ``valid`` and
+Keras's ``same``. A node is imported when its padding is exactly one of those for the
+input size at hand, otherwise refused with the pads it asked for.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from engine.autodiff import kernels_conv
+from engine.onnx.import_dense import PendingLayer
+from engine.onnx.import_errors import Unsupported
+from engine.onnx.import_graph import attr, imports
+from engine.onnx.import_values import Pending, Sym
+
+Pads = tuple[tuple[int, int], tuple[int, int]]
+
+
+def _image(ctx, node) -> Sym:
+    sym = ctx.plain(node.input[0])
+    if sym.rank != 4:
+        raise Unsupported(
+            f"{node.op_type} on data of rank {sym.rank}: only 2-D images (N, C, H, W) are supported"
+        )
+    return sym
+
+
+def _pair(values, default: int, what: str) -> tuple[int, int]:
+    if values is None:
+        return default, default
+    if len(values) != 2:
+        raise Unsupported(f"{what} {list(values)} is not 2-D")
+    return int(values[0]), int(values[1])
+
+
+def requested_pads(node, spatial, kernel, strides, dilations) -> Pads:
+    """The padding the node asks for, resolved to ``((top, bottom), (left, right))``."""
+    auto_pad = attr(node, "auto_pad", "NOTSET")
+    if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+        pads = []
+        for size, k, s, d in zip(spatial, kernel, strides, dilations, strict=True):
+            before, after = kernels_conv.same_padding(size, k, s, d)
+            pads.append((after, before) if auto_pad == "SAME_LOWER" else (before, after))
+        return pads[0], pads[1]
+    if auto_pad == "VALID":
+        return (0, 0), (0, 0)
+    p = attr(node, "pads") or [0, 0, 0, 0]
+    if len(p) != 4:
+        raise Unsupported(f"pads {list(p)} are not those of a 2-D operator")
+    return (int(p[0]), int(p[2])), (int(p[1]), int(p[3]))
+
+
+def engine_padding(pads: Pads, spatial, kernel, strides, dilations) -> str:
+    """``"valid"`` or ``"same"`` when they pad exactly like ``pads``; else Unsupported."""
+    if pads == ((0, 0), (0, 0)):
+        return "valid"
+    if pads == kernels_conv.resolve_padding("same", spatial, kernel, strides, dilations):
+        return "same"
+    (top, bottom), (left, right) = pads
+    raise Unsupported(
+        f"padding top={top}, bottom={bottom}, left={left}, right={right} matches neither "
+        "'valid' nor 'same' (Keras's, extra padding at the bottom/right) for this input size"
+    )
+
+
+@imports("Conv")
+def import_conv(ctx, node):
+    sym = _image(ctx, node)
+    if int(attr(node, "group", 1)) != 1:
+        raise Unsupported("grouped or depthwise convolution (group != 1)")
+    kernel = ctx.const(node.input[1], "the kernel W").astype(np.float32)
+    _, channels, h, w = sym.onnx_shape
+    if kernel.ndim != 4 or kernel.shape[1] != channels:
+        raise Unsupported(f"kernel of shape {kernel.shape} for {channels} input channels")
+    size = tuple(int(k) for k in kernel.shape[2:])
+    strides = _pair(attr(node, "strides"), 1, "strides")
+    dilations = _pair(attr(node, "dilations"), 1, "dilations")
+    pads = requested_pads(node, (h, w), size, strides, dilations)
+    padding = engine_padding(pads, (h, w), size, strides, dilations)
+    bias = (
+        ctx.const(node.input[2], "the bias B").astype(np.float32).reshape(-1)
+        if ctx.has_input(node, 2)
+        else None
+    )
+    out = [
+        kernels_conv.output_length(n, k, s, *p, d)
+        for n, k, s, p, d in zip((h, w), size, strides, pads, dilations, strict=True)
+    ]
+    config = {
+        "filters": int(kernel.shape[0]),
+        "kernel_size": size,
+        "strides": strides,
+        "padding": padding,
+        "dilation_rate": dilations,
+    }
+    ctx.set(
+        node.output[0],
+        PendingLayer(
+            "Conv2D", ctx.node_label(node), sym, config, kernel, bias, (kernel.shape[0], *out)
+        ),
+    )
+
+
+def _ceil_length(size, k, s, before, after) -> int:
+    """ONNX's output length with ``ceil_mode=1`` (a last window must start inside)."""
+    out = math.ceil((size + before + after - k) / s) + 1
+    if (out - 1) * s >= size + before:
+        out -= 1
+    return out
+
+
+@imports("MaxPool", "AveragePool")
+def import_pool(ctx, node):
+    if ctx.outputs_used(node, 1):
+        raise Unsupported("the Indices output of MaxPool is used")
+    sym = _image(ctx, node)
+    kernel = _pair(attr(node, "kernel_shape"), 1, "kernel_shape")
+    strides = _pair(attr(node, "strides"), 1, "strides")
+    if _pair(attr(node, "dilations"), 1, "dilations") != (1, 1):
+        raise Unsupported("dilated pooling")
+    _, _, h, w = sym.onnx_shape
+    pads = requested_pads(node, (h, w), kernel, strides, (1, 1))
+    if attr(node, "ceil_mode", 0):
+        for n, k, s, p in zip((h, w), kernel, strides, pads, strict=True):
+            if _ceil_length(n, k, s, *p) != kernels_conv.output_length(n, k, s, *p):
+                raise Unsupported("ceil_mode=1 gives a different output size than the layers")
+    padding = engine_padding(pads, (h, w), kernel, strides, (1, 1))
+    if node.op_type == "AveragePool" and padding != "valid" and attr(node, "count_include_pad", 0):
+        raise Unsupported(
+            "AveragePool with count_include_pad=1 averages the zero padding; the layer "
+            "averages only the values inside the image"
+        )
+    type_name = "MaxPooling2D" if node.op_type == "MaxPool" else "AveragePooling2D"
+    out = ctx.call_layer(
+        type_name,
+        ctx.node_label(node),
+        sym,
+        pool_size=kernel,
+        strides=strides,
+        padding=padding,
+    )
+    ctx.set(node.output[0], Sym(out))
+
+
+class PendingGlobalPool(Pending):
+    """Global pooling: ONNX gives ``(N, C, 1, 1)``; a following Flatten / Squeeze / Reshape
+    to ``(N, C)`` folds into the layer (``keepdims=False``), any other use gets
+    ``keepdims=True``."""
+
+    def __init__(self, type_name: str, node_name: str, source: Sym):
+        self.type_name = type_name
+        self.node_name = node_name
+        self.source = source
+        self._flat: Sym | None = None
+        self._result = None
+
+    @property
+    def onnx_shape(self) -> tuple:
+        return (None, self.source.onnx_shape[1], 1, 1)
+
+    def flat(self, ctx) -> Sym:
+        if self._flat is None:
+            self._flat = Sym(ctx.call_layer(self.type_name, self.node_name, self.source))
+        return self._flat
+
+    def squeeze(self, ctx, axes) -> Sym | None:
+        if axes is None or sorted(a % 4 for a in axes) == [2, 3]:
+            return self.flat(ctx)
+        return None
+
+    def build(self, ctx) -> Sym:
+        if self._flat is None:
+            out = ctx.call_layer(self.type_name, self.node_name, self.source, keepdims=True)
+            return Sym(out)
+        channels = self.source.onnx_shape[1]
+        out = ctx.call_layer(
+            "Reshape", f"{self.node_name}_keepdims", self._flat, target_shape=(channels, 1, 1)
+        )
+        return Sym(out)
+
+
+@imports("GlobalAveragePool", "GlobalMaxPool")
+def import_global_pool(ctx, node):
+    sym = _image(ctx, node)
+    type_name = (
+        "GlobalAveragePooling2D" if node.op_type == "GlobalAveragePool" else "GlobalMaxPooling2D"
+    )
+    ctx.set(node.output[0], PendingGlobalPool(type_name, ctx.node_label(node), sym))

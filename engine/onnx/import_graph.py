@@ -100,7 +100,7 @@ class ImportContext:
             for name in node.input:
                 if name:
                     self.consumers[name] += 1
-        self.current: onnx.NodeProto | None = None
+        self.producers: dict[str, str] = {}  # tensor name -> label of the node making it
 
     # -- reading values -------------------------------------------------------------------
 
@@ -280,9 +280,10 @@ def walk_graph(ctx: ImportContext) -> tuple[list[Sym], list[Sym], list[Issue]]:
                 ctx.set(out, POISON)
             continue
         if problem is None:
-            ctx.current = node
             try:
                 IMPORTERS[node.op_type](ctx, node)
+                for out in node.output:
+                    ctx.producers.setdefault(out, label)
                 missing = [o for o in node.output[:1] if o and o not in ctx.values]
                 if missing:
                     raise Unsupported(f"output {missing[0]!r} could not be produced")
@@ -304,9 +305,8 @@ def walk_graph(ctx: ImportContext) -> tuple[list[Sym], list[Sym], list[Issue]]:
             sym = ctx.plain(value_info.name, "graph output")
             if any(sym is i or sym.tensor is i.tensor for i in inputs):
                 # An output that is an input unchanged still needs a layer of its own.
-                out = ctx.call_layer(
-                    "Activation", f"{value_info.name}_identity", sym, activation="linear"
-                )
+                label = ctx.producers.get(value_info.name, f"{value_info.name}_identity")
+                out = ctx.call_layer("Activation", label, sym, activation="linear")
                 sym = Sym(out)
             outputs.append(sym)
         except Unsupported as exc:

@@ -189,7 +189,8 @@ def _batch_first_recurrent(graph, inputs, expected):
             graph.initializer.append(numpy_helper.from_array(np.array([0], np.int64), axes))
             graph.node.append(helper.make_node("Squeeze", [out.name, axes], [final]))
             new_expected.append(value[0])
-        outputs.append(helper.make_tensor_value_info(final, out.type.tensor_type.elem_type, None))
+        elem = out.type.tensor_type.elem_type
+        outputs.append(helper.make_tensor_value_info(final, elem, list(new_expected[-1].shape)))
     del graph.output[:]
     graph.output.extend(outputs)
     return inputs, new_expected

@@ -1,0 +1,172 @@
+"""The ``export`` and ``import`` subcommands of ``layercanvas`` (DESIGN.md, "Command line").
+
+::
+
+    layercanvas export MODEL_OR_PROJECT --onnx OUT.onnx [--opset N]
+    layercanvas import MODEL.onnx --out PROJECT.lcproj [--force]
+
+``export`` takes a trained ``.lcmodel``, or a ``.lcproj`` whose ``"weights"`` key names one
+(a project without weights exports its freshly initialised, untrained weights, and says
+so). It writes the ONNX file only after ``onnx.checker`` and onnxruntime agree with the
+engine's ``predict`` (:func:`engine.onnx.verify_export`), and prints that check's report.
+
+``import`` turns an ONNX file into a project plus a ``.lcmodel`` beside it that the
+project's ``"weights"`` key points to, so the canvas, further training and ``export`` all
+start from the imported weights. A file that cannot be imported is refused with every
+unsupported operator listed, and nothing is written.
+
+Each ``add_*_command(subparsers)`` registers one subcommand; ``app/cli.py`` lists them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+__all__ = ["add_export_command", "add_import_command", "run_export", "run_import"]
+
+PROG = "layercanvas"
+EXIT_OK, EXIT_INVALID = 0, 1
+
+
+def add_export_command(subparsers) -> None:
+    from engine.onnx.export import DEFAULT_OPSET, MAX_OPSET  # noqa: PLC0415
+
+    p = subparsers.add_parser(
+        "export",
+        help="export a trained model (or a project's) to ONNX, checked with onnxruntime",
+        description="Export a .lcmodel file, or a .lcproj project (its 'weights' model, or "
+        "untrained weights if it has none), to ONNX. The file is checked with "
+        "onnx.checker and compared with the engine under onnxruntime before it is kept.",
+    )
+    p.add_argument("model", metavar="MODEL_OR_PROJECT", help="a .lcmodel or .lcproj file")
+    p.add_argument("--onnx", required=True, type=Path, metavar="OUT.onnx", help="file to write")
+    p.add_argument(
+        "--opset",
+        type=int,
+        default=DEFAULT_OPSET,
+        choices=range(DEFAULT_OPSET, MAX_OPSET + 1),
+        metavar="N",
+        help=f"ONNX opset, {DEFAULT_OPSET} to {MAX_OPSET} (default {DEFAULT_OPSET})",
+    )
+    p.set_defaults(run=run_export)
+
+
+def add_import_command(subparsers) -> None:
+    p = subparsers.add_parser(
+        "import",
+        help="turn an ONNX model into a project with its weights",
+        description="Import an ONNX file as a project (.lcproj) and a model file (.lcmodel "
+        "beside it, named by the project's 'weights' key). Unsupported operators are all "
+        "listed and nothing is written.",
+    )
+    p.add_argument("model", metavar="MODEL.onnx", help="the ONNX file to import")
+    p.add_argument(
+        "--out", required=True, type=Path, metavar="PROJECT.lcproj", help="project to write"
+    )
+    p.add_argument("--force", action="store_true", help="overwrite existing files")
+    p.set_defaults(run=run_import)
+
+
+def _fail(message: str) -> int:
+    print(f"{PROG}: error: {' '.join(message.split())}", file=sys.stderr, flush=True)
+    return EXIT_INVALID
+
+
+# -- export ---------------------------------------------------------------------------------
+
+
+def load_for_export(path: Path):
+    """``(model, untrained)`` for a ``.lcmodel`` or a ``.lcproj``."""
+    from engine.io import load_model  # noqa: PLC0415
+
+    suffix = path.suffix.lower()
+    if suffix == ".lcmodel":
+        return load_model(path, compile=False), False
+    if suffix != ".lcproj":
+        raise ValueError(f"{path}: expected a .lcmodel or .lcproj file")
+    from engine.graph.convert import model_from_document  # noqa: PLC0415
+    from engine.graph.project import load_project  # noqa: PLC0415
+
+    project = load_project(path)
+    if project.weights is not None:
+        weights = project.weights_path
+        if not weights.is_file():
+            raise ValueError(f"{path}: its weights file {project.weights!r} does not exist")
+        return load_model(weights, compile=False), False
+    return model_from_document(project.graph), True
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from engine.onnx import ExportError, export_model  # noqa: PLC0415
+
+    source = Path(args.model)
+    if not source.is_file():
+        return _fail(f"{source}: no such file")
+    try:
+        model, untrained = load_for_export(source)
+    except ValueError as err:  # ProjectError, ModelFileError, GraphError are ValueErrors
+        return _fail(str(err))
+    if untrained:
+        print(
+            f"note: {source} has no trained weights (no 'weights' key); exporting its "
+            "untrained, freshly initialised weights",
+            flush=True,
+        )
+    metadata = {"source": source.name, "trained": "false" if untrained else "true"}
+    try:
+        report = export_model(model, args.onnx, opset=args.opset, metadata=metadata)
+    except ExportError as err:
+        return _fail(f"cannot export {source}: {err}")
+    print(report.summary(), flush=True)
+    return EXIT_OK
+
+
+# -- import ---------------------------------------------------------------------------------
+
+
+def _issues_line(err) -> str:
+    parts = [issue.describe() for issue in err.issues]
+    return f"{err.headline}: " + "; ".join(parts) if parts else err.headline
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from engine.graph.project import Project  # noqa: PLC0415
+    from engine.io import save_model  # noqa: PLC0415
+    from engine.onnx import OnnxImportError, import_model  # noqa: PLC0415
+
+    out = Path(args.out)
+    if out.suffix.lower() != ".lcproj":
+        return _fail(f"{out}: the project file must end in .lcproj")
+    weights = out.with_suffix(".lcmodel")
+    existing = [p for p in (out, weights) if p.exists()]
+    if existing and not args.force:
+        return _fail(f"{existing[0]} already exists; pass --force to overwrite it")
+    try:
+        result = import_model(args.model, name=Path(args.model).stem)
+    except OnnxImportError as err:
+        return _fail(f"cannot import {args.model}: {_issues_line(err)}")
+    model = result.model
+    document = result.graph_document(name=Path(args.model).stem)
+    project = Project(
+        graph=document,
+        description=f"Imported from {Path(args.model).name}",
+        weights=weights.name,
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    save_model(model, weights)  # atomic
+    try:
+        project.save(out)  # atomic
+    except BaseException:
+        weights.unlink(missing_ok=True)
+        raise
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    layers = [layer for layer in model.layers if layer.type_name != "Input"]
+    print(
+        f"imported {len(layers)} layers, {model.count_params():,} weights from {args.model} "
+        f"(opset {result.opset}); wrote {out} and {weights}",
+        flush=True,
+    )
+    return EXIT_OK
