@@ -130,9 +130,9 @@ class RecurrentOutput(Pending):
 
     def reshape(self, ctx, target, allowzero) -> Sym | None:
         units = self.node.config["units"]
-        if not self.sequence and len(target) == 2 and target[1] == units:
-            if target[0] in (-1, None) or (self.node.layout == 1 and target[0] == 0):
-                return self._batch_first(ctx)
+        batch = target[0] in (-1, None) or (self.node.layout == 1 and target[0] == 0)
+        if not self.sequence and len(target) == 2 and target[1] == units and batch:
+            return self._batch_first(ctx)
         return None
 
     def build(self, ctx) -> Sym:
