@@ -134,6 +134,8 @@ def auto_layout(doc: GraphDocument) -> dict[str, list[int]]:
             continue
         placed.add(node_id)
         for child in children[node_id]:
+            if child in placed:  # the edge that closes a cycle
+                continue
             depth[child] = max(depth[child], depth[node_id] + 1)
             waiting[child] -= 1
             if waiting[child] == 0:

@@ -453,14 +453,14 @@ def _check_training_names(training: dict, graph: CheckResult) -> list[Diagnostic
     optimizer = training.get("optimizer")
     if optimizer is not None:
         name = optimizer if isinstance(optimizer, str) else optimizer.get("name")
-        _check_name("optimizers", name, "training.optimizer.name", error, config=optimizer)
+        _check_name("optimizers", name, "training.optimizer", error, config=optimizer)
     metrics = training.get("metrics") or []
     for items in metrics.values() if isinstance(metrics, dict) else [metrics]:
         for i, metric in enumerate(items):
             _check_name("metrics", metric, f"training.metrics[{i}]", error)
     schedule = training.get("schedule")
     if schedule is not None:
-        _check_name("schedules", schedule["name"], "training.schedule.name", error, config=schedule)
+        _check_name("schedules", schedule["name"], "training.schedule", error, config=schedule)
     for name in training.get("callbacks") or {}:
         if name not in CALLBACKS:
             error(

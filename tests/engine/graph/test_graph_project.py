@@ -262,7 +262,7 @@ def test_check_reports_an_unknown_callback_and_no_dataset():
     "key, value, where",
     [
         ("loss", "msee", "training.loss"),
-        ("optimizer", {"name": "adamm"}, "training.optimizer.name"),
+        ("optimizer", {"name": "adamm"}, "training.optimizer"),
         ("metrics", ["acuracy"], "training.metrics[0]"),
     ],
 )
