@@ -139,6 +139,25 @@ def test_loss_objects_are_saved_by_config(tmp_path):
     assert loaded.optimizer.learning_rate == pytest.approx(0.05)
 
 
+def test_metric_and_optimizer_objects_are_saved_by_config(tmp_path):
+    model = Sequential([Input((3,)), Dense(2, activation="softmax")])
+    model.compile(
+        engine.optimizers.RMSprop(learning_rate=0.003),
+        loss="sparse_categorical_crossentropy",
+        metrics=[engine.metrics.SparseCategoricalAccuracy(), "mae"],
+    )
+    model.save(tmp_path / "objects.lcmodel")
+    loaded = engine.load_model(tmp_path / "objects.lcmodel")
+    assert isinstance(loaded.optimizer, engine.optimizers.RMSprop)
+    assert loaded.optimizer.learning_rate == pytest.approx(0.003)
+    assert loaded.metrics_names == ["loss", "sparse_categorical_accuracy", "mae"]
+
+
+def test_an_unbuilt_model_cannot_be_saved(tmp_path):
+    with pytest.raises(ValueError, match="no input yet"):
+        Sequential([Dense(2)]).save(tmp_path / "empty.lcmodel")
+
+
 def test_custom_loss_function_saves_an_uncompiled_model(tmp_path):
     model = Sequential([Input((2,)), Dense(1)])
     model.compile("sgd", loss=lambda t, p: engine.ops.mean(engine.ops.square(p)))

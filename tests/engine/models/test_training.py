@@ -342,3 +342,17 @@ def test_user_errors_are_clear():
     uncompiled.compile("sgd")
     with pytest.raises(RuntimeError, match="needs a loss"):
         uncompiled.fit(x, y.astype(np.float32))
+
+
+def test_training_loop_is_namespace_generic():
+    """fit / evaluate / predict run on the strict array-API namespace: nothing in the loops
+    assumes numpy arrays on the device."""
+    xps = pytest.importorskip("array_api_strict")
+    x, y = _blobs(40)
+    with engine.backend.use_namespace(xps, "strict"):
+        model = _classifier()
+        history = model.fit(x, y, epochs=2, batch_size=8, verbose=0, validation_split=0.25)
+        probs = model.predict(x)
+        loss, _ = model.evaluate(x, y)
+    assert isinstance(probs, np.ndarray) and probs.shape == (40, 3)
+    assert math.isfinite(loss) and len(history.history["val_loss"]) == 2
