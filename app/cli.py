@@ -365,9 +365,15 @@ def run_train(args: argparse.Namespace) -> int:
     for w in caught:
         print(f"note: {w.message}", file=sys.stderr)
     out = args.out or project.base_dir / "runs" / Path(args.project).stem
-    setup = prepare_training(
-        project, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed
-    )
+    try:
+        setup = prepare_training(
+            project, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed
+        )
+    except _known_errors() as err:
+        message = _one_line(err)
+        prefix = "" if message.startswith(str(args.project)) else f"{args.project}: "
+        _fail(f"{PROG}: error: {prefix}{message}")
+        return EXIT_INVALID
     for w in project.warnings:
         print(f"warning: {w}", file=sys.stderr)
     for d in setup.warnings:
