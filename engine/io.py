@@ -117,6 +117,8 @@ def _jsonable(value):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray | np.generic):  # e.g. normalisation statistics
+        return _jsonable(value.tolist())
     get_config = getattr(value, "get_config", None)
     if get_config is not None:
         return _jsonable(get_config())
@@ -200,7 +202,13 @@ def save_model(model, path, overwrite: bool = True) -> None:
         "compile": _compile_config(model),
         "optimizer": optimizer_entry,
     }
-    metadata = {"engine_version": engine.__version__, "user": _jsonable(model.metadata or {})}
+    try:
+        user = _jsonable(dict(model.metadata or {}))
+    except _Unsaveable as exc:
+        raise TypeError(
+            f"model.metadata cannot be saved ({exc}): use text, numbers, lists, dicts and arrays"
+        ) from None
+    metadata = {"engine_version": engine.__version__, "user": user}
     members = [("config.json", _json_bytes(config)), ("metadata.json", _json_bytes(metadata))]
     members += [(f"weights/{i:04d}.npy", _npy_bytes(w)) for i, w in enumerate(weights)]
     members += optimizer_members

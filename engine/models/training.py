@@ -226,6 +226,8 @@ class TrainingMixin:
 
     @staticmethod
     def _check_batch_size(batch_size) -> int:
+        if batch_size is None:
+            return 32  # Keras's default
         if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer):
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         if batch_size < 1:

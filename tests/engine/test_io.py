@@ -48,7 +48,7 @@ def saved(tmp_path):
     x, y = _data()
     model = _model()
     model.fit(x, y, epochs=1, batch_size=16, seed=0, verbose=0)
-    model.metadata = {"class_names": ["a", "b", "c", "d"]}
+    model.metadata = {"class_names": ["a", "b", "c", "d"], "mean": np.float32(0.5)}
     path = tmp_path / "small.lcmodel"
     model.save(path)
     return model, path
@@ -69,7 +69,7 @@ def test_archive_holds_exactly_the_documented_members(saved):
     assert config["format"] == "layercanvas-model" and config["version"] == 1
     assert config["model"]["class_name"] == "Sequential"
     assert config["compile"]["loss"] == "sparse_categorical_crossentropy"
-    assert metadata["user"] == {"class_names": ["a", "b", "c", "d"]}
+    assert metadata["user"] == {"class_names": ["a", "b", "c", "d"], "mean": 0.5}
     assert metadata["engine_version"] == engine.__version__
     assert list(Path(path).parent.iterdir()) == [Path(path)]  # no temporary file left
 
@@ -82,6 +82,12 @@ def test_round_trip_gives_identical_predictions_and_compile_state(saved):
     for a, b in zip(loaded.get_weights(), model.get_weights()):
         np.testing.assert_array_equal(a, b)
     assert loaded.name == "small" and loaded.metadata == model.metadata
+    model.metadata = {"std": np.array([1.0, 2.0])}
+    model.save(path)
+    assert engine.load_model(path).metadata == {"std": [1.0, 2.0]}
+    model.metadata = {"fn": print}
+    with pytest.raises(TypeError, match="metadata cannot be saved"):
+        model.save(path)
     assert loaded.compiled and type(loaded.optimizer) is type(model.optimizer)
     assert loaded.optimizer.iterations == model.optimizer.iterations
     assert loaded.metrics_names == ["loss", "accuracy"]
