@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.layers.base import InputLayer, KerasTensor, Layer
+from engine.layers.base import KerasTensor, Layer
 from engine.models import validation
 from engine.models.plan import ExecutionPlan, GraphError, graph_nodes
 from engine.models.training import TrainingMixin
@@ -277,7 +277,3 @@ def _as_list(value, what: str) -> list:
     if isinstance(value, dict):
         raise GraphError(f"{what} as a dict is not supported; pass a list")
     raise GraphError(f"{what} must be a symbolic tensor or a list of them, got {value!r}")
-
-
-def is_input_tensor(tensor) -> bool:
-    return isinstance(tensor, KerasTensor) and isinstance(tensor.layer, InputLayer)
