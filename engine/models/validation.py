@@ -32,7 +32,7 @@ def _fmt(shape) -> str:
     )
 
 
-def _structure(model, value, names: list[str], what: str) -> list:
+def _structure(value, names: list[str], what: str) -> list:
     """``value`` as one entry per name: an array, a list/tuple in order, or a dict by name."""
     n = len(names)
     if value is None:
@@ -93,7 +93,7 @@ def input_arrays(model, x, what: str = "x") -> list[np.ndarray]:
     """``x`` as one host array per model input, in the input's dtype, checked."""
     inputs = model.inputs
     names = [t.layer.name for t in inputs]
-    values = _structure(model, x, names, what)
+    values = _structure(x, names, what)
     arrays = []
     for tensor, value in zip(inputs, values, strict=True):
         label = what if len(inputs) == 1 else f"{what} for input {tensor.layer.name!r}"
@@ -171,7 +171,7 @@ def target_arrays(model, y, losses, what: str = "y") -> list[np.ndarray]:
     """
     outputs = model.outputs
     names = [t.layer.name for t in outputs]
-    values = _structure(model, y, names, what)
+    values = _structure(y, names, what)
     arrays = []
     for i, (tensor, value) in enumerate(zip(outputs, values, strict=True)):
         label = what if len(outputs) == 1 else f"{what} for output {tensor.layer.name!r}"
