@@ -71,11 +71,14 @@ def import_model(source, name: str | None = None) -> ImportResult:
             issues,
         )
     model_name = name or ctx.graph.name or (Path(source).stem if _is_path(source) else None)
-    model = Model(
-        [s.tensor for s in inputs] if len(inputs) > 1 else inputs[0].tensor,
-        [s.tensor for s in outputs] if len(outputs) > 1 else outputs[0].tensor,
-        name=_model_name(model_name),
-    )
+    try:
+        model = Model(
+            [s.tensor for s in inputs] if len(inputs) > 1 else inputs[0].tensor,
+            [s.tensor for s in outputs] if len(outputs) > 1 else outputs[0].tensor,
+            name=_model_name(model_name),
+        )
+    except ValueError as err:  # the engine's GraphError: a graph it cannot run
+        raise OnnxImportError(f"the imported graph is not a valid model: {err}") from None
     metadata = {p.key: p.value for p in proto.metadata_props}
     return ImportResult(
         model=model,

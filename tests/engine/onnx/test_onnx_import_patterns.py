@@ -372,3 +372,162 @@ def test_conv_padding_that_is_neither_valid_nor_same_is_refused():
     )
     with pytest.raises(OnnxImportError, match="matches neither 'valid' nor 'same'"):
         import_model(model)
+
+
+# -- pooling --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("op", ["MaxPool", "AveragePool"])
+@pytest.mark.parametrize(
+    ("attrs", "padding"),
+    [
+        ({"kernel_shape": [2, 2], "strides": [2, 2]}, "valid"),
+        ({"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1]}, "same"),
+        ({"kernel_shape": [2, 2], "auto_pad": "SAME_UPPER"}, "same"),
+    ],
+    ids=["valid", "pads-same", "same-upper"],
+)
+def test_pooling(op, attrs, padding):
+    model = make_model(
+        [node(op, ["x"], ["y"], "pool", **attrs)], [("x", [2, 5, 5])], [("y", ["C", "H", "W"])]
+    )
+    layer_type = "MaxPooling2D" if op == "MaxPool" else "AveragePooling2D"
+    assert check(model, [layer_type]).model.get_layer("pool").padding == padding
+
+
+def test_average_pooling_that_counts_the_padding_is_refused():
+    model = make_model(
+        [
+            node(
+                "AveragePool",
+                ["x"],
+                ["y"],
+                "pool",
+                kernel_shape=[3, 3],
+                pads=[1, 1, 1, 1],
+                count_include_pad=1,
+            )
+        ],
+        [("x", [2, 5, 5])],
+        [("y", [2, 5, 5])],
+    )
+    with pytest.raises(OnnxImportError, match="count_include_pad=1"):
+        import_model(model)
+
+
+@pytest.mark.parametrize("op", ["GlobalAveragePool", "GlobalMaxPool"])
+@pytest.mark.parametrize("then", ["Flatten", "Reshape", "Squeeze", None])
+def test_global_pooling_and_what_follows_it(op, then):
+    nodes = [node(op, ["x"], ["p" if then else "y"], "gap")]
+    inits = {}
+    if then == "Flatten":
+        nodes.append(node("Flatten", ["p"], ["y"], "flat", axis=1))
+    elif then == "Reshape":
+        nodes.append(node("Reshape", ["p", "shape"], ["y"], "reshape"))
+        inits["shape"] = np.array([0, -1], np.int64)
+    elif then == "Squeeze":
+        nodes.append(node("Squeeze", ["p", "axes"], ["y"], "squeeze"))
+        inits["axes"] = np.array([2, 3], np.int64)
+    out_shape = [3] if then else [3, 1, 1]
+    model = make_model(nodes, [("x", [3, 4, 5])], [("y", out_shape)], inits)
+    layer_type = "GlobalAveragePooling2D" if op == "GlobalAveragePool" else "GlobalMaxPooling2D"
+    result = check(model, [layer_type])
+    assert result.model.get_layer("gap").keepdims == (then is None)
+
+
+# -- recurrent ------------------------------------------------------------------------------
+
+
+def recurrent_weights(op: str, features: int, units: int, bias: bool = True) -> dict:
+    k = {"RNN": 1, "LSTM": 4, "GRU": 3}[op]
+    found = {"W": weights(1, k * units, features), "R": weights(1, k * units, units)}
+    if bias:
+        found["B"] = weights(1, 2 * k * units)
+    return found
+
+
+@pytest.mark.parametrize("op", ["RNN", "LSTM", "GRU"])
+def test_pytorch_batch_first_sequence_output(op):
+    """Transpose -> op -> Y -> Squeeze(1) -> Transpose: return_sequences=True."""
+    attrs = {"hidden_size": 4}
+    if op == "GRU":
+        attrs["linear_before_reset"] = 1
+    nodes = [
+        node("Transpose", ["x"], ["xt"], "/rnn/Transpose", perm=[1, 0, 2]),
+        node(op, ["xt", "W", "R", "B"], ["Y", "Y_h"], "/rnn/op", **attrs),
+        node("Squeeze", ["Y", "one"], ["ys"], "/rnn/Squeeze"),
+        node("Transpose", ["ys"], ["y"], "/rnn/Transpose_1", perm=[1, 0, 2]),
+    ]
+    inits = recurrent_weights(op, 3, 4) | {"one": np.array([1], np.int64)}
+    model = make_model(nodes, [("x", [5, 3])], [("y", [5, 4])], inits)
+    result = check(model, [{"RNN": "SimpleRNN"}.get(op, op)])
+    assert result.model.layers[-1].return_sequences
+
+
+@pytest.mark.parametrize("pick", ["Squeeze", "Gather"])
+@pytest.mark.parametrize("op", ["RNN", "LSTM", "GRU"])
+def test_last_state_output(op, pick):
+    """Transpose -> op -> Y_h -> Squeeze(0) or Gather(-1): return_sequences=False."""
+    attrs = {"hidden_size": 2} | ({"linear_before_reset": 0} if op == "GRU" else {})
+    nodes = [
+        node("Transpose", ["x"], ["xt"], "t", perm=[1, 0, 2]),
+        node(op, ["xt", "W", "R", "B"], ["", "Y_h"], "cell", **attrs),
+    ]
+    if pick == "Squeeze":
+        nodes.append(node("Squeeze", ["Y_h", "zero"], ["y"], "pick"))
+        index = np.array([0], np.int64)
+    else:
+        nodes.append(node("Gather", ["Y_h", "zero"], ["y"], "pick", axis=0))
+        index = np.array(-1, np.int64)
+    model = make_model(
+        nodes, [("x", [6, 3])], [("y", [2])], recurrent_weights(op, 3, 2) | {"zero": index}
+    )
+    layer = check(model, [{"RNN": "SimpleRNN"}.get(op, op)]).model.get_layer("cell")
+    assert not layer.return_sequences
+    if op == "GRU":
+        assert not layer.reset_after
+
+
+def test_batch_first_layout_against_the_reference_evaluator():
+    """``layout=1`` needs no transposes (onnxruntime cannot run it: the pure-NumPy
+    reference evaluator is the check)."""
+    from onnx.reference import ReferenceEvaluator  # noqa: PLC0415
+
+    nodes = [node("LSTM", ["x", "W", "R", "B"], ["", "Y_h"], "lstm", hidden_size=3, layout=1)]
+    model = make_model(nodes, [("x", [4, 2])], [("Y_h", [1, 3])], recurrent_weights("LSTM", 2, 3))
+    result = import_model(model)
+    assert [layer.type_name for layer in result.model.layers] == ["Input", "LSTM", "Reshape"]
+    x = RNG.normal(size=(3, 4, 2)).astype(np.float32)
+    (expected,) = ReferenceEvaluator(model).run(None, {"x": x})
+    np.testing.assert_allclose(result.model.predict(x, verbose=0), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_sequence_and_last_state_both_used_become_two_layers():
+    nodes = [
+        node("Transpose", ["x"], ["xt"], "t", perm=[1, 0, 2]),
+        node("GRU", ["xt", "W", "R"], ["Y", "Y_h"], "gru", hidden_size=3),
+        node("Squeeze", ["Y", "one"], ["ys"], "sq"),
+        node("Transpose", ["ys"], ["seq"], "back", perm=[1, 0, 2]),
+        node("Squeeze", ["Y_h", "zero"], ["last"], "sq_h"),
+    ]
+    inits = recurrent_weights("GRU", 2, 3, bias=False) | {
+        "one": np.array([1], np.int64),
+        "zero": np.array([0], np.int64),
+    }
+    model = make_model(nodes, [("x", [4, 2])], [("seq", [4, 3]), ("last", [3])], inits)
+    result = check(model, ["GRU", "GRU"])
+    assert any("two layers" in w for w in result.warnings)
+
+
+def test_time_major_data_straight_from_the_input_is_refused():
+    """A fixed (T, N, F) input, as ONNX's own RNN tests have: axis 0 would be read as the
+    batch, so the operator is refused rather than silently mixing time and batch."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [7, 2, 3])
+    model = make_model(
+        [node("RNN", ["x", "W", "R"], ["", "y"], "rnn", hidden_size=2)],
+        [x],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2, 2])],
+        recurrent_weights("RNN", 3, 2, bias=False),
+    )
+    with pytest.raises(OnnxImportError, match="time-major"):
+        import_model(model)

@@ -114,3 +114,20 @@ def test_the_imported_model_becomes_a_graph_document_laid_out_left_to_right(tmp_
     for edge in document.edges:
         assert position[edge.source][0] < position[edge.target][0]
     assert position["left"][0] == position["right"][0] and position["left"] != position["right"]
+
+
+def test_token_ids_fed_as_floats_are_cast_and_come_back(tmp_path):
+    """A canvas model may feed ids through a float Input: the export casts them to int64
+    before Gather, and the importer reads the Cast back as the same Embedding."""
+    ids = Input((5,), name="ids")
+    out = engine.layers.Embedding(6, 2, name="embed")(ids)
+    model = functional_model(ids, out)
+    randomize_weights(model)
+    result, first, second = round_trip(model, tmp_path)
+    x = np.random.default_rng(3).integers(0, 6, size=(4, 5)).astype(np.float32)
+    np.testing.assert_array_equal(result.model.predict(x, verbose=0), model.predict(x, verbose=0))
+    import onnx  # noqa: PLC0415
+
+    assert "Cast" in [n.op_type for n in onnx.load(first).graph.node]
+    expected = run_onnxruntime(onnx.load(first), {"ids": x})[0]
+    np.testing.assert_allclose(expected, model.predict(x, verbose=0), rtol=1e-6)
