@@ -157,14 +157,6 @@ class ImportContext:
         producer may then be fused with that node."""
         return self.consumers[name] == 1 and name not in self.graph_outputs
 
-    def sole_consumer(self, name: str) -> onnx.NodeProto | None:
-        if not self.private(name):
-            return None
-        for node in self.nodes:
-            if name in node.input:
-                return node
-        return None
-
     def outputs_used(self, node: onnx.NodeProto, start: int) -> list[str]:
         """Names of ``node``'s outputs from index ``start`` that anything reads."""
         return [
@@ -327,13 +319,3 @@ def _unsupported_operator(node: onnx.NodeProto) -> str | None:
     if node.op_type not in IMPORTERS:
         return f"operator {node.op_type} has no LayerCanvas layer equivalent"
     return None
-
-
-def unsupported_operators(proto: onnx.ModelProto) -> list[Issue]:
-    """Every node whose operator has no importer at all (a quick check, no shapes)."""
-    _load_importers()
-    return [
-        Issue(node.name or node.op_type, _qualified(node), reason)
-        for node in proto.graph.node
-        if (reason := _unsupported_operator(node)) is not None
-    ]
