@@ -180,10 +180,20 @@ def _t(a):
     return backend.permute_dims(a, (1, 0))
 
 
-def _features_major(x):
-    """(N, T, F) -> (F, T*N): column ``t*N + n`` is sample n at step t."""
+def _features_major(x, ones_row: bool):
+    """(N, T, F) -> (F, T*N): column ``t*N + n`` is sample n at step t.
+
+    With ``ones_row`` a row of ones is appended, so the bias rides along in the projection
+    GEMM (and its gradient comes out of the kernel-gradient GEMM as one more row) instead of
+    costing a pass over all ``k*U*T*N`` pre-activations each way.
+    """
+    xp = backend.xp
     n, t, f = x.shape
-    return backend.xp.reshape(backend.permute_dims(x, (2, 1, 0)), (f, t * n))
+    if not ones_row:
+        return xp.reshape(backend.permute_dims(x, (2, 1, 0)), (f, t * n))
+    buf = xp.ones((f + 1, t, n), dtype=x.dtype)
+    buf[:f, :, :] = backend.permute_dims(x, (2, 1, 0))
+    return xp.reshape(buf, (f + 1, t * n))
 
 
 def _column(v):
@@ -203,12 +213,15 @@ def _blocks(a, order, units: int, scales=None):
 
 
 def _project_inputs(xf, w, bias_vec, t: int, n: int):
-    """All timesteps' input pre-activations in one GEMM: (k*U, F) @ (F, T*N) -> (k*U, T, N)."""
+    """All timesteps' input pre-activations in ONE GEMM: (k*U, F[+1]) @ (F[+1], T*N).
+
+    ``bias_vec`` (or None) becomes the kernel's extra row, matching ``xf``'s row of ones.
+    Returns (k*U, T, N).
+    """
     xp = backend.xp
-    z_in = xp.matmul(_t(w), xf)
     if bias_vec is not None:
-        z_in += _column(bias_vec)
-    return xp.reshape(z_in, (w.shape[1], t, n))
+        w = backend.concat([w, xp.reshape(bias_vec, (1, bias_vec.shape[0]))], axis=0)
+    return xp.reshape(xp.matmul(_t(w), xf), (w.shape[1], t, n))
 
 
 def _outputs(hs, return_sequences: bool):
@@ -232,18 +245,46 @@ def _states_flat(states):
     return backend.xp.reshape(backend.permute_dims(states, (1, 0, 2)), (u, t * n))
 
 
-def _input_grads(x: Tensor, kernel: Tensor, w, xf, dz):
-    """dx and d kernel from the gate gradients ``dz`` (k*U, T*N): one GEMM each.
+def _input_grads(x: Tensor, kernel: Tensor, bias_wanted: bool, w, xf, dz):
+    """dx, d kernel and d bias (the bias folded into the projection) from the gate
+    gradients ``dz`` (k*U, T*N): one GEMM for dx, one for the kernel and bias together.
 
     ``w`` is the kernel as the forward used it, before any pre-scaling.
     """
     xp = backend.xp
     n, t, f = x.shape
-    dkernel = xp.matmul(xf, _t(dz)) if kernel.requires_grad else None
+    dkernel = dbias = None
+    if kernel.requires_grad or bias_wanted:
+        dw = xp.matmul(xf, _t(dz))  # (F[+1], k*U); the last row is the bias's when folded
+        dkernel = dw[:f, :] if kernel.requires_grad else None
+        dbias = dw[f, :] if bias_wanted else None
     dx = None
     if x.requires_grad:
         dx = backend.permute_dims(xp.reshape(xp.matmul(w, dz), (f, t, n)), (2, 1, 0))
-    return dx, dkernel
+    return dx, dkernel, dbias
+
+
+def _storer() -> Callable:
+    """``store(buffer, index, ufunc, *args)``: ``buffer[index] = ufunc(*args)``.
+
+    numpy and CuPy write the result straight into the buffer (``out=``), saving a temporary
+    and a copy per call in the time loops; other namespaces assign the result.
+    """
+    if backend.xp.__name__ in ("numpy", "cupy"):
+
+        def store(buffer, index, ufunc, *args) -> None:
+            ufunc(*args, out=buffer[index])
+
+    else:
+
+        def store(buffer, index, ufunc, *args) -> None:
+            buffer[index] = ufunc(*args)
+
+    return store
+
+
+def _wants(tensor: Tensor | None) -> bool:
+    return tensor is not None and tensor.requires_grad
 
 
 def _parents(x, kernel, recurrent_kernel, bias):
@@ -270,7 +311,7 @@ def simple_rnn(
     u = _check_shapes("SimpleRNN", x, kernel, recurrent_kernel, 1)
     n, t, _ = x.shape
     dtype = x.data.dtype
-    xf = _features_major(x.data)
+    xf = _features_major(x.data, bias is not None)
     z_in = _project_inputs(xf, kernel.data, None if bias is None else bias.data, t, n)
     r = recurrent_kernel.data
     r_t = _t(r)
@@ -292,12 +333,12 @@ def simple_rnn(
             if s > 0:
                 dh = xp.matmul(r, dz_s)
         dz = xp.reshape(dz, (u, t * n))
-        dx, dkernel = _input_grads(x, kernel, kernel.data, xf, dz)
+        dx, dkernel, dbias = _input_grads(x, kernel, _wants(bias), kernel.data, xf, dz)
         drec = None
         if recurrent_kernel.requires_grad:
             drec = xp.matmul(_states_flat(hs[:-1, ...]), _t(dz))
         grads = (dx, dkernel, drec)
-        return grads if bias is None else grads + (xp.sum(dz, axis=1),)
+        return grads if bias is None else grads + (dbias,)
 
     out = _outputs(hs, return_sequences)
     return Tensor.from_op(out, _parents(x, kernel, recurrent_kernel, bias), vjp)
@@ -332,7 +373,6 @@ def lstm(
     rec, d_rec, scale = _gate_activation(recurrent_activation)
     u = _check_shapes("LSTM", x, kernel, recurrent_kernel, 4)
     n, t, _ = x.shape
-    u2, u3 = 2 * u, 3 * u
     dtype = x.data.dtype
     one_tanh = scale != 1.0 and activation == "tanh"
     scales = (scale, scale, scale, 1.0)
@@ -340,57 +380,62 @@ def lstm(
     r = _blocks(recurrent_kernel.data, _LSTM_ORDER, u)  # unscaled, for dh
     r_fwd = _t(_blocks(recurrent_kernel.data, _LSTM_ORDER, u, scales))
     b_fwd = None if bias is None else _blocks(bias.data, _LSTM_ORDER, u, scales)
-    xf = _features_major(x.data)
+    xf = _features_major(x.data, bias is not None)
     z_in = _project_inputs(xf, _blocks(kernel.data, _LSTM_ORDER, u, scales), b_fwd, t, n)
 
-    gates = xp.empty((t, 4 * u, n), dtype=dtype)  # o, i, f, c~ after activation
+    z_in = xp.reshape(z_in, (4, u, t, n))
+    store = _storer()
+
+    gates = xp.empty((t, 4, u, n), dtype=dtype)  # o, i, f, c~ after activation
     cs = xp.zeros((t + 1, u, n), dtype=dtype)
     act_cs = xp.empty((t, u, n), dtype=dtype)
     hs = xp.zeros((t + 1, u, n), dtype=dtype)
     for s in range(t):
-        z = xp.matmul(r_fwd, hs[s, ...])
-        z += z_in[:, s, :]
+        z = xp.reshape(xp.matmul(r_fwd, hs[s, ...]), (4, u, n))
+        z += z_in[:, :, s, :]
         if one_tanh:
-            g = xp.tanh(z)
-            g[:u3, :] *= 0.5
-            g[:u3, :] += 0.5
-            gates[s, ...] = g
+            store(gates, (s, ...), xp.tanh, z)
+            sigmoids = (s, slice(0, 3), ...)
+            store(gates, sigmoids, xp.multiply, gates[sigmoids], 0.5)
+            store(gates, sigmoids, xp.add, gates[sigmoids], 0.5)
         else:
-            gates[s, :u3, :] = rec(z[:u3, :])
-            gates[s, u3:, :] = act(z[u3:, :])
-        g = gates[s, ...]
-        c = g[u2:u3, :] * cs[s, ...]
-        c += g[u:u2, :] * g[u3:, :]
-        cs[s + 1, ...] = c
-        ac = act(c)
-        act_cs[s, ...] = ac
-        hs[s + 1, ...] = g[:u, :] * ac
+            gates[s, :3, ...] = rec(z[:3, ...])
+            gates[s, 3, ...] = act(z[3, ...])
+        o, i, f, cand = (gates[s, k, ...] for k in range(4))
+        store(cs, (s + 1, ...), xp.multiply, f, cs[s, ...])
+        store(cs, (s + 1, ...), xp.add, cs[s + 1, ...], i * cand)
+        if act is _tanh:
+            store(act_cs, (s, ...), xp.tanh, cs[s + 1, ...])
+        else:
+            act_cs[s, ...] = act(cs[s + 1, ...])
+        store(hs, (s + 1, ...), xp.multiply, o, act_cs[s, ...])
 
     def vjp(grad_out):
         per_step, dh = _incoming(grad_out, return_sequences)
         # Everything that does not depend on the incoming gradient, for all steps at once:
         # dZ_o = dh * p_o, dZ_{i,f,c} = dc * p_{i,f,c}, and dc gains dh * q.
-        d_gates = d_rec(gates[:, :u3, :])
-        cand = gates[:, u3:, :]
-        p = xp.empty((t, 4 * u, n), dtype=dtype)
-        p[:, :u, :] = act_cs * d_gates[:, :u, :]
-        p[:, u:u2, :] = cand * d_gates[:, u:u2, :]
-        p[:, u2:u3, :] = cs[:-1, ...] * d_gates[:, u2:, :]
-        p[:, u3:, :] = gates[:, u:u2, :] * d_act(cand)
-        q = gates[:, :u, :] * d_act(act_cs)
-        dz = xp.empty((4 * u, t, n), dtype=dtype)
+        d_gates = d_rec(gates[:, :3, ...])
+        o, i, f, cand = (gates[:, k, ...] for k in range(4))
+        p = xp.empty((t, 4, u, n), dtype=dtype)
+        every = slice(None)
+        store(p, (every, 0, ...), xp.multiply, act_cs, d_gates[:, 0, ...])
+        store(p, (every, 1, ...), xp.multiply, cand, d_gates[:, 1, ...])
+        store(p, (every, 2, ...), xp.multiply, cs[:-1, ...], d_gates[:, 2, ...])
+        store(p, (every, 3, ...), xp.multiply, i, d_act(cand))
+        q = o * d_act(act_cs)
+        dz = xp.empty((4, u, t, n), dtype=dtype)  # (4U, T*N) once reshaped, for the GEMMs
         dc = None
         for s in range(t - 1, -1, -1):
             if per_step is not None and s < t - 1:
                 dh = dh + per_step[s, ...]
             dc = dh * q[s, ...] if dc is None else dc + dh * q[s, ...]
-            dz[:u, s, :] = dh * p[s, :u, :]
-            dz[u:, s, :] = xp.reshape(xp.reshape(p[s, u:, :], (3, u, n)) * dc, (u3, n))
+            store(dz, (0, every, s, every), xp.multiply, dh, p[s, 0, ...])
+            store(dz, (slice(1, 4), every, s, every), xp.multiply, p[s, 1:, ...], dc)
             if s > 0:
-                dc = dc * gates[s, u2:u3, :]
-                dh = xp.matmul(r, dz[:, s, :])
+                dc = dc * f[s, ...]
+                dh = xp.matmul(r, xp.reshape(dz[:, :, s, :], (4 * u, n)))
         dz = xp.reshape(dz, (4 * u, t * n))
-        dx, dkernel = _input_grads(x, kernel, w, xf, dz)
+        dx, dkernel, dbias = _input_grads(x, kernel, _wants(bias), w, xf, dz)
         if dkernel is not None:
             dkernel = _blocks(dkernel, _LSTM_UNORDER, u)
         drec = None
@@ -399,7 +444,7 @@ def lstm(
         grads = (dx, dkernel, drec)
         if bias is None:
             return grads
-        return grads + (_blocks(xp.sum(dz, axis=1), _LSTM_UNORDER, u),)
+        return grads + (None if dbias is None else _blocks(dbias, _LSTM_UNORDER, u),)
 
     out = _outputs(hs, return_sequences)
     return Tensor.from_op(out, _parents(x, kernel, recurrent_kernel, bias), vjp)
@@ -456,7 +501,7 @@ def _gru_reset_after(x, kernel, recurrent_kernel, bias, activation, recurrent_ac
     if bias is not None:
         b_in = _blocks(bias.data[0, ...], order, u, scales)
         b_rec = _column(_blocks(bias.data[1, ...], order, u, scales))
-    xf = _features_major(x.data)
+    xf = _features_major(x.data, bias is not None)
     z_in = _project_inputs(xf, _blocks(kernel.data, order, u, scales), b_in, t, n)
 
     zr = xp.empty((t, u2, n), dtype=dtype)  # update and reset gates
@@ -499,14 +544,16 @@ def _gru_reset_after(x, kernel, recurrent_kernel, bias, activation, recurrent_ac
                 dh = dh * z[s, ...] + xp.matmul(r, dz_h[:, s, :])
         dz_x = xp.reshape(dz_x, (3 * u, t * n))
         dz_h = xp.reshape(dz_h, (3 * u, t * n))
-        dx, dkernel = _input_grads(x, kernel, kernel.data, xf, dz_x)
+        dx, dkernel, db_in = _input_grads(x, kernel, _wants(bias), kernel.data, xf, dz_x)
         drec = None
         if recurrent_kernel.requires_grad:
             drec = xp.matmul(_states_flat(hs[:-1, ...]), _t(dz_h))
         grads = (dx, dkernel, drec)
         if bias is None:
             return grads
-        return grads + (xp.stack([xp.sum(dz_x, axis=1), xp.sum(dz_h, axis=1)]),)
+        if db_in is None:
+            return grads + (None,)
+        return grads + (xp.stack([db_in, xp.sum(dz_h, axis=1)]),)
 
     out = _outputs(hs, seqs)
     return Tensor.from_op(out, _parents(x, kernel, recurrent_kernel, bias), vjp)
@@ -526,7 +573,7 @@ def _gru_reset_before(x, kernel, recurrent_kernel, bias, activation, recurrent_a
     r_zr_fwd = _t(r_zr * scale) if scale != 1.0 else _t(r_zr)
     r_h_fwd = _t(r_h)
     b_fwd = None if bias is None else _blocks(bias.data, order, u, scales)
-    xf = _features_major(x.data)
+    xf = _features_major(x.data, bias is not None)
     z_in = _project_inputs(xf, _blocks(kernel.data, order, u, scales), b_fwd, t, n)
 
     zr = xp.empty((t, u2, n), dtype=dtype)
@@ -566,7 +613,7 @@ def _gru_reset_before(x, kernel, recurrent_kernel, bias, activation, recurrent_a
             if s > 0:
                 dh = dh * z[s, ...] + d_rh * r_gate[s, ...] + xp.matmul(r_zr, dz[:u2, s, :])
         dz = xp.reshape(dz, (3 * u, t * n))
-        dx, dkernel = _input_grads(x, kernel, kernel.data, xf, dz)
+        dx, dkernel, dbias = _input_grads(x, kernel, _wants(bias), kernel.data, xf, dz)
         drec = None
         if recurrent_kernel.requires_grad:
             drec = backend.concat(
@@ -577,7 +624,7 @@ def _gru_reset_before(x, kernel, recurrent_kernel, bias, activation, recurrent_a
                 axis=1,
             )
         grads = (dx, dkernel, drec)
-        return grads if bias is None else grads + (xp.sum(dz, axis=1),)
+        return grads if bias is None else grads + (dbias,)
 
     out = _outputs(hs, seqs)
     return Tensor.from_op(out, _parents(x, kernel, recurrent_kernel, bias), vjp)
