@@ -200,7 +200,20 @@ def memory_probe(framework: str, workload: str) -> None:
 
         torch.set_num_threads(2)
         torch_epoch(torch_model(workload), x, y, batch)
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    print(_high_water_rss_mib())
+
+
+def _high_water_rss_mib() -> float:
+    """Peak resident set of this process. ``VmHWM`` belongs to this program's own address
+    space; ``ru_maxrss`` would also count the parent's peak, inherited across fork/exec."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def run(workload: str, repeats: int) -> dict:
