@@ -151,6 +151,7 @@ def run_import(args: argparse.Namespace) -> int:
     document = result.graph_document(name=Path(args.model).stem)
     project = Project(
         graph=document,
+        training=result.training_defaults(),
         description=f"Imported from {Path(args.model).name}",
         weights=weights.name,
     )

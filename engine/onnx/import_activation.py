@@ -18,7 +18,7 @@ def _close(a: float, b: float) -> bool:
     return abs(a - b) <= 1e-6 * max(1.0, abs(b))
 
 
-def _layer_for(ctx, node, sym_rank: int, perm) -> tuple[str, dict] | str:
+def _layer_for(ctx, node, sym_rank: int, sym: Sym | None) -> tuple[str, dict] | str:
     """The engine activation name, or ``(layer type, config)`` for a parametrised layer."""
     op = node.op_type
     if op in SIMPLE:
@@ -42,10 +42,13 @@ def _layer_for(ctx, node, sym_rank: int, perm) -> tuple[str, dict] | str:
             raise Unsupported(
                 f"Softmax before opset 13 normalises every axis from {axis} on together"
             )
-        engine_axis = perm[axis] if perm else axis
+        engine_axis = sym.engine_axis(axis) if sym is not None else axis
+        if engine_axis is None:
+            raise Unsupported("Softmax over an axis of size 1 that Unsqueeze inserted")
         if engine_axis == 0:
             raise Unsupported("Softmax over the batch axis")
-        if engine_axis == sym_rank - 1:
+        rank = len(sym.tensor.shape) + 1 if sym is not None else sym_rank
+        if engine_axis == rank - 1:
             return "softmax"
         return ("Softmax", {"axis": engine_axis})
     raise Unsupported(f"{op} is not an activation")  # pragma: no cover
@@ -66,10 +69,10 @@ def import_activation(ctx, node):
     sym = ctx.sym(node.input[0])
     if sym.dtype != "float32":
         raise Unsupported("activation of integer token ids")
-    choice = _layer_for(ctx, node, sym.rank, sym.perm)
+    choice = _layer_for(ctx, node, sym.rank, sym)
     if isinstance(choice, str):
         type_name, config = "Activation", {"activation": choice}
     else:
         type_name, config = choice
     out = ctx.call_layer(type_name, ctx.node_label(node), sym, **config)
-    ctx.set(node.output[0], Sym(out, sym.perm))
+    ctx.set(node.output[0], sym.like(out))

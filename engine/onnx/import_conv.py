@@ -192,3 +192,26 @@ def import_global_pool(ctx, node):
         "GlobalAveragePooling2D" if node.op_type == "GlobalAveragePool" else "GlobalMaxPooling2D"
     )
     ctx.set(node.output[0], PendingGlobalPool(type_name, ctx.node_label(node), sym))
+
+
+@imports("ReduceMean", "ReduceMax")
+def import_reduce(ctx, node):
+    """Mean / max over height and width is global pooling (PyTorch's dynamo exporter writes
+    ``adaptive_avg_pool2d(x, 1)`` this way); other reductions have no layer."""
+    if ctx.opset >= 18:  # axes moved from an attribute to an input
+        axes = (
+            ctx.const(node.input[1], "axes").reshape(-1).tolist()
+            if ctx.has_input(node, 1)
+            else None
+        )
+    else:
+        axes = attr(node, "axes")
+    sym = ctx.plain(node.input[0])
+    if axes is None or sym.rank != 4 or sorted(int(a) % 4 for a in axes) != [2, 3]:
+        raise Unsupported(
+            f"{node.op_type} over axes {axes}: only the height and width of an image (global "
+            "pooling) have a layer"
+        )
+    type_name = "GlobalAveragePooling2D" if node.op_type == "ReduceMean" else "GlobalMaxPooling2D"
+    pool = PendingGlobalPool(type_name, ctx.node_label(node), sym)
+    ctx.set(node.output[0], pool if attr(node, "keepdims", 1) else pool.flat(ctx))

@@ -100,7 +100,12 @@ class ImportContext:
             for name in node.input:
                 if name:
                     self.consumers[name] += 1
+        self.fixed_batches: set[int] = set()  # batch sizes written into the inputs' shapes
+        self._plain: dict[str, Sym] = {}  # views made real by a Reshape layer
         self.producers: dict[str, str] = {}  # tensor name -> label of the node making it
+        # Recurrent layers by their every-step output, and by ONNX node (import_rnn).
+        self.sequences: dict[int, object] = {}
+        self.recurrent_layers: dict[str, list] = {}
 
     # -- reading values -------------------------------------------------------------------
 
@@ -142,15 +147,31 @@ class ImportContext:
         raise Unsupported(f"input {name!r} cannot be used here")
 
     def plain(self, name: str, what: str = "the input") -> Sym:
-        """Data in the engine's own layout (no pending transpose), as float."""
+        """Data in the engine's own layout, batch first. A view that only inserts unit axes
+        after the batch becomes a Reshape layer; any other view is refused."""
         sym = self.sym(name)
-        if sym.perm is not None:
-            raise Unsupported(
-                f"{what} ({name!r}) is transposed with perm {list(sym.perm)}; a Transpose "
-                "is only supported around BatchNormalization, LayerNormalization, "
-                "activations and recurrent layers"
+        if sym.is_plain:
+            return sym
+        if name in self._plain:
+            return self._plain[name]
+        if sym.perm is None and 0 not in sym.units:
+            label = f"{self.producers.get(name, layer_name_for(name))}_reshape"
+            out = self.call_layer(
+                "Reshape", label, Sym(sym.tensor), target_shape=tuple(sym.onnx_shape[1:])
             )
-        return sym
+            self._plain[name] = Sym(out, None, sym.dtype)
+            return self._plain[name]
+        if sym.onnx_shape[0] is not None:
+            raise Unsupported(
+                f"{what} ({name!r}) does not have the batch on axis 0 (it has shape "
+                f"{_fmt_shape(sym.onnx_shape)}); LayerCanvas keeps the batch first, so only "
+                "a Transpose / Squeeze / Reshape that brings it back is supported here"
+            )
+        raise Unsupported(
+            f"{what} ({name!r}) is transposed with perm {list(sym.perm)}; a Transpose is only "
+            "supported around BatchNormalization, LayerNormalization, activations and "
+            "recurrent layers, or when a later Transpose undoes it"
+        )
 
     def private(self, name: str) -> bool:
         """True when exactly one node reads ``name`` and it is not a graph output: the
@@ -197,6 +218,10 @@ class ImportContext:
             self.values[name] = value
 
 
+def _fmt_shape(shape) -> str:
+    return "(" + ", ".join("N" if d is None else str(d) for d in shape) + ")"
+
+
 def _input_layer(ctx: ImportContext, value_info: onnx.ValueInfoProto) -> Sym:
     """An engine ``Input`` for a graph input: batch first, every other size known."""
     name = value_info.name
@@ -235,6 +260,8 @@ def _input_layer(ctx: ImportContext, value_info: onnx.ValueInfoProto) -> Sym:
                 "batch axis (axis 0) may vary"
             )
         shape.append(int(dim.dim_value))
+    if dims[0].HasField("dim_value") and dims[0].dim_value > 0:
+        ctx.fixed_batches.add(int(dims[0].dim_value))
     if dims[0].HasField("dim_value") and dims[0].dim_value > 1:
         ctx.warnings.append(
             f"input {name!r} has a fixed batch size of {dims[0].dim_value} in the file; the "

@@ -33,7 +33,7 @@ class PendingMerge(Pending):
 
     def build(self, ctx) -> Sym:
         out = ctx.call_layer(self.type_name, self.node_name, list(self.operands))
-        return Sym(out, self.operands[0].perm)
+        return self.operands[0].like(out)
 
 
 def _fold(ctx, node, a, b) -> bool:
@@ -92,13 +92,13 @@ def import_binary(ctx, node):
                 f"{node.op_type} of shapes {_fmt(first.onnx_shape)} and "
                 f"{_fmt(other.onnx_shape)}: LayerCanvas merges do not broadcast"
             )
-        if other.perm != first.perm:
+        if (other.perm, other.units) != (first.perm, first.units):
             raise Unsupported(f"{node.op_type} of tensors transposed differently")
     if any(s.dtype != "float32" for s in operands):
         raise Unsupported(f"{node.op_type} of integer tensors")
     if type_name == "Subtract":
         out = ctx.call_layer("Subtract", ctx.node_label(node), operands)
-        ctx.set(node.output[0], Sym(out, first.perm))
+        ctx.set(node.output[0], first.like(out))
     else:
         ctx.set(node.output[0], PendingMerge(type_name, ctx.node_label(node), operands))
 

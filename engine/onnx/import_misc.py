@@ -8,8 +8,9 @@ import numpy as np
 
 from engine.onnx.import_errors import Unsupported
 from engine.onnx.import_graph import attr, imports
+from engine.onnx.import_rnn import last_step
 from engine.onnx.import_shape import fold_gather
-from engine.onnx.import_values import Pending, Sym
+from engine.onnx.import_values import Const, Pending, Sym
 
 
 @imports("Dropout")
@@ -30,7 +31,7 @@ def import_dropout(ctx, node):
         raise Unsupported(f"Dropout ratio {rate} outside [0, 1)")
     sym = ctx.sym(node.input[0])
     out = ctx.call_layer("Dropout", ctx.node_label(node), sym, rate=rate)
-    ctx.set(node.output[0], Sym(out, sym.perm, sym.dtype))
+    ctx.set(node.output[0], sym.like(out))
 
 
 @imports("Gather")
@@ -38,8 +39,14 @@ def import_gather(ctx, node):
     if fold_gather(ctx, node):
         return
     data = ctx.value(node.input[0])
-    if isinstance(data, Pending) and hasattr(data, "gather"):
-        result = data.gather(ctx, node.input[1], int(attr(node, "axis", 0)))
+    if isinstance(data, Sym | Pending) and isinstance(ctx.value(node.input[1]), Const):
+        data = ctx.sym(node.input[0])
+        index = ctx.value(node.input[1]).value
+        axis = int(attr(node, "axis", 0)) % data.rank
+        if index.ndim == 0 and int(index) in (0, -1) and data.engine_axis(axis) is None:
+            ctx.set(node.output[0], data.squeezed([axis]))  # picking the only entry of a unit axis
+            return
+        result = last_step(ctx, data, axis, index)
         if result is not None:
             ctx.set(node.output[0], result)
             return

@@ -28,7 +28,10 @@ def _vector(ctx, name: str, what: str, size: int) -> np.ndarray:
 
 def _engine_axis(sym: Sym, onnx_axis: int) -> int:
     """``onnx_axis`` of the ONNX value as an axis of the engine tensor (batch counted)."""
-    return sym.perm[onnx_axis] if sym.perm else onnx_axis
+    axis = sym.engine_axis(onnx_axis)
+    if axis is None:
+        raise Unsupported("normalisation over an axis of size 1 that Unsqueeze inserted")
+    return axis
 
 
 def _keras_axis(axis: int, rank: int) -> int:
@@ -59,11 +62,11 @@ def import_batch_normalization(ctx, node):
         ctx.node_label(node),
         sym,
         weights=weights,
-        axis=_keras_axis(axis, sym.rank),
+        axis=_keras_axis(axis, len(sym.tensor.shape) + 1),
         epsilon=float(attr(node, "epsilon", 1e-5)),
         momentum=float(attr(node, "momentum", 0.9)),
     )
-    ctx.set(node.output[0], Sym(out, sym.perm))
+    ctx.set(node.output[0], sym.like(out))
 
 
 @imports("LayerNormalization")
@@ -99,10 +102,10 @@ def import_layer_normalization(ctx, node):
             label,
             sym,
             weights=[gamma, beta],
-            axis=_keras_axis(_engine_axis(sym, axis), rank),
+            axis=_keras_axis(_engine_axis(sym, axis), len(sym.tensor.shape) + 1),
             epsilon=epsilon,
         )
-        ctx.set(node.output[0], Sym(out, sym.perm))
+        ctx.set(node.output[0], sym.like(out))
         return
     # Several trailing axes: normalise them as one flat axis (same statistics, same result).
     sym = ctx.plain(node.input[0])

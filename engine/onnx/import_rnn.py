@@ -16,7 +16,7 @@ import numpy as np
 
 from engine.onnx.import_errors import Unsupported
 from engine.onnx.import_graph import attr, imports
-from engine.onnx.import_values import Pending, Sym
+from engine.onnx.import_values import Filled, Pending, Sym
 from engine.onnx.mappings.recurrent import KERAS_BLOCK_OF_ONNX, reorder_blocks
 
 LAYER_TYPE = {"RNN": "SimpleRNN", "LSTM": "LSTM", "GRU": "GRU"}
@@ -68,11 +68,6 @@ class Recurrent:
 
     def layer(self, ctx, return_sequences: bool) -> Sym:
         if return_sequences not in self._made:
-            if self._made:
-                ctx.warnings.append(
-                    f"{self.op} {self.label!r}: both its sequence and its last state are used, "
-                    "so it became two layers with the same (separate) weights"
-                )
             out = ctx.call_layer(
                 LAYER_TYPE[self.op],
                 self.label,
@@ -82,11 +77,17 @@ class Recurrent:
                 **self.config,
             )
             self._made[return_sequences] = Sym(out)
+            if return_sequences:
+                ctx.sequences[id(out)] = self
+            ctx.recurrent_layers.setdefault(self.label, []).append(out.layer)
         return self._made[return_sequences]
 
 
 class RecurrentOutput(Pending):
-    """``Y`` (``sequence=True``) or ``Y_h`` of a recurrent node, before it is squeezed."""
+    """``Y`` (``sequence=True``) or ``Y_h`` of a recurrent node. Reading it creates the
+    layer; the data is then a view of the layer's batch-first output with ONNX's extra
+    direction axis (and, for ``layout=0``, the time axis first), which the Squeeze /
+    Transpose / Gather / Reshape after it normally undo."""
 
     def __init__(self, node: Recurrent, sequence: bool):
         self.node = node
@@ -101,61 +102,35 @@ class RecurrentOutput(Pending):
             return (steps, 1, None, units) if self.node.layout == 0 else (None, steps, 1, units)
         return (1, None, units) if self.node.layout == 0 else (None, 1, units)
 
-    @property
-    def _direction_axis(self) -> int:
-        """Where ONNX puts the (size 1) direction axis."""
-        if self.sequence:
-            return 1 if self.node.layout == 0 else 2
-        return 0 if self.node.layout == 0 else 1
-
-    def _batch_first(self, ctx) -> Sym:
-        sym = self.node.layer(ctx, self.sequence)
-        if self.sequence and self.node.layout == 0:
-            return Sym(sym.tensor, (1, 0, 2))  # time-major (T, N, H), as ONNX has it
-        return sym
-
-    def squeeze(self, ctx, axes) -> Sym | None:
-        shape = self.onnx_shape
-        if axes is None:
-            axes = [i for i, d in enumerate(shape) if d == 1]
-        if sorted(a % len(shape) for a in axes) == [self._direction_axis]:
-            return self._batch_first(ctx)
-        return None
-
-    def gather(self, ctx, indices: str, axis: int) -> Sym | None:
-        index = ctx.const(indices, "the index")
-        if index.ndim == 0 and int(index) in (0, -1) and axis % 3 == self._direction_axis:
-            return self._batch_first(ctx) if not self.sequence else None
-        return None
-
-    def reshape(self, ctx, target, allowzero) -> Sym | None:
-        units = self.node.config["units"]
-        batch = target[0] in (-1, None) or (self.node.layout == 1 and target[0] == 0)
-        if not self.sequence and len(target) == 2 and target[1] == units and batch:
-            return self._batch_first(ctx)
-        return None
-
     def build(self, ctx) -> Sym:
-        if self.node.layout == 0:
-            raise Unsupported(
-                f"output {'Y' if self.sequence else 'Y_h'} of {self.node.op} "
-                f"{self.node.label!r} is used time-major; LayerCanvas keeps the batch first "
-                "(only its Squeeze / Transpose back to batch-first is supported)"
-            )
-        sym = self.node.layer(ctx, self.sequence)
-        target = self.onnx_shape[1:]
-        out = ctx.call_layer(
-            "Reshape",
-            f"{self.node.label}_{'Y' if self.sequence else 'Y_h'}",
-            sym,
-            target_shape=target,
-        )
-        return Sym(out)
+        tensor = self.node.layer(ctx, self.sequence).tensor
+        if self.sequence:  # (N, T, H) seen as (T, 1, N, H) or (N, T, 1, H)
+            perm = (1, 2, 0, 3) if self.node.layout == 0 else None
+            return Sym(tensor, perm, "float32", (2,))
+        # (N, H) seen as (1, N, H) or (N, 1, H)
+        return Sym(tensor, None, "float32", (0,) if self.node.layout == 0 else (1,))
 
 
 def _absent_or(ctx, node, index: int, check, reason: str) -> None:
-    if ctx.has_input(node, index) and not check(ctx.const(node.input[index], reason)):
+    if not ctx.has_input(node, index):
+        return
+    value = ctx.value(node.input[index])
+    if isinstance(value, Filled):  # zeros shaped by the batch size (PyTorch's initial state)
+        if value.value != 0:
+            raise Unsupported(reason)
+        return
+    if not check(ctx.const(node.input[index], reason)):
         raise Unsupported(reason)
+
+
+def last_step(ctx, sym: Sym, axis: int, index) -> Sym | None:
+    """``sequence[:, -1]`` of a recurrent layer's every-step output is its last state."""
+    node = ctx.sequences.get(id(sym.tensor))
+    if node is None or index.ndim != 0:
+        return None
+    if sym.engine_axis(axis) == 1 and int(index) in (-1, node.steps - 1):
+        return node.layer(ctx, False)
+    return None
 
 
 @imports("RNN", "LSTM", "GRU")
@@ -171,8 +146,8 @@ def import_recurrent(ctx, node):
         raise Unsupported("the cell state output Y_c of LSTM is used")
     layout = int(attr(node, "layout", 0))
     sym = ctx.sym(node.input[0])
-    if sym.rank != 3:
-        raise Unsupported(f"{op} input of rank {sym.rank}")
+    if sym.rank != 3 or sym.units:
+        raise Unsupported(f"{op} input of shape {sym.onnx_shape}")
     expected_perm = (1, 0, 2) if layout == 0 else None
     if sym.perm != expected_perm:
         raise Unsupported(

@@ -9,7 +9,9 @@ undoes it.
 
 from __future__ import annotations
 
+import itertools
 import math
+from dataclasses import replace
 
 import numpy as np
 from onnx import helper
@@ -17,7 +19,7 @@ from onnx import helper
 from engine.onnx.import_errors import Unsupported
 from engine.onnx.import_file import to_array
 from engine.onnx.import_graph import attr, imports
-from engine.onnx.import_values import Const, Pending, ShapeVec, Sym
+from engine.onnx.import_values import Const, Filled, Pending, ShapeVec, Sym
 
 
 def reshape_sym(ctx, sym: Sym, target: tuple[int, ...], node_name: str) -> Sym:
@@ -56,6 +58,20 @@ def import_constant(ctx, node):
             ctx.set(node.output[0], Const(np.asarray(value, dtype=dtype)))
             return
     raise Unsupported("Constant without a numeric value (sparse or string constants)")
+
+
+@imports("ConstantOfShape")
+def import_constant_of_shape(ctx, node):
+    shape = _int_vector(ctx, node.input[0], "the shape")
+    fill = np.zeros(1, np.float32)
+    for a in node.attribute:
+        if a.name == "value":
+            fill = to_array(a.t)
+    value = fill.reshape(-1)[0]
+    if any(d is None for d in shape):
+        ctx.set(node.output[0], Filled(tuple(shape), float(value)))
+    else:
+        ctx.set(node.output[0], Const(np.full(shape, value, dtype=fill.dtype)))
 
 
 @imports("Identity")
@@ -106,15 +122,10 @@ def import_unsqueeze(ctx, node):
     if isinstance(value, Const):
         ctx.set(node.output[0], Const(np.expand_dims(value.value, tuple(axes))))
         return
-    sym = ctx.plain(node.input[0])
-    rank = sym.rank + len(axes)
-    axes = sorted(a % rank for a in axes)
-    if 0 in axes:
-        raise Unsupported("Unsqueeze at axis 0 would move the batch axis")
-    shape = list(sym.onnx_shape)
-    for a in axes:
-        shape.insert(a, 1)
-    ctx.set(node.output[0], reshape_sym(ctx, sym, tuple(shape[1:]), ctx.node_label(node)))
+    view = ctx.sym(node.input[0]).unsqueezed(axes)
+    if view is None:
+        raise Unsupported("Unsqueeze of transposed data")
+    ctx.set(node.output[0], view)  # a view: becomes a Reshape layer only if used as such
 
 
 @imports("Squeeze")
@@ -135,11 +146,17 @@ def import_squeeze(ctx, node):
         if result is not None:
             ctx.set(node.output[0], result)
             return
-    sym = ctx.plain(node.input[0])
+    sym = ctx.sym(node.input[0])
     shape = list(sym.onnx_shape)
     if axes is None:
         axes = [i for i, d in enumerate(shape) if d == 1]
     axes = sorted(a % len(shape) for a in axes)
+    view = sym.squeezed(axes)
+    if view is not None:  # the axes a view inserted (Unsqueeze, a recurrent output)
+        ctx.set(node.output[0], view)
+        return
+    sym = ctx.plain(node.input[0])
+    shape = list(sym.onnx_shape)
     if 0 in axes:
         raise Unsupported("Squeeze of axis 0 would remove the batch axis")
     if any(shape[a] != 1 for a in axes):
@@ -161,7 +178,7 @@ def import_transpose(ctx, node):
     base = sym.perm or tuple(range(sym.rank))
     composed = tuple(base[p] for p in perm)
     identity = composed == tuple(range(sym.rank))
-    ctx.set(node.output[0], Sym(sym.tensor, None if identity else composed, sym.dtype))
+    ctx.set(node.output[0], replace(sym, perm=None if identity else composed))
 
 
 @imports("Cast")
@@ -184,7 +201,7 @@ def import_cast(ctx, node):
         return
     if np.issubdtype(target, np.integer):
         # Whole-number ids carried as floats: Embedding truncates them itself.
-        ctx.set(node.output[0], Sym(sym.tensor, sym.perm, "int64"))
+        ctx.set(node.output[0], replace(sym, dtype="int64"))
         return
     raise Unsupported(f"Cast to {target} has no layer equivalent")
 
@@ -213,7 +230,33 @@ def import_slice(ctx, node):
             index[axis] = slice(starts[k], ends[k], step)
         ctx.set(node.output[0], Const(arr[tuple(index)]))
         return
+    if isinstance(value, Filled):
+        dims = list(value.shape)
+        for k, axis in enumerate(axes if axes is not None else range(len(starts))):
+            if dims[axis] is None:
+                raise Unsupported("slicing the batch axis")
+            step = steps[k] if steps else 1
+            dims[axis] = len(range(dims[axis])[slice(starts[k], ends[k], step)])
+        ctx.set(node.output[0], Filled(tuple(dims), value.value))
+        return
     raise Unsupported("slicing data has no layer equivalent (only constants are sliced)")
+
+
+@imports("Expand")
+def import_expand(ctx, node):
+    """A constant broadcast to a shape: folded, or (batch-dependent) kept as Filled."""
+    value = ctx.value(node.input[0])
+    if not isinstance(value, Const):
+        raise Unsupported("Expand of data has no layer equivalent (only constants)")
+    shape = _int_vector(ctx, node.input[1], "the shape")
+    if all(d is not None for d in shape):
+        full = np.broadcast_shapes(value.value.shape, tuple(shape))
+        ctx.set(node.output[0], Const(np.broadcast_to(value.value, full).copy()))
+        return
+    flat = value.value.reshape(-1)
+    if flat.size == 0 or not np.all(flat == flat[0]):
+        raise Unsupported("Expand of a non-uniform constant to a batch-dependent shape")
+    ctx.set(node.output[0], Filled(tuple(shape), float(flat[0])))
 
 
 @imports("Flatten")
@@ -230,6 +273,14 @@ def import_flatten(ctx, node):
         result = value.squeeze(ctx, [i for i in range(2, len(shape)) if shape[i] == 1])
         if result is not None and len(result.onnx_shape) == 2:
             ctx.set(node.output[0], result)
+            return
+    view = ctx.sym(node.input[0])
+    if not view.is_plain and axis % view.rank == 1:
+        # Flatten of a view whose inserted unit axes leave (N, features): drop them.
+        units = [a for a in range(view.rank) if view.engine_axis(a) is None]
+        squeezed = view.squeezed(units)
+        if squeezed is not None and squeezed.is_plain and squeezed.rank == 2:
+            ctx.set(node.output[0], squeezed)
             return
     sym = ctx.plain(node.input[0])
     axis %= sym.rank
@@ -265,6 +316,8 @@ def resolve_reshape(source: tuple, target: tuple, allowzero: bool) -> tuple[int,
         raise Unsupported("Reshape moves the batch size away from axis 0")
     if allowzero and 0 in resolved:
         raise Unsupported("Reshape with allowzero and a 0 in the shape")
+    if source[0] is not None or None in source[1:]:
+        raise Unsupported(f"Reshape of data whose batch is not on axis 0 {tuple(source)}")
     per_sample = math.prod(d for d in source[1:])
     rest = resolved[1:]
     known = math.prod(d for d in rest if d != -1)
@@ -282,6 +335,29 @@ def resolve_reshape(source: tuple, target: tuple, allowzero: bool) -> tuple[int,
             f"{per_sample} values, the target's samples {math.prod(rest)})"
         )
     return tuple(int(d) for d in rest)
+
+
+def view_reshape(view: Sym, target, allowzero: bool, batch: int | None = None) -> Sym | None:
+    """``Reshape`` of a view that only drops axes the view inserted (a recurrent output's
+    direction axis, an Unsqueeze), as the view without them; else ``None``. ``batch`` is
+    the batch size a file exported with a fixed batch writes in place of ``None``."""
+    source = view.onnx_shape
+    resolved = [
+        source[i] if t == 0 and not allowzero and i < len(source) else t
+        for i, t in enumerate(target)
+    ]
+    if resolved.count(-1) > 1:
+        return None
+    units = [a for a in range(view.rank) if view.engine_axis(a) is None]
+    for k in range(1, len(units) + 1):
+        for drop in itertools.combinations(units, k):
+            kept = [d for i, d in enumerate(source) if i not in drop]
+            if len(kept) == len(resolved) and all(
+                r == -1 or r == d or (d is None and r == batch)
+                for r, d in zip(resolved, kept, strict=True)
+            ):
+                return view.squeezed(drop)
+    return None
 
 
 @imports("Reshape")
@@ -305,6 +381,15 @@ def import_reshape(ctx, node):
             return
     if not isinstance(value, Sym | Pending):
         raise Unsupported("Reshape of a shape vector")
+    if not (isinstance(value, Pending) and hasattr(value, "squeeze")):
+        view = ctx.sym(node.input[0])
+        if not view.is_plain:
+            fixed = next(iter(ctx.fixed_batches)) if len(ctx.fixed_batches) == 1 else None
+            squeezed = view_reshape(view, target, allowzero, fixed)
+            if squeezed is not None:
+                ctx.set(node.output[0], squeezed)
+                return
+            value = view
     rest = resolve_reshape(value.onnx_shape, target, allowzero)
     if isinstance(target[0], int) and target[0] > 0:
         ctx.warnings.append(
@@ -317,5 +402,9 @@ def import_reshape(ctx, node):
         if result is not None and tuple(result.tensor.shape) == rest:
             ctx.set(node.output[0], result)
             return
-    sym = ctx.plain(node.input[0])
+    sym = ctx.sym(node.input[0])
+    if sym.perm is None and 0 not in sym.units:
+        sym = Sym(sym.tensor, None, sym.dtype)  # unit axes do not reorder the values
+    else:
+        sym = ctx.plain(node.input[0])
     ctx.set(node.output[0], reshape_sym(ctx, sym, rest, ctx.node_label(node)))

@@ -27,6 +27,7 @@ from engine.onnx.import_graph import ImportContext, supported_operators, walk_gr
 __all__ = [
     "ImportResult",
     "Issue",
+    "default_training",
     "OnnxImportError",
     "graph_document",
     "import_model",
@@ -49,6 +50,11 @@ class ImportResult:
         """The model as a graph document for the canvas, laid out left to right."""
         return graph_document(self, name)
 
+    def training_defaults(self) -> dict:
+        """Training settings a project of this model can start from (see
+        :func:`default_training`)."""
+        return default_training(self.model)
+
 
 def import_model(source, name: str | None = None) -> ImportResult:
     """Read ``source`` (a path to a ``.onnx`` file, its bytes, or an ``onnx.ModelProto``)
@@ -70,6 +76,7 @@ def import_model(source, name: str | None = None) -> ImportResult:
             "equivalent",
             issues,
         )
+    _tidy_recurrent_layers(ctx, [s.tensor for s in outputs])
     model_name = name or ctx.graph.name or (Path(source).stem if _is_path(source) else None)
     try:
         model = Model(
@@ -79,15 +86,45 @@ def import_model(source, name: str | None = None) -> ImportResult:
         )
     except ValueError as err:  # the engine's GraphError: a graph it cannot run
         raise OnnxImportError(f"the imported graph is not a valid model: {err}") from None
+    used = {layer.name for layer in model.layers}
+    node_layers = {
+        node: [n for n in names if n in used]
+        for node, names in ctx.node_layers.items()
+        if any(n in used for n in names)
+    }
     metadata = {p.key: p.value for p in proto.metadata_props}
     return ImportResult(
         model=model,
         warnings=list(dict.fromkeys(ctx.warnings)),
-        node_layers=dict(ctx.node_layers),
+        node_layers=node_layers,
         opset=default_opset(proto) or 0,
         source=str(source) if _is_path(source) else "",
         metadata=metadata,
     )
+
+
+def _tidy_recurrent_layers(ctx: ImportContext, outputs) -> None:
+    """A recurrent node may have made a layer nothing uses (its every-step output, before a
+    Gather picked the last step): give its name to the layer that is used, and warn when
+    both are used (two layers with copies of the same weights)."""
+    reachable: set[int] = set()
+    stack = list(outputs)
+    while stack:
+        tensor = stack.pop()
+        if id(tensor.layer) not in reachable:
+            reachable.add(id(tensor.layer))
+            stack.extend(tensor.inputs)
+    for label, layers in ctx.recurrent_layers.items():
+        used = [layer for layer in layers if id(layer) in reachable]
+        if len(used) > 1:
+            ctx.warnings.append(
+                f"recurrent node {label!r}: both its every-step output and its last state are "
+                "used, so it became two layers with the same (separately trainable) weights"
+            )
+        elif used and used[0] is not layers[0]:
+            used[0].name = layers[0].name
+            for var in used[0].weights:
+                var.name = f"{used[0].name}/{var.name.rsplit('/', 1)[-1]}"
 
 
 def graph_document(result: ImportResult, name: str | None = None):
@@ -96,6 +133,32 @@ def graph_document(result: ImportResult, name: str | None = None):
     from engine.graph.convert import document_from_model  # noqa: PLC0415
 
     return document_from_model(result.model, name=name or result.model.name)
+
+
+def _loss_for(layer) -> str:
+    activation = "softmax" if layer.type_name == "Softmax" else getattr(layer, "activation", None)
+    if activation == "softmax":
+        return "sparse_categorical_crossentropy"
+    if activation == "sigmoid":
+        return "binary_crossentropy"
+    return "mse"
+
+
+def default_training(model) -> dict:
+    """A project's ``training`` section for an imported model: the loss its outputs suggest
+    (softmax: sparse categorical cross-entropy with accuracy, sigmoid: binary
+    cross-entropy, otherwise mean squared error), Adam at 1e-3, 32 per batch, 10 epochs."""
+    names = [t.layer.name for t in model.outputs]
+    losses = {name: _loss_for(t.layer) for name, t in zip(names, model.outputs, strict=True)}
+    classifies = any(loss != "mse" for loss in losses.values())
+    return {
+        "loss": next(iter(losses.values())) if len(losses) == 1 else losses,
+        "optimizer": {"name": "adam", "learning_rate": 0.001},
+        "metrics": ["accuracy"] if classifies else [],
+        "batch_size": 32,
+        "epochs": 10,
+        "seed": 0,
+    }
 
 
 def _is_path(source) -> bool:

@@ -4,6 +4,7 @@ weights, and one clear line with nothing written for a file that cannot be impor
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -91,6 +92,23 @@ def test_import_writes_a_project_and_its_weights_which_export_again(capsys, tmp_
     np.testing.assert_allclose(
         run_onnxruntime(onnx.load(second), {"image": x})[0], expected, rtol=1e-5, atol=1e-7
     )
+
+
+def test_an_imported_project_checks_clean_and_trains_from_its_weights(capsys, tmp_path, cnn_file):
+    source = tmp_path / "cnn.onnx"
+    run(capsys, "export", cnn_file, "--onnx", source)
+    project_path = tmp_path / "imported" / "cnn.lcproj"
+    assert run(capsys, "import", source, "--out", project_path)[0] == 0
+    data = json.loads(project_path.read_text(encoding="utf-8"))
+    assert data["training"]["loss"] == "sparse_categorical_crossentropy"  # softmax output
+    code, out, err = run(capsys, "check", project_path, "--no-data")
+    assert code == 0 and "0 errors" in out, out + err
+    data["dataset"] = {"name": "digits", "validation_split": 0.2, "seed": 0}
+    project_path.write_text(json.dumps(data), encoding="utf-8")
+    out_dir = tmp_path / "run"
+    code, _, err = run(capsys, "train", project_path, "--epochs", "1", "--out", out_dir)
+    assert code == 0, err
+    assert (out_dir / "model.lcmodel").is_file()
 
 
 def test_an_unsupported_model_is_refused_in_one_line_and_nothing_is_written(capsys, tmp_path):

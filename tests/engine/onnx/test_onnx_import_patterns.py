@@ -531,3 +531,101 @@ def test_time_major_data_straight_from_the_input_is_refused():
     )
     with pytest.raises(OnnxImportError, match="time-major"):
         import_model(model)
+
+
+# -- what PyTorch's exporters write around recurrent layers and pooling ---------------------
+
+
+def test_lstm_with_zero_initial_states_of_the_batch_size_and_the_last_step_picked():
+    """``torch.onnx.export`` of ``out, _ = lstm(x); fc(out[:, -1, :])`` (TorchScript
+    exporter): zero states from ConstantOfShape(Shape(x)...), then Gather(-1, axis=1)."""
+    zeros = helper.make_tensor("zero", TensorProto.FLOAT, [1], [0.0])
+    nodes = [
+        node("Shape", ["x"], ["s"], "/Shape"),
+        node("Gather", ["s", "i0"], ["n"], "/Gather", axis=0),
+        node("Unsqueeze", ["n", "a0"], ["n1"], "/Unsqueeze"),
+        node("Concat", ["one", "n1", "hidden"], ["state_shape"], "/Concat", axis=0),
+        node("ConstantOfShape", ["state_shape"], ["h0"], "/ConstantOfShape", value=zeros),
+        node("Transpose", ["x"], ["xt"], "/Transpose", perm=[1, 0, 2]),
+        node("LSTM", ["xt", "W", "R", "B", "", "h0", "h0"], ["Y", "Y_h", "Y_c"], "/lstm/LSTM",
+             hidden_size=4),
+        node("Squeeze", ["Y", "a1"], ["ys"], "/Squeeze"),
+        node("Transpose", ["ys"], ["out"], "/Transpose_1", perm=[1, 0, 2]),
+        node("Gather", ["out", "last"], ["h"], "/Gather_1", axis=1),
+        node("Gemm", ["h", "Wfc", "bfc"], ["y"], "/fc/Gemm", transB=1),
+    ]  # fmt: skip
+    inits = recurrent_weights("LSTM", 3, 4) | {
+        "i0": np.array(0, np.int64),
+        "a0": np.array([0], np.int64),
+        "a1": np.array([1], np.int64),
+        "one": np.array([1], np.int64),
+        "hidden": np.array([4], np.int64),
+        "last": np.array(-1, np.int64),
+        "Wfc": weights(2, 4),
+        "bfc": weights(2),
+    }
+    model = make_model(nodes, [("x", [6, 3])], [("y", [2])], inits)
+    result = check(model, ["LSTM", "Dense"])
+    assert not result.model.get_layer("lstm_LSTM").return_sequences
+    assert result.warnings == []  # the unused every-step layer is not in the model
+
+
+def test_dynamo_style_gru_output_reshaped_through_shape_arithmetic():
+    """``torch.onnx.export(..., dynamo=True)``: zero state by Expand, ``Y`` transposed to
+    (T, N, 1, H) and reshaped to (T, N, H) with a shape computed from Shape / Slice / Mul."""
+    nodes = [
+        node("Shape", ["x"], ["batch"], "shape_x", start=0, end=1),
+        node("Concat", ["one", "batch", "hidden"], ["state_shape"], "concat", axis=0),
+        node("Expand", ["zero", "state_shape"], ["h0"], "zeros"),
+        node("Transpose", ["x"], ["xt"], "to_time_major", perm=[1, 0, 2]),
+        node("GRU", ["xt", "W", "R", "B", "", "h0"], ["Y"], "gru", hidden_size=5,
+             linear_before_reset=1),
+        node("Transpose", ["Y"], ["yt"], "swap", perm=[0, 2, 1, 3]),
+        node("Shape", ["yt"], ["ys"], "shape_y"),
+        node("Slice", ["ys", "s0", "s1"], ["d0"], "slice0"),
+        node("Slice", ["ys", "s1", "s2"], ["d1"], "slice1"),
+        node("Slice", ["ys", "s2", "s3"], ["d2"], "slice2"),
+        node("Slice", ["ys", "s3", "s4"], ["d3"], "slice3"),
+        node("Mul", ["d2", "d3"], ["d23"], "mul"),
+        node("Concat", ["d0", "d1", "d23"], ["target"], "target", axis=0),
+        node("Reshape", ["yt", "target"], ["seq_tm"], "reshape"),
+        node("Transpose", ["seq_tm"], ["seq"], "to_batch_first", perm=[1, 0, 2]),
+        node("MatMul", ["seq", "Wfc"], ["m"], "fc"),
+        node("Add", ["m", "bfc"], ["y"], "fc_bias"),
+    ]  # fmt: skip
+    inits = recurrent_weights("GRU", 4, 5) | {
+        **{f"s{i}": np.array([i], np.int64) for i in range(5)},
+        "one": np.array([1], np.int64),
+        "hidden": np.array([5], np.int64),
+        "zero": np.array(0.0, np.float32),
+        "Wfc": weights(5, 3),
+        "bfc": weights(3),
+    }
+    model = make_model(nodes, [("x", [7, 4])], [("y", [7, 3])], inits)
+    result = check(model, ["GRU", "Dense"])
+    assert result.model.get_layer("gru").return_sequences
+
+
+@pytest.mark.parametrize("opset", [17, 18])
+def test_reduce_mean_over_height_and_width_is_global_pooling(opset):
+    axes = np.array([-2, -1], np.int64)
+    if opset >= 18:
+        reduce = node("ReduceMean", ["x", "axes"], ["m"], "mean", keepdims=1)
+        inits = {"axes": axes}
+    else:
+        reduce = node("ReduceMean", ["x"], ["m"], "mean", axes=[2, 3], keepdims=1)
+        inits = {}
+    nodes = [reduce, node("Reshape", ["m", "shape"], ["y"], "view")]
+    inits["shape"] = np.array([-1, 3], np.int64)
+    model = make_model(nodes, [("x", [3, 4, 4])], [("y", [3])], inits, opset=opset)
+    check(model, ["GlobalAveragePooling2D"])
+
+
+def test_unsqueeze_then_squeeze_costs_no_layer():
+    nodes = [
+        node("Unsqueeze", ["x", "axes"], ["u"], "unsqueeze"),
+        node("Relu", ["u"], ["r"], "relu"),
+        node("Squeeze", ["r", "axes"], ["y"], "squeeze"),
+    ]
+    model = make_model(nodes, [("x", [4])], [("y", [4])], {"axes": np.array([0], np.int64)})
+    check(model, ["Activation"])
