@@ -36,6 +36,8 @@ def _pair(values, default: int, what: str) -> tuple[int, int]:
         return default, default
     if len(values) != 2:
         raise Unsupported(f"{what} {list(values)} is not 2-D")
+    if min(values) < 1:
+        raise Unsupported(f"{what} {list(values)} must be positive")
     return int(values[0]), int(values[1])
 
 
@@ -51,7 +53,7 @@ def requested_pads(node, spatial, kernel, strides, dilations) -> Pads:
     if auto_pad == "VALID":
         return (0, 0), (0, 0)
     p = attr(node, "pads") or [0, 0, 0, 0]
-    if len(p) != 4:
+    if len(p) != 4 or min(p) < 0:
         raise Unsupported(f"pads {list(p)} are not those of a 2-D operator")
     return (int(p[0]), int(p[2])), (int(p[1]), int(p[3]))
 

@@ -76,10 +76,12 @@ def attr(node: onnx.NodeProto, name: str, default=None):
     return default
 
 
-def layer_name_for(text: str) -> str:
-    """A readable layer name from an ONNX node name (``/fc1/Gemm`` becomes ``fc1_Gemm``)."""
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", text.strip("/")).strip("_")
-    return name
+def layer_name_for(text: str | bytes) -> str:
+    """A readable layer name from an ONNX node name (``/fc1/Gemm`` becomes ``fc1_Gemm``).
+    Names that are not valid UTF-8 reach Python as bytes; they are decoded leniently."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text.strip("/")).strip("_")
 
 
 class ImportContext:
@@ -222,6 +224,13 @@ def _fmt_shape(shape) -> str:
     return "(" + ", ".join("N" if d is None else str(d) for d in shape) + ")"
 
 
+def _type_name(elem: int) -> str:
+    try:
+        return TensorProto.DataType.Name(elem)
+    except ValueError:
+        return f"unknown ({elem})"
+
+
 def _input_layer(ctx: ImportContext, value_info: onnx.ValueInfoProto) -> Sym:
     """An engine ``Input`` for a graph input: batch first, every other size known."""
     name = value_info.name
@@ -233,14 +242,14 @@ def _input_layer(ctx: ImportContext, value_info: onnx.ValueInfoProto) -> Sym:
         dtype = "float32"
         if elem != TensorProto.FLOAT:
             ctx.warnings.append(
-                f"input {name!r} is {TensorProto.DataType.Name(elem).lower()} in the file; "
+                f"input {name!r} is {_type_name(elem).lower()} in the file; "
                 "LayerCanvas computes in float32"
             )
     elif elem in INT_TYPES:
         dtype = "int64"
     else:
         raise Unsupported(
-            f"graph input {name!r} has element type {TensorProto.DataType.Name(elem)}; "
+            f"graph input {name!r} has element type {_type_name(elem)}; "
             "LayerCanvas models take float32 data or int64 token ids"
         )
     if not tensor_type.HasField("shape"):
@@ -277,15 +286,19 @@ def walk_graph(ctx: ImportContext) -> tuple[list[Sym], list[Sym], list[Issue]]:
     graph = ctx.graph
     issues: list[Issue] = []
     for tensor in graph.initializer:
-        ctx.set(tensor.name, Const(to_array(tensor)))
+        try:
+            ctx.set(tensor.name, Const(to_array(tensor)))
+        except Exception as exc:  # data that does not fit its dims or type
+            issues.append(Issue(tensor.name, "initializer", f"unreadable tensor data ({exc})"))
+            ctx.set(tensor.name, POISON)
     inputs: list[Sym] = []
     for value_info in graph.input:
         if value_info.name in ctx.values:
             continue  # an input with a default value (old IR): used as the constant
         try:
             sym = _input_layer(ctx, value_info)
-        except Unsupported as exc:
-            issues.append(Issue(value_info.name, "graph input", exc.reason))
+        except (Unsupported, ValueError) as exc:
+            issues.append(Issue(value_info.name, "graph input", getattr(exc, "reason", str(exc))))
             ctx.set(value_info.name, POISON)
             continue
         inputs.append(sym)
@@ -311,6 +324,8 @@ def walk_graph(ctx: ImportContext) -> tuple[list[Sym], list[Sym], list[Issue]]:
                 problem = exc.reason
             except ValueError as exc:  # ShapeError / ParameterError from a layer
                 problem = str(exc)
+            except (IndexError, KeyError, TypeError, ArithmeticError) as exc:  # malformed
+                problem = f"the node could not be read ({type(exc).__name__}: {exc})"
         issues.append(Issue(label, _qualified(node), problem))
         for out in node.output:
             ctx.set(out, POISON)
@@ -328,8 +343,8 @@ def walk_graph(ctx: ImportContext) -> tuple[list[Sym], list[Sym], list[Issue]]:
                 out = ctx.call_layer("Activation", label, sym, activation="linear")
                 sym = Sym(out)
             outputs.append(sym)
-        except Unsupported as exc:
-            issues.append(Issue(value_info.name, "graph output", exc.reason))
+        except (Unsupported, ValueError) as exc:  # ValueError: a layer refused its config
+            issues.append(Issue(value_info.name, "graph output", getattr(exc, "reason", str(exc))))
     return inputs, outputs, issues
 
 

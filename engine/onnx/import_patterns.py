@@ -43,7 +43,10 @@ def rewrite_patterns(ctx, nodes: list[onnx.NodeProto]) -> list[onnx.NodeProto]:
         tensor = consts.get(name)
         if tensor is None:
             return None
-        value = to_array(tensor)
+        try:
+            value = to_array(tensor)
+        except Exception:  # unreadable data: reported when the walk reads it
+            return None
         return float(value.reshape(-1)[0]) if value.size == 1 else None
 
     def only_reader(name: str) -> onnx.NodeProto | None:

@@ -194,3 +194,32 @@ def test_a_graph_input_with_a_variable_feature_size_is_refused():
     model = make_model([helper.make_node("Relu", ["x"], ["y"], name="act")], [x], [("y", [4])])
     with pytest.raises(OnnxImportError, match="variable size .'F'. at axis 1"):
         import_model(model)
+
+
+def test_randomly_damaged_files_import_or_are_refused_never_crash(tmp_path):
+    """Byte-level damage to a real export: every result is a model or an OnnxImportError."""
+    import random  # noqa: PLC0415
+
+    from engine.layers import LSTM, Conv2D, Dense, Flatten, Reshape  # noqa: PLC0415
+    from engine.layers.base import Input  # noqa: PLC0415
+    from engine.onnx import export_model  # noqa: PLC0415
+    from tests.engine.onnx.builders import functional_model  # noqa: PLC0415
+
+    x = Input((1, 4, 4))
+    h = Conv2D(2, 3, padding="same", activation="relu")(x)
+    h = LSTM(3)(Reshape((4, 8))(Flatten()(h)))
+    path = tmp_path / "m.onnx"
+    export_model(functional_model(x, Dense(2, activation="softmax")(h)), path)
+    original = path.read_bytes()
+    rng = random.Random(0)
+    outcomes = {"imported": 0, "refused": 0}
+    for _ in range(150):
+        data = bytearray(original)
+        for _ in range(rng.randint(1, 3)):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        try:
+            import_model(bytes(data))
+            outcomes["imported"] += 1
+        except OnnxImportError:
+            outcomes["refused"] += 1
+    assert outcomes["refused"] > 0 and outcomes["imported"] > 0
