@@ -12,7 +12,9 @@ engine's ``predict`` (:func:`engine.onnx.verify_export`), and prints that check'
 
 ``import`` turns an ONNX file into a project plus a ``.lcmodel`` beside it that the
 project's ``"weights"`` key points to, so the canvas, further training and ``export`` all
-start from the imported weights. A file that cannot be imported is refused with every
+start from the imported weights. The project's training settings are a starting point
+chosen from the outputs (:func:`engine.onnx.default_training`); its dataset is left for
+the user to choose. A file that cannot be imported is refused with every
 unsupported operator listed, and nothing is written.
 
 Each ``add_*_command(subparsers)`` registers one subcommand; ``app/cli.py`` lists them.

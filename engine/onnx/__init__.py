@@ -4,7 +4,13 @@ small importer per operator (``engine/onnx/import_*``)."""
 from engine.onnx.context import ExportError
 from engine.onnx.export import DEFAULT_OPSET, ExportReport, export_model, verify_export
 from engine.onnx.import_errors import Issue, OnnxImportError
-from engine.onnx.importer import ImportResult, graph_document, import_model, supported_operators
+from engine.onnx.importer import (
+    ImportResult,
+    default_training,
+    graph_document,
+    import_model,
+    supported_operators,
+)
 
 __all__ = [
     "DEFAULT_OPSET",
@@ -13,6 +19,7 @@ __all__ = [
     "ImportResult",
     "Issue",
     "OnnxImportError",
+    "default_training",
     "export_model",
     "graph_document",
     "import_model",

@@ -8,11 +8,15 @@ once (:mod:`engine.onnx.import_graph`) with one small importer per operator in t
 the model, the ONNX node each layer came from, and warnings worth showing the user.
 
 Supported operators: Gemm, MatMul (+ Add of a constant bias), Conv, MaxPool, AveragePool,
-GlobalAveragePool, GlobalMaxPool, Relu, Sigmoid, Tanh, Softmax, LeakyRelu, Elu, Gelu (also
-its erf formula), Softplus, Flatten, Reshape, BatchNormalization, LayerNormalization, LSTM,
-GRU, RNN (with the Transpose / Squeeze around them), Gather of a constant table, Add, Sub,
-Mul, Concat, Dropout, Identity, plus constant folding of the shape arithmetic exporters
-write (Shape, Gather, Unsqueeze, Squeeze, Concat, Cast, Slice on constants).
+GlobalAveragePool, GlobalMaxPool (and ReduceMean / ReduceMax over height and width), Relu,
+Sigmoid, Tanh, Softmax, LeakyRelu, Elu, Gelu (also its erf formula), Softplus, Flatten,
+Reshape, BatchNormalization, LayerNormalization, LSTM, GRU, RNN (with the Transpose /
+Squeeze / Gather / Reshape that exporters put around them), Gather of a constant table, Add,
+Sub, Mul, Concat, Dropout, Identity; Transpose, Squeeze and Unsqueeze as views that a later
+node undoes; and the shape arithmetic exporters write, folded on constants (Shape, Gather,
+Unsqueeze, Squeeze, Concat, Cast, Slice, Expand, ConstantOfShape, Add/Sub/Mul/Div).
+
+Opsets 9 to 21 of the standard domain are read; the batch is always axis 0 of every input.
 """
 
 from __future__ import annotations
