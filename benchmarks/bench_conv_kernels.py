@@ -59,6 +59,12 @@ def kernel_cases(batch: int):
             [(batch, 1, 28, 28), (32, 1, 3, 3), (32,)],
         ),
         (
+            "conv1 + fused relu",
+            lambda x, w, b: kernels_conv.conv2d(x, w, b, padding="same", relu=True),
+            lambda x, w, b: torch.relu(torch_f.conv2d(x, w, b, padding=1)),
+            [(batch, 1, 28, 28), (32, 1, 3, 3), (32,)],
+        ),
+        (
             "pool1 max 2x2, 32x28x28",
             lambda x: kernels_conv.max_pool2d(x, (2, 2)),
             lambda x: torch_f.max_pool2d(x, 2),
@@ -142,8 +148,9 @@ def cnn_weights(rng) -> list[np.ndarray]:
 
 def engine_step(params, x, one_hot, lr=0.01):
     k1, b1, k2, b2, w3, b3, w4, b4 = params
-    h = kernels_conv.max_pool2d(ops.relu(kernels_conv.conv2d(x, k1, b1, padding="same")))
-    h = kernels_conv.max_pool2d(ops.relu(kernels_conv.conv2d(h, k2, b2, padding="same")))
+    # Conv2D(activation="relu") runs the ReLU inside the convolution kernel.
+    h = kernels_conv.max_pool2d(kernels_conv.conv2d(x, k1, b1, padding="same", relu=True))
+    h = kernels_conv.max_pool2d(kernels_conv.conv2d(h, k2, b2, padding="same", relu=True))
     h = ops.reshape(h, (h.shape[0], -1))
     h = ops.relu(ops.matmul(h, w3) + b3)
     logits = ops.matmul(h, w4) + b4

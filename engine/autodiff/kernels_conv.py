@@ -13,17 +13,20 @@ How the work is arranged (measured on the 2-core CPU this project targets; see
 ``benchmarks/bench_conv_kernels.py``):
 
 - Convolution is im2col + one GEMM. The column matrix is laid out ``(C*kh*kw, N*Ho*Wo)``
-  and filled by ``kh*kw`` strided slice copies, so the forward product, the kernel gradient
-  and the column gradient are each a single large ``matmul`` on contiguous memory (about
-  1.5x faster here than a per-sample batched GEMM). col2im accumulates ``kh*kw`` strided
-  slices back into the padded input gradient.
+  and filled by ``kh*kw`` slice copies, so the forward product, the kernel gradient and the
+  column gradient are each a single large ``matmul`` on contiguous memory (about 1.5x
+  faster here than a per-sample batched GEMM; OpenBLAS reaches ~175 GFLOP/s on them).
+  col2im accumulates the ``kh*kw`` slices back. For "same" padding at stride 1 each tap is
+  one long flattened run (see :class:`_Im2col`), which halves the im2col/col2im time.
+  ``relu=True`` fuses Conv2D's ReLU: ``where`` with a data-dependent mask is branchy and
+  ~15x slower in numpy than ``maximum`` and a multiply by the mask.
 - Pooling is separable: a window maximum (or sum) is the maximum over the window's rows of
   the maximum over its columns. We reduce over rows first (slices whose inner axis is
   contiguous, the fast case for SIMD) and then over columns, with ``kh + kw - 2``
   elementwise operations instead of ``kh*kw - 1``. Reducing a reshaped
-  ``(N, C, H/p, p, W/p, p)`` view with ``max(axis=(3, 5))`` was 30x slower in numpy, and
-  ``where`` with a data-dependent mask is branchy and slow, so the VJPs route gradients
-  with arithmetic masks instead.
+  ``(N, C, H/p, p, W/p, p)`` view with ``max(axis=(3, 5))`` was 30x slower in numpy. The
+  VJPs route gradients with arithmetic masks (not ``where``), writing straight into the
+  result with ``out=`` when the namespace is numpy and windows do not overlap.
 - Max-pooling ties: the whole gradient of a window goes to ONE maximal element - the
   leftmost column that holds the maximum, and the topmost maximal element of that column
   (column-major first maximum). Global max pooling gives it to the first maximum in
@@ -32,8 +35,10 @@ How the work is arranged (measured on the 2-core CPU this project targets; see
 - "same" average pooling divides by the number of real (non-padding) elements in each
   window, as Keras/TensorFlow do (ONNX ``count_include_pad=0``).
 
-Everything goes through ``backend.xp`` with array-API spellings; the only numpy-specific
-code is adding into a strided view in place where the namespace is known to return views.
+Everything goes through ``backend.xp`` with array-API spellings. The numpy-specific bits
+(in-place adds into views, ``out=`` in the max-pool VJP) are guarded by ``backend.xp is
+numpy``; the tests run every kernel under ``array_api_strict`` too, which takes the generic
+path and must give the same numbers.
 """
 
 from __future__ import annotations
@@ -159,15 +164,18 @@ def _contiguous(view):
 class _Im2col:
     """The column matrix of one convolution and the inverse scatter its VJP needs.
 
-    ``columns`` is ``(C*kh*kw, N*Ho*Wg)``: row ``(c, i, j)`` holds input channel ``c`` seen
-    through kernel tap ``(i, j)`` at every output position of a ``(N, Ho, Wg)`` grid.
+    ``columns`` is ``(C*kh*kw, N*Ho*Wo)``: row ``(c, i, j)`` holds input channel ``c`` seen
+    through kernel tap ``(i, j)`` at every output position.
 
-    With unit strides the grid is ``Wg = Wp`` wide (the padded width) instead of ``Wo``: on
-    the padded image flattened per sample, tap ``(i, j)`` is then ONE contiguous run shifted
-    by ``i*dh*Wp + j*dw``, so im2col and col2im move long runs instead of rows ``Wo`` long
-    (3-5x faster here). The ``Wp - Wo`` extra columns per row are garbage that the forward
-    crops and the VJP feeds zero gradient; one spare padded row keeps the last run in bounds.
-    Other strides use strided 2-D window slices on the ``(N, Ho, Wo)`` grid.
+    Two ways to move the data, same result:
+
+    - *shift* (unit strides and an output as wide as the input, i.e. "same" padding at
+      stride 1 - most CNN layers): with rows flattened, tap ``(i, j)`` reads the input
+      shifted by ``(i*dh - top)*W + (j*dw - left)``, so each tap is ONE long run per
+      (channel, sample), and padding is never materialised. The few positions where the
+      shift wraps around a row edge (or runs off the top or bottom) are zeroed. About 2x
+      faster than window slices here, whose inner rows are only ``Wo`` long.
+    - *window*: strided 2-D slices of the zero-padded input, for every other case.
     """
 
     def __init__(self, x, kh, kw, strides, dilation, pads, ho, wo):
@@ -175,77 +183,86 @@ class _Im2col:
         self.n, self.c, self.h, self.w = x.shape
         self.kh, self.kw, self.ho, self.wo = kh, kw, ho, wo
         self.strides, self.dilation, self.pads = strides, dilation, pads
-        (top, bottom), (left, right) = pads
-        self.hp, self.wp = self.h + top + bottom, self.w + left + right
-        self.flat = strides == (1, 1)
-        self.grid_w = self.wp if self.flat else wo
+        self.shifted = strides == (1, 1) and wo == self.w
         n, c = self.n, self.c
-        # Channels lead so that each tap's slice is one (N, Ho, Wg) block of the columns.
+        # Channels lead so that each tap's slice is one (N, Ho, Wo) block of the columns.
         xt = backend.permute_dims(x, (1, 0, 2, 3))
-        if self.flat:
-            buf = xp.zeros((c, n, self.hp + 1, self.wp), dtype=x.dtype)
-            buf[:, :, top : top + self.h, left : left + self.w] = xt
-            flat = xp.reshape(buf, (c, n, (self.hp + 1) * self.wp))
-            run = ho * self.wp
-            cols = xp.empty((c, kh, kw, n, run), dtype=x.dtype)
-            for i, j, shift in self._taps():
-                cols[:, i, j, ...] = flat[:, :, shift : shift + run]
+        if self.shifted:
+            flat = xp.reshape(xt, (c, n, self.h * self.w))
+            cols = xp.empty((c, kh, kw, n, ho * wo), dtype=x.dtype)
+            for i, j, shift, lo, hi, wrapped in self._shifted_taps():
+                tap = (slice(None), i, j, slice(None))
+                cols[(*tap, slice(lo, hi))] = flat[:, :, lo + shift : hi + shift]
+                for part in (slice(0, lo), slice(hi, None), *wrapped):
+                    cols[(*tap, part)] = 0.0
         else:
             xt = _pad_spatial(xt, pads, 0.0)
             cols = xp.empty((c, kh, kw, n, ho, wo), dtype=x.dtype)
-            for i, j, index in self._taps():
+            for i, j, index in self._window_taps():
                 cols[:, i, j, ...] = xt[index]
-        self.columns = xp.reshape(cols, (c * kh * kw, n * ho * self.grid_w))
+        self.columns = xp.reshape(cols, (c * kh * kw, n * ho * wo))
 
-    def _taps(self):
-        """(i, j, where tap (i, j) reads) for every kernel tap, in kernel order."""
-        (sh, sw), (dh, dw) = self.strides, self.dilation
+    def _shifted_taps(self):
+        """Per tap: (i, j, flat shift, first and end output position that reads inside the
+        input, slices of output columns whose read wraps around a row edge)."""
+        (dh, dw), ((top, _), (left, _)) = self.dilation, self.pads
+        h, w, size = self.h, self.w, self.ho * self.wo
         for i in range(self.kh):
             for j in range(self.kw):
-                if self.flat:
-                    yield i, j, i * dh * self.wp + j * dw
+                col_shift = j * dw - left
+                shift = (i * dh - top) * w + col_shift
+                lo, hi = max(0, -shift), max(min(size, h * w - shift), max(0, -shift))
+                if col_shift < 0:
+                    wrapped = [slice(col, None, w) for col in range(min(-col_shift, w))]
                 else:
-                    rows = _window(i * dh, self.ho, sh)
-                    yield i, j, (slice(None), slice(None), rows, _window(j * dw, self.wo, sw))
+                    wrapped = [slice(col, None, w) for col in range(max(w - col_shift, 0), w)]
+                yield i, j, shift, lo, hi, wrapped
+
+    def _window_taps(self):
+        """(i, j, the padded input's window slice) for every kernel tap."""
+        (sh, sw), (dh, dw) = self.strides, self.dilation
+        for i in range(self.kh):
+            rows = _window(i * dh, self.ho, sh)
+            for j in range(self.kw):
+                yield i, j, (slice(None), slice(None), rows, _window(j * dw, self.wo, sw))
 
     def to_grid(self, g):
-        """``g (N, F, Ho, Wo)`` -> ``(F, N*Ho*Wg)``, zero on the garbage columns."""
-        xp = backend.xp
+        """``g (N, F, Ho, Wo)`` -> ``(F, N*Ho*Wo)``, the columns' order."""
         n, f = g.shape[0], g.shape[1]
-        gt = backend.permute_dims(g, (1, 0, 2, 3))
-        if self.flat and self.grid_w != self.wo:
-            grid = xp.zeros((f, n, self.ho, self.grid_w), dtype=g.dtype)
-            grid[..., : self.wo] = gt
-        else:
-            grid = _contiguous(gt)
-        return xp.reshape(grid, (f, n * self.ho * self.grid_w))
+        grid = _contiguous(backend.permute_dims(g, (1, 0, 2, 3)))
+        return backend.xp.reshape(grid, (f, n * self.ho * self.wo))
 
     def from_grid(self, out):
-        """``(F, N*Ho*Wg)`` -> ``(N, F, Ho, Wo)``, cropping the garbage columns."""
-        xp = backend.xp
-        grid = xp.reshape(out, (out.shape[0], self.n, self.ho, self.grid_w))
-        return _contiguous(backend.permute_dims(grid[..., : self.wo], (1, 0, 2, 3)))
+        """``(F, N*Ho*Wo)`` -> ``(N, F, Ho, Wo)``."""
+        grid = backend.xp.reshape(out, (out.shape[0], self.n, self.ho, self.wo))
+        return _contiguous(backend.permute_dims(grid, (1, 0, 2, 3)))
 
     def col2im(self, dcols):
-        """Scatter-add column gradients ``(C*kh*kw, N*Ho*Wg)`` back onto ``(N, C, H, W)``."""
+        """Scatter-add column gradients ``(C*kh*kw, N*Ho*Wo)`` back onto ``(N, C, H, W)``;
+        ``dcols`` is scratch (the shifted path zeroes its wrapped entries in place)."""
         xp = backend.xp
         n, c, kh, kw = self.n, self.c, self.kh, self.kw
-        (top, _), (left, _) = self.pads
-        if self.flat:
-            run = self.ho * self.wp
-            d = xp.reshape(dcols, (c, kh, kw, n, run))
-            acc = xp.zeros((c, n, (self.hp + 1) * self.wp), dtype=dcols.dtype)
-            for i, j, shift in self._taps():
+        if self.shifted:
+            d = xp.reshape(dcols, (c, kh, kw, n, self.ho * self.wo))
+            acc = xp.zeros((c, n, self.h * self.w), dtype=dcols.dtype)
+            for i, j, shift, lo, hi, wrapped in self._shifted_taps():
+                for part in wrapped:
+                    d[:, i, j, :, part] = 0.0
                 _add_into(
-                    acc, (slice(None), slice(None), slice(shift, shift + run)), d[:, i, j, ...]
+                    acc,
+                    (slice(None), slice(None), slice(lo + shift, hi + shift)),
+                    d[:, i, j, :, lo:hi],
                 )
-            acc = xp.reshape(acc, (c, n, self.hp + 1, self.wp))
+            acc = xp.reshape(acc, (c, n, self.h, self.w))
         else:
+            (top, _), (left, _) = self.pads
             d = xp.reshape(dcols, (c, kh, kw, n, self.ho, self.wo))
-            acc = xp.zeros((c, n, self.hp, self.wp), dtype=dcols.dtype)
-            for i, j, index in self._taps():
+            hp = self.h + sum(self.pads[0])
+            wp = self.w + sum(self.pads[1])
+            acc = xp.zeros((c, n, hp, wp), dtype=dcols.dtype)
+            for i, j, index in self._window_taps():
                 _add_into(acc, index, d[:, i, j, ...])
-        acc = acc[:, :, top : top + self.h, left : left + self.w]
+            acc = acc[:, :, top : top + self.h, left : left + self.w]
         return _contiguous(backend.permute_dims(acc, (1, 0, 2, 3)))
 
 
@@ -256,9 +273,15 @@ def conv2d(
     strides=(1, 1),
     padding="valid",
     dilation=(1, 1),
+    relu: bool = False,
 ) -> Tensor:
     """2-D cross-correlation of ``x (N, C, H, W)`` with ``kernel (F, C, kh, kw)`` plus
-    ``bias (F,)``; returns ``(N, F, Ho, Wo)``. Differentiable in all three."""
+    ``bias (F,)``; returns ``(N, F, Ho, Wo)``. Differentiable in all three.
+
+    ``relu=True`` applies ``max(0, .)`` inside the kernel (Conv2D's ``activation="relu"``):
+    the same values and gradients as ``ops.relu`` on the result (derivative 0 at 0), without
+    another pass over the output and its gradient.
+    """
     x, w = as_tensor(x), as_tensor(kernel)
     b = None if bias is None else as_tensor(bias)
     _check_image("conv2d", x)
@@ -279,9 +302,13 @@ def conv2d(
     out = xp.matmul(w2, im2col.columns)  # one GEMM for the whole batch
     if b is not None:
         out += xp.reshape(b.data, (f, 1))
+    if relu:
+        out = xp.maximum(out, 0.0)
 
     def vjp(g):
         gt = im2col.to_grid(g)
+        if relu:
+            gt = gt * xp.astype(out > 0, gt.dtype)
         gx = gw = gb = None
         if b is not None and b.requires_grad:
             gb = xp.sum(gt, axis=1)
@@ -344,6 +371,8 @@ def _route_max(g, source, reduced, axis: int, k: int, stride: int, count: int):
     """VJP of ``reduced = max over the k window slices of source``: each gradient goes to
     the first slice (lowest offset) that equals the maximum."""
     xp = backend.xp
+    if xp is numpy and stride >= k:
+        return _route_max_disjoint_numpy(g, source, reduced, axis, k, stride, count)
     parts, remaining = [], g
     index = [slice(None)] * 4
     for off in range(k - 1):
@@ -353,6 +382,25 @@ def _route_max(g, source, reduced, axis: int, k: int, stride: int, count: int):
         parts.append(taken)
     parts.append(remaining)  # nothing earlier matched, so the last slice holds the maximum
     return _spread(tuple(source.shape), g.dtype, axis, k, stride, count, parts.__getitem__)
+
+
+def _route_max_disjoint_numpy(g, source, reduced, axis, k, stride, count):
+    """:func:`_route_max` for windows that do not overlap (the usual pooling), writing each
+    slice's share straight into the result with ``out=``: no temporaries, no copies."""
+    shape = tuple(source.shape)
+    covers = stride == k and count * k == shape[axis]
+    result = numpy.empty(shape, g.dtype) if covers else numpy.zeros(shape, g.dtype)
+    index = [slice(None)] * 4
+    remaining = g
+    for off in range(k):
+        index[axis] = _window(off, count, stride)
+        target = result[tuple(index)]
+        if off == k - 1:
+            target[...] = remaining
+            break
+        numpy.multiply(remaining, source[tuple(index)] == reduced, out=target)
+        remaining = remaining - target
+    return result
 
 
 def max_pool2d(x, pool_size=(2, 2), strides=None, padding="valid") -> Tensor:

@@ -114,7 +114,10 @@ class Conv2D(Layer):
     )
 
     examples = (
-        {"config": {"filters": 2, "kernel_size": 3}, "input_shape": (1, 5, 5)},
+        {
+            "config": {"filters": 2, "kernel_size": 3, "activation": "relu"},
+            "input_shape": (1, 5, 5),
+        },
         {
             "config": {
                 "filters": 3,
@@ -193,5 +196,8 @@ class Conv2D(Layer):
             strides=self.strides,
             padding=self.padding,
             dilation=self.dilation_rate,
+            relu=self.activation == "relu",  # fused into the kernel: one pass fewer
         )
+        if self.activation == "relu":
+            return y
         return activations.get(self.activation)(y)

@@ -80,6 +80,9 @@ CONV_CASES = {
     "dilation2-same": ((3, 1, 6, 5), (2, 1, 3, 3), (1, 1), "same", (2, 2)),
     "dilation-stride": ((1, 2, 9, 8), (2, 2, 2, 3), (2, 1), "same", (2, 2)),
     "1x1": ((3, 4, 3, 2), (5, 4, 1, 1), (1, 1), "valid", (1, 1)),
+    "same-kernel-larger-than-image": ((1, 2, 3, 4), (2, 2, 5, 5), (1, 1), "same", (1, 1)),
+    "same-dilated-wider-than-image": ((2, 1, 4, 2), (2, 1, 3, 3), (1, 1), "same", (2, 2)),
+    "same-width-valid-height": ((2, 2, 6, 4), (2, 2, 3, 1), (1, 1), "valid", (1, 1)),
     "kernel-fills-input": ((2, 2, 3, 4), (3, 2, 3, 4), (1, 1), "valid", (1, 1)),
     "explicit-pads": ((2, 2, 4, 5), (2, 2, 3, 3), (1, 1), ((2, 0), (1, 3)), (1, 1)),
     "explicit-pads-stride": ((1, 3, 5, 5), (2, 3, 2, 2), (2, 2), ((0, 1), (1, 0)), (1, 1)),
@@ -149,7 +152,8 @@ def test_conv2d_forward_matches_naive_loops(case):
     _, _, strides, padding, dilation = CONV_CASES[case]
     pads = _pads(padding, x.shape[2:], w.shape[2:], strides, dilation)
     got = kernels_conv.conv2d(x, w, b, strides, padding, dilation).numpy()
-    np.testing.assert_allclose(got, naive_conv(x, w, b, strides, pads, dilation), rtol=1e-12)
+    want = naive_conv(x, w, b, strides, pads, dilation)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 
 
 def test_conv2d_matches_scipy_correlate():
@@ -186,6 +190,22 @@ def test_conv2d_without_bias_and_partial_gradients():
     xt, wt = Tensor(x), Tensor(w, requires_grad=True)
     gx, gw = grad(kernels_conv.conv2d(xt, wt), [xt, wt])
     assert gx is None and gw.shape == w.shape
+
+
+@pytest.mark.parametrize("case", ["same-3x3", "stride2-same-odd", "dilation2-valid"])
+def test_conv2d_fused_relu_equals_relu_after_the_convolution(case):
+    x, w, b = _conv_arrays(case, seed=2)
+    _, _, strides, padding, dilation = CONV_CASES[case]
+    pads = _pads(padding, x.shape[2:], w.shape[2:], strides, dilation)
+    got = kernels_conv.conv2d(x, w, b, strides, padding, dilation, relu=True).numpy()
+    want = np.maximum(naive_conv(x, w, b, strides, pads, dilation), 0.0)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    assert (got == 0).any() and (got > 0).any()  # both branches of the ReLU are exercised
+
+    def fn(x, w, b):
+        return kernels_conv.conv2d(x, w, b, strides, padding, dilation, relu=True)
+
+    assert check_gradients(fn, [x, w, b]) < TOLERANCE
 
 
 def test_conv2d_float32_stays_float32():
@@ -380,10 +400,13 @@ def test_global_max_pool_ties_go_to_the_first_maximum():
 # -- the strict array-API namespace gives the numpy numbers -----------------------------------
 
 STRICT_CASES = {
-    "conv-flat": lambda x, w, b: kernels_conv.conv2d(x, w, b, (1, 1), "same", (1, 1)),
-    "conv-flat-dilated": lambda x, w, b: kernels_conv.conv2d(x, w, b, (1, 1), "valid", (2, 1)),
+    # "same" at stride 1 takes the shifted-run im2col; the others take window slices.
+    "conv-shifted": lambda x, w, b: kernels_conv.conv2d(x, w, b, (1, 1), "same", (1, 1)),
+    "conv-shifted-dilated": lambda x, w, b: kernels_conv.conv2d(x, w, b, (1, 1), "same", (2, 2)),
+    "conv-dilated": lambda x, w, b: kernels_conv.conv2d(x, w, b, (1, 1), "valid", (2, 1)),
     "conv-strided": lambda x, w, b: kernels_conv.conv2d(x, w, b, (2, 1), "same", (1, 1)),
     "conv-no-bias": lambda x, w, b: kernels_conv.conv2d(x, w, None, (2, 2), "valid", (1, 1)),
+    "conv-relu": lambda x, w, b: kernels_conv.conv2d(x, w, b, (1, 1), "same", relu=True),
     "max-tiled": lambda x, w, b: kernels_conv.max_pool2d(x, (2, 2), None, "valid"),
     "max-overlap-same": lambda x, w, b: kernels_conv.max_pool2d(x, (3, 2), (2, 1), "same"),
     "avg-tiled": lambda x, w, b: kernels_conv.avg_pool2d(x, (2, 2), None, "valid"),
