@@ -1,0 +1,552 @@
+"""Live training curves: loss, every metric and the learning rate, redrawn from a timer.
+
+:class:`TrainingPlots` draws, on one x axis counted in epochs,
+
+* a loss plot: the loss of every batch (faint), its smoothed curve, the epoch's training
+  loss as points and ``val_loss`` as a line of points (every ``*loss`` key of a multi-output
+  model gets its own colour);
+* one plot per metric (``accuracy``, ``mae``, ...): the running value during the epoch
+  (faint), the epoch's value and the ``val_`` value as points;
+* a small learning-rate plot.
+
+Data arrives far more often than a screen can show it, so the widget follows pyqtgraph's
+live-plotting recipe: values are appended into preallocated numpy buffers
+(:class:`GrowingBuffer`, doubled when full, so appending is amortised O(1) and ``setData``
+gets a view, not a copy of a Python list), and a :class:`QTimer` pushes changed series to
+their curves at most :data:`MAX_REFRESH_HZ` times a second. Curves clip to the visible range
+and downsample (peak mode) so an hour-long run stays as cheap to draw as a short one.
+
+The curves can be saved as CSV (the numbers, per epoch or per batch) and PNG. SVG export is
+not offered: pyqtgraph 0.14 writes broken paths.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
+from scipy.signal import lfilter
+
+__all__ = [
+    "MAX_REFRESH_HZ",
+    "GrowingBuffer",
+    "TrainingPlots",
+    "ema",
+    "plot_colors",
+]
+
+MAX_REFRESH_HZ = 30
+
+# Qualitative colours that stay apart on dark and light backgrounds (train, val, extra).
+_DARK = {
+    "background": "#1e2127",
+    "foreground": "#aab2bf",
+    "grid": 0.18,
+    "series": ["#4c9be8", "#f5a623", "#5cc98b", "#c678dd", "#e06c75", "#56b6c2", "#d19a66"],
+}
+_LIGHT = {
+    "background": "#ffffff",
+    "foreground": "#3c4048",
+    "grid": 0.25,
+    "series": ["#1f6fd1", "#e07b00", "#1e9e5a", "#8e44ad", "#c0392b", "#138d90", "#a0522d"],
+}
+
+
+def plot_colors(dark: bool) -> dict:
+    """Background, foreground and series colours of the plots for a dark or light theme."""
+    return _DARK if dark else _LIGHT
+
+
+class GrowingBuffer:
+    """Rows of ``columns`` float64 values in a preallocated array, doubled when full.
+
+    :meth:`view` returns the filled part without copying, which is what ``setData`` wants.
+    """
+
+    def __init__(self, columns: int, capacity: int = 256):
+        if columns < 1 or capacity < 1:
+            raise ValueError("a buffer needs at least one column and a capacity of one row")
+        self._data = np.empty((capacity, columns), dtype=np.float64)
+        self._size = 0
+
+    def __len__(self) -> int:
+        return self._size
+
+    @property
+    def capacity(self) -> int:
+        return self._data.shape[0]
+
+    @property
+    def columns(self) -> int:
+        return self._data.shape[1]
+
+    def append(self, row: Sequence[float]) -> None:
+        self.extend(np.asarray(row, dtype=np.float64).reshape(1, -1))
+
+    def extend(self, rows: np.ndarray) -> None:
+        rows = np.asarray(rows, dtype=np.float64)
+        if rows.ndim != 2 or rows.shape[1] != self.columns:
+            raise ValueError(f"expected rows of {self.columns} values, got shape {rows.shape}")
+        needed = self._size + len(rows)
+        if needed > self.capacity:
+            capacity = self.capacity
+            while capacity < needed:
+                capacity *= 2
+            grown = np.empty((capacity, self.columns), dtype=np.float64)
+            grown[: self._size] = self._data[: self._size]
+            self._data = grown
+        self._data[self._size : needed] = rows
+        self._size = needed
+
+    def view(self) -> np.ndarray:
+        return self._data[: self._size]
+
+    def column(self, index: int) -> np.ndarray:
+        return self._data[: self._size, index]
+
+    def clear(self) -> None:
+        self._size = 0
+
+
+def ema(values: np.ndarray, smoothing: float) -> np.ndarray:
+    """Exponential moving average with TensorBoard's bias correction (so the curve starts at
+    the first value, not at zero). ``smoothing`` 0 returns the values unchanged.
+
+    Computed as a weighted mean with two first-order filters (vectorised, about a
+    millisecond for 100,000 points); non-finite values get weight zero, so one diverged
+    batch does not wipe out the rest of the smoothed curve.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if not 0.0 <= smoothing < 1.0:
+        raise ValueError(f"smoothing must be in [0, 1), got {smoothing}")
+    if smoothing == 0.0 or len(values) == 0:
+        return values.copy()
+    finite = np.isfinite(values)
+    weights = finite.astype(np.float64)
+    taps, poles = [1.0 - smoothing], [1.0, -smoothing]
+    total = lfilter(taps, poles, np.where(finite, values, 0.0))
+    weight = lfilter(taps, poles, weights)
+    out = np.full_like(values, np.nan)
+    np.divide(total, weight, out=out, where=weight > 0)
+    return out
+
+
+def _base_name(key: str) -> str:
+    return key[4:] if key.startswith("val_") else key
+
+
+def _is_loss(key: str) -> bool:
+    return _base_name(key).endswith("loss")
+
+
+def _label(key: str) -> str:
+    return key.replace("_", " ")
+
+
+def _title(name: str) -> str:
+    text = name.replace("_", " ")
+    return text[:1].upper() + text[1:]
+
+
+class _Series:
+    """One curve: its buffer (x, y), its plot item and whether it changed since drawn."""
+
+    def __init__(self, item: pg.PlotDataItem, capacity: int = 256):
+        self.item = item
+        self.buffer = GrowingBuffer(2, capacity)
+        self.dirty = False
+
+    def extend(self, x: np.ndarray, y: np.ndarray) -> None:
+        self.buffer.extend(np.column_stack([x, y]))
+        self.dirty = True
+
+
+class TrainingPlots(QWidget):
+    """Live loss / metric / learning-rate curves for one training run (see the module doc).
+
+    Feed it with :meth:`add_batches` (per-batch values) and :meth:`add_epoch` (an epoch's
+    logs); :meth:`clear` starts over. ``refreshed`` is emitted after each redraw.
+    """
+
+    refreshed = Signal()
+
+    def __init__(self, parent: QWidget | None = None, *, dark: bool | None = None):
+        super().__init__(parent)
+        if dark is None:
+            dark = self.palette().window().color().lightness() < 128
+        self._colors = plot_colors(dark)
+        self._smoothing = 0.8
+        self._batch_series: dict[str, _Series] = {}  # per-batch values by key
+        self._smoothed: _Series | None = None
+        self._epoch_series: dict[str, _Series] = {}  # per-epoch values by key
+        self._plots: dict[str, pg.PlotItem] = {}  # "loss", metric names, "learning_rate"
+        self._epoch_rows: list[tuple[int, dict[str, float]]] = []
+        self._color_of: dict[str, str] = {}
+        self.refresh_count = 0
+
+        self._layout_widget = pg.GraphicsLayoutWidget()
+        self._layout_widget.setBackground(self._colors["background"])
+        self._layout_widget.ci.setSpacing(4)
+        self._layout_widget.setMinimumHeight(220)
+
+        self._smooth_slider = QSlider(Qt.Orientation.Horizontal)
+        self._smooth_slider.setRange(0, 99)
+        self._smooth_slider.setValue(int(self._smoothing * 100))
+        self._smooth_slider.setFixedWidth(110)
+        self._smooth_slider.setToolTip("Smoothing of the per-batch loss curve")
+        self._smooth_slider.valueChanged.connect(self._on_smoothing)
+        self._smooth_label = QLabel(f"{self._smoothing:.2f}")
+        self._smooth_label.setMinimumWidth(32)
+        self._log_box = QCheckBox("Log loss")
+        self._log_box.setToolTip("Show the loss on a logarithmic axis")
+        self._log_box.toggled.connect(self._on_log_scale)
+        self._empty_label = QLabel("Curves appear here when training starts.")
+        self._empty_label.setObjectName("plotsHint")
+        self._empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+
+        bar = QHBoxLayout()
+        bar.setContentsMargins(4, 0, 4, 0)
+        bar.addWidget(QLabel("Smoothing"))
+        bar.addWidget(self._smooth_slider)
+        bar.addWidget(self._smooth_label)
+        bar.addSpacing(12)
+        bar.addWidget(self._log_box)
+        bar.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addLayout(bar)
+        layout.addWidget(self._empty_label)
+        layout.addWidget(self._layout_widget, 1)
+
+        self._timer = QTimer(self)
+        self._timer.setInterval(int(1000 / MAX_REFRESH_HZ) + 1)
+        self._timer.timeout.connect(self._refresh)
+        self._build_plot("loss", "Loss")
+        self._build_plot("learning_rate", "Learning rate", small=True)
+        self._show_hint(True)
+
+    # -- public API --------------------------------------------------------------------------------
+
+    @property
+    def smoothing(self) -> float:
+        return self._smoothing
+
+    def set_smoothing(self, value: float) -> None:
+        self._smooth_slider.setValue(int(round(value * 100)))
+
+    def clear(self) -> None:
+        """Forget every point and every curve (a new run starts)."""
+        for plot in self._plots.values():
+            self._layout_widget.removeItem(plot)
+        self._plots = {}
+        self._batch_series = {}
+        self._epoch_series = {}
+        self._smoothed = None
+        self._color_of = {}
+        self._epoch_rows = []
+        self._build_plot("loss", "Loss")
+        self._build_plot("learning_rate", "Learning rate", small=True)
+        self._plots["loss"].setLogMode(y=self._log_box.isChecked())
+        self._show_hint(True)
+
+    def add_batches(self, x: Sequence[float], values: Mapping[str, Sequence[float]]) -> None:
+        """Append per-batch points at positions ``x`` (in epochs, e.g. 0.25 = a quarter into
+        the first epoch): ``values["loss"]`` the loss of each batch, any other key a running
+        value (a metric's mean so far in the epoch). Keys not seen before get their curve."""
+        x = np.asarray(x, dtype=np.float64).reshape(-1)
+        if len(x) == 0:
+            return
+        for key, ys in values.items():
+            ys = np.asarray(ys, dtype=np.float64).reshape(-1)
+            if len(ys) != len(x):
+                raise ValueError(f"{key}: {len(ys)} values for {len(x)} positions")
+            self._batch(key).extend(x, ys)
+        self._show_hint(False)
+        self._schedule()
+
+    def add_epoch(self, epoch: int, logs: Mapping[str, float]) -> None:
+        """Append the logs of epoch ``epoch`` (counted from 0; drawn at x = epoch + 1)."""
+        numbers = {}
+        for key, value in logs.items():
+            try:
+                numbers[key] = float(value)
+            except (TypeError, ValueError):
+                continue
+        x = np.array([epoch + 1.0])
+        for key, value in numbers.items():
+            if key in ("size", "batch"):
+                continue
+            if key in ("learning_rate", "lr"):
+                # The rate held for the whole epoch: draw it as a step over [epoch, epoch + 1].
+                self._epoch(key).extend(np.array([epoch, epoch + 1.0]), np.array([value] * 2))
+            else:
+                self._epoch(key).extend(x, np.array([value]))
+        self._epoch_rows.append((int(epoch), numbers))
+        self._show_hint(False)
+        self._schedule()
+
+    def series(self, key: str, level: str = "epoch") -> tuple[np.ndarray, np.ndarray]:
+        """The points held for ``key`` (``level`` "epoch" or "batch"; "smoothed" for the
+        smoothed batch loss) as ``(x, y)`` copies."""
+        if level == "smoothed":
+            loss = self._batch_series.get("loss")
+            if loss is None:
+                return np.empty(0), np.empty(0)
+            data = loss.buffer.view()
+            return data[:, 0].copy(), ema(data[:, 1], self._smoothing)
+        store = self._epoch_series if level == "epoch" else self._batch_series
+        found = store.get(key)
+        if found is None:
+            return np.empty(0), np.empty(0)
+        data = found.buffer.view()
+        return data[:, 0].copy(), data[:, 1].copy()
+
+    def drawn(self, key: str, level: str = "epoch") -> tuple[np.ndarray, np.ndarray]:
+        """What the curve of ``key`` currently shows (after the last redraw)."""
+        if level == "smoothed":
+            item = self._smoothed.item if self._smoothed is not None else None
+        else:
+            store = self._epoch_series if level == "epoch" else self._batch_series
+            item = store[key].item if key in store else None
+        if item is None or item.xData is None:
+            return np.empty(0), np.empty(0)
+        return np.asarray(item.xData), np.asarray(item.yData)
+
+    def plot_names(self) -> list[str]:
+        """The plots shown, top to bottom: "loss", then each metric, then "learning_rate"."""
+        return list(self._order())
+
+    def keys(self, level: str = "epoch") -> list[str]:
+        return list(self._epoch_series if level == "epoch" else self._batch_series)
+
+    def flush(self) -> None:
+        """Redraw now (normally the timer does it)."""
+        self._refresh()
+
+    def export_csv(self, path: str | Path, level: str = "epoch") -> Path:
+        """Write the numbers behind the curves: one row per epoch (``epoch`` counted from 1,
+        then every logged key) or, with ``level="batch"``, one row per batch."""
+        path = Path(path)
+        if level == "epoch":
+            keys: list[str] = []
+            for _, logs in self._epoch_rows:
+                keys += [k for k in logs if k not in keys and k not in ("size", "batch")]
+            with path.open("w", newline="", encoding="utf-8") as f:
+                writer = csv.writer(f)
+                writer.writerow(["epoch", *keys])
+                for epoch, logs in self._epoch_rows:
+                    writer.writerow([epoch + 1, *[_csv_value(logs.get(k)) for k in keys]])
+            return path
+        if level != "batch":
+            raise ValueError(f"level must be 'epoch' or 'batch', got {level!r}")
+        keys = list(self._batch_series)
+        columns = [self._batch_series[k].buffer.view() for k in keys]
+        n = max((len(c) for c in columns), default=0)
+        with path.open("w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow(["epoch_position", *keys, "loss_smoothed"])
+            smoothed = self.series("loss", "smoothed")[1]
+            for i in range(n):
+                x = next((c[i, 0] for c in columns if i < len(c)), math.nan)
+                row = [_csv_value(x)]
+                row += [_csv_value(c[i, 1]) if i < len(c) else "" for c in columns]
+                row.append(_csv_value(smoothed[i]) if i < len(smoothed) else "")
+                writer.writerow(row)
+        return path
+
+    def export_png(self, path: str | Path, width: int | None = None) -> Path:
+        """Save the plots as a PNG image (``width`` in pixels; default: as on screen)."""
+        self._refresh()
+        path = Path(path)
+        image = self._layout_widget.grab()
+        if width is not None and width > 0 and image.width() > 0 and width != image.width():
+            image = image.scaledToWidth(width, Qt.TransformationMode.SmoothTransformation)
+        if not image.save(str(path), "PNG"):
+            raise OSError(f"could not write {path}")
+        return path
+
+    # -- building ----------------------------------------------------------------------------------
+
+    def _build_plot(self, name: str, title: str, small: bool = False) -> pg.PlotItem:
+        plot = pg.PlotItem()
+        fg = self._colors["foreground"]
+        font = QFont()
+        font.setPointSize(8)
+        plot.setTitle(title, color=fg, size="9pt")
+        for side in ("left", "bottom"):
+            axis = plot.getAxis(side)
+            axis.setPen(pg.mkPen(fg, width=1))
+            axis.setTextPen(pg.mkPen(fg))
+            axis.setTickFont(font)
+        plot.getAxis("left").setWidth(48)
+        plot.showGrid(x=True, y=True, alpha=self._colors["grid"])
+        plot.setClipToView(True)
+        plot.setDownsampling(auto=True, mode="peak")
+        plot.setMenuEnabled(False)
+        plot.hideButtons()
+        if small:
+            plot.setMaximumHeight(120)
+            plot.getAxis("left").setStyle(tickTextOffset=2)
+        else:
+            plot.setMinimumHeight(120)
+            # Losses fall and metrics mostly rise: keep the legend where the curves are not.
+            corner = (-6, 6) if name == "loss" else (-6, -6)
+            legend = plot.addLegend(offset=corner, labelTextSize="8pt")
+            legend.setLabelTextColor(fg)
+            background = QColor(self._colors["background"])
+            background.setAlpha(200)
+            legend.setBrush(pg.mkBrush(background))
+        plot.setLabel("bottom", "epoch", color=fg, size="8pt")
+        self._plots[name] = plot
+        if "loss" in self._plots and name != "loss":
+            plot.setXLink(self._plots["loss"])
+        self._relayout()
+        return plot
+
+    def _order(self) -> list[str]:
+        metrics = [n for n in self._plots if n not in ("loss", "learning_rate")]
+        ends = [n for n in ("learning_rate",) if n in self._plots]
+        return [n for n in ("loss",) if n in self._plots] + metrics + ends
+
+    def _relayout(self) -> None:
+        view = self._layout_widget.ci
+        for item in list(view.items):
+            view.removeItem(item)
+        for row, name in enumerate(self._order()):
+            plot = self._plots[name]
+            view.addItem(plot, row=row, col=0)
+            view.layout.setRowStretchFactor(row, 1 if name == "learning_rate" else 3)
+            # Only the bottom plot labels the shared epoch axis: the others save the space.
+            plot.showAxis("bottom")
+            plot.getAxis("bottom").showLabel(name == "learning_rate")
+
+    def _plot_for(self, key: str) -> pg.PlotItem:
+        if key == "learning_rate" or key == "lr":
+            return self._plots["learning_rate"]
+        if _is_loss(key):
+            return self._plots["loss"]
+        name = _base_name(key)
+        if name not in self._plots:
+            self._build_plot(name, _title(name))
+        return self._plots[name]
+
+    def _color(self, key: str) -> str:
+        """Training values in the first colour, validation in the second, the learning rate
+        in the third; each extra loss of a multi-output model gets its own."""
+        series = self._colors["series"]
+        base = _base_name(key)
+        if base in ("learning_rate", "lr"):
+            return series[2]
+        if base == "loss" or not _is_loss(base):
+            return series[1] if key.startswith("val_") else series[0]
+        if base not in self._color_of:
+            self._color_of[base] = series[3 + len(self._color_of) % (len(series) - 3)]
+        color = self._color_of[base]
+        return QColor(color).lighter(140).name() if key.startswith("val_") else color
+
+    def _batch(self, key: str) -> _Series:
+        found = self._batch_series.get(key)
+        if found is not None:
+            return found
+        plot = self._plot_for(key)
+        color = QColor(self._color(key))
+        faint = QColor(color)
+        faint.setAlpha(70)
+        item = plot.plot(
+            pen=pg.mkPen(faint, width=1), name=None if key == "loss" else f"{_label(key)} (batch)"
+        )
+        item.setZValue(-10)
+        series = _Series(item, capacity=1024)
+        self._batch_series[key] = series
+        if key == "loss":
+            smooth_item = plot.plot(pen=pg.mkPen(color, width=2), name="loss (smoothed)")
+            smooth_item.setZValue(0)
+            self._smoothed = _Series(smooth_item, capacity=16)
+        return series
+
+    def _epoch(self, key: str) -> _Series:
+        found = self._epoch_series.get(key)
+        if found is not None:
+            return found
+        plot = self._plot_for(key)
+        color = QColor(self._color(key))
+        is_val = key.startswith("val_")
+        is_lr = key in ("learning_rate", "lr")
+        if is_lr:
+            item = plot.plot(pen=pg.mkPen(color, width=2), name=None)
+        else:
+            item = plot.plot(
+                pen=pg.mkPen(color, width=2 if is_val else 1, style=Qt.PenStyle.SolidLine)
+                if is_val
+                else None,
+                symbol="o" if is_val else "s",
+                symbolSize=7 if is_val else 6,
+                symbolBrush=pg.mkBrush(color),
+                symbolPen=pg.mkPen(QColor(self._colors["background"]), width=1),
+                name=_label(key) if is_val else f"{_label(key)} (epoch)",
+            )
+        item.setZValue(10)
+        series = _Series(item, capacity=64)
+        self._epoch_series[key] = series
+        return series
+
+    # -- redraw ------------------------------------------------------------------------------------
+
+    def _schedule(self) -> None:
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def _refresh(self) -> None:
+        changed = False
+        loss = self._batch_series.get("loss")
+        for series in [*self._batch_series.values(), *self._epoch_series.values()]:
+            if series.dirty:
+                data = series.buffer.view()
+                series.item.setData(data[:, 0], data[:, 1])
+                series.dirty = False
+                changed = True
+        if loss is not None and self._smoothed is not None and (changed or self._smoothed.dirty):
+            data = loss.buffer.view()
+            self._smoothed.item.setData(data[:, 0], ema(data[:, 1], self._smoothing))
+            self._smoothed.dirty = False
+            changed = True
+        if not changed:
+            self._timer.stop()  # idle: nothing to draw until new data arrives
+            return
+        self.refresh_count += 1
+        self.refreshed.emit()
+
+    def _on_smoothing(self, value: int) -> None:
+        self._smoothing = value / 100.0
+        self._smooth_label.setText(f"{self._smoothing:.2f}")
+        if self._smoothed is not None:
+            self._smoothed.dirty = True
+            self._schedule()
+
+    def _on_log_scale(self, on: bool) -> None:
+        self._plots["loss"].setLogMode(y=on)
+
+    def _show_hint(self, empty: bool) -> None:
+        self._empty_label.setVisible(empty)
+
+
+def _csv_value(value) -> str:
+    if value is None:
+        return ""
+    value = float(value)
+    return "" if math.isnan(value) else repr(value)
