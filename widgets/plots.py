@@ -513,23 +513,40 @@ class TrainingPlots(QWidget):
 
     def _refresh(self) -> None:
         changed = False
+        loss_plot = self._plots["loss"]
+        log_loss = self._log_box.isChecked()
         loss = self._batch_series.get("loss")
         for series in [*self._batch_series.values(), *self._epoch_series.values()]:
             if series.dirty:
                 data = series.buffer.view()
-                series.item.setData(data[:, 0], data[:, 1])
+                positive = log_loss and series.item.getViewBox() is loss_plot.getViewBox()
+                series.item.setData(*_drawable(data[:, 0], data[:, 1], positive))
                 series.dirty = False
                 changed = True
         if loss is not None and self._smoothed is not None and (changed or self._smoothed.dirty):
             data = loss.buffer.view()
-            self._smoothed.item.setData(data[:, 0], ema(data[:, 1], self._smoothing))
+            smooth = ema(data[:, 1], self._smoothing)
+            self._smoothed.item.setData(*_drawable(data[:, 0], smooth, log_loss))
             self._smoothed.dirty = False
             changed = True
         if not changed:
             self._timer.stop()  # idle: nothing to draw until new data arrives
             return
+        self._fit_rate_axis()
         self.refresh_count += 1
         self.refreshed.emit()
+
+    def _fit_rate_axis(self) -> None:
+        """Keep zero and the largest rate in view: a constant rate would otherwise get an
+        arbitrary unit-wide range around it, and a decaying one would look like a cliff."""
+        rates = [s for k, s in self._epoch_series.items() if k in ("learning_rate", "lr")]
+        if not rates:
+            return
+        values = rates[0].buffer.column(1)
+        values = values[np.isfinite(values)]
+        top = float(values.max()) if len(values) else 0.0
+        if top > 0:
+            self._plots["learning_rate"].setYRange(0.0, top * 1.15, padding=0)
 
     def _on_smoothing(self, value: int) -> None:
         self._smoothing = value / 100.0
@@ -540,9 +557,29 @@ class TrainingPlots(QWidget):
 
     def _on_log_scale(self, on: bool) -> None:
         self._plots["loss"].setLogMode(y=on)
+        # Which points are drawable changed (a log axis cannot show zero or less).
+        for series in [*self._batch_series.values(), *self._epoch_series.values()]:
+            series.dirty = True
+        if self._smoothed is not None:
+            self._smoothed.dirty = True
+        self._schedule()
 
     def _show_hint(self, empty: bool) -> None:
         self._empty_label.setVisible(empty)
+
+
+def _drawable(x: np.ndarray, y: np.ndarray, positive: bool = False):
+    """The points pyqtgraph can draw: finite ones (and, for a log axis, positive ones).
+
+    A diverged run logs ``inf``/``nan``; pyqtgraph's range and bounds code warns or fails
+    on those, so they stay in the buffers (and the CSV) but are not handed to the curves.
+    """
+    keep = np.isfinite(x) & np.isfinite(y)
+    if positive:
+        keep &= y > 0
+    if keep.all():
+        return x, y
+    return x[keep], y[keep]
 
 
 def _csv_value(value) -> str:
