@@ -1,0 +1,90 @@
+"""The problems panel lists every diagnostic; clicking one focuses its node."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("PySide6")
+
+from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtTest import QTest  # noqa: E402
+
+from engine.graph.diagnostics import ERROR, WARNING, Diagnostic  # noqa: E402
+from widgets.diagnostics_panel import DiagnosticsPanel  # noqa: E402
+
+
+@pytest.fixture
+def panel(qtbot, editor):
+    panel = DiagnosticsPanel(editor)
+    qtbot.addWidget(panel)
+    panel.resize(500, 300)
+    panel.show()
+    return panel
+
+
+def rows(panel) -> list[str]:
+    tree = panel.tree
+    return [tree.topLevelItem(i).text(0) for i in range(tree.topLevelItemCount())]
+
+
+def test_a_valid_project_has_no_problems(panel):
+    assert rows(panel) == []
+    assert "No problems" in panel.summary.text()
+    assert not panel.tree.isVisible()
+
+
+def test_every_diagnostic_is_listed_errors_first_and_follows_edits(panel, editor):
+    editor.remove_items(["input"])  # no Input: an error
+    editor.add_node("Input", (0, 300))  # ... unconnected: a warning (and a new error)
+    editor.set_param("deep1", "units", 0)
+    expected = editor.diagnostics
+    listed = panel.diagnostics
+    assert sorted(d.message for d in listed) == sorted(d.message for d in expected)
+    severities = [d.severity for d in listed]
+    assert severities == sorted(severities, key=lambda s: s != ERROR)  # errors first
+    errors = sum(d.is_error for d in expected)
+    warnings = len(expected) - errors
+    assert panel.summary.text().startswith(f"{errors} error")
+    assert f"{warnings} warning" in panel.summary.text()
+    units = next(r for r in rows(panel) if "units" in r)
+    assert "\nFix: set units to an integer" in units
+    editor.undo_stack.undo()
+    editor.undo_stack.undo()
+    editor.undo_stack.undo()
+    assert rows(panel) == []
+
+
+def test_settings_problems_name_their_key(panel, editor):
+    editor.set_settings("training", dict(editor.project.training, loss="nonsense"))
+    item = panel.tree.topLevelItem(0)
+    assert item.text(1) == "training.loss"
+
+
+def test_clicking_a_row_focuses_its_node(panel, view, editor, qtbot):
+    from widgets.canvas import link_widgets  # noqa: PLC0415
+
+    link_widgets(view, diagnostics=panel)
+    editor.set_param("output", "units", -2)
+    item = panel.tree.topLevelItem(0)
+    assert item.text(1) == "output"
+    rect = panel.tree.visualItemRect(item)
+    with qtbot.waitSignal(panel.nodeActivated) as blocker:
+        QTest.mouseClick(panel.tree.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert blocker.args == ["output"]
+    assert view.graph_scene.selected_node_ids() == ["output"]
+    center = view.mapToScene(view.viewport().rect().center())
+    assert (center - view.graph_scene.node_items["output"].center()).manhattanLength() < 3
+
+
+def test_set_diagnostics_works_without_an_editor(qtbot):
+    panel = DiagnosticsPanel()
+    qtbot.addWidget(panel)
+    panel.set_diagnostics(
+        [
+            Diagnostic(WARNING, "unreachable", "a warning", None, ("a",)),
+            Diagnostic(ERROR, "cycle", "an error", "remove an edge", ("b", "c")),
+        ]
+    )
+    assert rows(panel) == ["an error\nFix: remove an edge", "a warning"]
+    assert panel.tree.topLevelItem(0).text(1) == "b, c"
+    assert panel.summary.text() == "1 error, 1 warning"

@@ -1,0 +1,412 @@
+"""The canvas scene: a projection of a graph document.
+
+:class:`GraphScene` creates, updates and removes node and edge items in response to the
+document's events — never the other way round — and paints each node with the editor's
+latest check (shapes, parameter counts, errors). User gestures on the items become
+requests to the editor (see :mod:`widgets.canvas.api`):
+
+- dragging nodes moves the items freely (snapped to the grid) and, on release, asks for one
+  ``move_nodes`` with every moved node; the document's ``node_moved`` events then put the
+  items where the document says;
+- dragging from a port draws a rubber edge that snaps to compatible ports (no self loops,
+  no cycles) and, released on one, asks for ``connect_ports``.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+import shiboken6
+from PySide6.QtCore import QPointF, Signal
+from PySide6.QtWidgets import QGraphicsScene
+
+from engine.graph.document import Edge, GraphEvent, Node
+from widgets.canvas import theme
+from widgets.canvas.edge_item import EdgeItem, RubberEdge
+from widgets.canvas.node_item import NodeItem
+from widgets.canvas.port_item import OUTPUT, PortItem
+
+__all__ = ["GraphScene"]
+
+
+@dataclass
+class _Connection:
+    """A connection being dragged from ``port``."""
+
+    port: PortItem
+    rubber: RubberEdge
+    candidates: list[PortItem] = field(default_factory=list)
+    target: PortItem | None = None
+
+
+class GraphScene(QGraphicsScene):
+    """Shows ``editor.graph`` and forwards edits to ``editor``.
+
+    Signals:
+        selectedNodesChanged(list): ids of the selected nodes, in document order.
+        statusMessage(str): a short note for the status bar (e.g. why a connection was
+            refused).
+    """
+
+    selectedNodesChanged = Signal(list)
+    statusMessage = Signal(str)
+
+    def __init__(self, editor=None, parent=None):
+        super().__init__(parent)
+        self.setSceneRect(-50_000, -50_000, 100_000, 100_000)
+        self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)
+        self.editor = None
+        self.node_items: dict[str, NodeItem] = {}
+        self.edge_items: dict[Edge, list[EdgeItem]] = {}
+        self.dragging_nodes = False  # read by NodeItem to snap while the user drags
+        self._drag_start: dict[str, QPointF] = {}
+        self._connection: _Connection | None = None
+        self._unsubscribe = None
+        self._last_selection: list[str] = []
+        self.selectionChanged.connect(self._on_selection_changed)
+        if editor is not None:
+            self.set_editor(editor)
+
+    # -- the document ------------------------------------------------------------------------------
+
+    @property
+    def graph(self):
+        return self.editor.graph if self.editor is not None else None
+
+    def set_editor(self, editor) -> None:
+        """Show another editor's graph (``None``: an empty, inert canvas)."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        if self.editor is not None:
+            self.editor.checked.disconnect(self.apply_check)
+        self.cancel_connection()
+        for items in list(self.edge_items.values()):
+            for item in items:
+                self.removeItem(item)
+        for item in list(self.node_items.values()):
+            self.removeItem(item)
+        self.node_items.clear()
+        self.edge_items.clear()
+        self.editor = editor
+        if editor is None:
+            return
+        for node in editor.graph.nodes:
+            self._add_node_item(node)
+        for edge in editor.graph.edges:
+            self._add_edge_item(edge)
+        self._refresh_ports(self.node_items)
+        self._unsubscribe = editor.graph.subscribe(self._on_event)
+        editor.checked.connect(self.apply_check)
+        self.apply_check(editor.check_result)
+
+    def _on_event(self, event: GraphEvent) -> None:
+        if not shiboken6.isValid(self):  # the scene was deleted while the document lives on
+            if self._unsubscribe is not None:
+                self._unsubscribe()
+            return
+        kind = event.kind
+        if kind == "node_added":
+            self._add_node_item(event.node)
+            touched = {event.node_id}
+            for edge in self.graph.edges:  # edges a file had waiting for this id
+                if event.node_id in (edge.source, edge.target) and edge not in self.edge_items:
+                    self._add_edge_item(edge)
+                    touched.update((edge.source, edge.target))
+            self._refresh_ports(touched)
+        elif kind == "node_removed":
+            item = self.node_items.pop(event.node_id, None)
+            if item is not None:
+                touched = self._remove_edges_touching(event.node_id)
+                self.removeItem(item)
+                self._refresh_ports(touched)
+        elif kind == "node_moved":
+            item = self.node_items.get(event.node_id)
+            if item is not None:
+                item.setPos(QPointF(*event.new))
+        elif kind == "node_renamed":
+            item = self.node_items.pop(event.old, None)
+            if item is not None:
+                self.node_items[event.new] = item
+                touched = self._remove_edges_touching(event.old) | {event.new}
+                for edge in self.graph.edges:
+                    if event.new in (edge.source, edge.target) and edge not in self.edge_items:
+                        self._add_edge_item(edge)
+                        touched.update((edge.source, edge.target))
+                self._refresh_ports(touched)
+            self._emit_selection(force=True)
+        elif kind == "params_changed":
+            self._sync_node(event.node_id)
+        elif kind == "edge_added":
+            self._add_edge_item(event.edge)
+            self._refresh_ports({event.edge.source, event.edge.target})
+        elif kind == "edge_removed":
+            items = self.edge_items.get(event.edge)
+            if items:
+                self.removeItem(items.pop())
+                if not items:
+                    del self.edge_items[event.edge]
+            self._refresh_ports({event.edge.source, event.edge.target})
+
+    def _add_node_item(self, node: Node) -> None:
+        if node.id in self.node_items:
+            return  # a duplicate id from a file: the compiler reports it, the first is shown
+        item = NodeItem(node)
+        self.node_items[node.id] = item
+        self.addItem(item)
+
+    def _used_ports(self, node_id: str) -> int:
+        ports = [e.target_port for e in self.graph.edges if e.target == node_id]
+        return max(ports) + 1 if ports else 0
+
+    def _sync_node(self, node_id: str) -> None:
+        item = self.node_items.get(node_id)
+        if item is not None and node_id in self.graph:
+            item.sync(self.graph.node(node_id), self._used_ports(node_id))
+
+    def _add_edge_item(self, edge: Edge) -> None:
+        source = self.node_items.get(edge.source)
+        target = self.node_items.get(edge.target)
+        if source is None or target is None or edge.target_port < 0:
+            return  # a dangling edge: the problems panel explains it
+        self._sync_node(edge.target)  # a variadic target grows a port first
+        port = target.input_port(edge.target_port)
+        if port is None:
+            return
+        item = EdgeItem(edge, source.output, port)
+        self.edge_items.setdefault(edge, []).append(item)
+        self.addItem(item)
+
+    def _remove_edges_touching(self, node_id: str) -> set[str]:
+        """Drop the edge items at a node; returns the nodes at their other ends."""
+        touched = set()
+        for edge in [e for e in self.edge_items if node_id in (e.source, e.target)]:
+            touched.update((edge.source, edge.target))
+            for item in self.edge_items.pop(edge):
+                self.removeItem(item)
+        touched.discard(node_id)
+        return touched
+
+    def _refresh_ports(self, node_ids) -> None:
+        """Port counts (variadic layers grow a free port) and which ports are connected, for
+        the nodes an event touched; their edges follow ports that moved."""
+        items = [self.node_items[i] for i in node_ids if i in self.node_items]
+        if not items:
+            return
+        connected_in = {(e.target, e.target_port) for e in self.edge_items}
+        connected_out = {e.source for e in self.edge_items}
+        for item in items:
+            if item.node_id in self.graph:
+                item.sync(self.graph.node(item.node_id), self._used_ports(item.node_id))
+            for port in item.inputs:
+                port.set_connected((item.node_id, port.index) in connected_in)
+            item.output.set_connected(item.node_id in connected_out)
+            self.node_item_moved(item)
+
+    # -- the check ---------------------------------------------------------------------------------
+
+    def apply_check(self, result) -> None:
+        """Paint every node with its report and diagnostics, and mark broken edges."""
+        if result is None:
+            return
+        for node_id, item in self.node_items.items():
+            item.set_report(result.nodes.get(node_id), result.for_node(node_id))
+        edge_errors: dict[str, str] = {}
+        for d in result.diagnostics:
+            if d.is_error:
+                for edge_id in d.edge_ids:
+                    edge_errors.setdefault(edge_id, d.text())
+        for edge, items in self.edge_items.items():
+            source = result.nodes.get(edge.source)
+            for item in items:
+                item.set_error(edge_errors.get(edge.id))
+                item.update_tooltip(source.output_shape if source is not None else None)
+
+    # -- selection ---------------------------------------------------------------------------------
+
+    def selected_node_ids(self) -> list[str]:
+        chosen = {i.node_id for i in self.selectedItems() if isinstance(i, NodeItem)}
+        if self.graph is None:
+            return sorted(chosen)
+        return [n.id for n in self.graph.nodes if n.id in chosen]
+
+    def selected_edges(self) -> list[Edge]:
+        return [i.edge for i in self.selectedItems() if isinstance(i, EdgeItem)]
+
+    def select_nodes(self, node_ids) -> None:
+        wanted = set(node_ids)
+        self.blockSignals(True)
+        try:
+            self.clearSelection()
+            for node_id in wanted:
+                item = self.node_items.get(node_id)
+                if item is not None:
+                    item.setSelected(True)
+        finally:
+            self.blockSignals(False)
+        self._on_selection_changed()
+
+    def _on_selection_changed(self) -> None:
+        for item in self.node_items.values():
+            item.setZValue(1 if item.isSelected() else 0)
+        self._emit_selection()
+
+    def _emit_selection(self, force: bool = False) -> None:
+        ids = self.selected_node_ids()
+        if force or ids != self._last_selection:
+            self._last_selection = ids
+            self.selectedNodesChanged.emit(ids)
+
+    # -- moving nodes (one command per drag, on release) -------------------------------------------
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().mousePressEvent(event)
+        if isinstance(self.mouseGrabberItem(), NodeItem) and self.editor is not None:
+            self._drag_start = {
+                i.node_id: QPointF(i.pos()) for i in self.selectedItems() if isinstance(i, NodeItem)
+            }
+            self.dragging_nodes = True
+
+    def mouseReleaseEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().mouseReleaseEvent(event)
+        if not self.dragging_nodes:
+            return
+        self.dragging_nodes = False
+        starts, self._drag_start = self._drag_start, {}
+        moves = {}
+        for node_id, start in starts.items():
+            item = self.node_items.get(node_id)
+            if item is None or item.pos() == start:
+                continue
+            moves[node_id] = [item.pos().x(), item.pos().y()]
+        if moves:
+            self.editor.move_nodes(moves)
+        # Whatever the editor did, the items show the document's positions.
+        for node_id in starts:
+            item = self.node_items.get(node_id)
+            if item is not None and node_id in self.graph:
+                x, y = self.graph.node(node_id).position
+                if item.pos() != QPointF(x, y):
+                    item.setPos(QPointF(x, y))
+
+    def node_item_moved(self, item: NodeItem) -> None:
+        """Keep the edges of a moving card attached (called by the card)."""
+        for items in self.edge_items.values():
+            for edge_item in items:
+                if item in (edge_item.source_port.node_item, edge_item.target_port.node_item):
+                    edge_item.update_path()
+
+    # -- connecting ports by dragging --------------------------------------------------------------
+
+    @property
+    def connecting(self) -> bool:
+        return self._connection is not None
+
+    def begin_connection(self, port: PortItem) -> bool:
+        if self.editor is None or self._connection is not None:
+            return False
+        rubber = RubberEdge()
+        self.addItem(rubber)
+        self._connection = _Connection(port, rubber, self._candidates(port))
+        for candidate in self._connection.candidates:
+            candidate.set_highlight("compatible")
+        self.update_connection(port.scenePos())
+        return True
+
+    def update_connection(self, pos: QPointF) -> None:
+        conn = self._connection
+        if conn is None:
+            return
+        target = self._snap_target(pos)
+        if target is not conn.target:
+            if conn.target is not None:
+                conn.target.set_highlight("compatible")
+            if target is not None:
+                target.set_highlight("target")
+            conn.target = target
+        free = target.scenePos() if target is not None else pos
+        start, end = (
+            (conn.port.scenePos(), free)
+            if conn.port.kind == OUTPUT
+            else (free, conn.port.scenePos())
+        )
+        conn.rubber.set_ends(start, end, target is not None)
+
+    def finish_connection(self, pos: QPointF) -> None:
+        conn = self._connection
+        if conn is None:
+            return
+        target = self._snap_target(pos)
+        self.cancel_connection()
+        if target is None:
+            if conn.port.kind == OUTPUT and not conn.candidates:
+                self.statusMessage.emit("No input can take this output without a cycle")
+            return
+        if conn.port.kind == OUTPUT:
+            source, dest = conn.port, target
+        else:
+            source, dest = target, conn.port
+        self.editor.connect_ports(source.node_id, dest.node_id, dest.index)
+
+    def cancel_connection(self) -> None:
+        conn, self._connection = self._connection, None
+        if conn is None:
+            return
+        for candidate in conn.candidates:
+            candidate.set_highlight(None)
+        self.removeItem(conn.rubber)
+
+    def _candidates(self, port: PortItem) -> list[PortItem]:
+        """Ports the dragged one may connect to: the other direction, another node, and no
+        edge that would close a cycle."""
+        graph = self.graph
+        if port.kind == OUTPUT:
+            # source -> T closes a cycle when T already reaches source.
+            banned = _reach(graph.edges, port.node_id, upstream=True)
+            return [
+                p
+                for node_id, item in self.node_items.items()
+                if node_id not in banned
+                for p in item.inputs
+            ]
+        banned = _reach(graph.edges, port.node_id, upstream=False)
+        return [item.output for node_id, item in self.node_items.items() if node_id not in banned]
+
+    def _snap_target(self, pos: QPointF) -> PortItem | None:
+        conn = self._connection
+        if conn is None or not conn.candidates:
+            return None
+        best, best_distance = None, theme.PORT_SNAP_DISTANCE
+        for port in conn.candidates:
+            delta = port.scenePos() - pos
+            distance = (delta.x() ** 2 + delta.y() ** 2) ** 0.5
+            if distance <= best_distance:
+                best, best_distance = port, distance
+        if best is not None:
+            return best
+        # Released over a card: its first free input (or its output), the port a user means.
+        for item in self.items(pos):
+            if isinstance(item, NodeItem):
+                ports = [p for p in conn.candidates if p.node_item is item]
+                if not ports:
+                    return None
+                free = [p for p in ports if not p.connected]
+                return (free or ports)[0]
+        return None
+
+
+def _reach(edges, start: str, upstream: bool) -> set[str]:
+    """``start`` and every node upstream (or downstream) of it."""
+    links: dict[str, list[str]] = {}
+    for e in edges:
+        a, b = (e.target, e.source) if upstream else (e.source, e.target)
+        links.setdefault(a, []).append(b)
+    seen = {start}
+    queue = deque([start])
+    while queue:
+        for nxt in links.get(queue.popleft(), []):
+            if nxt not in seen:
+                seen.add(nxt)
+                queue.append(nxt)
+    return seen

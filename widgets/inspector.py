@@ -1,0 +1,845 @@
+"""The inspector: a form for the selected layer, generated from its parameter schema.
+
+For one selected node it shows the layer's type and description, its name (the node id,
+renamable), one editor per parameter — spin boxes for numbers (with the schema's range),
+a check box for flags, a list for choices, a text field for shapes and integer tuples that
+is checked as you type — then the compiler's findings for the node (input and output
+shapes, parameter count, FLOPs) and its diagnostics with their suggested fixes. With no
+selection it summarises the whole model.
+
+Edits are requests: the inspector calls the editor (``set_param``, ``rename_node``), which
+turns them into undo commands; the form then follows the document's events. Values are
+written into the widgets inside signal blockers, so showing a value never sends it back.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QSignalBlocker, Qt
+from PySide6.QtGui import QValidator
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QScrollArea,
+    QSizePolicy,
+    QSpinBox,
+    QStackedWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from widgets.canvas import theme
+from widgets.canvas.node_item import layer_info_or_none
+from widgets.canvas.text import count_text, flops_text, shape_text
+
+__all__ = ["Inspector", "parse_int_list"]
+
+_INT_LIMIT = 2**31 - 1
+_NONE_TEXT = "none"
+
+
+# -- parsing what people type into tuple fields ----------------------------------------------------
+
+
+def parse_int_list(text: str, param: dict) -> tuple[Any, str | None, bool]:
+    """Read ``"3, 3"``, ``"(1, 8, 8)"``, ``"3x3"`` or ``"3"`` for an ``int_tuple``, ``shape``
+    or ``ints`` parameter.
+
+    Returns ``(value, problem, partial)``: the value to store (an int for a single number of
+    an ``int_tuple``, else a list; ``None`` for an empty nullable field), a message when the
+    text is not acceptable, and whether it could still become acceptable by typing more.
+    """
+    kind = param["kind"]
+    body = text.strip().strip("()[]").strip()
+    if not body:
+        if param.get("nullable"):
+            return None, None, False
+        return None, "enter at least one number", True
+    parts = [p for p in re.split(r"[\s,x×*]+", body) if p]
+    partial = bool(re.search(r"[,x×*\s-]$", text.strip().rstrip(")]")))
+    values = []
+    for part in parts:
+        if not re.fullmatch(r"-?\d+", part):
+            return None, f"'{part}' is not a whole number", part == "-"
+        values.append(int(part))
+    lo, hi = param.get("min"), param.get("max")
+    if kind == "shape":
+        if values.count(-1) > 1:
+            return None, "only one dimension may be -1", False
+        bad = [v for v in values if v == 0 or v < -1]
+        if bad:
+            return None, "dimensions must be positive (or one -1)", False
+    for v in values:
+        if (lo is not None and v < lo) or (hi is not None and v > hi):
+            bounds = " and ".join(
+                b for b in (f">= {lo:g}" if lo is not None else "",
+                            f"<= {hi:g}" if hi is not None else "") if b
+            )  # fmt: skip
+            return None, f"{v} is out of range; each number must be {bounds}", False
+    if kind == "int_tuple":
+        length = param.get("length") or 1
+        if len(values) == 1:
+            return values[0], None, partial
+        if len(values) != length:
+            more = len(values) < length
+            return None, f"enter one number or {length} numbers", more
+        return values, None, partial
+    return values, None, partial
+
+
+class _IntListValidator(QValidator):
+    def __init__(self, param: dict, parent=None):
+        super().__init__(parent)
+        self.param = param
+
+    def validate(self, text: str, pos: int):
+        if re.search(r"[^\d\s,x×*()\[\]-]", text):
+            return QValidator.State.Invalid, text, pos
+        _value, problem, partial = parse_int_list(text, self.param)
+        if problem is None and not partial:
+            return QValidator.State.Acceptable, text, pos
+        return QValidator.State.Intermediate, text, pos
+
+
+def _list_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+# -- one editor per parameter kind -----------------------------------------------------------------
+
+
+class _CompactDoubleSpinBox(QDoubleSpinBox):
+    """A spin box that shows ``0.001`` rather than ``0.001000``."""
+
+    def textFromValue(self, value: float) -> str:  # noqa: N802 - Qt's name
+        return f"{value:.8g}"
+
+    def valueFromText(self, text: str) -> float:  # noqa: N802 - Qt's name
+        try:
+            return float(text)
+        except ValueError:
+            return self.value()
+
+    def validate(self, text: str, pos: int):
+        stripped = text.strip()
+        if re.fullmatch(r"-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", stripped):
+            value = float(stripped)
+            if self.minimum() <= value <= self.maximum():
+                return QValidator.State.Acceptable, text, pos
+            return QValidator.State.Intermediate, text, pos
+        if re.fullmatch(r"-?(\d*\.?\d*)([eE][-+]?)?", stripped):
+            return QValidator.State.Intermediate, text, pos
+        return QValidator.State.Invalid, text, pos
+
+
+class _Field:
+    """A parameter's editor widget, its value in and out, and an error mark."""
+
+    def __init__(self, param: dict, commit: Callable[[Any], None]):
+        self.param = param
+        self.commit = commit
+        self.widget = self._make()
+
+    def _make(self) -> QWidget:
+        raise NotImplementedError
+
+    def show_value(self, value: Any) -> bool:
+        """Put ``value`` in the widget; False when the widget cannot show it (a bad value
+        from a file), in which case it shows the default."""
+        raise NotImplementedError
+
+    def set_problem(self, message: str | None) -> None:
+        widget = self.widget
+        if bool(widget.property("error")) != bool(message):
+            widget.setProperty("error", bool(message))
+            widget.style().unpolish(widget)
+            widget.style().polish(widget)
+        widget.setToolTip(message or self.param.get("help", ""))
+
+
+class _IntField(_Field):
+    def _make(self) -> QWidget:
+        box = QSpinBox()
+        lo = self.param.get("min")
+        hi = self.param.get("max")
+        lo = -_INT_LIMIT if lo is None else max(int(lo), -_INT_LIMIT)
+        hi = _INT_LIMIT if hi is None else min(int(hi), _INT_LIMIT)
+        if self.param.get("nullable"):
+            lo -= 1  # the lowest slot reads "none"
+            box.setSpecialValueText(_NONE_TEXT)
+        self._range = (lo, hi)
+        box.setRange(lo, hi)
+        box.setKeyboardTracking(False)  # commit on Enter, focus loss or a step, not per key
+        box.setAccelerated(True)
+        box.valueChanged.connect(self._changed)
+        return box
+
+    def _changed(self, value: int) -> None:
+        nullable = self.param.get("nullable")
+        self.commit(None if nullable and value == self._range[0] else value)
+
+    def show_value(self, value: Any) -> bool:
+        box = self.widget
+        lo, hi = self._range
+        with QSignalBlocker(box):
+            box.setRange(lo, hi)
+            if value is None and self.param.get("nullable"):
+                box.setValue(lo)
+                return True
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                box.setValue(_as_int(self.param.get("default"), lo))
+                return False
+            if value != int(value) or not -_INT_LIMIT <= value <= _INT_LIMIT:
+                return False
+            # An out-of-range value from a file is shown as it is (the frame turns red),
+            # not silently clamped to the range.
+            box.setRange(min(lo, int(value)), max(hi, int(value)))
+            box.setValue(int(value))
+            return True
+
+
+class _FloatField(_Field):
+    def _make(self) -> QWidget:
+        box = _CompactDoubleSpinBox()
+        box.setDecimals(10)
+        lo = self.param.get("min")
+        hi = self.param.get("max")
+        self._range = (-1e12 if lo is None else float(lo), 1e12 if hi is None else float(hi))
+        box.setRange(*self._range)
+        box.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
+        box.setSingleStep(0.1 if hi is None or hi > 1 else 0.05)
+        box.setKeyboardTracking(False)
+        box.setAccelerated(True)
+        box.valueChanged.connect(lambda v: self.commit(float(f"{v:.10g}")))
+        return box
+
+    def show_value(self, value: Any) -> bool:
+        box = self.widget
+        lo, hi = self._range
+        with QSignalBlocker(box):
+            box.setRange(lo, hi)
+            if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+                default = self.param.get("default")
+                box.setValue(float(default) if isinstance(default, int | float) else 0.0)
+                return False
+            box.setRange(min(lo, float(value)), max(hi, float(value)))
+            box.setValue(float(value))
+            return True
+
+
+class _BoolField(_Field):
+    def _make(self) -> QWidget:
+        box = QCheckBox()
+        box.toggled.connect(lambda checked: self.commit(bool(checked)))
+        return box
+
+    def show_value(self, value: Any) -> bool:
+        with QSignalBlocker(self.widget):
+            self.widget.setChecked(value is True)
+        return isinstance(value, bool)
+
+
+class _ChoiceField(_Field):
+    def _make(self) -> QWidget:
+        box = QComboBox()
+        box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        box.setMinimumContentsLength(8)
+        self._choices: list[Any] = list(self.param.get("choices") or [])
+        if self.param.get("nullable"):
+            self._choices.insert(0, None)
+        for choice in self._choices:
+            box.addItem(_NONE_TEXT if choice is None else str(choice))
+        box.activated.connect(self._chosen)
+        return box
+
+    def _chosen(self, index: int) -> None:
+        if 0 <= index < len(self._choices):
+            self.commit(self._choices[index])
+
+    def show_value(self, value: Any) -> bool:
+        box = self.widget
+        with QSignalBlocker(box):
+            while box.count() > len(self._choices):  # a bad value shown earlier
+                box.removeItem(box.count() - 1)
+            if value in self._choices:
+                box.setCurrentIndex(self._choices.index(value))
+                return True
+            box.addItem(f"{value} (not allowed)")
+            box.setCurrentIndex(box.count() - 1)
+            return False
+
+
+class _IntListField(_Field):
+    def _make(self) -> QWidget:
+        edit = QLineEdit()
+        edit.setValidator(_IntListValidator(self.param, edit))
+        kind = self.param["kind"]
+        if kind == "int_tuple":
+            n = self.param.get("length") or 1
+            example = "3" if n == 1 else f"3  or  {', '.join(['3'] * n)}"
+        elif kind == "shape":
+            example = "1, 8, 8"
+        else:
+            example = "1, 2"
+        edit.setPlaceholderText(_NONE_TEXT if self.param.get("nullable") else example)
+        edit.textEdited.connect(self._typing)
+        edit.editingFinished.connect(self._finished)
+        self._shown: Any = None
+        return edit
+
+    def _typing(self, text: str) -> None:
+        _value, problem, _partial = parse_int_list(text, self.param)
+        self.set_problem(problem)
+
+    def _finished(self) -> None:
+        value, problem, _partial = parse_int_list(self.widget.text(), self.param)
+        if problem is None and value != self._shown:
+            self.commit(value)
+
+    def show_value(self, value: Any) -> bool:
+        self._shown = value
+        with QSignalBlocker(self.widget):
+            self.widget.setText(_list_text(value))
+        return value is None or isinstance(value, int | list | tuple)
+
+
+class _TextField(_Field):
+    def _make(self) -> QWidget:
+        edit = QLineEdit()
+        edit.editingFinished.connect(lambda: self.commit(edit.text()))
+        return edit
+
+    def show_value(self, value: Any) -> bool:
+        with QSignalBlocker(self.widget):
+            self.widget.setText("" if value is None else str(value))
+        return isinstance(value, str) or value is None
+
+
+_FIELDS = {
+    "int": _IntField,
+    "float": _FloatField,
+    "bool": _BoolField,
+    "choice": _ChoiceField,
+    "int_tuple": _IntListField,
+    "shape": _IntListField,
+    "ints": _IntListField,
+    "str": _TextField,
+}
+
+
+def _as_int(value: Any, fallback: int) -> int:
+    return int(value) if isinstance(value, int) and not isinstance(value, bool) else fallback
+
+
+def _polish(widget: QWidget, name: str, value) -> None:
+    widget.setProperty(name, value)
+    widget.style().unpolish(widget)
+    widget.style().polish(widget)
+
+
+def _esc(text: str) -> str:
+    """Text made safe for a rich-text label (messages hold ``<=`` and ``>=``)."""
+    return html.escape(str(text), quote=False)
+
+
+def _label(text: str, role: str | None = None, wrap: bool = False) -> QLabel:
+    label = QLabel(text)
+    label.setTextFormat(Qt.TextFormat.RichText)  # callers escape with _esc
+    if role:
+        label.setProperty("role", role)
+    label.setWordWrap(wrap)
+    return label
+
+
+def _param_tooltip(param: dict) -> str:
+    lines = [f"<b>{_esc(param['name'])}</b>"]
+    if param.get("help"):
+        lines.append(_esc(param["help"]))
+    facts = []
+    if param.get("choices"):
+        facts.append("one of " + ", ".join(_esc(str(c)) for c in param["choices"]))
+    if param.get("min") is not None:
+        facts.append(f"≥ {param['min']:g}")
+    if param.get("max") is not None:
+        facts.append(f"≤ {param['max']:g}")
+    if param.get("default") is not None:
+        facts.append(f"default {_esc(_list_text(param['default']))}")
+    if facts:
+        lines.append("<span style='color:#98a2ae'>" + " · ".join(facts) + "</span>")
+    return "<br>".join(lines)
+
+
+# -- the panel -------------------------------------------------------------------------------------
+
+
+class Inspector(QScrollArea):
+    """Shows and edits the selected node; summarises the model when nothing is selected.
+
+    Connect the canvas's ``selectedNodesChanged(list)`` to :meth:`show_nodes`.
+    """
+
+    def __init__(self, editor=None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("Inspector")
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.editor = None
+        self.node_id: str | None = None
+        self._selection: list[str] = []
+        self._type: str | None = None
+        self.fields: dict[str, _Field] = {}
+        self._value_problems: dict[str, str] = {}
+        self._labels: dict[str, QLabel] = {}
+        self._resets: dict[str, QToolButton] = {}
+
+        self.pages = QStackedWidget()
+        self.pages.setObjectName("InspectorPages")
+        self.setWidget(self.pages)
+        self._summary_page = self._make_summary_page()
+        self._node_page = QWidget()
+        self._node_page.setObjectName("InspectorNodePage")
+        self.pages.addWidget(self._summary_page)
+        self.pages.addWidget(self._node_page)
+        self._build_node_page()
+        self.set_editor(editor)
+
+    # -- wiring ------------------------------------------------------------------------------------
+
+    def set_editor(self, editor) -> None:
+        if self.editor is not None:
+            self.editor.graphChanged.disconnect(self._on_graph_event)
+            self.editor.checked.disconnect(self._on_checked)
+        self.editor = editor
+        self._selection = []
+        self.node_id = None
+        self._type = None
+        if editor is not None:
+            editor.graphChanged.connect(self._on_graph_event)
+            editor.checked.connect(self._on_checked)
+        self._show()
+
+    def show_nodes(self, node_ids: list[str]) -> None:
+        """Show the single selected node, or a summary for none or several."""
+        self._selection = list(node_ids)
+        self.node_id = node_ids[0] if len(node_ids) == 1 else None
+        self._show()
+
+    def show_node(self, node_id: str | None) -> None:
+        self.show_nodes([node_id] if node_id else [])
+
+    def _on_graph_event(self, event) -> None:
+        if event.kind == "node_renamed":
+            self._selection = [event.new if i == event.old else i for i in self._selection]
+            if self.node_id == event.old:
+                self.node_id = event.new
+                with QSignalBlocker(self.name_edit):
+                    self.name_edit.setText(event.new)
+                self._set_name_problem(None)
+                return
+        if event.kind == "node_removed" and event.node_id in self._selection:
+            self._selection.remove(event.node_id)
+            if self.node_id == event.node_id:
+                self.node_id = None
+            self._show()
+            return
+        if event.kind == "params_changed" and event.node_id == self.node_id:
+            self._show_values()
+
+    def _on_checked(self, _result) -> None:
+        if self.node_id is not None:
+            self._show_report()
+        else:
+            self._show_summary()
+
+    def _show(self) -> None:
+        editor = self.editor
+        if editor is None or self.node_id is None or self.node_id not in editor.graph:
+            self.node_id = None
+            self._type = None
+            self.pages.setCurrentWidget(self._summary_page)
+            self._show_summary()
+            return
+        node = editor.graph.node(self.node_id)
+        if node.type != self._type:
+            self._build_form(node.type)
+        self.pages.setCurrentWidget(self._node_page)
+        with QSignalBlocker(self.name_edit):
+            self.name_edit.setText(node.id)
+        self._set_name_problem(None)
+        self._show_values()
+        self._show_report()
+
+    # -- the node page -----------------------------------------------------------------------------
+
+    def _build_node_page(self) -> None:
+        layout = QVBoxLayout(self._node_page)
+        layout.setContentsMargins(12, 12, 12, 12)
+        layout.setSpacing(10)
+
+        header = QFrame()
+        header.setObjectName("InspectorHeader")
+        head = QHBoxLayout(header)
+        head.setContentsMargins(0, 0, 0, 0)
+        head.setSpacing(10)
+        self.band = QFrame()
+        self.band.setObjectName("InspectorBand")
+        self.band.setFixedWidth(4)
+        titles = QVBoxLayout()
+        titles.setSpacing(1)
+        self.type_label = _label("", "title")
+        self.category_label = _label("", "muted")
+        titles.addWidget(self.type_label)
+        titles.addWidget(self.category_label)
+        head.addWidget(self.band)
+        head.addLayout(titles, 1)
+        layout.addWidget(header)
+
+        self.description = _label("", "description", wrap=True)
+        layout.addWidget(self.description)
+
+        layout.addWidget(_label("LAYER NAME", "section"))
+        self.name_edit = QLineEdit()
+        self.name_edit.setObjectName("NodeName")
+        self.name_edit.setToolTip("The layer's name: its id in the graph, model files and ONNX")
+        self.name_edit.textEdited.connect(self._name_typing)
+        self.name_edit.editingFinished.connect(self._name_finished)
+        layout.addWidget(self.name_edit)
+        self.name_problem = _label("", "error", wrap=True)
+        self.name_problem.hide()
+        layout.addWidget(self.name_problem)
+
+        self.params_title = _label("PARAMETERS", "section")
+        layout.addWidget(self.params_title)
+        self.form_host = QWidget()
+        self.form = QFormLayout(self.form_host)
+        self.form.setContentsMargins(0, 0, 0, 0)
+        self.form.setHorizontalSpacing(10)
+        self.form.setVerticalSpacing(7)
+        self.form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        layout.addWidget(self.form_host)
+
+        layout.addWidget(_label("OUTPUT", "section"))
+        facts = QFrame()
+        facts.setObjectName("InspectorFacts")
+        grid = QGridLayout(facts)
+        grid.setContentsMargins(10, 8, 10, 8)
+        grid.setHorizontalSpacing(12)
+        grid.setVerticalSpacing(4)
+        self.fact_values: dict[str, QLabel] = {}
+        for row, (key, title) in enumerate(
+            (("inputs", "Input"), ("output", "Output"), ("params", "Parameters"),
+             ("flops", "FLOPs / sample"))
+        ):  # fmt: skip
+            grid.addWidget(_label(title, "muted"), row, 0)
+            value = _label("", "value")
+            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            value.setWordWrap(True)
+            grid.addWidget(value, row, 1)
+            self.fact_values[key] = value
+        grid.setColumnStretch(1, 1)
+        layout.addWidget(facts)
+
+        self.problems_title = _label("PROBLEMS", "section")
+        layout.addWidget(self.problems_title)
+        self.problems = QVBoxLayout()
+        self.problems.setSpacing(6)
+        layout.addLayout(self.problems)
+        layout.addStretch(1)
+
+    def _build_form(self, type_name: str) -> None:
+        while self.form.rowCount():
+            self.form.removeRow(0)
+        self.fields.clear()
+        self._labels.clear()
+        self._resets.clear()
+        self._type = type_name
+        info = layer_info_or_none(type_name)
+        self.info = info
+        color = theme.node_color(type_name, info.category if info else None)
+        self.band.setStyleSheet(f"background: {color.name()}; border-radius: 2px;")
+        if info is None:
+            self.type_label.setText(_esc(type_name))
+            self.category_label.setText("Unknown layer type")
+            self.description.setText(
+                "LayerCanvas has no layer type of this name, so it cannot be edited here. "
+                "See the problem below for the closest type."
+            )
+            self.params_title.hide()
+            return
+        self.type_label.setText(_esc(info.display_name))
+        suffix = f" · {info.type_name}" if info.type_name != info.display_name else ""
+        self.category_label.setText(_esc(f"{info.category}{suffix}"))
+        self.description.setText(_esc(info.description))
+        self.params_title.setVisible(bool(info.params))
+        for param in info.params:
+            field_cls = _FIELDS.get(param["kind"], _TextField)
+            name = param["name"]
+            field = field_cls(param, lambda value, n=name: self._commit(n, value))
+            field.widget.setObjectName(f"param_{name}")
+            field.widget.setToolTip(param.get("help", ""))
+            label = _label(name, "param")
+            label.setToolTip(_param_tooltip(param))
+            reset = QToolButton()
+            reset.setObjectName("ResetButton")
+            reset.setText("↺")
+            reset.setAutoRaise(True)
+            default = _list_text(param.get("default"))
+            reset.setToolTip(f"Back to the default ({default or _NONE_TEXT})")
+            reset.clicked.connect(lambda _=False, n=name: self._commit(n, None))
+            row = QWidget()
+            row_layout = QHBoxLayout(row)
+            row_layout.setContentsMargins(0, 0, 0, 0)
+            row_layout.setSpacing(4)
+            if isinstance(field, _BoolField):
+                row_layout.addWidget(field.widget)
+                row_layout.addStretch(1)
+            else:
+                field.widget.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+                row_layout.addWidget(field.widget, 1)
+            row_layout.addWidget(reset)
+            self.form.addRow(label, row)
+            self.fields[name] = field
+            self._labels[name] = label
+            self._resets[name] = reset
+
+    def _show_values(self) -> None:
+        if self.node_id is None:
+            return
+        node = self.editor.graph.node(self.node_id)
+        info = layer_info_or_none(node.type)
+        if info is None:
+            return
+        # Parameters in the file that the type does not take: shown with a way out.
+        for i in reversed(range(self.form.rowCount())):
+            label = self.form.itemAt(i, QFormLayout.ItemRole.LabelRole)
+            if label is not None and label.widget().property("unknownParam"):
+                self.form.removeRow(i)
+        for name, value in node.params.items():
+            if name not in self.fields:
+                self._add_unknown_row(name, value)
+        self._value_problems = {}
+        for param in info.params:
+            name = param["name"]
+            field = self.fields[name]
+            explicit = name in node.params
+            value = node.params.get(name, param.get("default"))
+            if not field.show_value(value):
+                self._value_problems[name] = f"{value!r} is not a valid value here"
+            _polish(self._labels[name], "explicit", explicit)
+            self._resets[name].setVisible(explicit and not param.get("required"))
+        self._mark_fields()
+
+    def _mark_fields(self) -> None:
+        """Red frames on the fields a diagnostic names, or whose value cannot be shown."""
+        by_param = {}
+        if self.editor is not None and self.node_id is not None:
+            for d in self.editor.check_result.for_node(self.node_id):
+                if d.param:
+                    by_param.setdefault(d.param, d.text())
+        for name, field in self.fields.items():
+            field.set_problem(by_param.get(name) or self._value_problems.get(name))
+
+    def _add_unknown_row(self, name: str, value: Any) -> None:
+        label = _label(name, "param")
+        label.setProperty("unknownParam", True)
+        _polish(label, "error", True)
+        button = QToolButton()
+        button.setText("Remove")
+        button.setObjectName(f"remove_{name}")
+        button.setToolTip(f"{self._type} has no parameter '{name}'; remove it from this layer")
+        button.clicked.connect(lambda _=False, n=name: self._commit(n, None))
+        row = QWidget()
+        row_layout = QHBoxLayout(row)
+        row_layout.setContentsMargins(0, 0, 0, 0)
+        value_label = _label(_esc(_list_text(value)), "error")
+        row_layout.addWidget(value_label, 1)
+        row_layout.addWidget(button)
+        self.form.addRow(label, row)
+        label.show()
+        row.show()
+
+    def _show_report(self) -> None:
+        if self.node_id is None or self.editor is None:
+            return
+        result = self.editor.check_result
+        report = result.nodes.get(self.node_id)
+        facts = self.fact_values
+        if report is None or not report.input_shapes:
+            facts["inputs"].setText("—")
+        else:
+            facts["inputs"].setText(
+                "<br>".join(_esc(f"({shape_text(s)})") for s in report.input_shapes)
+            )
+        if report is not None and report.output_shape is not None:
+            facts["output"].setText(_esc(f"({shape_text(report.output_shape)})"))
+            facts["params"].setText(count_text(report.param_count))
+            facts["flops"].setText(flops_text(report.flops))
+        else:
+            unknown = "not known yet" if report is None or report.status == "unknown" else "—"
+            for key in ("output", "params", "flops"):
+                facts[key].setText(unknown)
+
+        while self.problems.count():
+            widget = self.problems.takeAt(0).widget()
+            if widget is not None:
+                widget.deleteLater()
+        diagnostics = result.for_node(self.node_id)
+        self.problems_title.setText("PROBLEMS" if diagnostics else "STATUS")
+        if not diagnostics:
+            ok = report is not None and report.status == "ok"
+            text = "No problems." if ok else "Waiting for the layers before it to be fixed."
+            self.problems.addWidget(_label(text, "ok" if ok else "muted", wrap=True))
+        for d in diagnostics:
+            self.problems.addWidget(_diagnostic_card(d))
+        for i in range(self.problems.count()):
+            # Shown now, not on the next event-loop turn as a layout would do it.
+            self.problems.itemAt(i).widget().show()
+        self._mark_fields()
+
+    # -- edits -------------------------------------------------------------------------------------
+
+    def _commit(self, name: str, value: Any) -> None:
+        if self.editor is None or self.node_id is None:
+            return
+        self.editor.set_param(self.node_id, name, value)
+
+    def _name_typing(self, text: str) -> None:
+        if self.editor is None or self.node_id is None:
+            return
+        self._set_name_problem(self.editor.node_id_problem(text, self.node_id))
+
+    def _name_finished(self) -> None:
+        if self.editor is None or self.node_id is None:
+            return
+        new_id = self.name_edit.text()
+        if new_id == self.node_id:
+            self._set_name_problem(None)
+            return
+        try:
+            self.editor.rename_node(self.node_id, new_id)
+        except ValueError as err:
+            self._set_name_problem(str(err))
+            return
+        self._set_name_problem(None)
+
+    def _set_name_problem(self, problem: str | None) -> None:
+        _polish(self.name_edit, "error", bool(problem))
+        self.name_problem.setText(_esc(problem or ""))
+        self.name_problem.setVisible(bool(problem))
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        # Escape in the name field gives the name back.
+        if event.key() == Qt.Key.Key_Escape and self.node_id is not None:
+            with QSignalBlocker(self.name_edit):
+                self.name_edit.setText(self.node_id)
+            self._set_name_problem(None)
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    # -- the summary page --------------------------------------------------------------------------
+
+    def _make_summary_page(self) -> QWidget:
+        page = QWidget()
+        page.setObjectName("InspectorSummary")
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(12, 12, 12, 12)
+        layout.setSpacing(10)
+        self.summary_title = _label("Model", "title")
+        self.summary_hint = _label("", "muted", wrap=True)
+        layout.addWidget(self.summary_title)
+        layout.addWidget(self.summary_hint)
+        layout.addWidget(_label("SUMMARY", "section"))
+        facts = QFrame()
+        facts.setObjectName("InspectorFacts")
+        grid = QGridLayout(facts)
+        grid.setContentsMargins(10, 8, 10, 8)
+        grid.setHorizontalSpacing(12)
+        grid.setVerticalSpacing(4)
+        self.summary_values: dict[str, QLabel] = {}
+        for row, (key, title) in enumerate(
+            (("layers", "Layers"), ("params", "Parameters"), ("flops", "FLOPs / sample"),
+             ("inputs", "Inputs"), ("outputs", "Outputs"))
+        ):  # fmt: skip
+            grid.addWidget(_label(title, "muted"), row, 0)
+            value = _label("", "value")
+            value.setWordWrap(True)
+            grid.addWidget(value, row, 1)
+            self.summary_values[key] = value
+        grid.setColumnStretch(1, 1)
+        layout.addWidget(facts)
+        self.summary_status = _label("", "ok", wrap=True)
+        layout.addWidget(self.summary_status)
+        layout.addStretch(1)
+        return page
+
+    def _show_summary(self) -> None:
+        editor = self.editor
+        values = self.summary_values
+        if editor is None:
+            self.summary_title.setText("No project")
+            self.summary_hint.setText("Open or create a project to edit its layers.")
+            for label in values.values():
+                label.setText("—")
+            self.summary_status.setText("")
+            return
+        result = editor.check_result
+        chosen = [i for i in self._selection if i in result.nodes]
+        if len(chosen) > 1:
+            self.summary_title.setText(f"{len(chosen)} layers selected")
+            self.summary_hint.setText("Select a single layer to edit its parameters.")
+            reports = [result.nodes[i] for i in chosen]
+        else:
+            self.summary_title.setText(_esc(editor.graph.name))
+            self.summary_hint.setText("Select a layer on the canvas to edit it.")
+            reports = list(result.nodes.values())
+        values["layers"].setText(str(len(reports)))
+        values["params"].setText(count_text(sum(r.param_count or 0 for r in reports)))
+        values["flops"].setText(flops_text(sum(r.flops or 0 for r in reports)))
+        values["inputs"].setText(_esc(", ".join(result.inputs) or "—"))
+        values["outputs"].setText(_esc(", ".join(result.outputs) or "—"))
+        errors, warnings = len(result.errors), len(result.warnings)
+        if errors:
+            text = f"{errors} error" + ("s" if errors > 1 else "") + " to fix before training"
+            _polish(self.summary_status, "role", "error")
+        elif warnings:
+            text = f"Ready to train · {warnings} warning" + ("s" if warnings > 1 else "")
+            _polish(self.summary_status, "role", "warning")
+        else:
+            text = "Ready to train" if result.nodes else "The graph is empty"
+            _polish(self.summary_status, "role", "ok" if result.nodes else "muted")
+        self.summary_status.setText(text)
+
+
+def _diagnostic_card(d) -> QFrame:
+    card = QFrame()
+    card.setObjectName("DiagnosticCard")
+    card.setProperty("severity", d.severity)
+    layout = QVBoxLayout(card)
+    layout.setContentsMargins(10, 7, 10, 7)
+    layout.setSpacing(3)
+    message = _label(_esc(d.message), "error" if d.is_error else "warning", wrap=True)
+    message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    layout.addWidget(message)
+    if d.fix:
+        layout.addWidget(_label(f"<b>Fix:</b> {_esc(d.fix)}", "fix", wrap=True))
+    return card
