@@ -606,6 +606,10 @@ class DataPanel(QWidget):
         frame_layout.addWidget(self.preview_title)
         frame_layout.addWidget(self.preview_label)
         frame_layout.addWidget(self.fit_label)
+        frame_layout.addStretch(1)
+        title_font = self.preview_title.font()
+        title_font.setBold(True)
+        self.preview_title.setFont(title_font)
 
         buttons = QHBoxLayout()
         buttons.addStretch(1)

@@ -1,0 +1,270 @@
+"""The main window: projects, title and status, settings panels through undo, files, ONNX."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("PySide6")
+
+from PySide6.QtCore import QSettings, Qt, QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox  # noqa: E402
+
+from app.main_window import MainWindow, example_projects, run_gui  # noqa: E402
+from app.settings import AppSettings  # noqa: E402
+from engine.graph.project import load_project  # noqa: E402
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
+
+
+@pytest.fixture
+def answers(monkeypatch):
+    """What QMessageBox.question answers (Discard unless a test says otherwise)."""
+    replies = {"default": QMessageBox.StandardButton.Discard}
+    asked = []
+
+    def question(parent, title, text, *args, **kwargs):
+        asked.append(title)
+        return replies.get(title, replies["default"])
+
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(question))
+    replies["asked"] = asked
+    return replies
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+
+
+@pytest.fixture
+def window(qtbot, settings, answers):
+    w = MainWindow(settings=settings)
+    qtbot.addWidget(w)
+    w.resize(1300, 800)
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    w.controller.shutdown()
+
+
+def test_title_shows_the_name_and_a_star_when_modified(window):
+    assert window.open_example(EXAMPLES / "digits_mlp.lcproj", ask=False)
+    assert window.windowTitle() == "Digits MLP — LayerCanvas"
+    window.editor.add_node("Dense", (0, 300))
+    assert window.windowTitle() == "Digits MLP* — LayerCanvas"
+    window.actions["undo"].trigger()
+    assert window.windowTitle() == "Digits MLP — LayerCanvas"
+
+
+def test_status_bar_says_whether_the_graph_is_valid(window):
+    window.open_example(EXAMPLES / "digits_mlp.lcproj", ask=False)
+    # Flatten 0, Dense 64 x (64 + 1), Dropout 0, Dense 10 x (64 + 1): 4,810 weights.
+    assert window.graph_status.text() == "✓ 4 layers · 4,810 params"
+    edge = next(e for e in window.editor.graph.edges if e.target == "output")
+    window.editor.disconnect_edge(edge)
+    assert window.graph_status.text().startswith("✗ ")
+    assert "error" in window.graph_status.text()
+    assert window.graph_status.property("state") == "error"
+    window.actions["undo"].trigger()
+    assert window.graph_status.text() == "✓ 4 layers · 4,810 params"
+
+
+def test_the_summary_lists_every_layer_with_its_shape_and_parameters(window):
+    window.open_example(EXAMPLES / "digits_mlp.lcproj", ask=False)
+    rows = {
+        window.summary.topLevelItem(i).text(0): window.summary.topLevelItem(i)
+        for i in range(window.summary.topLevelItemCount())
+    }
+    assert rows["flatten"].text(2) == "(64,)"
+    assert rows["hidden"].text(3) == "4,160"
+    assert rows["Total"].text(3) == "4,810"
+
+
+def test_menus_offer_every_example_and_the_edit_actions(window):
+    titles = [a.text() for a in window.examples_menu.actions()]
+    assert len(titles) == len(example_projects()) >= 7
+    assert "Digits CNN" in titles
+    menus = {a.text().replace("&", ""): a.menu() for a in window.menuBar().actions()}
+    assert list(menus) == ["File", "Edit", "View", "Train"]
+    edit = [a.text().replace("&", "") for a in menus["Edit"].actions() if a.text()]
+    for name in ("Delete", "Duplicate", "Select All"):
+        assert name in edit
+
+
+def test_save_as_writes_the_project_and_remembers_it(window, tmp_path, monkeypatch):
+    window.open_example(EXAMPLES / "digits_cnn.lcproj", ask=False)
+    window.editor.add_node("Dropout", (100, 300))
+    target = tmp_path / "mine"
+    monkeypatch.setattr(
+        QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(target), ""))
+    )
+    window.actions["save"].trigger()  # no file yet: Save asks where, like Save As
+    saved = tmp_path / "mine.lcproj"
+    assert saved.is_file()
+    assert load_project(saved).to_json() == window.editor.project.to_json()
+    assert not window.editor.modified
+    assert window.windowTitle() == "Digits CNN — mine.lcproj — LayerCanvas"
+    assert window.settings.recent_files()[0] == saved.resolve()
+    window._fill_recent_menu()
+    assert window.recent_menu.actions()[0].text() == "mine.lcproj"
+
+
+def test_a_broken_file_is_reported_and_nothing_changes(window, tmp_path):
+    before = window.editor
+    bad = tmp_path / "bad.lcproj"
+    bad.write_text('{"format": "layercanvas-project", "version": 1, "graph": ', "utf-8")
+    assert not window.open_project(bad, ask=False)
+    title, text = window.last_message
+    assert title == "Cannot open project" and "bad.lcproj" in text
+    assert "Traceback" not in text
+    assert window.editor is before
+    missing = tmp_path / "nowhere.lcproj"
+    assert not window.open_project(missing, ask=False)
+    assert window.last_message[0] == "Cannot open project"
+
+
+def test_closing_a_modified_project_asks_first(window, answers):
+    window.open_example(EXAMPLES / "digits_mlp.lcproj", ask=False)
+    window.editor.add_node("Dense", (0, 300))
+    answers["Save changes?"] = QMessageBox.StandardButton.Cancel
+    assert not window.close()
+    assert window.isVisible() and "Save changes?" in answers["asked"]
+    answers["Save changes?"] = QMessageBox.StandardButton.Discard
+    assert window.close()
+    assert window.settings.geometry() is not None  # the layout is remembered
+
+
+def test_new_and_open_ask_before_replacing_changes(window, answers):
+    window.open_example(EXAMPLES / "digits_mlp.lcproj", ask=False)
+    window.editor.add_node("Dense", (0, 300))
+    modified = window.editor
+    answers["Save changes?"] = QMessageBox.StandardButton.Cancel
+    window.actions["new"].trigger()
+    assert window.editor is modified
+    answers["Save changes?"] = QMessageBox.StandardButton.Discard
+    window.actions["new"].trigger()
+    assert window.editor is not modified and len(window.editor.graph) == 0
+
+
+def test_the_data_panel_changes_the_dataset_as_one_undo_step(window, qtbot):
+    window.open_example(EXAMPLES / "digits_mlp.lcproj", ask=False)
+    panel = window.data_panel
+    items = panel.builtin.list.findItems("iris", Qt.MatchFlag.MatchExactly)
+    panel.builtin.list.setCurrentItem(items[0])
+    assert panel.apply_button.isEnabled()
+    qtbot.mouseClick(panel.apply_button, Qt.MouseButton.LeftButton)
+    assert window.editor.project.dataset == {"name": "iris", "validation_split": 0.2, "seed": 0}
+    assert window.windowTitle().startswith("Digits MLP*")
+    window.actions["undo"].trigger()
+    assert window.editor.project.dataset["name"] == "digits"
+    assert panel.builtin.name() == "digits" and not panel.apply_button.isEnabled()
+    # The preview loads in the background and checks the data against the graph.
+    qtbot.waitUntil(lambda: panel.last_preview is not None and not panel.preview_busy, timeout=5000)
+    assert panel.last_preview.samples == 1797
+    assert panel.fit_label.text() == "✓ The graph fits this data"
+
+
+def test_the_data_panel_says_when_the_data_does_not_fit(window, qtbot):
+    window.open_example(EXAMPLES / "digits_mlp.lcproj", ask=False)
+    panel = window.data_panel
+    panel.builtin.list.setCurrentItem(
+        panel.builtin.list.findItems("iris", Qt.MatchFlag.MatchExactly)[0]
+    )
+    qtbot.waitUntil(
+        lambda: panel.last_preview is not None and panel.last_preview.name == "iris", timeout=5000
+    )
+    assert "(1, 8, 8)" in panel.fit_label.text() and "(4,)" in panel.fit_label.text()
+
+
+def test_training_settings_are_written_through_undo(window):
+    window.open_example(EXAMPLES / "digits_mlp.lcproj", ask=False)
+    panel = window.training_panel
+    panel.epochs_box.setValue(7)
+    panel.rate_box.setValue(0.01)
+    panel.optimizer_box.setCurrentText("sgd")
+    training = window.editor.project.training
+    assert training["epochs"] == 7
+    assert training["optimizer"] == {"name": "sgd", "learning_rate": 0.01}
+    for _ in range(3):
+        window.actions["undo"].trigger()
+    assert window.editor.project.training == load_project(EXAMPLES / "digits_mlp.lcproj").training
+    assert panel.epochs_box.value() == 30 and panel.optimizer_box.currentText() == "adam"
+
+
+def test_the_rate_field_steps_along_the_1_3_10_ladder(window):
+    box = window.training_panel.rate_box
+    box.setValue(0.001)
+    box.stepBy(1)
+    assert box.value() == pytest.approx(0.003)
+    box.stepBy(2)
+    assert box.value() == pytest.approx(0.03)
+    box.stepBy(-3)
+    assert box.value() == pytest.approx(0.001)
+    assert box.textFromValue(3e-5) == "3e-05"
+
+
+def test_train_refuses_a_graph_with_errors(window):
+    window.open_example(EXAMPLES / "digits_mlp.lcproj", ask=False)
+    edge = next(e for e in window.editor.graph.edges if e.target == "output")
+    window.editor.disconnect_edge(edge)
+    assert not window.train()
+    assert window.last_message[0] == "Cannot train yet"
+    assert not window.controller.busy
+
+
+def test_export_of_an_untrained_model_asks_and_verifies(window, qtbot, answers, tmp_path):
+    window.open_example(EXAMPLES / "spirals_mlp.lcproj", ask=False)
+    answers["Export untrained model?"] = QMessageBox.StandardButton.No
+    assert not window.export_onnx(tmp_path / "no.onnx")
+    answers["Export untrained model?"] = QMessageBox.StandardButton.Yes
+    with qtbot.waitSignal(window.onnxExported, timeout=30000) as blocker:
+        assert window.export_onnx(tmp_path / "spirals")
+    report = blocker.args[0]
+    assert Path(report.path) == tmp_path / "spirals.onnx" and report.checker_passed
+    assert report.max_relative_error <= 1e-4
+    assert window.last_message[0] == "ONNX export verified"
+
+
+def test_import_onnx_makes_a_project_with_its_weights(window, tmp_path):
+    from engine.graph.convert import model_from_document  # noqa: PLC0415
+    from engine.onnx import export_model  # noqa: PLC0415
+
+    source = tmp_path / "net.onnx"
+    export_model(model_from_document(load_project(EXAMPLES / "digits_mlp.lcproj").graph), source)
+    assert window.import_onnx(source, tmp_path / "imported")
+    project = window.editor.project
+    assert window.editor.path == tmp_path / "imported.lcproj"
+    assert project.weights == "imported.lcmodel" and project.weights_path.is_file()
+    types = sorted(n.type for n in project.graph.nodes)
+    assert types.count("Dense") == 2 and "Input" in types
+    garbage = tmp_path / "garbage.onnx"
+    garbage.write_bytes(b"not a model")
+    assert not window.import_onnx(garbage, tmp_path / "g.lcproj")
+    assert window.last_message[0] == "Cannot import ONNX model"
+    assert not (tmp_path / "g.lcproj").exists()
+
+
+def test_export_trained_model_needs_a_trained_model(window, tmp_path):
+    assert not window.export_trained_model(tmp_path / "m.lcmodel")
+    assert window.last_message[0] == "No trained model"
+
+
+def test_run_gui_opens_a_project_and_returns_the_exit_status(qtbot, tmp_path, answers):
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path))
+    seen = []
+
+    def close_soon():
+        for widget in QApplication.topLevelWidgets():
+            if isinstance(widget, MainWindow) and widget.isVisible():
+                seen.append(widget.windowTitle())
+                widget.close()
+        QApplication.instance().quit()
+
+    path = tmp_path / "p.lcproj"
+    path.write_text(json.dumps(load_project(EXAMPLES / "sine_regression.lcproj").to_json()))
+    QTimer.singleShot(300, close_soon)
+    assert run_gui(str(path)) == 0
+    assert seen == ["Sine regression — p.lcproj — LayerCanvas"]
