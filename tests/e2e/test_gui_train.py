@@ -1,0 +1,136 @@
+"""End to end in the window: open the digits example, press Train, watch it learn, export.
+
+Drives a real ``MainWindow`` offscreen the way a user would: the Train, Pause and Stop
+buttons of the training panel and the window's Export ONNX action (with the file dialog
+answered by the test).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("PySide6")
+
+from PySide6.QtCore import QSettings, Qt  # noqa: E402
+from PySide6.QtWidgets import QFileDialog, QMessageBox  # noqa: E402
+
+from app.main_window import MainWindow  # noqa: E402
+from app.settings import AppSettings  # noqa: E402
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setattr(
+        QMessageBox,
+        "question",
+        staticmethod(lambda *a, **k: QMessageBox.StandardButton.Discard),
+    )
+    settings = AppSettings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    w = MainWindow(settings=settings)
+    qtbot.addWidget(w)
+    w.resize(1400, 900)
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    w.controller.shutdown()
+
+
+def _open(window, name: str, epochs: int) -> None:
+    assert window.open_example(EXAMPLES / name, ask=False)
+    window.training_panel.epochs_box.setValue(epochs)  # through the panel, like a user
+    assert window.editor.project.training["epochs"] == epochs
+
+
+def _click(qtbot, button) -> None:
+    assert button.isEnabled(), button.text()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def test_train_the_digits_cnn_then_export_it(window, qtbot, tmp_path, monkeypatch):
+    _open(window, "digits_cnn.lcproj", epochs=2)
+    panel = window.training_panel
+    with qtbot.waitSignal(window.controller.finished, timeout=120000) as blocker:
+        _click(qtbot, panel.train_button)
+        assert not panel.train_button.isEnabled() and panel.stop_button.isEnabled()
+    result = blocker.args[0]
+    qtbot.waitUntil(lambda: panel.state == "idle", timeout=5000)
+
+    # The curves received every batch and both epochs.
+    panel.plots.flush()
+    x, losses = panel.plots.drawn("loss", "batch")
+    assert len(x) == 2 * 45 and x[-1] == pytest.approx(2.0)
+    assert np.mean(losses[-10:]) < np.mean(losses[:10])  # it learned
+    assert list(panel.plots.drawn("val_accuracy")[0]) == [1.0, 2.0]
+    assert panel.plots.plot_names() == ["loss", "accuracy", "learning_rate"]
+    assert panel.progress.value() == 1000
+
+    # The confusion matrix holds every validation sample, mostly on the diagonal.
+    matrix = panel.confusion.matrix
+    assert matrix.shape == (10, 10) and matrix.sum() == 359
+    accuracy = np.trace(matrix) / matrix.sum()
+    assert accuracy > 0.5  # chance is 0.1
+    assert accuracy == pytest.approx(result.history["val_accuracy"][-1])
+    assert len(panel.samples.shown) == 359
+    assert panel.sketch.armed  # an image classifier: the sketchpad is ready
+
+    # Export through the window's action; the file dialog answers with a temporary path.
+    target = tmp_path / "digits_cnn.onnx"
+    monkeypatch.setattr(
+        QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(target), ""))
+    )
+    with qtbot.waitSignal(window.onnxExported, timeout=60000) as exported:
+        window.actions["export_onnx"].trigger()
+    report = exported.args[0]
+    assert target.is_file() and report.checker_passed and report.max_relative_error <= 1e-4
+    assert window.last_message[0] == "ONNX export verified"
+
+    # The exported file predicts what the trained model predicts.
+    import onnxruntime as ort  # noqa: PLC0415
+
+    from engine.data import apply_normalization, load_dataset  # noqa: PLC0415
+
+    x = apply_normalization(load_dataset({"name": "digits"}).x[:16], result.normalization)
+    session = ort.InferenceSession(str(target), providers=["CPUExecutionProvider"])
+    (onnx_out,) = session.run(None, {session.get_inputs()[0].name: x})
+    np.testing.assert_allclose(onnx_out, result.model.predict(x), rtol=1e-4, atol=1e-5)
+
+
+def test_stop_ends_a_long_run_and_keeps_the_model(window, qtbot):
+    _open(window, "digits_mlp.lcproj", epochs=500)
+    panel = window.training_panel
+    with qtbot.waitSignal(window.controller.epoch_end, timeout=60000):
+        _click(qtbot, panel.train_button)
+    with qtbot.waitSignal(window.controller.stopped, timeout=60000) as blocker:
+        _click(qtbot, panel.stop_button)
+    result = blocker.args[0]
+    assert 1 <= result.epochs_completed < 500
+    qtbot.waitUntil(lambda: panel.state == "idle", timeout=5000)
+    assert panel.train_button.isEnabled() and not panel.stop_button.isEnabled()
+    assert panel.progress.format().startswith("Stopped")
+    assert panel.confusion.matrix.sum() == 359  # the stopped model is still evaluated
+
+
+def test_pause_and_resume_from_the_panel(window, qtbot):
+    _open(window, "digits_mlp.lcproj", epochs=4)
+    panel = window.training_panel
+    with qtbot.waitSignal(window.controller.batch_end, timeout=60000):
+        _click(qtbot, panel.train_button)
+    with qtbot.waitSignal(window.controller.paused_changed, timeout=10000):
+        _click(qtbot, panel.pause_button)
+    qtbot.waitUntil(lambda: panel.state == "paused", timeout=5000)
+    assert panel.pause_button.text() == "Resume"
+    qtbot.wait(50)
+    panel.plots.flush()
+    points = len(panel.plots.series("loss", "batch")[0])
+    qtbot.wait(250)
+    panel.plots.flush()
+    assert len(panel.plots.series("loss", "batch")[0]) == points  # nothing trains paused
+    with qtbot.waitSignal(window.controller.finished, timeout=60000):
+        _click(qtbot, panel.pause_button)
+    panel.plots.flush()
+    assert len(panel.plots.series("loss", "batch")[0]) == 4 * 45
