@@ -9,10 +9,10 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from PySide6.QtCore import QSettings, Qt, QTimer  # noqa: E402
-from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox  # noqa: E402
+from PySide6.QtCore import QSettings, Qt  # noqa: E402
+from PySide6.QtWidgets import QFileDialog, QMessageBox  # noqa: E402
 
-from app.main_window import MainWindow, example_projects, run_gui  # noqa: E402
+from app.main_window import MainWindow, example_projects  # noqa: E402
 from app.settings import AppSettings  # noqa: E402
 from engine.graph.project import load_project  # noqa: E402
 
@@ -252,19 +252,47 @@ def test_export_trained_model_needs_a_trained_model(window, tmp_path):
     assert window.last_message[0] == "No trained model"
 
 
-def test_run_gui_opens_a_project_and_returns_the_exit_status(qtbot, tmp_path, answers):
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path))
-    seen = []
+_RUN_GUI_SCRIPT = """
+import sys
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtWidgets import QApplication
 
-    def close_soon():
-        for widget in QApplication.topLevelWidgets():
-            if isinstance(widget, MainWindow) and widget.isVisible():
-                seen.append(widget.windowTitle())
-                widget.close()
-        QApplication.instance().quit()
+app = QApplication(sys.argv[:1])
+QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, sys.argv[2])
+
+def close_soon():
+    from app.main_window import MainWindow
+    for widget in QApplication.topLevelWidgets():
+        if isinstance(widget, MainWindow) and widget.isVisible():
+            print("TITLE", widget.windowTitle(), flush=True)
+            widget.close()
+    app.quit()
+
+QTimer.singleShot(1500, close_soon)
+from app.cli import main
+print("EXIT", main([sys.argv[1]]), flush=True)
+"""
+
+
+def test_layercanvas_project_opens_the_window_on_it(tmp_path):
+    # In a child process: a second QApplication.exec() in the test process would upset
+    # the threads of later tests, and this is how ``layercanvas PROJECT`` really starts.
+    import os  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
 
     path = tmp_path / "p.lcproj"
     path.write_text(json.dumps(load_project(EXAMPLES / "sine_regression.lcproj").to_json()))
-    QTimer.singleShot(300, close_soon)
-    assert run_gui(str(path)) == 0
-    assert seen == ["Sine regression — p.lcproj — LayerCanvas"]
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(root)}
+    done = subprocess.run(
+        [sys.executable, "-c", _RUN_GUI_SCRIPT, str(path), str(tmp_path / "settings")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=root,
+    )
+    lines = [line for line in done.stdout.splitlines() if line.startswith(("TITLE", "EXIT"))]
+    assert lines == ["TITLE Sine regression — p.lcproj — LayerCanvas", "EXIT 0"], done.stderr
+    assert "Traceback" not in done.stderr
