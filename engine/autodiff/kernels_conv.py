@@ -25,8 +25,7 @@ How the work is arranged (measured on the 2-core CPU this project targets; see
   contiguous, the fast case for SIMD) and then over columns, with ``kh + kw - 2``
   elementwise operations instead of ``kh*kw - 1``. Reducing a reshaped
   ``(N, C, H/p, p, W/p, p)`` view with ``max(axis=(3, 5))`` was 30x slower in numpy. The
-  VJPs route gradients with arithmetic masks (not ``where``), writing straight into the
-  result with ``out=`` when the namespace is numpy and windows do not overlap.
+  VJPs route gradients with arithmetic masks, not ``where`` (see the ReLU note above).
 - Max-pooling ties: the whole gradient of a window goes to ONE maximal element - the
   leftmost column that holds the maximum, and the topmost maximal element of that column
   (column-major first maximum). Global max pooling gives it to the first maximum in
@@ -35,10 +34,10 @@ How the work is arranged (measured on the 2-core CPU this project targets; see
 - "same" average pooling divides by the number of real (non-padding) elements in each
   window, as Keras/TensorFlow do (ONNX ``count_include_pad=0``).
 
-Everything goes through ``backend.xp`` with array-API spellings. The numpy-specific bits
-(in-place adds into views, ``out=`` in the max-pool VJP) are guarded by ``backend.xp is
-numpy``; the tests run every kernel under ``array_api_strict`` too, which takes the generic
-path and must give the same numbers.
+Everything goes through ``backend.xp`` with array-API spellings. The one numpy-specific
+bit (adding in place into a view) is guarded by ``backend.xp is numpy``; the tests run
+every kernel under ``array_api_strict`` too, which takes the generic path and must give the
+same numbers.
 """
 
 from __future__ import annotations
@@ -371,8 +370,6 @@ def _route_max(g, source, reduced, axis: int, k: int, stride: int, count: int):
     """VJP of ``reduced = max over the k window slices of source``: each gradient goes to
     the first slice (lowest offset) that equals the maximum."""
     xp = backend.xp
-    if xp is numpy and stride >= k:
-        return _route_max_disjoint_numpy(g, source, reduced, axis, k, stride, count)
     parts, remaining = [], g
     index = [slice(None)] * 4
     for off in range(k - 1):
@@ -382,25 +379,6 @@ def _route_max(g, source, reduced, axis: int, k: int, stride: int, count: int):
         parts.append(taken)
     parts.append(remaining)  # nothing earlier matched, so the last slice holds the maximum
     return _spread(tuple(source.shape), g.dtype, axis, k, stride, count, parts.__getitem__)
-
-
-def _route_max_disjoint_numpy(g, source, reduced, axis, k, stride, count):
-    """:func:`_route_max` for windows that do not overlap (the usual pooling), writing each
-    slice's share straight into the result with ``out=``: no temporaries, no copies."""
-    shape = tuple(source.shape)
-    covers = stride == k and count * k == shape[axis]
-    result = numpy.empty(shape, g.dtype) if covers else numpy.zeros(shape, g.dtype)
-    index = [slice(None)] * 4
-    remaining = g
-    for off in range(k):
-        index[axis] = _window(off, count, stride)
-        target = result[tuple(index)]
-        if off == k - 1:
-            target[...] = remaining
-            break
-        numpy.multiply(remaining, source[tuple(index)] == reduced, out=target)
-        remaining = remaining - target
-    return result
 
 
 def max_pool2d(x, pool_size=(2, 2), strides=None, padding="valid") -> Tensor:
