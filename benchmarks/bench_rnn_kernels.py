@@ -55,7 +55,7 @@ EPOCH_SAMPLES = 60_000
 
 
 def interleaved_timings(
-    fns: dict[str, Callable[[], object]], repeats: int, inner: int
+    fns: dict[str, Callable[[], object]], repeats: int, inner: int, clock=time.perf_counter
 ) -> dict[str, tuple[float, float]]:
     """(median, best) over rounds of the mean time per call, in ms; the functions alternate
     round by round. On a shared machine the best round is the one least disturbed."""
@@ -64,10 +64,10 @@ def interleaved_timings(
     times: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeats):
         for name, fn in fns.items():
-            start = time.perf_counter()
+            start = clock()
             for _ in range(inner):
                 fn()
-            times[name].append((time.perf_counter() - start) / inner)
+            times[name].append((clock() - start) / inner)
     return {name: (statistics.median(ts) * 1e3, min(ts) * 1e3) for name, ts in times.items()}
 
 
@@ -202,6 +202,12 @@ def main(argv=None) -> None:
     parser.add_argument("--inner", type=int, default=10)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-torch", action="store_true")
+    parser.add_argument(
+        "--cpu-time",
+        action="store_true",
+        help="measure process CPU time instead of wall time: steadier on a shared machine, "
+        "and comparable only with --threads 1 (idle BLAS threads spin)",
+    )
     args = parser.parse_args(argv)
     use_torch = torch is not None and not args.no_torch
     if threadpoolctl is not None:
@@ -213,8 +219,10 @@ def main(argv=None) -> None:
     shapes = (args.batch, args.steps, args.features, args.units)
     print(
         f"batch {args.batch}, {args.steps} steps x {args.features} features, "
-        f"{args.units} units; median of {args.repeats} rounds x {args.inner} calls"
+        f"{args.units} units; median of {args.repeats} rounds x {args.inner} calls, "
+        f"{'CPU' if args.cpu_time else 'wall'} time"
     )
+    clock = time.process_time if args.cpu_time else time.perf_counter
     print(blas_line())
     if use_torch:
         print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
@@ -226,13 +234,13 @@ def main(argv=None) -> None:
             fns = {"engine": engine_kernel(kind, *shapes, backward)}
             if use_torch:
                 fns["torch"] = torch_kernel(kind, *shapes, backward)
-            got = interleaved_timings(fns, args.repeats, args.inner)
+            got = interleaved_timings(fns, args.repeats, args.inner, clock)
             print(row(f"{kind} kernel {label}", got["engine"], got.get("torch")))
 
     fns = {"engine": engine_train_step(*shapes)}
     if use_torch:
         fns["torch"] = torch_train_step(*shapes)
-    got = interleaved_timings(fns, args.repeats, args.inner)
+    got = interleaved_timings(fns, args.repeats, args.inner, clock)
     print(row("train step LSTM->Dense 10, Adam", got["engine"], got.get("torch")))
     batches = math.ceil(EPOCH_SAMPLES / args.batch)
     epoch = {name: ms[0] * batches / 1e3 for name, ms in got.items()}

@@ -14,11 +14,14 @@ How the work is arranged (measured on the 2-core CPU this project targets; see
 ``benchmarks/bench_rnn_kernels.py``):
 
 - Inside the kernels everything is *feature-major*: a step's state is ``(U, N)`` and its
-  gate pre-activations ``(k*U, N)``, so each gate is a contiguous block of rows and every
-  elementwise operation runs on contiguous memory (the batch-major ``(N, k*U)`` layout
-  makes each gate a strided column block and was ~1.4x slower per step).
+  gate pre-activations ``(k*U, N)`` (the LSTM's viewed as ``(4, U, N)``), so each gate is a
+  contiguous block and every elementwise operation runs on contiguous memory (the
+  batch-major ``(N, k*U)`` layout makes each gate a strided column block and was ~1.4x
+  slower per step).
 - The input projection for all timesteps is ONE GEMM before the loop,
-  ``W^T (k*U, F) @ X (F, T*N)``; each step then does one recurrent GEMM
+  ``W^T (k*U, F+1) @ X (F+1, T*N)``, the bias riding along as a row of ones in ``X`` (its
+  gradient then comes out of the kernel-gradient GEMM as an extra row, saving a pass over
+  all pre-activations each way). Each step then does one recurrent GEMM
   ``R^T (k*U, U) @ h (U, N)`` plus the gate arithmetic.
 - When ``recurrent_activation`` is sigmoid, the sigmoid gates' columns of ``W``, ``R`` and
   the bias are pre-scaled by 1/2 so that ``sigmoid(a) = 0.5 * tanh(a / 2) + 0.5`` costs one
@@ -31,6 +34,13 @@ How the work is arranged (measured on the 2-core CPU this project targets; see
   loop is a handful of multiplies plus one GEMM ``R @ dZ_t`` per step. The gate gradients
   go into a ``(k*U, T, N)`` buffer and the weight and input gradients are then one GEMM
   each: ``X @ dZ^T``, ``H_prev @ dZ^T`` and ``W @ dZ``.
+- The big buffers come from a small workspace and are reused from call to call (freshly
+  allocated, their page faults were ~40% of the LSTM's CPU time); under numpy and CuPy the
+  LSTM's loops write results straight into them with ``out=``.
+
+At the benchmark shapes (batch 128, 28 steps x 28 features, 128 units) the GEMMs are about
+two thirds of the LSTM's time; with OpenBLAS limited to its AVX2 (Haswell) kernels, as on
+this project's machines, they run at about half the speed of PyTorch's.
 
 Activations are looked up in :data:`RNN_ACTIVATIONS`; each is paired with its derivative
 written in terms of the activation's *output*, so backward needs only stored gate values.
@@ -38,6 +48,9 @@ written in terms of the activation's *output*, so backward needs only stored gat
 
 from __future__ import annotations
 
+import math
+import threading
+import weakref
 from collections.abc import Callable
 
 from engine import backend
@@ -150,6 +163,84 @@ def _gate_activation(name: str) -> tuple[Callable, Callable, float]:
     return forward, derivative, 1.0
 
 
+# -- reusable scratch memory -------------------------------------------------------------------
+
+
+class _Workspace:
+    """Large scratch arrays handed from one kernel call to the next.
+
+    A time loop keeps ~8 buffers of ``T*N*k*U`` values. Allocated fresh on every call, they
+    cost a page fault per 4 KiB touched (glibc gives big freed blocks back to the OS), which
+    measured ~40% of the LSTM's CPU time at the benchmark shapes. Buffers return here when
+    the output tensor whose VJP reads them is garbage-collected, or at once when nothing was
+    recorded; at most ``max_bytes`` are kept.
+    """
+
+    def __init__(self, max_bytes: int = 256 * 2**20):
+        self.max_bytes = max_bytes
+        self._free: dict[tuple, list] = {}
+        self._bytes = 0
+        self._lock = threading.Lock()  # training and inference may run in different threads
+
+    def take(self, key: tuple):
+        with self._lock:
+            stack = self._free.get(key)
+            if stack:
+                self._bytes -= _nbytes(key)
+                return stack.pop()
+        return backend.xp.empty(key[1], dtype=key[2])
+
+    def give_back(self, items) -> None:
+        with self._lock:
+            for key, array in items:
+                if self._bytes + _nbytes(key) > self.max_bytes:
+                    self._free.clear()
+                    self._bytes = 0
+                self._free.setdefault(key, []).append(array)
+                self._bytes += _nbytes(key)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._free.clear()
+            self._bytes = 0
+
+
+def _nbytes(key: tuple) -> int:
+    return key[3]
+
+
+_WORKSPACE = _Workspace()
+
+
+class _Scratch:
+    """The workspace buffers one kernel call (or one VJP call) uses, given back together."""
+
+    def __init__(self):
+        self._items: list[tuple] = []
+
+    def empty(self, shape: tuple[int, ...], dtype):
+        # The namespace is part of the key: a numpy buffer must never reach CuPy code.
+        size = math.prod(shape) * backend.xp.finfo(dtype).bits // 8
+        key = (backend.xp.__name__, tuple(shape), dtype, size)
+        array = _WORKSPACE.take(key)
+        self._items.append((key, array))
+        return array
+
+    def give_back(self) -> None:
+        items, self._items = self._items, []
+        _WORKSPACE.give_back(items)
+
+
+def _record(out, parents, vjp, scratch: _Scratch) -> Tensor:
+    """``Tensor.from_op`` whose forward buffers go back to the workspace when it is done."""
+    result = Tensor.from_op(out, parents, vjp)
+    if result._vjp is None:
+        scratch.give_back()  # nothing recorded: no VJP will read them
+    else:
+        weakref.finalize(result, scratch.give_back).atexit = False
+    return result
+
+
 # -- layout plumbing ---------------------------------------------------------------------------
 
 
@@ -180,20 +271,20 @@ def _t(a):
     return backend.permute_dims(a, (1, 0))
 
 
-def _features_major(x, ones_row: bool):
+def _features_major(x, ones_row: bool, scratch: _Scratch):
     """(N, T, F) -> (F, T*N): column ``t*N + n`` is sample n at step t.
 
     With ``ones_row`` a row of ones is appended, so the bias rides along in the projection
     GEMM (and its gradient comes out of the kernel-gradient GEMM as one more row) instead of
     costing a pass over all ``k*U*T*N`` pre-activations each way.
     """
-    xp = backend.xp
     n, t, f = x.shape
-    if not ones_row:
-        return xp.reshape(backend.permute_dims(x, (2, 1, 0)), (f, t * n))
-    buf = xp.ones((f + 1, t, n), dtype=x.dtype)
+    rows = f + 1 if ones_row else f
+    buf = scratch.empty((rows, t, n), x.dtype)
     buf[:f, :, :] = backend.permute_dims(x, (2, 1, 0))
-    return xp.reshape(buf, (f + 1, t * n))
+    if ones_row:
+        buf[f, :, :] = 1.0
+    return backend.xp.reshape(buf, (rows, t * n))
 
 
 def _column(v):
@@ -212,7 +303,7 @@ def _blocks(a, order, units: int, scales=None):
     return backend.concat(parts, axis=-1)
 
 
-def _project_inputs(xf, w, bias_vec, t: int, n: int):
+def _project_inputs(xf, w, bias_vec, t: int, n: int, scratch: _Scratch):
     """All timesteps' input pre-activations in ONE GEMM: (k*U, F[+1]) @ (F[+1], T*N).
 
     ``bias_vec`` (or None) becomes the kernel's extra row, matching ``xf``'s row of ones.
@@ -221,14 +312,29 @@ def _project_inputs(xf, w, bias_vec, t: int, n: int):
     xp = backend.xp
     if bias_vec is not None:
         w = backend.concat([w, xp.reshape(bias_vec, (1, bias_vec.shape[0]))], axis=0)
-    return xp.reshape(xp.matmul(_t(w), xf), (w.shape[1], t, n))
+    z_in = scratch.empty((w.shape[1], t * n), xf.dtype)
+    _matmul_into(z_in, _t(w), xf)
+    return xp.reshape(z_in, (w.shape[1], t, n))
+
+
+def _matmul_into(out, a, b) -> None:
+    """``out[...] = a @ b``, without a temporary where the namespace takes ``out=``."""
+    xp = backend.xp
+    if xp.__name__ in ("numpy", "cupy"):
+        xp.matmul(a, b, out=out)
+    else:
+        out[...] = xp.matmul(a, b)
 
 
 def _outputs(hs, return_sequences: bool):
-    """Step-major states (T+1, U, N), h0 first -> (N, T, U) or the last state (N, U)."""
-    if return_sequences:
-        return _contiguous(backend.permute_dims(hs[1:, ...], (2, 0, 1)))
-    return _contiguous(_t(hs[-1, ...]))
+    """Step-major states (T+1, U, N), h0 first -> a fresh (N, T, U) or last state (N, U).
+
+    Always a copy: ``hs`` is workspace memory that a later call will overwrite.
+    """
+    view = backend.permute_dims(hs[1:, ...], (2, 0, 1)) if return_sequences else _t(hs[-1, ...])
+    out = backend.xp.empty(tuple(view.shape), dtype=hs.dtype)
+    out[...] = view
+    return out
 
 
 def _incoming(g, return_sequences: bool):
@@ -311,20 +417,25 @@ def simple_rnn(
     u = _check_shapes("SimpleRNN", x, kernel, recurrent_kernel, 1)
     n, t, _ = x.shape
     dtype = x.data.dtype
-    xf = _features_major(x.data, bias is not None)
-    z_in = _project_inputs(xf, kernel.data, None if bias is None else bias.data, t, n)
+    scratch, local = _Scratch(), _Scratch()
+    xf = _features_major(x.data, bias is not None, scratch)
+    b = None if bias is None else bias.data
+    z_in = _project_inputs(xf, kernel.data, b, t, n, local)
     r = recurrent_kernel.data
     r_t = _t(r)
-    hs = xp.zeros((t + 1, u, n), dtype=dtype)
+    hs = scratch.empty((t + 1, u, n), dtype)
+    hs[0, ...] = 0.0
     for s in range(t):
         z = xp.matmul(r_t, hs[s, ...])
         z += z_in[:, s, :]
         hs[s + 1, ...] = act(z)
+    local.give_back()
 
     def vjp(g):
         per_step, dh = _incoming(g, return_sequences)
         slope = d_act(hs[1:, ...])
-        dz = xp.empty((u, t, n), dtype=dtype)
+        work = _Scratch()
+        dz = work.empty((u, t, n), dtype)
         for s in range(t - 1, -1, -1):
             if per_step is not None and s < t - 1:
                 dh = dh + per_step[s, ...]
@@ -337,11 +448,12 @@ def simple_rnn(
         drec = None
         if recurrent_kernel.requires_grad:
             drec = xp.matmul(_states_flat(hs[:-1, ...]), _t(dz))
+        work.give_back()
         grads = (dx, dkernel, drec)
         return grads if bias is None else grads + (dbias,)
 
     out = _outputs(hs, return_sequences)
-    return Tensor.from_op(out, _parents(x, kernel, recurrent_kernel, bias), vjp)
+    return _record(out, _parents(x, kernel, recurrent_kernel, bias), vjp, scratch)
 
 
 # -- LSTM --------------------------------------------------------------------------------------
@@ -380,16 +492,18 @@ def lstm(
     r = _blocks(recurrent_kernel.data, _LSTM_ORDER, u)  # unscaled, for dh
     r_fwd = _t(_blocks(recurrent_kernel.data, _LSTM_ORDER, u, scales))
     b_fwd = None if bias is None else _blocks(bias.data, _LSTM_ORDER, u, scales)
-    xf = _features_major(x.data, bias is not None)
-    z_in = _project_inputs(xf, _blocks(kernel.data, _LSTM_ORDER, u, scales), b_fwd, t, n)
-
-    z_in = xp.reshape(z_in, (4, u, t, n))
+    scratch, local = _Scratch(), _Scratch()
+    xf = _features_major(x.data, bias is not None, scratch)
+    w_fwd = _blocks(kernel.data, _LSTM_ORDER, u, scales)
+    z_in = xp.reshape(_project_inputs(xf, w_fwd, b_fwd, t, n, local), (4, u, t, n))
     store = _storer()
 
-    gates = xp.empty((t, 4, u, n), dtype=dtype)  # o, i, f, c~ after activation
-    cs = xp.zeros((t + 1, u, n), dtype=dtype)
-    act_cs = xp.empty((t, u, n), dtype=dtype)
-    hs = xp.zeros((t + 1, u, n), dtype=dtype)
+    gates = scratch.empty((t, 4, u, n), dtype)  # o, i, f, c~ after activation
+    cs = scratch.empty((t + 1, u, n), dtype)
+    act_cs = scratch.empty((t, u, n), dtype)
+    hs = scratch.empty((t + 1, u, n), dtype)
+    cs[0, ...] = 0.0
+    hs[0, ...] = 0.0
     for s in range(t):
         z = xp.reshape(xp.matmul(r_fwd, hs[s, ...]), (4, u, n))
         z += z_in[:, :, s, :]
@@ -409,6 +523,7 @@ def lstm(
         else:
             act_cs[s, ...] = act(cs[s + 1, ...])
         store(hs, (s + 1, ...), xp.multiply, o, act_cs[s, ...])
+    local.give_back()
 
     def vjp(grad_out):
         per_step, dh = _incoming(grad_out, return_sequences)
@@ -416,14 +531,15 @@ def lstm(
         # dZ_o = dh * p_o, dZ_{i,f,c} = dc * p_{i,f,c}, and dc gains dh * q.
         d_gates = d_rec(gates[:, :3, ...])
         o, i, f, cand = (gates[:, k, ...] for k in range(4))
-        p = xp.empty((t, 4, u, n), dtype=dtype)
+        work = _Scratch()
+        p = work.empty((t, 4, u, n), dtype)
         every = slice(None)
         store(p, (every, 0, ...), xp.multiply, act_cs, d_gates[:, 0, ...])
         store(p, (every, 1, ...), xp.multiply, cand, d_gates[:, 1, ...])
         store(p, (every, 2, ...), xp.multiply, cs[:-1, ...], d_gates[:, 2, ...])
         store(p, (every, 3, ...), xp.multiply, i, d_act(cand))
         q = o * d_act(act_cs)
-        dz = xp.empty((4, u, t, n), dtype=dtype)  # (4U, T*N) once reshaped, for the GEMMs
+        dz = work.empty((4, u, t, n), dtype)  # (4U, T*N) once reshaped, for the GEMMs
         dc = None
         for s in range(t - 1, -1, -1):
             if per_step is not None and s < t - 1:
@@ -441,13 +557,14 @@ def lstm(
         drec = None
         if recurrent_kernel.requires_grad:
             drec = _blocks(xp.matmul(_states_flat(hs[:-1, ...]), _t(dz)), _LSTM_UNORDER, u)
+        work.give_back()
         grads = (dx, dkernel, drec)
         if bias is None:
             return grads
         return grads + (None if dbias is None else _blocks(dbias, _LSTM_UNORDER, u),)
 
     out = _outputs(hs, return_sequences)
-    return Tensor.from_op(out, _parents(x, kernel, recurrent_kernel, bias), vjp)
+    return _record(out, _parents(x, kernel, recurrent_kernel, bias), vjp, scratch)
 
 
 # -- GRU ---------------------------------------------------------------------------------------
@@ -501,13 +618,15 @@ def _gru_reset_after(x, kernel, recurrent_kernel, bias, activation, recurrent_ac
     if bias is not None:
         b_in = _blocks(bias.data[0, ...], order, u, scales)
         b_rec = _column(_blocks(bias.data[1, ...], order, u, scales))
-    xf = _features_major(x.data, bias is not None)
-    z_in = _project_inputs(xf, _blocks(kernel.data, order, u, scales), b_in, t, n)
+    scratch, local = _Scratch(), _Scratch()
+    xf = _features_major(x.data, bias is not None, scratch)
+    z_in = _project_inputs(xf, _blocks(kernel.data, order, u, scales), b_in, t, n, local)
 
-    zr = xp.empty((t, u2, n), dtype=dtype)  # update and reset gates
-    cands = xp.empty((t, u, n), dtype=dtype)  # h~
-    inner_h = xp.empty((t, u, n), dtype=dtype)  # h U_h + b_hh, which r multiplies
-    hs = xp.zeros((t + 1, u, n), dtype=dtype)
+    zr = scratch.empty((t, u2, n), dtype)  # update and reset gates
+    cands = scratch.empty((t, u, n), dtype)  # h~
+    inner_h = scratch.empty((t, u, n), dtype)  # h U_h + b_hh, which r multiplies
+    hs = scratch.empty((t + 1, u, n), dtype)
+    hs[0, ...] = 0.0
     for s in range(t):
         h_prev = hs[s, ...]
         inner = xp.matmul(r_fwd, h_prev)
@@ -519,6 +638,7 @@ def _gru_reset_after(x, kernel, recurrent_kernel, bias, activation, recurrent_ac
         cand = act(z_in[u2:, s, :] + gate[u:, :] * inner[u2:, :])
         cands[s, ...] = cand
         hs[s + 1, ...] = cand + gate[:u, :] * (h_prev - cand)
+    local.give_back()
 
     def vjp(grad_out):
         per_step, dh = _incoming(grad_out, seqs)
@@ -526,13 +646,14 @@ def _gru_reset_after(x, kernel, recurrent_kernel, bias, activation, recurrent_ac
         d_gate = d_rec(zr)
         z, r_gate = zr[:, :u, :], zr[:, u:, :]
         d_pre_h = (1.0 - z) * d_act(cands)
-        px = xp.empty((t, 3 * u, n), dtype=dtype)
+        work = _Scratch()
+        px = work.empty((t, 3 * u, n), dtype)
         px[:, :u, :] = (hs[:-1, ...] - cands) * d_gate[:, :u, :]
         px[:, u:u2, :] = d_pre_h * inner_h * d_gate[:, u:, :]
         px[:, u2:, :] = d_pre_h
         ph = d_pre_h * r_gate
-        dz_x = xp.empty((3 * u, t, n), dtype=dtype)  # w.r.t. x W + b_x
-        dz_h = xp.empty((3 * u, t, n), dtype=dtype)  # w.r.t. h U + b_h
+        dz_x = work.empty((3 * u, t, n), dtype)  # w.r.t. x W + b_x
+        dz_h = work.empty((3 * u, t, n), dtype)  # w.r.t. h U + b_h
         for s in range(t - 1, -1, -1):
             if per_step is not None and s < t - 1:
                 dh = dh + per_step[s, ...]
@@ -548,15 +669,15 @@ def _gru_reset_after(x, kernel, recurrent_kernel, bias, activation, recurrent_ac
         drec = None
         if recurrent_kernel.requires_grad:
             drec = xp.matmul(_states_flat(hs[:-1, ...]), _t(dz_h))
+        dbias = None
+        if db_in is not None:
+            dbias = xp.stack([db_in, xp.sum(dz_h, axis=1)])
+        work.give_back()
         grads = (dx, dkernel, drec)
-        if bias is None:
-            return grads
-        if db_in is None:
-            return grads + (None,)
-        return grads + (xp.stack([db_in, xp.sum(dz_h, axis=1)]),)
+        return grads if bias is None else grads + (dbias,)
 
     out = _outputs(hs, seqs)
-    return Tensor.from_op(out, _parents(x, kernel, recurrent_kernel, bias), vjp)
+    return _record(out, _parents(x, kernel, recurrent_kernel, bias), vjp, scratch)
 
 
 def _gru_reset_before(x, kernel, recurrent_kernel, bias, activation, recurrent_activation, seqs):
@@ -573,13 +694,15 @@ def _gru_reset_before(x, kernel, recurrent_kernel, bias, activation, recurrent_a
     r_zr_fwd = _t(r_zr * scale) if scale != 1.0 else _t(r_zr)
     r_h_fwd = _t(r_h)
     b_fwd = None if bias is None else _blocks(bias.data, order, u, scales)
-    xf = _features_major(x.data, bias is not None)
-    z_in = _project_inputs(xf, _blocks(kernel.data, order, u, scales), b_fwd, t, n)
+    scratch, local = _Scratch(), _Scratch()
+    xf = _features_major(x.data, bias is not None, scratch)
+    z_in = _project_inputs(xf, _blocks(kernel.data, order, u, scales), b_fwd, t, n, local)
 
-    zr = xp.empty((t, u2, n), dtype=dtype)
-    cands = xp.empty((t, u, n), dtype=dtype)
-    reset_hs = xp.empty((t, u, n), dtype=dtype)  # r * h_{t-1}, the input of U_h
-    hs = xp.zeros((t + 1, u, n), dtype=dtype)
+    zr = scratch.empty((t, u2, n), dtype)
+    cands = scratch.empty((t, u, n), dtype)
+    reset_hs = scratch.empty((t, u, n), dtype)  # r * h_{t-1}, the input of U_h
+    hs = scratch.empty((t + 1, u, n), dtype)
+    hs[0, ...] = 0.0
     for s in range(t):
         h_prev = hs[s, ...]
         pre = xp.matmul(r_zr_fwd, h_prev)
@@ -593,6 +716,7 @@ def _gru_reset_before(x, kernel, recurrent_kernel, bias, activation, recurrent_a
         cand = act(pre_h)
         cands[s, ...] = cand
         hs[s + 1, ...] = cand + gate[:u, :] * (h_prev - cand)
+    local.give_back()
 
     def vjp(grad_out):
         per_step, dh = _incoming(grad_out, seqs)
@@ -601,7 +725,8 @@ def _gru_reset_before(x, kernel, recurrent_kernel, bias, activation, recurrent_a
         d_pre_h = (1.0 - z) * d_act(cands)
         p_z = (hs[:-1, ...] - cands) * d_gate[:, :u, :]
         p_r = hs[:-1, ...] * d_gate[:, u:, :]
-        dz = xp.empty((3 * u, t, n), dtype=dtype)
+        work = _Scratch()
+        dz = work.empty((3 * u, t, n), dtype)
         for s in range(t - 1, -1, -1):
             if per_step is not None and s < t - 1:
                 dh = dh + per_step[s, ...]
@@ -623,8 +748,9 @@ def _gru_reset_before(x, kernel, recurrent_kernel, bias, activation, recurrent_a
                 ],
                 axis=1,
             )
+        work.give_back()
         grads = (dx, dkernel, drec)
         return grads if bias is None else grads + (dbias,)
 
     out = _outputs(hs, seqs)
-    return Tensor.from_op(out, _parents(x, kernel, recurrent_kernel, bias), vjp)
+    return _record(out, _parents(x, kernel, recurrent_kernel, bias), vjp, scratch)
