@@ -1,32 +1,33 @@
 """The problems panel: every diagnostic of the project in one list.
 
-Each row shows the severity, the message and, below it, the suggested fix; the column on
-the right names the layer (or the settings key) it concerns. Clicking a row emits
+Each row shows the severity, the message and, below it, the suggested fix; on the right it
+names the layer (or the settings key) it concerns. Clicking a row emits
 :attr:`DiagnosticsPanel.nodeActivated` with the first node it names — connect it to
 ``GraphView.focus_node`` to select and centre that node.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QSize, Qt, Signal
+import html
+
+from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
-    QAbstractItemView,
+    QFrame,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
-    QTreeWidget,
-    QTreeWidgetItem,
+    QScrollArea,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from engine.graph.diagnostics import Diagnostic
 from widgets.canvas import theme
+from widgets.canvas.api import disconnect_quietly
 
-__all__ = ["DiagnosticsPanel", "severity_icon"]
+__all__ = ["DiagnosticRow", "DiagnosticsPanel", "severity_icon", "where_text"]
 
-_DIAGNOSTIC_ROLE = Qt.ItemDataRole.UserRole + 1
 _ICONS: dict[str, QIcon] = {}
 
 
@@ -65,6 +66,73 @@ def severity_icon(severity: str, size: int = 14) -> QIcon:
     return _ICONS[key]
 
 
+class DiagnosticRow(QFrame):
+    """One diagnostic: severity badge, message, suggested fix, and where it is."""
+
+    clicked = Signal(object)
+
+    def __init__(self, diagnostic: Diagnostic, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.diagnostic = d = diagnostic
+        self.setObjectName("DiagnosticRow")
+        self.setProperty("severity", d.severity)
+        if d.node_ids:
+            self.setCursor(Qt.CursorShape.PointingHandCursor)
+            self.setToolTip("Click to show it on the canvas")
+        icon = QLabel()
+        icon.setPixmap(severity_icon(d.severity).pixmap(14, 14))
+        icon.setAlignment(Qt.AlignmentFlag.AlignTop)
+        icon.setContentsMargins(0, 2, 0, 0)
+        self.message = _rich_label(_esc(d.message), "message")
+        text = QVBoxLayout()
+        text.setSpacing(2)
+        text.addWidget(self.message)
+        self.fix = None
+        if d.fix:
+            self.fix = _rich_label(f"<b>Fix:</b> {_esc(d.fix)}", "fix")
+            text.addWidget(self.fix)
+        self.where = QLabel(_esc(where_text(d)))
+        self.where.setObjectName("DiagnosticWhere")
+        self.where.setProperty("link", bool(d.node_ids))
+        self.where.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignRight)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 7, 10, 7)
+        layout.setSpacing(8)
+        layout.addWidget(icon)
+        layout.addLayout(text, 1)
+        layout.addWidget(self.where)
+
+    def mouseReleaseEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        if event.button() == Qt.MouseButton.LeftButton and self.rect().contains(
+            event.position().toPoint()
+        ):
+            self.clicked.emit(self.diagnostic)
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+
+
+def where_text(d: Diagnostic) -> str:
+    """The layers a diagnostic names (at most three), else its place in the project file."""
+    if d.node_ids:
+        return ", ".join(d.node_ids[:3]) + ("…" if len(d.node_ids) > 3 else "")
+    key = (d.key or "").removeprefix("graph").strip(".")
+    return key or "project"
+
+
+def _esc(text: str) -> str:
+    return html.escape(str(text), quote=False)
+
+
+def _rich_label(text: str, role: str) -> QLabel:
+    label = QLabel(text)
+    label.setTextFormat(Qt.TextFormat.RichText)
+    label.setWordWrap(True)
+    label.setProperty("role", role)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
+    return label
+
+
 class DiagnosticsPanel(QWidget):
     """Lists diagnostics (from an editor's ``diagnosticsChanged``, or :meth:`set_diagnostics`).
 
@@ -81,43 +149,52 @@ class DiagnosticsPanel(QWidget):
         self.setObjectName("DiagnosticsPanel")
         self.editor = None
         self.diagnostics: list[Diagnostic] = []
+        self.rows: list[DiagnosticRow] = []
 
         self.summary = QLabel(self)
         self.summary.setObjectName("DiagnosticsSummary")
         self.summary_icon = QLabel(self)
         header = QHBoxLayout()
-        header.setContentsMargins(10, 6, 10, 6)
+        header.setContentsMargins(10, 8, 10, 6)
         header.setSpacing(6)
         header.addWidget(self.summary_icon)
         header.addWidget(self.summary, 1)
 
-        self.tree = QTreeWidget(self)
-        self.tree.setObjectName("DiagnosticsList")
-        self.tree.setColumnCount(2)
-        self.tree.setHeaderLabels(["Problem", "Where"])
-        self.tree.setRootIsDecorated(False)
-        self.tree.setIndentation(0)
-        self.tree.setUniformRowHeights(False)
-        self.tree.setWordWrap(True)
-        self.tree.setAlternatingRowColors(False)
-        self.tree.setIconSize(QSize(14, 14))
-        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.tree.header().setStretchLastSection(False)
-        self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.tree.header().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
-        self.tree.itemClicked.connect(self._activate)
-        self.tree.itemActivated.connect(self._activate)
+        self.list_host = QWidget()
+        self.list_host.setObjectName("DiagnosticsList")
+        self.list_layout = QVBoxLayout(self.list_host)
+        self.list_layout.setContentsMargins(8, 0, 8, 8)
+        self.list_layout.setSpacing(5)
+        self.list_layout.addStretch(1)
+        self.scroll = QScrollArea(self)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setWidget(self.list_host)
+        self.empty = QLabel(
+            "Problems with the graph, its data or its training settings appear here, each "
+            "with a suggested fix.",
+            self,
+        )
+        self.empty.setObjectName("DiagnosticsEmpty")
+        self.empty.setProperty("role", "muted")
+        self.empty.setWordWrap(True)
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.empty.setContentsMargins(34, 0, 10, 0)
+        self.pages = QStackedWidget(self)
+        self.pages.addWidget(self.scroll)
+        self.pages.addWidget(self.empty)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addLayout(header)
-        layout.addWidget(self.tree, 1)
+        layout.addWidget(self.pages, 1)
         self.set_editor(editor)
 
     def set_editor(self, editor) -> None:
         if self.editor is not None:
-            self.editor.diagnosticsChanged.disconnect(self.set_diagnostics)
+            disconnect_quietly(self.editor.diagnosticsChanged, self.set_diagnostics)
         self.editor = editor
         if editor is not None:
             editor.diagnosticsChanged.connect(self.set_diagnostics)
@@ -131,22 +208,16 @@ class DiagnosticsPanel(QWidget):
             d for d in diagnostics if not d.is_error
         ]
         self.diagnostics = ordered
-        self.tree.clear()
+        for row in self.rows:
+            self.list_layout.removeWidget(row)
+            row.deleteLater()
+        self.rows = []
         for d in ordered:
-            text = d.message if not d.fix else f"{d.message}\nFix: {d.fix}"
-            where = ", ".join(d.node_ids[:3]) + ("…" if len(d.node_ids) > 3 else "")
-            if not where:
-                where = (d.key or "").removeprefix("graph").strip(".") or "project"
-            item = QTreeWidgetItem([text, where])
-            item.setIcon(0, severity_icon(d.severity))
-            item.setToolTip(0, d.text())
-            item.setToolTip(1, "Click to show it on the canvas" if d.node_ids else d.key or "")
-            item.setData(0, _DIAGNOSTIC_ROLE, d)
-            if d.node_ids:
-                item.setForeground(1, QColor("#7cc4ff"))
-            else:
-                item.setForeground(1, theme.TEXT_MUTED)
-            self.tree.addTopLevelItem(item)
+            row = DiagnosticRow(d, self.list_host)
+            row.clicked.connect(self._activate)
+            self.list_layout.insertWidget(self.list_layout.count() - 1, row)
+            row.show()
+            self.rows.append(row)
         errors = sum(d.is_error for d in ordered)
         warnings = len(ordered) - errors
         if not ordered:
@@ -161,12 +232,13 @@ class DiagnosticsPanel(QWidget):
             self.summary.setText(", ".join(parts))
             severity = "error" if errors else "warning"
             self.summary_icon.setPixmap(severity_icon(severity).pixmap(14, 14))
-        self.tree.setVisible(bool(ordered))
+        self.pages.setCurrentWidget(self.scroll if ordered else self.empty)
 
-    def _activate(self, item: QTreeWidgetItem, _column: int = 0) -> None:
-        d = item.data(0, _DIAGNOSTIC_ROLE)
-        if d is None:
-            return
+    def activate(self, index: int) -> None:
+        """Act as if row ``index`` was clicked."""
+        self._activate(self.diagnostics[index])
+
+    def _activate(self, d: Diagnostic) -> None:
         self.diagnosticActivated.emit(d)
         if d.node_ids:
             self.nodeActivated.emit(d.node_ids[0])

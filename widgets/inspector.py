@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
 )
 
 from widgets.canvas import theme
+from widgets.canvas.api import disconnect_quietly
 from widgets.canvas.node_item import layer_info_or_none
 from widgets.canvas.text import count_text, flops_text, shape_text
 
@@ -425,8 +426,8 @@ class Inspector(QScrollArea):
 
     def set_editor(self, editor) -> None:
         if self.editor is not None:
-            self.editor.graphChanged.disconnect(self._on_graph_event)
-            self.editor.checked.disconnect(self._on_checked)
+            disconnect_quietly(self.editor.graphChanged, self._on_graph_event)
+            disconnect_quietly(self.editor.checked, self._on_checked)
         self.editor = editor
         self._selection = []
         self.node_id = None
@@ -573,7 +574,6 @@ class Inspector(QScrollArea):
         self._resets.clear()
         self._type = type_name
         info = layer_info_or_none(type_name)
-        self.info = info
         color = theme.node_color(type_name, info.category if info else None)
         self.band.setStyleSheet(f"background: {color.name()}; border-radius: 2px;")
         if info is None:
@@ -686,11 +686,9 @@ class Inspector(QScrollArea):
         if report is None or not report.input_shapes:
             facts["inputs"].setText("—")
         else:
-            facts["inputs"].setText(
-                "<br>".join(_esc(f"({shape_text(s)})") for s in report.input_shapes)
-            )
+            facts["inputs"].setText("<br>".join(_esc(shape_text(s)) for s in report.input_shapes))
         if report is not None and report.output_shape is not None:
-            facts["output"].setText(_esc(f"({shape_text(report.output_shape)})"))
+            facts["output"].setText(_esc(shape_text(report.output_shape)))
             facts["params"].setText(count_text(report.param_count))
             facts["flops"].setText(flops_text(report.flops))
         else:

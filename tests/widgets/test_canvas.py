@@ -347,3 +347,63 @@ def test_the_canvas_renders(view, tmp_path):
     colors = {image.pixelColor(x, y).name() for x in range(0, image.width(), 7)
               for y in range(0, image.height(), 7)}  # fmt: skip
     assert theme.NODE_BODY.name() in colors
+
+
+def test_space_and_left_drag_pans_instead_of_selecting(view, editor):
+    view.setFocus()
+    QTest.keyPress(view, Qt.Key.Key_Space)
+    before = view.horizontalScrollBar().value()
+    wide = view.graph_scene.node_items["wide"]
+    drag(view, card_center(wide), card_center(wide) + QPointF(-120, 0))
+    QTest.keyRelease(view, Qt.Key.Key_Space)
+    assert view.horizontalScrollBar().value() != before
+    assert editor.undo_stack.count() == 0  # the card under the mouse did not move
+    assert view.graph_scene.selected_node_ids() == []
+
+
+def test_keyboard_shortcuts_of_the_canvas(view, editor):
+    view.graph_scene.select_nodes(["deep1"])
+    view.setFocus()
+    QTest.keyClick(view, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
+    assert view.graph_scene.selected_node_ids() == ["deep1_1"]
+    QTest.keyClick(view, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    assert len(view.graph_scene.selected_node_ids()) == len(editor.graph)
+    view.set_zoom(2.0)
+    QTest.keyClick(view, Qt.Key.Key_0, Qt.KeyboardModifier.ControlModifier)
+    assert view.zoom() == pytest.approx(1.0)
+    QTest.keyClick(view, Qt.Key.Key_F)
+    assert view.zoom() < 1.0
+    names = set(view.edit_actions())
+    assert {"delete", "copy", "paste", "duplicate", "fit", "zoom_in", "zoom_out"} <= names
+
+
+def test_edges_turn_red_only_when_they_are_the_problem(view, editor):
+    editor.disconnect_edge(Edge("deep2", "merge", 1))  # Concatenate now lacks an input
+    kept = view.graph_scene.edge_items[Edge("wide", "merge", 0)][0]
+    assert view.graph_scene.node_items["merge"].has_error
+    assert kept.error is None  # the remaining edge is fine
+
+
+def test_switching_to_another_editor_even_after_the_old_one_is_gone(view, editor, qtbot):
+    import shiboken6  # noqa: PLC0415
+
+    from app.editing import EditorDocument  # noqa: PLC0415
+    from widgets.diagnostics_panel import DiagnosticsPanel  # noqa: PLC0415
+    from widgets.inspector import Inspector  # noqa: PLC0415
+
+    inspector, panel = Inspector(editor), DiagnosticsPanel(editor)
+    qtbot.addWidget(inspector)
+    qtbot.addWidget(panel)
+    old_graph = editor.graph
+    editor.close()
+    shiboken6.delete(editor)  # the window dropped the old project
+    other = EditorDocument()
+    view.set_editor(other)
+    inspector.set_editor(other)
+    panel.set_editor(other)
+    old_graph.create_node("Dense")  # the old document no longer reaches the canvas
+    assert view.graph_scene.node_items == {}
+    node_id = other.add_node("Input", (0, 0), {"shape": [4]})
+    assert list(view.graph_scene.node_items) == [node_id]
+    assert inspector.summary_values["layers"].text() == "1"
+    assert "error" in panel.summary.text()  # nothing follows the Input yet

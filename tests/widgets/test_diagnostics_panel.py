@@ -23,14 +23,20 @@ def panel(qtbot, editor):
 
 
 def rows(panel) -> list[str]:
-    tree = panel.tree
-    return [tree.topLevelItem(i).text(0) for i in range(tree.topLevelItemCount())]
+    """Each row's message, and its fix on a second line."""
+    texts = []
+    for row in panel.rows:
+        text = row.message.text()
+        if row.fix is not None:
+            text += "\n" + row.fix.text()
+        texts.append(text)
+    return texts
 
 
 def test_a_valid_project_has_no_problems(panel):
     assert rows(panel) == []
     assert "No problems" in panel.summary.text()
-    assert not panel.tree.isVisible()
+    assert panel.pages.currentWidget() is panel.empty
 
 
 def test_every_diagnostic_is_listed_errors_first_and_follows_edits(panel, editor):
@@ -47,7 +53,8 @@ def test_every_diagnostic_is_listed_errors_first_and_follows_edits(panel, editor
     assert panel.summary.text().startswith(f"{errors} error")
     assert f"{warnings} warning" in panel.summary.text()
     units = next(r for r in rows(panel) if "units" in r)
-    assert "\nFix: set units to an integer" in units
+    assert "\n<b>Fix:</b> set units to an integer &gt;= 1" in units
+    assert panel.pages.currentWidget() is panel.scroll
     editor.undo_stack.undo()
     editor.undo_stack.undo()
     editor.undo_stack.undo()
@@ -56,8 +63,7 @@ def test_every_diagnostic_is_listed_errors_first_and_follows_edits(panel, editor
 
 def test_settings_problems_name_their_key(panel, editor):
     editor.set_settings("training", dict(editor.project.training, loss="nonsense"))
-    item = panel.tree.topLevelItem(0)
-    assert item.text(1) == "training.loss"
+    assert panel.rows[0].where.text() == "training.loss"
 
 
 def test_clicking_a_row_focuses_its_node(panel, view, editor, qtbot):
@@ -65,11 +71,10 @@ def test_clicking_a_row_focuses_its_node(panel, view, editor, qtbot):
 
     link_widgets(view, diagnostics=panel)
     editor.set_param("output", "units", -2)
-    item = panel.tree.topLevelItem(0)
-    assert item.text(1) == "output"
-    rect = panel.tree.visualItemRect(item)
+    row = panel.rows[0]
+    assert row.where.text() == "output"
     with qtbot.waitSignal(panel.nodeActivated) as blocker:
-        QTest.mouseClick(panel.tree.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+        QTest.mouseClick(row, Qt.MouseButton.LeftButton, pos=row.rect().center())
     assert blocker.args == ["output"]
     assert view.graph_scene.selected_node_ids() == ["output"]
     center = view.mapToScene(view.viewport().rect().center())
@@ -85,6 +90,6 @@ def test_set_diagnostics_works_without_an_editor(qtbot):
             Diagnostic(ERROR, "cycle", "an error", "remove an edge", ("b", "c")),
         ]
     )
-    assert rows(panel) == ["an error\nFix: remove an edge", "a warning"]
-    assert panel.tree.topLevelItem(0).text(1) == "b, c"
+    assert rows(panel) == ["an error\n<b>Fix:</b> remove an edge", "a warning"]
+    assert panel.rows[0].where.text() == "b, c"
     assert panel.summary.text() == "1 error, 1 warning"

@@ -9,6 +9,8 @@ read ``graph`` and the check results, and call the request methods.
 
 from __future__ import annotations
 
+import contextlib
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -16,7 +18,7 @@ from engine.graph.compiler import CheckResult
 from engine.graph.diagnostics import Diagnostic
 from engine.graph.document import Edge, GraphDocument
 
-__all__ = ["LAYER_MIME", "NODES_MIME", "GraphEditor"]
+__all__ = ["LAYER_MIME", "NODES_MIME", "GraphEditor", "disconnect_quietly"]
 
 #: Drag-and-drop payload of a palette entry: the layer type name, UTF-8.
 LAYER_MIME = "application/x-layercanvas-layer"
@@ -64,3 +66,11 @@ class GraphEditor(Protocol):
     def paste_nodes(self, data: Any, offset: Sequence[float] = (0, 0)) -> list[str]: ...
 
     def duplicate_nodes(self, node_ids: Iterable[str], offset=(40, 40)) -> list[str]: ...
+
+
+def disconnect_quietly(signal, slot) -> None:
+    """Disconnect ``slot`` from an editor's signal, also when the editor is already gone
+    (widgets switch editors when a project is closed and another opened)."""
+    with contextlib.suppress(RuntimeError, TypeError), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        signal.disconnect(slot)

@@ -242,10 +242,12 @@ class NodeItem(QGraphicsItem):
             painter.setPen(theme.TEXT_FAINT)
             painter.drawText(area, align | Qt.AlignmentFlag.AlignLeft, "shape unknown")
             return
-        right = f"{count_text(report.param_count)} params" if report.param_count else ""
+        right = (
+            f"{count_text(report.param_count, compact=True)} params" if report.param_count else ""
+        )
         right_width = metrics.horizontalAdvance(right) + 6 if right else 0
         painter.setPen(theme.TEXT)
-        shape = "→ " + shape_text(report.output_shape)
+        shape = "→ " + shape_text(report.output_shape, tight=True)
         painter.drawText(
             QRectF(area.left(), area.top(), area.width() - right_width, area.height()),
             align | Qt.AlignmentFlag.AlignLeft,

@@ -23,11 +23,18 @@ from PySide6.QtWidgets import QGraphicsScene
 
 from engine.graph.document import Edge, GraphEvent, Node
 from widgets.canvas import theme
+from widgets.canvas.api import disconnect_quietly
 from widgets.canvas.edge_item import EdgeItem, RubberEdge
 from widgets.canvas.node_item import NodeItem
 from widgets.canvas.port_item import OUTPUT, PortItem
 
 __all__ = ["GraphScene"]
+
+#: Diagnostics whose edges are themselves wrong (and turn red). Others, such as "needs
+#: more inputs", name the edges of their node only for context.
+_EDGE_CODES = frozenset(
+    {"shape", "cycle", "port_conflict", "too_many_inputs", "port_out_of_range", "dangling_edge"}
+)
 
 
 @dataclass
@@ -80,7 +87,7 @@ class GraphScene(QGraphicsScene):
             self._unsubscribe()
             self._unsubscribe = None
         if self.editor is not None:
-            self.editor.checked.disconnect(self.apply_check)
+            disconnect_quietly(self.editor.checked, self.apply_check)
         self.cancel_connection()
         for items in list(self.edge_items.values()):
             for item in items:
@@ -214,7 +221,7 @@ class GraphScene(QGraphicsScene):
             item.set_report(result.nodes.get(node_id), result.for_node(node_id))
         edge_errors: dict[str, str] = {}
         for d in result.diagnostics:
-            if d.is_error:
+            if d.is_error and d.code in _EDGE_CODES:
                 for edge_id in d.edge_ids:
                     edge_errors.setdefault(edge_id, d.text())
         for edge, items in self.edge_items.items():

@@ -181,6 +181,15 @@ class GraphView(QGraphicsView):
             self.delete_selection()
             event.accept()
             return
+        # Where the shortcut system did not take a key (no active window, or the window
+        # claims the same keys), the canvas's own actions still answer it.
+        pressed = QKeySequence(event.keyCombination())
+        for action in self._actions.values():
+            if any(pressed.matches(k) == QKeySequence.SequenceMatch.ExactMatch
+                   for k in action.shortcuts()):  # fmt: skip
+                action.trigger()
+                event.accept()
+                return
         super().keyPressEvent(event)
 
     def keyReleaseEvent(self, event) -> None:  # noqa: N802 - Qt's name

@@ -45,6 +45,7 @@ class EditorWorkspace(QSplitter):
         right.addWidget(self.diagnostics)
         right.setStretchFactor(0, 3)
         right.setStretchFactor(1, 1)
+        right.setSizes([560, 260])
         self.addWidget(self.palette)
         self.addWidget(self.view)
         self.addWidget(right)
