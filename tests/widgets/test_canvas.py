@@ -407,3 +407,18 @@ def test_switching_to_another_editor_even_after_the_old_one_is_gone(view, editor
     assert list(view.graph_scene.node_items) == [node_id]
     assert inspector.summary_values["layers"].text() == "1"
     assert "error" in panel.summary.text()  # nothing follows the Input yet
+
+
+def test_a_graph_given_before_the_window_shows_is_fitted_once_it_does(editor, qtbot):
+    from widgets.canvas import GraphView  # noqa: PLC0415
+
+    view = GraphView()
+    qtbot.addWidget(view)
+    view.set_editor(editor)  # the window sets things up before showing itself
+    view.resize(1000, 500)
+    view.show()
+    qtbot.waitExposed(view)
+    visible = view.mapToScene(view.viewport().rect()).boundingRect()
+    for item in view.graph_scene.node_items.values():
+        assert visible.contains(item.sceneBoundingRect())
+    assert view.zoom() > 0.5

@@ -57,6 +57,7 @@ class GraphView(QGraphicsView):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self._pan_from: QPointF | None = None
         self._space_held = False
+        self._fit_pending = False
         self._actions = self._make_actions()
 
     @property
@@ -65,7 +66,16 @@ class GraphView(QGraphicsView):
 
     def set_editor(self, editor) -> None:
         self.graph_scene.set_editor(editor)
-        self.fit_to_view()
+        # Fitting needs the real viewport size: before the window is shown, wait for it.
+        self._fit_pending = not self.isVisible()
+        if not self._fit_pending:
+            self.fit_to_view()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        if self._fit_pending and self.isVisible():
+            self._fit_pending = False
+            self.fit_to_view()
 
     # -- zoom and pan ------------------------------------------------------------------------------
 
