@@ -197,13 +197,15 @@ class MoveNodes(QUndoCommand):
         doc: GraphDocument,
         positions: Mapping[str, Sequence[float]],
         parent: QUndoCommand | None = None,
+        text: str | None = None,
     ):
         super().__init__(parent)
         self.doc = doc
         self.new = {i: list(p) for i, p in positions.items()}
         self.old = {i: list(doc.node(i).position) for i in self.new}
         count = len(self.new)
-        self.setText(f"Move '{next(iter(self.new))}'" if count == 1 else f"Move {count} layers")
+        default = f"Move '{next(iter(self.new))}'" if count == 1 else f"Move {count} layers"
+        self.setText(text or default)
 
     def redo(self) -> None:
         for node_id, position in self.new.items():

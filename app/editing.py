@@ -209,15 +209,16 @@ class EditorDocument(QObject):
         if command.count:
             self.push(command)
 
-    def move_nodes(self, positions: Mapping[str, Sequence[float]]) -> None:
-        """Move nodes (``id -> new top-left``) as one undo step; unchanged ones are skipped."""
+    def move_nodes(self, positions: Mapping[str, Sequence[float]], text: str | None = None) -> None:
+        """Move nodes (``id -> new top-left``) as one undo step (named ``text`` in the Edit
+        menu); unchanged ones are skipped."""
         moved = {
             node_id: _grid(pos)
             for node_id, pos in positions.items()
             if node_id in self.graph and list(self.graph.node(node_id).position) != _grid(pos)
         }
         if moved:
-            self.push(commands.MoveNodes(self.graph, moved))
+            self.push(commands.MoveNodes(self.graph, moved, text=text))
 
     def connect_ports(self, source: str, target: str, port: int = 0) -> None:
         """Connect ``source`` to input ``port`` of ``target`` (replacing what was there)."""

@@ -226,6 +226,7 @@ class GraphView(QGraphicsView):
             ("duplicate", "Duplicate", [QKeySequence("Ctrl+D")], self.duplicate_selection),
             ("select_all", "Select All", [QKeySequence.StandardKey.SelectAll], self.select_all),
             ("fit", "Fit to View", [QKeySequence("F")], self.fit_to_view),
+            ("arrange", "Arrange Layers", [QKeySequence("Ctrl+L")], self.arrange),
             ("zoom_in", "Zoom In", [QKeySequence.StandardKey.ZoomIn, QKeySequence("Ctrl+=")],
              self.zoom_in),
             ("zoom_out", "Zoom Out", [QKeySequence.StandardKey.ZoomOut], self.zoom_out),
@@ -244,7 +245,7 @@ class GraphView(QGraphicsView):
 
     def edit_actions(self) -> dict[str, QAction]:
         """The canvas's actions by name (delete, copy, cut, paste, duplicate, select_all,
-        fit, zoom_in, zoom_out, zoom_reset), for menus and toolbars."""
+        fit, arrange, zoom_in, zoom_out, zoom_reset), for menus and toolbars."""
         return dict(self._actions)
 
     def delete_selection(self) -> None:
@@ -255,6 +256,15 @@ class GraphView(QGraphicsView):
         edges = self.graph_scene.selected_edges()
         if nodes or edges:
             editor.remove_items(nodes, edges)
+
+    def arrange(self) -> None:
+        """Lay the graph out left to right in columns by depth (one undo step), then fit."""
+        from engine.graph.convert import auto_layout  # noqa: PLC0415
+
+        if self.editor is None or not len(self.editor.graph):
+            return
+        self.editor.move_nodes(auto_layout(self.editor.graph), text="Arrange layers")
+        self.fit_to_view()
 
     def select_all(self) -> None:
         self.graph_scene.select_nodes(list(self.graph_scene.node_items))
@@ -407,6 +417,7 @@ class GraphView(QGraphicsView):
             menu.addSeparator()
             menu.addAction(self._actions["paste"])
             menu.addAction(self._actions["select_all"])
+            menu.addAction(self._actions["arrange"])
             menu.addAction(self._actions["fit"])
         menu.exec(event.globalPos())
 
