@@ -505,7 +505,7 @@ class Inspector(QScrollArea):
         self.band.setFixedWidth(4)
         titles = QVBoxLayout()
         titles.setSpacing(1)
-        self.type_label = _label("", "title")
+        self.type_label = _label("", "title", wrap=True)
         self.category_label = _label("", "muted")
         titles.addWidget(self.type_label)
         titles.addWidget(self.category_label)
@@ -762,7 +762,8 @@ class Inspector(QScrollArea):
         layout = QVBoxLayout(page)
         layout.setContentsMargins(12, 12, 12, 12)
         layout.setSpacing(10)
-        self.summary_title = _label("Model", "title")
+        # Titles wrap: a long project name must not widen the panel past its dock.
+        self.summary_title = _label("Model", "title", wrap=True)
         self.summary_hint = _label("", "muted", wrap=True)
         layout.addWidget(self.summary_title)
         layout.addWidget(self.summary_hint)

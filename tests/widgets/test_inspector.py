@@ -266,3 +266,10 @@ def test_an_unknown_layer_type_is_explained(inspector, editor):
     assert inspector.fields == {}
     assert "Unknown layer type" in inspector.category_label.text()
     assert "did you mean 'Dense'?" in labels_text(inspector)
+
+
+def test_the_panel_fits_a_narrow_dock_whatever_it_shows(inspector, editor):
+    editor.rename_project("A project with a long name that would widen a panel a lot")
+    for node_id in [None, "wide", "merge"]:
+        inspector.show_node(node_id)
+        assert inspector.pages.minimumSizeHint().width() <= 300, node_id
