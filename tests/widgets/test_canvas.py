@@ -438,3 +438,21 @@ def test_arrange_lays_the_graph_out_by_depth_in_one_step(view, editor):
     items_match_document(view, editor)
     editor.undo_stack.undo()
     assert editor.project.dumps() == before
+
+
+def test_the_context_menus(view, editor):
+    from engine.graph.registry_info import by_category  # noqa: PLC0415
+
+    empty = view.mapFromScene(QPointF(700, 300))
+    menu = view.context_menu(empty)
+    add = menu.actions()[0].menu()
+    assert [a.text() for a in add.actions()] == list(by_category())
+    core = add.actions()[0].menu()
+    dense = next(a for a in core.actions() if a.text() == "Dense")
+    dense.trigger()
+    node = editor.graph.node("dense_1")
+    assert abs(node.position[0] + theme.NODE_WIDTH / 2 - 700) <= 10
+    card = view.mapFromScene(card_center(view.graph_scene.node_items["deep1"]))
+    menu = view.context_menu(card)
+    assert view.graph_scene.selected_node_ids() == ["deep1"]  # the item became the selection
+    assert [a.text() for a in menu.actions() if a.text()] == ["Duplicate", "Copy", "Cut", "Delete"]

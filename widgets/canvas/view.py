@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 
-from PySide6.QtCore import QMimeData, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QMimeData, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QKeySequence, QPainter, QPen
 from PySide6.QtWidgets import QApplication, QGraphicsView, QMenu
 
@@ -395,10 +395,17 @@ class GraphView(QGraphicsView):
     # -- context menu ------------------------------------------------------------------------------
 
     def contextMenuEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        menu = self.context_menu(event.pos())
+        if menu is not None:
+            menu.exec(event.globalPos())
+
+    def context_menu(self, view_pos: QPoint) -> QMenu | None:
+        """The right-click menu at ``view_pos``: edits of the item there (which becomes the
+        selection), or on empty canvas "Add Layer" by category, paste, arrange, fit."""
         if self.editor is None:
-            return
-        scene_pos = self.mapToScene(event.pos())
-        item = self.itemAt(event.pos())
+            return None
+        scene_pos = self.mapToScene(view_pos)
+        item = self.itemAt(view_pos)
         while item is not None and not isinstance(item, NodeItem | EdgeItem):
             item = item.parentItem()
         if item is not None and not item.isSelected():
@@ -419,7 +426,7 @@ class GraphView(QGraphicsView):
             menu.addAction(self._actions["select_all"])
             menu.addAction(self._actions["arrange"])
             menu.addAction(self._actions["fit"])
-        menu.exec(event.globalPos())
+        return menu
 
     def _add_layer_menu(self, menu: QMenu, scene_pos: QPointF) -> None:
         from engine.graph.registry_info import by_category  # noqa: PLC0415
