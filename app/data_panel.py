@@ -419,6 +419,7 @@ class _BuiltinPage(QWidget):
         self.description = QLabel()
         self.description.setWordWrap(True)
         self.description.setObjectName("datasetDescription")
+        self.description.setProperty("role", "description")
         self.options_box = QGroupBox("Generator options")
         self.options_form = QFormLayout(self.options_box)
         self.option_widgets: dict[str, tuple[Any, Any]] = {}
@@ -758,7 +759,7 @@ class DataPanel(QWidget):
 
     def _show_preview(self, preview: DatasetPreview) -> None:
         self.last_preview = preview
-        self.preview_label.setProperty("error", preview.error is not None)
+        self.preview_label.setProperty("role", "error" if preview.error else "value")
         self.preview_label.style().unpolish(self.preview_label)
         self.preview_label.style().polish(self.preview_label)
         lines = preview.summary_lines()
@@ -780,10 +781,10 @@ class DataPanel(QWidget):
             problems = [f"could not check the graph against this data: {err}"]
         if problems:
             self.fit_label.setText("✗ " + "\n✗ ".join(problems))
-            self.fit_label.setProperty("fits", False)
+            self.fit_label.setProperty("role", "error")
         else:
             self.fit_label.setText("✓ The graph fits this data")
-            self.fit_label.setProperty("fits", True)
+            self.fit_label.setProperty("role", "ok")
         self.fit_label.style().unpolish(self.fit_label)
         self.fit_label.style().polish(self.fit_label)
 

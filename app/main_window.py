@@ -413,6 +413,10 @@ class MainWindow(QMainWindow):
             self.undo_group.removeStack(old.undo_stack)
             old.close()
             old.deleteLater()
+            # The trained model and its results belong to the project being closed.
+            self.controller.shutdown()
+            self.controller.forget()
+            self.training_panel.clear_results()
         self.editor = editor
         editor.setParent(self)
         self.undo_group.addStack(editor.undo_stack)
@@ -460,6 +464,7 @@ class MainWindow(QMainWindow):
             state = "warning" if warnings else "ok"
         self.graph_status.setText(text)
         self.graph_status.setProperty("state", state)
+        self.graph_status.setProperty("role", state)
         self.graph_status.setToolTip(
             "\n".join(d.text() for d in errors[:8]) if errors else "The graph is valid"
         )
@@ -524,8 +529,16 @@ class MainWindow(QMainWindow):
     # -- files ------------------------------------------------------------------------------------
 
     def confirm_discard(self) -> bool:
-        """True when the open project may be replaced: unmodified, saved now, or the user
-        chose to discard the changes."""
+        """True when the open project may be replaced (or the window closed): no run is
+        going on (or the user stopped it), and the project is unmodified, saved now, or the
+        user chose to discard the changes."""
+        if self.controller.busy:
+            answer = QMessageBox.question(
+                self, "Stop training?", "The model is still training. Stop it?"
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return False
+            self.controller.shutdown()
         if self.editor is None or not self.editor.modified:
             return True
         answer = QMessageBox.question(
@@ -1017,15 +1030,6 @@ class MainWindow(QMainWindow):
             self.restoreState(state)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
-        if self.controller.busy:
-            answer = QMessageBox.question(
-                self,
-                "Stop training?",
-                "The model is still training. Stop it and quit?",
-            )
-            if answer != QMessageBox.StandardButton.Yes:
-                event.ignore()
-                return
         if not self.confirm_discard():
             event.ignore()
             return

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
 
 from engine.callbacks import Callback
 from engine.graph.project import Project
@@ -694,6 +694,11 @@ class TrainingController(QObject):
             "evaluate", lambda: evaluate_model(result.model, result.data, split), "Evaluation"
         )
 
+    def forget(self) -> None:
+        """Drop the last trained model (another project was opened)."""
+        if not self.busy:
+            self.result = None
+
     def pause(self) -> None:
         if self._state == "training":
             self._flags.running.clear()
@@ -720,7 +725,18 @@ class TrainingController(QObject):
         thread = self._thread
         if thread is None:
             return True
-        return thread.wait(timeout_ms)
+        # Poll with sleeps rather than one long QThread.wait(): that would hold the GIL the
+        # worker needs to reach its next stop check, and so wait for nothing until timeout.
+        deadline = time.monotonic() + timeout_ms / 1000.0
+        while not thread.isFinished():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.005)
+        thread.wait(1000)
+        # Deliver the worker's last signals (queued to this object) now, so the outcome is
+        # announced and the controller is free when this returns.
+        QCoreApplication.sendPostedEvents(self, 0)
+        return not self.busy
 
     def predict_function(self) -> Callable[[np.ndarray], np.ndarray] | None:
         """``f(x_batch)`` running the trained model on raw inputs (its training
@@ -749,7 +765,9 @@ class TrainingController(QObject):
         thread.setObjectName("LayerCanvasTraining")
         worker.moveToThread(thread)
         thread.started.connect(worker.run)
-        worker.done.connect(thread.quit)
+        # Direct: the QThread object lives in the UI thread, and a queued quit() would wait
+        # for the UI's event loop, which shutdown() does not run while it waits.
+        worker.done.connect(thread.quit, Qt.ConnectionType.DirectConnection)
         thread.finished.connect(self._on_thread_finished)
         self._thread, self._worker = thread, worker
         thread.start()

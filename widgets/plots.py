@@ -216,6 +216,7 @@ class TrainingPlots(QWidget):
         self._log_box.toggled.connect(self._on_log_scale)
         self._empty_label = QLabel("Curves appear here when training starts.")
         self._empty_label.setObjectName("plotsHint")
+        self._empty_label.setProperty("role", "muted")
         self._empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
 
         bar = QHBoxLayout()

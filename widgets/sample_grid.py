@@ -323,6 +323,7 @@ class SampleGrid(QWidget):
         self._order.currentIndexChanged.connect(self._update_shown)
         self._summary = QLabel("No predictions yet: train the model to see its answers here.")
         self._summary.setObjectName("sampleSummary")
+        self._summary.setProperty("role", "muted")
         self._clear_cell = QToolButton()
         self._clear_cell.setText("Show all classes")
         self._clear_cell.setVisible(False)

@@ -351,6 +351,7 @@ class SketchPredictor(QWidget):
         self._answer.setFont(answer_font)
         self._status = QLabel()
         self._status.setWordWrap(True)
+        self._status.setProperty("role", "muted")
         self._clear = QPushButton("Clear")
         self._clear.clicked.connect(self.pad.clear)
 

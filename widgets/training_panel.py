@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSignalBlocker, Signal
-from PySide6.QtGui import QFont, QTextCursor
+from PySide6.QtGui import QFont, QTextCursor, QValidator
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QComboBox,
@@ -90,17 +90,17 @@ class LearningRateSpinBox(QDoubleSpinBox):
     def validate(self, text: str, pos: int):
         stripped = text.strip()
         if not stripped:
-            return (QDoubleSpinBox.State.Intermediate, text, pos)
+            return (QValidator.State.Intermediate, text, pos)
         try:
             value = float(stripped)
         except ValueError:
             partial = stripped.lower().rstrip("e-+.")
             ok = partial.replace(".", "", 1).isdigit() or partial == ""
-            state = QDoubleSpinBox.State.Intermediate if ok else QDoubleSpinBox.State.Invalid
+            state = QValidator.State.Intermediate if ok else QValidator.State.Invalid
             return (state, text, pos)
         if self.minimum() <= value <= self.maximum():
-            return (QDoubleSpinBox.State.Acceptable, text, pos)
-        return (QDoubleSpinBox.State.Intermediate, text, pos)
+            return (QValidator.State.Acceptable, text, pos)
+        return (QValidator.State.Intermediate, text, pos)
 
     def stepBy(self, steps: int) -> None:  # noqa: N802 - Qt's name
         value = self.value()
@@ -144,6 +144,7 @@ class TrainingPanel(QWidget):
         self.train_button.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay))
         self.train_button.setToolTip("Train the model on the chosen dataset (F5)")
         self.train_button.clicked.connect(self.train_requested)
+        self.train_button.setProperty("primary", True)
         self.pause_button = QPushButton("Pause")
         self.pause_button.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_MediaPause))
         self.pause_button.setToolTip("Pause after the current batch; press again to resume")
@@ -154,6 +155,7 @@ class TrainingPanel(QWidget):
         self.stop_button.clicked.connect(self.stop_requested)
         self.state_label = QLabel("Ready")
         self.state_label.setObjectName("trainingState")
+        self.state_label.setProperty("role", "muted")
 
         self.epochs_box = QSpinBox()
         self.epochs_box.setRange(1, 100_000)
@@ -181,6 +183,7 @@ class TrainingPanel(QWidget):
         self.progress.setFormat("Not started")
         self.speed_label = QLabel("")
         self.speed_label.setObjectName("trainingSpeed")
+        self.speed_label.setProperty("role", "muted")
 
         self.plots = TrainingPlots()
         self.confusion = ConfusionMatrixWidget()
@@ -348,6 +351,16 @@ class TrainingPanel(QWidget):
         self.speed_label.setText("")
         if description:
             self.log(description)
+
+    def clear_results(self) -> None:
+        """Forget the curves, results and progress (another project was opened)."""
+        self.plots.clear()
+        self.confusion.clear()
+        self.samples.clear()
+        self.sketch.set_model(None, None, ())
+        self.progress.setValue(0)
+        self.progress.setFormat("Not started")
+        self.speed_label.setText("")
 
     def add_batches(self, x: Sequence[float], values: Mapping[str, Sequence[float]]) -> None:
         self.plots.add_batches(x, values)

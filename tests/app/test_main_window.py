@@ -296,3 +296,21 @@ def test_layercanvas_project_opens_the_window_on_it(tmp_path):
     lines = [line for line in done.stdout.splitlines() if line.startswith(("TITLE", "EXIT"))]
     assert lines == ["TITLE Sine regression — p.lcproj — LayerCanvas", "EXIT 0"], done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_replacing_the_project_while_training_asks_to_stop_it(window, qtbot, answers):
+    window.open_example(EXAMPLES / "digits_mlp.lcproj", ask=False)
+    window.training_panel.epochs_box.setValue(500)
+    with qtbot.waitSignal(window.controller.epoch_end, timeout=60000):
+        assert window.train()
+    answers["Stop training?"] = QMessageBox.StandardButton.No
+    assert not window.new_project()
+    assert window.controller.busy
+    answers["Stop training?"] = QMessageBox.StandardButton.Yes
+    assert window.new_project()
+    assert not window.controller.busy
+    # The model trained on the old project is not offered for the new one.
+    assert window.controller.result is None
+    assert window.training_panel.confusion.matrix is None
+    assert window.training_panel.plots.keys("batch") == []
+    assert not window.training_panel.sketch.armed

@@ -280,3 +280,19 @@ def test_evaluate_model_binary_logits_and_regression():
     ev = evaluate_model(_Model(lambda x: np.sin(x)), sine)
     assert ev.task == "regression" and ev.accuracy is None and ev.confidence is None
     np.testing.assert_allclose(ev.y_pred, np.sin(sine.validation.x).reshape(ev.y_true.shape))
+
+
+def test_shutdown_stops_a_run_and_announces_it_before_returning(controller, project, qtbot):
+    import time  # noqa: PLC0415
+
+    record = _Recorder(controller)
+    with qtbot.waitSignal(controller.epoch_end, timeout=30000):
+        controller.start(project, epochs=500)
+    started = time.perf_counter()
+    assert controller.shutdown(timeout_ms=10000)
+    assert time.perf_counter() - started < 5.0
+    assert not controller.busy and controller.state == "idle"
+    assert record.kinds()[-1] == "stopped"  # delivered synchronously, not later
+    assert controller.result is not None
+    controller.forget()
+    assert controller.result is None and controller.model is None
