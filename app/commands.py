@@ -35,6 +35,7 @@ __all__ = [
     "AddNode",
     "Connect",
     "Disconnect",
+    "MoveEdge",
     "MoveNodes",
     "PasteNodes",
     "RemoveItems",
@@ -305,6 +306,23 @@ class Connect(QUndoCommand):
         self.doc.remove_edge(self.edge)
         for index, edge in reversed(self._replaced):
             self.doc.add_edge(edge, index)
+
+
+class MoveEdge(_Macro):
+    """Take an edge off its input port and plug it into another (``target``, ``port``),
+    replacing what was there, as one step."""
+
+    def __init__(
+        self,
+        doc: GraphDocument,
+        edge: Edge,
+        target: str,
+        port: int = 0,
+        parent: QUndoCommand | None = None,
+    ):
+        super().__init__(parent)
+        self.steps = [Disconnect(doc, edge), Connect(doc, edge.source, target, port)]
+        self.setText(f"Reconnect {edge.source} → {target}")
 
 
 class PasteNodes(_Macro):

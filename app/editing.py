@@ -226,6 +226,12 @@ class EditorDocument(QObject):
             return
         self.push(commands.Connect(self.graph, source, target, port))
 
+    def reconnect_edge(self, edge: Edge, target: str, port: int = 0) -> None:
+        """Move an edge's end to input ``port`` of ``target`` (one undo step)."""
+        if edge not in self.graph.edges or (edge.target, edge.target_port) == (target, port):
+            return
+        self.push(commands.MoveEdge(self.graph, edge, target, port))
+
     def disconnect_edge(self, edge: Edge) -> None:
         if edge in self.graph.edges:
             self.push(commands.Disconnect(self.graph, edge))

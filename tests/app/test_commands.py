@@ -257,3 +257,13 @@ def test_set_settings_replaces_and_restores(stack):
     assert target.applied == ["training", "training"]
     with pytest.raises(ValueError, match="dataset"):
         commands.SetSettings(target, "graph", {})
+
+
+def test_move_edge_replugs_an_edge_in_one_step(doc, stack):
+    before = snapshot(doc)
+    stack.push(commands.MoveEdge(doc, Edge("deep2", "merge", 1), "output", 0))
+    assert Edge("deep2", "merge", 1) not in doc.edges
+    assert [e for e in doc.edges if e.target == "output"] == [Edge("deep2", "output", 0)]
+    assert stack.count() == 1
+    stack.undo()
+    assert snapshot(doc) == before

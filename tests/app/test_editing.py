@@ -214,3 +214,12 @@ def test_add_node_fills_required_parameters_with_their_defaults(editor):
     unknown = editor.add_node("NotALayer", (0, 0))
     assert editor.graph.node(unknown).params == {}
     assert any(d.code == "unknown_type" for d in editor.check_result.for_node(unknown))
+
+
+def test_reconnect_edge_skips_a_move_to_where_it_is(editor):
+    edge = Edge("deep1", "deep2", 0)
+    editor.reconnect_edge(edge, "deep2", 0)
+    editor.reconnect_edge(Edge("nowhere", "deep2", 0), "merge", 2)
+    assert editor.undo_stack.count() == 0
+    editor.reconnect_edge(edge, "merge", 2)
+    assert Edge("deep1", "merge", 2) in editor.graph.edges and edge not in editor.graph.edges

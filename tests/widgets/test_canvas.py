@@ -456,3 +456,46 @@ def test_the_context_menus(view, editor):
     menu = view.context_menu(card)
     assert view.graph_scene.selected_node_ids() == ["deep1"]  # the item became the selection
     assert [a.text() for a in menu.actions() if a.text()] == ["Duplicate", "Copy", "Cut", "Delete"]
+
+
+def test_dragging_a_connected_input_picks_its_edge_up(view, editor):
+    before = editor.project.dumps()
+    scene = view.graph_scene
+    deep2_in = scene.node_items["deep2"].inputs[0]
+    # Dropped in empty space: the edge is removed.
+    drag(view, deep2_in.scenePos(), QPointF(700, 400))
+    assert Edge("deep1", "deep2", 0) not in editor.graph.edges
+    assert editor.undo_stack.count() == 1
+    editor.undo_stack.undo()
+    assert editor.project.dumps() == before
+    # Dropped on another input: the edge moves there, in one step.
+    drag(view, deep2_in.scenePos(), scene.node_items["merge"].inputs[2].scenePos())
+    assert Edge("deep1", "deep2", 0) not in editor.graph.edges
+    assert Edge("deep1", "merge", 2) in editor.graph.edges
+    assert editor.undo_stack.count() == 1
+    items_match_document(view, editor)
+    editor.undo_stack.undo()
+    assert editor.project.dumps() == before
+    # Dropped back where it was: nothing happens, and the edge shows again.
+    viewport = view.viewport()
+    home = view.mapFromScene(deep2_in.scenePos())
+    QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, home)
+    QTest.mouseMove(viewport, home + QPoint(60, 80))
+    assert not scene.edge_items[Edge("deep1", "deep2", 0)][0].isVisible()
+    QTest.mouseMove(viewport, home)
+    QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, home)
+    assert editor.undo_stack.index() == 0  # nothing new was done
+    assert editor.project.dumps() == before
+    assert all(i.isVisible() for items in scene.edge_items.values() for i in items)
+
+
+def test_escape_cancels_a_dragged_edge(view, editor):
+    scene = view.graph_scene
+    port = scene.node_items["deep2"].inputs[0]
+    assert scene.begin_connection(port)
+    assert not scene.edge_items[Edge("deep1", "deep2", 0)][0].isVisible()
+    view.setFocus()
+    QTest.keyClick(view, Qt.Key.Key_Escape)
+    assert not scene.connecting
+    assert scene.edge_items[Edge("deep1", "deep2", 0)][0].isVisible()
+    assert editor.undo_stack.count() == 0

@@ -26,7 +26,7 @@ from widgets.canvas import theme
 from widgets.canvas.api import disconnect_quietly
 from widgets.canvas.edge_item import EdgeItem, RubberEdge
 from widgets.canvas.node_item import NodeItem
-from widgets.canvas.port_item import OUTPUT, PortItem
+from widgets.canvas.port_item import INPUT, OUTPUT, PortItem
 
 __all__ = ["GraphScene"]
 
@@ -39,12 +39,14 @@ _EDGE_CODES = frozenset(
 
 @dataclass
 class _Connection:
-    """A connection being dragged from ``port``."""
+    """A connection being dragged from ``port``; ``picked`` is the edge lifted off a
+    connected input (its item hidden meanwhile), which the drag moves or removes."""
 
     port: PortItem
     rubber: RubberEdge
     candidates: list[PortItem] = field(default_factory=list)
     target: PortItem | None = None
+    picked: Edge | None = None
 
 
 class GraphScene(QGraphicsScene):
@@ -311,14 +313,31 @@ class GraphScene(QGraphicsScene):
         return self._connection is not None
 
     def begin_connection(self, port: PortItem) -> bool:
+        """Start dragging an edge from ``port``. From a connected input the existing edge is
+        picked up instead: it hangs from its source and can be dropped on another input,
+        or in empty space to remove it."""
         if self.editor is None or self._connection is not None:
             return False
+        picked, origin = None, port
+        if port.kind == INPUT:
+            picked = next(
+                (
+                    e
+                    for e in self.edge_items
+                    if (e.target, e.target_port) == (port.node_id, port.index)
+                ),
+                None,
+            )
+            if picked is not None:
+                for item in self.edge_items[picked]:
+                    item.hide()
+                port = self.node_items[picked.source].output
         rubber = RubberEdge()
         self.addItem(rubber)
-        self._connection = _Connection(port, rubber, self._candidates(port))
+        self._connection = _Connection(port, rubber, self._candidates(port, picked), picked=picked)
         for candidate in self._connection.candidates:
             candidate.set_highlight("compatible")
-        self.update_connection(port.scenePos())
+        self.update_connection(origin.scenePos())
         return True
 
     def update_connection(self, pos: QPointF) -> None:
@@ -346,6 +365,14 @@ class GraphScene(QGraphicsScene):
             return
         target = self._snap_target(pos)
         self.cancel_connection()
+        if conn.picked is not None:
+            edge = conn.picked
+            if target is None:
+                self.editor.disconnect_edge(edge)
+                self.statusMessage.emit(f"Disconnected {edge.source} → {edge.target}")
+            elif (target.node_id, target.index) != (edge.target, edge.target_port):
+                self.editor.reconnect_edge(edge, target.node_id, target.index)
+            return
         if target is None:
             if conn.port.kind == OUTPUT and not conn.candidates:
                 self.statusMessage.emit("No input can take this output without a cycle")
@@ -363,21 +390,24 @@ class GraphScene(QGraphicsScene):
         for candidate in conn.candidates:
             candidate.set_highlight(None)
         self.removeItem(conn.rubber)
+        if conn.picked is not None:
+            for item in self.edge_items.get(conn.picked, []):
+                item.show()
 
-    def _candidates(self, port: PortItem) -> list[PortItem]:
+    def _candidates(self, port: PortItem, picked: Edge | None = None) -> list[PortItem]:
         """Ports the dragged one may connect to: the other direction, another node, and no
-        edge that would close a cycle."""
-        graph = self.graph
+        edge that would close a cycle (the picked-up edge no longer counts)."""
+        edges = [e for e in self.graph.edges if e != picked]
         if port.kind == OUTPUT:
             # source -> T closes a cycle when T already reaches source.
-            banned = _reach(graph.edges, port.node_id, upstream=True)
+            banned = _reach(edges, port.node_id, upstream=True)
             return [
                 p
                 for node_id, item in self.node_items.items()
                 if node_id not in banned
                 for p in item.inputs
             ]
-        banned = _reach(graph.edges, port.node_id, upstream=False)
+        banned = _reach(edges, port.node_id, upstream=False)
         return [item.output for node_id, item in self.node_items.items() if node_id not in banned]
 
     def _snap_target(self, pos: QPointF) -> PortItem | None:
