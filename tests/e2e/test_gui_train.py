@@ -99,6 +99,14 @@ def test_train_the_digits_cnn_then_export_it(window, qtbot, tmp_path, monkeypatc
     (onnx_out,) = session.run(None, {session.get_inputs()[0].name: x})
     np.testing.assert_allclose(onnx_out, result.model.predict(x), rtol=1e-4, atol=1e-5)
 
+    # The trained model saved as a .lcmodel file loads back with the same predictions.
+    from engine.io import load_model  # noqa: PLC0415
+
+    with qtbot.waitSignal(window.modelSaved, timeout=10000):
+        assert window.export_trained_model(tmp_path / "digits")
+    loaded = load_model(tmp_path / "digits.lcmodel")
+    np.testing.assert_allclose(loaded.predict(x), result.model.predict(x), rtol=1e-6)
+
 
 def test_stop_ends_a_long_run_and_keeps_the_model(window, qtbot):
     _open(window, "digits_mlp.lcproj", epochs=500)
