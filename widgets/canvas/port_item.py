@@ -32,6 +32,7 @@ class PortItem(QGraphicsItem):
         self.setAcceptHoverEvents(True)
         self.setCursor(Qt.CursorShape.CrossCursor)
         self.setZValue(2)
+        self._refresh_tooltip()
 
     @property
     def node_id(self) -> str:
@@ -43,7 +44,17 @@ class PortItem(QGraphicsItem):
     def set_connected(self, connected: bool) -> None:
         if connected != self.connected:
             self.connected = connected
+            self._refresh_tooltip()
             self.update()
+
+    def _refresh_tooltip(self) -> None:
+        if self.kind == OUTPUT:
+            text = "Output: drag it onto an input to connect"
+        elif self.connected:
+            text = f"Input {self.index + 1}: drag to move its edge, or drop it to disconnect"
+        else:
+            text = f"Input {self.index + 1}: drag it onto an output to connect"
+        self.setToolTip(text)
 
     def set_highlight(self, highlight: str | None) -> None:
         if highlight != self.highlight:
