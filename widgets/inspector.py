@@ -15,17 +15,11 @@ written into the widgets inside signal blockers, so showing a value never sends 
 from __future__ import annotations
 
 import html
-import re
-from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QSignalBlocker, Qt
-from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (
-    QAbstractSpinBox,
     QCheckBox,
-    QComboBox,
-    QDoubleSpinBox,
     QFormLayout,
     QFrame,
     QGridLayout,
@@ -34,7 +28,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QScrollArea,
     QSizePolicy,
-    QSpinBox,
     QStackedWidget,
     QToolButton,
     QVBoxLayout,
@@ -45,308 +38,9 @@ from widgets.canvas import theme
 from widgets.canvas.api import disconnect_quietly
 from widgets.canvas.node_item import layer_info_or_none
 from widgets.canvas.text import count_text, flops_text, shape_text
+from widgets.inspector_fields import NONE_TEXT, Field, list_text, make_field, parse_int_list
 
 __all__ = ["Inspector", "parse_int_list"]
-
-_INT_LIMIT = 2**31 - 1
-_NONE_TEXT = "none"
-
-
-# -- parsing what people type into tuple fields ----------------------------------------------------
-
-
-def parse_int_list(text: str, param: dict) -> tuple[Any, str | None, bool]:
-    """Read ``"3, 3"``, ``"(1, 8, 8)"``, ``"3x3"`` or ``"3"`` for an ``int_tuple``, ``shape``
-    or ``ints`` parameter.
-
-    Returns ``(value, problem, partial)``: the value to store (an int for a single number of
-    an ``int_tuple``, else a list; ``None`` for an empty nullable field), a message when the
-    text is not acceptable, and whether it could still become acceptable by typing more.
-    """
-    kind = param["kind"]
-    body = text.strip().strip("()[]").strip()
-    if not body:
-        if param.get("nullable"):
-            return None, None, False
-        return None, "enter at least one number", True
-    parts = [p for p in re.split(r"[\s,x×*]+", body) if p]
-    partial = bool(re.search(r"[,x×*\s-]$", text.strip().rstrip(")]")))
-    values = []
-    for part in parts:
-        if not re.fullmatch(r"-?\d+", part):
-            return None, f"'{part}' is not a whole number", part == "-"
-        values.append(int(part))
-    lo, hi = param.get("min"), param.get("max")
-    if kind == "shape":
-        if values.count(-1) > 1:
-            return None, "only one dimension may be -1", False
-        bad = [v for v in values if v == 0 or v < -1]
-        if bad:
-            return None, "dimensions must be positive (or one -1)", False
-    for v in values:
-        if (lo is not None and v < lo) or (hi is not None and v > hi):
-            bounds = " and ".join(
-                b for b in (f">= {lo:g}" if lo is not None else "",
-                            f"<= {hi:g}" if hi is not None else "") if b
-            )  # fmt: skip
-            return None, f"{v} is out of range; each number must be {bounds}", False
-    if kind == "int_tuple":
-        length = param.get("length") or 1
-        if len(values) == 1:
-            return values[0], None, partial
-        if len(values) != length:
-            more = len(values) < length
-            return None, f"enter one number or {length} numbers", more
-        return values, None, partial
-    return values, None, partial
-
-
-class _IntListValidator(QValidator):
-    def __init__(self, param: dict, parent=None):
-        super().__init__(parent)
-        self.param = param
-
-    def validate(self, text: str, pos: int):
-        if re.search(r"[^\d\s,x×*()\[\]-]", text):
-            return QValidator.State.Invalid, text, pos
-        _value, problem, partial = parse_int_list(text, self.param)
-        if problem is None and not partial:
-            return QValidator.State.Acceptable, text, pos
-        return QValidator.State.Intermediate, text, pos
-
-
-def _list_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list | tuple):
-        return ", ".join(str(v) for v in value)
-    return str(value)
-
-
-# -- one editor per parameter kind -----------------------------------------------------------------
-
-
-class _CompactDoubleSpinBox(QDoubleSpinBox):
-    """A spin box that shows ``0.001`` rather than ``0.001000``."""
-
-    def textFromValue(self, value: float) -> str:  # noqa: N802 - Qt's name
-        return f"{value:.8g}"
-
-    def valueFromText(self, text: str) -> float:  # noqa: N802 - Qt's name
-        try:
-            return float(text)
-        except ValueError:
-            return self.value()
-
-    def validate(self, text: str, pos: int):
-        stripped = text.strip()
-        if re.fullmatch(r"-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", stripped):
-            value = float(stripped)
-            if self.minimum() <= value <= self.maximum():
-                return QValidator.State.Acceptable, text, pos
-            return QValidator.State.Intermediate, text, pos
-        if re.fullmatch(r"-?(\d*\.?\d*)([eE][-+]?)?", stripped):
-            return QValidator.State.Intermediate, text, pos
-        return QValidator.State.Invalid, text, pos
-
-
-class _Field:
-    """A parameter's editor widget, its value in and out, and an error mark."""
-
-    def __init__(self, param: dict, commit: Callable[[Any], None]):
-        self.param = param
-        self.commit = commit
-        self.widget = self._make()
-
-    def _make(self) -> QWidget:
-        raise NotImplementedError
-
-    def show_value(self, value: Any) -> bool:
-        """Put ``value`` in the widget; False when the widget cannot show it (a bad value
-        from a file), in which case it shows the default."""
-        raise NotImplementedError
-
-    def set_problem(self, message: str | None) -> None:
-        widget = self.widget
-        if bool(widget.property("error")) != bool(message):
-            widget.setProperty("error", bool(message))
-            widget.style().unpolish(widget)
-            widget.style().polish(widget)
-        widget.setToolTip(message or self.param.get("help", ""))
-
-
-class _IntField(_Field):
-    def _make(self) -> QWidget:
-        box = QSpinBox()
-        lo = self.param.get("min")
-        hi = self.param.get("max")
-        lo = -_INT_LIMIT if lo is None else max(int(lo), -_INT_LIMIT)
-        hi = _INT_LIMIT if hi is None else min(int(hi), _INT_LIMIT)
-        if self.param.get("nullable"):
-            lo -= 1  # the lowest slot reads "none"
-            box.setSpecialValueText(_NONE_TEXT)
-        self._range = (lo, hi)
-        box.setRange(lo, hi)
-        box.setKeyboardTracking(False)  # commit on Enter, focus loss or a step, not per key
-        box.setAccelerated(True)
-        box.valueChanged.connect(self._changed)
-        return box
-
-    def _changed(self, value: int) -> None:
-        nullable = self.param.get("nullable")
-        self.commit(None if nullable and value == self._range[0] else value)
-
-    def show_value(self, value: Any) -> bool:
-        box = self.widget
-        lo, hi = self._range
-        with QSignalBlocker(box):
-            box.setRange(lo, hi)
-            if value is None and self.param.get("nullable"):
-                box.setValue(lo)
-                return True
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                box.setValue(_as_int(self.param.get("default"), lo))
-                return False
-            if value != int(value) or not -_INT_LIMIT <= value <= _INT_LIMIT:
-                return False
-            # An out-of-range value from a file is shown as it is (the frame turns red),
-            # not silently clamped to the range.
-            box.setRange(min(lo, int(value)), max(hi, int(value)))
-            box.setValue(int(value))
-            return True
-
-
-class _FloatField(_Field):
-    def _make(self) -> QWidget:
-        box = _CompactDoubleSpinBox()
-        box.setDecimals(10)
-        lo = self.param.get("min")
-        hi = self.param.get("max")
-        self._range = (-1e12 if lo is None else float(lo), 1e12 if hi is None else float(hi))
-        box.setRange(*self._range)
-        box.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
-        box.setSingleStep(0.1 if hi is None or hi > 1 else 0.05)
-        box.setKeyboardTracking(False)
-        box.setAccelerated(True)
-        box.valueChanged.connect(lambda v: self.commit(float(f"{v:.10g}")))
-        return box
-
-    def show_value(self, value: Any) -> bool:
-        box = self.widget
-        lo, hi = self._range
-        with QSignalBlocker(box):
-            box.setRange(lo, hi)
-            if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
-                default = self.param.get("default")
-                box.setValue(float(default) if isinstance(default, int | float) else 0.0)
-                return False
-            box.setRange(min(lo, float(value)), max(hi, float(value)))
-            box.setValue(float(value))
-            return True
-
-
-class _BoolField(_Field):
-    def _make(self) -> QWidget:
-        box = QCheckBox()
-        box.toggled.connect(lambda checked: self.commit(bool(checked)))
-        return box
-
-    def show_value(self, value: Any) -> bool:
-        with QSignalBlocker(self.widget):
-            self.widget.setChecked(value is True)
-        return isinstance(value, bool)
-
-
-class _ChoiceField(_Field):
-    def _make(self) -> QWidget:
-        box = QComboBox()
-        box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        box.setMinimumContentsLength(8)
-        self._choices: list[Any] = list(self.param.get("choices") or [])
-        if self.param.get("nullable"):
-            self._choices.insert(0, None)
-        for choice in self._choices:
-            box.addItem(_NONE_TEXT if choice is None else str(choice))
-        box.activated.connect(self._chosen)
-        return box
-
-    def _chosen(self, index: int) -> None:
-        if 0 <= index < len(self._choices):
-            self.commit(self._choices[index])
-
-    def show_value(self, value: Any) -> bool:
-        box = self.widget
-        with QSignalBlocker(box):
-            while box.count() > len(self._choices):  # a bad value shown earlier
-                box.removeItem(box.count() - 1)
-            if value in self._choices:
-                box.setCurrentIndex(self._choices.index(value))
-                return True
-            box.addItem(f"{value} (not allowed)")
-            box.setCurrentIndex(box.count() - 1)
-            return False
-
-
-class _IntListField(_Field):
-    def _make(self) -> QWidget:
-        edit = QLineEdit()
-        edit.setValidator(_IntListValidator(self.param, edit))
-        kind = self.param["kind"]
-        if kind == "int_tuple":
-            n = self.param.get("length") or 1
-            example = "3" if n == 1 else f"3  or  {', '.join(['3'] * n)}"
-        elif kind == "shape":
-            example = "1, 8, 8"
-        else:
-            example = "1, 2"
-        edit.setPlaceholderText(_NONE_TEXT if self.param.get("nullable") else example)
-        edit.textEdited.connect(self._typing)
-        edit.editingFinished.connect(self._finished)
-        self._shown: Any = None
-        return edit
-
-    def _typing(self, text: str) -> None:
-        _value, problem, _partial = parse_int_list(text, self.param)
-        self.set_problem(problem)
-
-    def _finished(self) -> None:
-        value, problem, _partial = parse_int_list(self.widget.text(), self.param)
-        if problem is None and value != self._shown:
-            self.commit(value)
-
-    def show_value(self, value: Any) -> bool:
-        self._shown = value
-        with QSignalBlocker(self.widget):
-            self.widget.setText(_list_text(value))
-        return value is None or isinstance(value, int | list | tuple)
-
-
-class _TextField(_Field):
-    def _make(self) -> QWidget:
-        edit = QLineEdit()
-        edit.editingFinished.connect(lambda: self.commit(edit.text()))
-        return edit
-
-    def show_value(self, value: Any) -> bool:
-        with QSignalBlocker(self.widget):
-            self.widget.setText("" if value is None else str(value))
-        return isinstance(value, str) or value is None
-
-
-_FIELDS = {
-    "int": _IntField,
-    "float": _FloatField,
-    "bool": _BoolField,
-    "choice": _ChoiceField,
-    "int_tuple": _IntListField,
-    "shape": _IntListField,
-    "ints": _IntListField,
-    "str": _TextField,
-}
-
-
-def _as_int(value: Any, fallback: int) -> int:
-    return int(value) if isinstance(value, int) and not isinstance(value, bool) else fallback
 
 
 def _polish(widget: QWidget, name: str, value) -> None:
@@ -381,7 +75,7 @@ def _param_tooltip(param: dict) -> str:
     if param.get("max") is not None:
         facts.append(f"≤ {param['max']:g}")
     if param.get("default") is not None:
-        facts.append(f"default {_esc(_list_text(param['default']))}")
+        facts.append(f"default {_esc(list_text(param['default']))}")
     if facts:
         lines.append("<span style='color:#98a2ae'>" + " · ".join(facts) + "</span>")
     return "<br>".join(lines)
@@ -406,7 +100,7 @@ class Inspector(QScrollArea):
         self.node_id: str | None = None
         self._selection: list[str] = []
         self._type: str | None = None
-        self.fields: dict[str, _Field] = {}
+        self.fields: dict[str, Field] = {}
         self._value_problems: dict[str, str] = {}
         self._labels: dict[str, QLabel] = {}
         self._resets: dict[str, QToolButton] = {}
@@ -591,9 +285,8 @@ class Inspector(QScrollArea):
         self.description.setText(_esc(info.description))
         self.params_title.setVisible(bool(info.params))
         for param in info.params:
-            field_cls = _FIELDS.get(param["kind"], _TextField)
             name = param["name"]
-            field = field_cls(param, lambda value, n=name: self._commit(n, value))
+            field = make_field(param, lambda value, n=name: self._commit(n, value))
             field.widget.setObjectName(f"param_{name}")
             field.widget.setToolTip(param.get("help", ""))
             label = _label(name, "param")
@@ -602,14 +295,14 @@ class Inspector(QScrollArea):
             reset.setObjectName("ResetButton")
             reset.setText("↺")
             reset.setAutoRaise(True)
-            default = _list_text(param.get("default"))
-            reset.setToolTip(f"Back to the default ({default or _NONE_TEXT})")
+            default = list_text(param.get("default"))
+            reset.setToolTip(f"Back to the default ({default or NONE_TEXT})")
             reset.clicked.connect(lambda _=False, n=name: self._commit(n, None))
             row = QWidget()
             row_layout = QHBoxLayout(row)
             row_layout.setContentsMargins(0, 0, 0, 0)
             row_layout.setSpacing(4)
-            if isinstance(field, _BoolField):
+            if isinstance(field.widget, QCheckBox):
                 row_layout.addWidget(field.widget)
                 row_layout.addStretch(1)
             else:
@@ -670,7 +363,7 @@ class Inspector(QScrollArea):
         row = QWidget()
         row_layout = QHBoxLayout(row)
         row_layout.setContentsMargins(0, 0, 0, 0)
-        value_label = _label(_esc(_list_text(value)), "error")
+        value_label = _label(_esc(list_text(value)), "error")
         row_layout.addWidget(value_label, 1)
         row_layout.addWidget(button)
         self.form.addRow(label, row)

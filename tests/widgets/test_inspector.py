@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (  # noqa: E402
 
 from engine.graph.registry_info import layer_info  # noqa: E402
 from widgets.canvas.text import count_text  # noqa: E402
-from widgets.inspector import Inspector, parse_int_list  # noqa: E402
+from widgets.inspector import Inspector  # noqa: E402
 
 
 @pytest.fixture
@@ -119,42 +119,6 @@ def test_a_tuple_field_is_checked_as_you_type(inspector, editor):
     type_into(edit, "7")
     assert editor.graph.node("conv2d_1").params["kernel_size"] == 7
     assert not edit.property("error")
-
-
-@pytest.mark.parametrize(
-    ("text", "kind", "value", "problem", "partial"),
-    [
-        ("3", "int_tuple", 3, None, False),
-        ("3, 5", "int_tuple", [3, 5], None, False),
-        ("(3 x 5)", "int_tuple", [3, 5], None, False),
-        ("3,", "int_tuple", 3, None, True),
-        ("3, 5, 7", "int_tuple", None, "one number or 2 numbers", False),
-        ("0", "int_tuple", None, "out of range", False),
-        ("a", "int_tuple", None, "not a whole number", False),
-        ("", "int_tuple", None, "at least one number", True),
-        ("[1, 8, 8]", "shape", [1, 8, 8], None, False),
-        ("-1, 4", "shape", [-1, 4], None, False),
-        ("-1, -1", "shape", None, "only one dimension", False),
-        ("4, 0", "shape", None, "positive", False),
-        ("4, -", "shape", None, "not a whole number", True),
-    ],
-)
-def test_parse_int_list(text, kind, value, problem, partial):
-    param = {"name": "p", "kind": kind, "length": 2}
-    if kind == "int_tuple":
-        param.update(min=1, max=1024)
-    got_value, got_problem, got_partial = parse_int_list(text, param)
-    assert got_value == value
-    if problem is None:
-        assert got_problem is None
-    else:
-        assert problem in got_problem
-    assert got_partial == partial
-
-
-def test_an_empty_nullable_tuple_means_the_default():
-    param = {"name": "strides", "kind": "int_tuple", "length": 2, "nullable": True}
-    assert parse_int_list("", param) == (None, None, False)
 
 
 def test_renaming_through_the_name_field(inspector, editor):
