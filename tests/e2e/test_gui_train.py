@@ -124,7 +124,7 @@ def test_stop_ends_a_long_run_and_keeps_the_model(window, qtbot):
 
 
 def test_pause_and_resume_from_the_panel(window, qtbot):
-    _open(window, "digits_mlp.lcproj", epochs=4)
+    _open(window, "digits_mlp.lcproj", epochs=25)  # long enough to pause under any load
     panel = window.training_panel
     with qtbot.waitSignal(window.controller.batch_end, timeout=60000):
         _click(qtbot, panel.train_button)
@@ -141,4 +141,4 @@ def test_pause_and_resume_from_the_panel(window, qtbot):
     with qtbot.waitSignal(window.controller.finished, timeout=60000):
         _click(qtbot, panel.pause_button)
     panel.plots.flush()
-    assert len(panel.plots.series("loss", "batch")[0]) == 4 * 45
+    assert len(panel.plots.series("loss", "batch")[0]) == 25 * 45
