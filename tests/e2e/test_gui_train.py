@@ -142,3 +142,44 @@ def test_pause_and_resume_from_the_panel(window, qtbot):
         _click(qtbot, panel.pause_button)
     panel.plots.flush()
     assert len(panel.plots.series("loss", "batch")[0]) == 25 * 45
+
+
+def _ellipse(cx, cy, rx, ry, n=40):
+    t = np.linspace(0, 2 * np.pi, n)
+    return list(zip(cx + rx * np.cos(t), cy + ry * np.sin(t)))
+
+
+# Digits as a person might draw them, on a unit square (x right, y down).
+DRAWN_DIGITS = {
+    0: [_ellipse(0.5, 0.5, 0.22, 0.32)],
+    1: [[(0.4, 0.25), (0.55, 0.15), (0.55, 0.85)]],
+    2: [[(0.3, 0.3), (0.5, 0.18), (0.68, 0.3), (0.3, 0.82), (0.72, 0.82)]],
+    3: [[(0.3, 0.2), (0.65, 0.2), (0.45, 0.48), (0.68, 0.62), (0.55, 0.82), (0.3, 0.8)]],
+    4: [[(0.55, 0.15), (0.3, 0.6), (0.7, 0.6)], [(0.6, 0.35), (0.6, 0.85)]],
+    5: [[(0.68, 0.18), (0.35, 0.18), (0.33, 0.45), (0.6, 0.45), (0.68, 0.65), (0.55, 0.82),
+         (0.3, 0.8)]],
+    6: [[(0.6, 0.15), (0.35, 0.5), (0.35, 0.75), (0.5, 0.85), (0.65, 0.72), (0.6, 0.55),
+         (0.38, 0.58)]],
+    7: [[(0.3, 0.22), (0.7, 0.22), (0.45, 0.85)], [(0.4, 0.5), (0.65, 0.5)]],
+    8: [_ellipse(0.5, 0.32, 0.15, 0.15), _ellipse(0.5, 0.66, 0.18, 0.18)],
+    9: [_ellipse(0.5, 0.35, 0.17, 0.15), [(0.67, 0.35), (0.62, 0.85)]],
+}  # fmt: skip
+
+
+def test_the_sketchpad_recognises_drawn_digits(window, qtbot):
+    # The drawing is scaled like the training digits were made, so a model trained on
+    # them reads digits drawn on the pad (the MLP example: about a second of training).
+    _open(window, "digits_mlp.lcproj", epochs=30)
+    with qtbot.waitSignal(window.controller.finished, timeout=120000):
+        _click(qtbot, window.training_panel.train_button)
+    sketch = window.training_panel.sketch
+    qtbot.waitUntil(lambda: sketch.armed, timeout=5000)
+    side = sketch.pad.resolution
+    right = 0
+    for digit, strokes in DRAWN_DIGITS.items():
+        sketch.pad.clear()
+        for points in strokes:
+            sketch.pad.draw_stroke([(x * side, y * side) for x, y in points])
+        probs = sketch.predict_now()
+        right += int(np.argmax(probs)) == digit
+    assert right >= 8

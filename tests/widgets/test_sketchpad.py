@@ -8,13 +8,14 @@ import pytest
 pytest.importorskip("PySide6")
 
 from widgets.sketchpad import (  # noqa: E402
+    STROKE_FRACTION,
     SketchPad,
     SketchPredictor,
     as_probabilities,
     downsample,
-    fit_to_frame,
-    sketch_to_input,
+    frame_strokes,
     supports,
+    to_input,
 )
 
 # -- the numerics ---------------------------------------------------------------------------------
@@ -34,30 +35,48 @@ def test_downsample_keeps_the_mean_for_fractional_blocks():
     assert small.mean() == pytest.approx(image.mean())
 
 
-def test_fit_to_frame_scales_the_bounding_box_to_fill_and_centres_it():
-    ink = np.zeros((100, 100))
-    ink[20:40, 50:60] = 1.0  # a 20 x 10 stroke off-centre
-    framed = fit_to_frame(ink, 32)
-    rows = np.flatnonzero(framed.max(axis=1))
-    cols = np.flatnonzero(framed.max(axis=0))
-    assert (rows[0], rows[-1]) == (0, 31)  # the longer side fills the frame
-    assert len(cols) == 16 and cols[0] == 8  # aspect kept, centred
-    assert not fit_to_frame(np.zeros((10, 10)), 8).any()
+def _frame(strokes, size=64, **kwargs):
+    return frame_strokes([(False, pts) for pts in strokes], size, size, **kwargs)
 
 
-def test_a_drawing_of_an_8x8_pattern_comes_back_as_that_pattern():
-    # A pattern drawn big somewhere on the pad, as blocks of ink, is recovered exactly: the
-    # framing undoes position and scale, and block averaging undoes the block size.
-    rng = np.random.default_rng(2)
-    pattern = rng.random((8, 8))
-    pattern[0, 0] = pattern[7, 7] = 1.0  # ink in the corners: the box is the whole pattern
-    pad = np.zeros((224, 224))
-    pad[40:200, 17:177] = np.kron(pattern, np.ones((20, 20)))
-    x = sketch_to_input(pad, (1, 8, 8))
+def _ink_box(frame):
+    rows = np.flatnonzero(frame.max(axis=1) > 0.5)
+    cols = np.flatnonzero(frame.max(axis=0) > 0.5)
+    return rows[0], rows[-1], cols[0], cols[-1]
+
+
+def test_framing_fills_the_frame_and_centres_the_drawing():
+    frame = _frame([[(100, 20), (100, 180)]])  # a vertical stroke
+    top, bottom, left, right = _ink_box(frame)
+    assert top <= 1 and bottom >= 62  # the longer side fills the frame
+    assert abs((left + right) / 2 - 31.5) <= 1  # centred across
+    # The pen is STROKE_FRACTION of the frame wide, however it was drawn.
+    assert right - left + 1 == pytest.approx(STROKE_FRACTION * 64, abs=2)
+
+
+def test_position_size_and_screen_pen_do_not_matter():
+    shape = [(0.3, 0.2), (0.7, 0.2), (0.45, 0.85)]  # a 7
+    big = _frame([[(40 + 150 * x, 10 + 150 * y) for x, y in shape]])
+    small = _frame([[(150 + 30 * x, 160 + 30 * y) for x, y in shape]])
+    np.testing.assert_allclose(big, small, atol=0.02)
+    assert 0.1 < big.mean() < 0.5
+
+
+def test_the_eraser_removes_ink_and_an_empty_drawing_stays_empty():
+    line = [(20.0, 100.0), (200.0, 100.0)]
+    erased = frame_strokes([(False, line), (True, [(110.0, 100.0)])], 64, 64)
+    kept = frame_strokes([(False, line)], 64, 64)
+    assert erased[32, 30:34].max() == 0.0 and kept[32, 30:34].min() > 0.9
+    assert not frame_strokes([(True, line)], 16, 16).any()
+    assert not frame_strokes([], 16, 16).any()
+
+
+def test_to_input_averages_blocks_into_the_model_input():
+    framed = np.kron(np.eye(8), np.ones((4, 4)))  # 32 x 32, blocks of ink on the diagonal
+    x = to_input(framed, (1, 8, 8))
     assert x.shape == (1, 8, 8) and x.dtype == np.float32
-    np.testing.assert_allclose(x[0], pattern, atol=1e-6)
-    rgb = sketch_to_input(pad, (3, 8, 8))
-    np.testing.assert_allclose(rgb[2], pattern, atol=1e-6)
+    np.testing.assert_allclose(x[0], np.eye(8))
+    np.testing.assert_allclose(to_input(framed, (3, 8, 8))[2], np.eye(8))
 
 
 def test_outputs_become_probabilities():
@@ -113,9 +132,12 @@ def test_the_mouse_draws_and_the_right_button_erases(pad, qtbot):
     _drag(qtbot, pad, [(60, 112), (112, 112), (160, 112)], Qt.MouseButton.RightButton)
     assert pad.ink()[56, 35:75].max() == 0.0
     pad.draw_stroke([(10, 10), (50, 50)])
-    assert not pad.is_empty()
+    assert not pad.is_empty() and len(pad.strokes) == 3
+    assert pad.strokes[1][0] is True  # the right-button stroke was an eraser
+    framed = pad.framed_ink(32, 32)
+    assert framed.shape == (32, 32) and framed.max() > 0.9
     pad.clear()
-    assert pad.is_empty()
+    assert pad.is_empty() and pad.strokes == [] and not pad.framed_ink(8, 8).any()
 
 
 def test_the_predictor_feeds_the_model_and_shows_its_answer(qtbot):
