@@ -558,7 +558,7 @@ class DataPanel(QWidget):
             self.stack.addWidget(page)
 
         self.validation_split = QDoubleSpinBox()
-        self.validation_split.setRange(0.0, 0.9)
+        self.validation_split.setRange(0.0, 0.99)
         self.validation_split.setSingleStep(0.05)
         self.validation_split.setDecimals(2)
         self.validation_split.setToolTip("Share of the samples held out to validate on")

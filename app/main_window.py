@@ -602,7 +602,7 @@ class MainWindow(QMainWindow):
         except (ProjectError, OSError) as err:
             self._warn("Cannot open example", str(err))
             return False
-        project.path = None
+        _detach(project)
         self.set_editor(EditorDocument(project))
         self.statusBar().showMessage(f"Example '{project.name}' opened: press F5 to train", 6000)
         return True
@@ -1036,6 +1036,23 @@ class MainWindow(QMainWindow):
         self.controller.shutdown()
         self.settings.save_window(self.saveGeometry(), self.saveState())
         event.accept()
+
+
+def _detach(project: Project) -> None:
+    """Make ``project`` a new, unsaved one that still finds its files: relative paths (the
+    weights it starts from, data files) become absolute, then it forgets its own path."""
+    from engine.data import FORMATS  # noqa: PLC0415
+
+    base = project.base_dir
+    if project.weights is not None:
+        project.weights = str(project.weights_path)
+    fmt = project.dataset.get("format")
+    path_keys = FORMATS[fmt][2] if fmt in FORMATS else set()
+    for key in path_keys:
+        value = project.dataset.get(key)
+        if isinstance(value, str) and value and not Path(value).is_absolute():
+            project.dataset[key] = str((base / value).resolve())
+    project.path = None
 
 
 def _project_error_text(err: ProjectError) -> str:

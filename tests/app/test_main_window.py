@@ -314,3 +314,20 @@ def test_replacing_the_project_while_training_asks_to_stop_it(window, qtbot, ans
     assert window.training_panel.confusion.matrix is None
     assert window.training_panel.plots.keys("batch") == []
     assert not window.training_panel.sketch.armed
+
+
+def test_an_example_opens_as_a_new_project_that_still_finds_its_files(window, qtbot):
+    example = EXAMPLES / "transfer_learning.lcproj"
+    if not example.is_file():
+        pytest.skip("the transfer-learning example is not installed")
+    assert window.open_example(example, ask=False)
+    project = window.editor.project
+    assert window.editor.path is None  # Save asks where: the shipped file stays as it is
+    assert Path(project.weights).is_absolute() and project.weights_path.is_file()
+    # The data panel shows the example's dataset exactly (class subset, 0.95 split).
+    assert window.data_panel.spec() == project.dataset
+    assert not window.data_panel.apply_button.isEnabled()
+    window.training_panel.epochs_box.setValue(1)
+    with qtbot.waitSignal(window.controller.finished, timeout=60000) as blocker:
+        assert window.train()
+    assert blocker.args[0].epochs_completed == 1
