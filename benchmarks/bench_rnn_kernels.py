@@ -107,8 +107,9 @@ def torch_kernel(kind: str, batch: int, steps: int, features: int, units: int, b
 
     def forward_backward():
         module.zero_grad(set_to_none=True)
-        out, _ = module(x)
-        out[:, -1].sum().backward()
+        _, state = module(x)
+        last = state[0] if kind == "LSTM" else state  # h_n, as the engine's last state
+        last[-1].sum().backward()
 
     return forward_backward if backward else forward
 
@@ -165,6 +166,35 @@ def torch_train_step(batch: int, steps: int, features: int, units: int):
     return step
 
 
+# -- a real epoch through Model.fit ------------------------------------------------------------
+
+
+def engine_fit_epoch(samples: int, batch: int, steps: int, features: int, units: int):
+    """One ``fit`` epoch of the reference model (the engine's own loop, loss and Adam)."""
+    import engine  # noqa: PLC0415 - the models package is only needed here
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((samples, steps, features)).astype(np.float32)
+    y = rng.integers(0, 10, samples)
+    model = engine.Sequential(
+        [engine.Input((steps, features)), LSTM(units), Dense(10, activation="softmax")]
+    )
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    return lambda: model.fit(x, y, batch_size=batch, epochs=1, verbose=0)
+
+
+def torch_fit_epoch(samples: int, batch: int, steps: int, features: int, units: int):
+    step = torch_train_step(batch, steps, features, units)
+    x = torch.randn(samples, steps, features)
+
+    def epoch():
+        for start in range(0, samples, batch):
+            x[start : start + batch]  # the slicing a data loader does
+            step()
+
+    return epoch
+
+
 # -- report -------------------------------------------------------------------------------------
 
 
@@ -202,6 +232,12 @@ def main(argv=None) -> None:
     parser.add_argument("--inner", type=int, default=10)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-torch", action="store_true")
+    parser.add_argument(
+        "--fit-samples",
+        type=int,
+        default=0,
+        help="also time one Model.fit epoch on this many samples (60000 = MNIST)",
+    )
     parser.add_argument(
         "--cpu-time",
         action="store_true",
@@ -249,6 +285,13 @@ def main(argv=None) -> None:
     if use_torch:
         line += f" vs torch {epoch['torch']:.2f} s = {epoch['engine'] / epoch['torch']:.2f}x"
     print(line)
+
+    if args.fit_samples:
+        fns = {"engine": engine_fit_epoch(args.fit_samples, *shapes)}
+        if use_torch:
+            fns["torch"] = torch_fit_epoch(args.fit_samples, *shapes)
+        got = interleaved_timings(fns, max(1, args.repeats // 2), 1, clock)
+        print(row(f"Model.fit epoch, {args.fit_samples} samples", got["engine"], got.get("torch")))
 
 
 if __name__ == "__main__":
