@@ -179,6 +179,21 @@ def mlp_flops_per_sample() -> int:
     return 3 * forward  # forward, input gradient and weight gradient: three GEMMs per layer
 
 
+def blas_description() -> str:
+    """Which BLAS kernel numpy runs: OPENBLAS_CORETYPE can pin an older, slower one."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "BLAS: unknown (threadpoolctl not installed)"
+    for pool in threadpool_info():
+        if pool.get("user_api") == "blas":
+            return (
+                f"numpy BLAS: {pool.get('internal_api')} {pool.get('version')}, "
+                f"kernel {pool.get('architecture')}, {pool.get('num_threads')} threads"
+            )
+    return "BLAS: none found"
+
+
 def peak_memory_mib(framework: str, workload: str) -> float:
     """Largest resident set of a fresh process training one epoch."""
     out = subprocess.run(
@@ -263,6 +278,7 @@ def main(argv=None) -> None:
         memory_probe(*args.memory_probe)
         return
     names = list(WORKLOADS) if args.workload == "all" else [args.workload]
+    print(blas_description(), flush=True)
     results = []
     for name in names:
         r = run(name, args.repeats)
