@@ -83,21 +83,76 @@ def _read_table(name: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
     return table[:, :-1].astype(np.float32), table[:, -1].astype(np.int64), header[2:]
 
 
-def digits() -> Dataset:
-    """1797 handwritten digits, 8x8 grey levels scaled to [0, 1], as ``(N, 1, 8, 8)``."""
+def digits(classes: list[int] | None = None, samples_per_class: int | None = None) -> Dataset:
+    """1797 handwritten digits, 8x8 grey levels scaled to [0, 1], as ``(N, 1, 8, 8)``.
+
+    ``classes`` keeps only those digits, relabelled 0, 1, ... in the order given (``[5, 6,
+    7, 8, 9]`` becomes a 5-class task whose class names stay "5" ... "9"), e.g. to fine-tune a
+    model pre-trained on the other digits. ``samples_per_class`` keeps the first that many
+    images of each class, in file order (so no seed is needed), to try learning from little
+    data.
+    """
     path = _data_file("digits.csv.gz")
     with gzip.open(path, "rt", encoding="utf-8") as f:
         table = np.loadtxt(f, delimiter=",", dtype=np.float32, ndmin=2)
     # Pixels are counts 0..16 (dots set in a 4x4 block of the original 32x32 bitmap).
     x = (table[:, :64] / 16.0).reshape(-1, 1, 8, 8).astype(np.float32)
+    y = table[:, 64].astype(np.int64)
+    description = "1797 handwritten digits 0-9, 8x8 grey images in [0, 1] (UCI, scikit-learn)"
+    if classes is None and samples_per_class is None:
+        return Dataset(
+            x=x,
+            y=y,
+            task="classification",
+            name="digits",
+            class_names=[str(d) for d in range(10)],
+            description=description,
+        )
+    kept = _digit_classes(classes)
+    limit = _samples_per_class(samples_per_class)
+    # Sample indices per kept digit, in file order; the new label is the position in ``kept``.
+    members = [np.flatnonzero(y == digit)[:limit] for digit in kept]
+    index = np.sort(np.concatenate(members))
+    relabel = np.full(10, -1, dtype=np.int64)
+    relabel[kept] = np.arange(len(kept))
+    subset = f"digits {', '.join(map(str, kept))}"
+    if limit is not None:
+        subset += f", at most {limit} per class"
     return Dataset(
-        x=x,
-        y=table[:, 64].astype(np.int64),
+        x=x[index],
+        y=relabel[y[index]],
         task="classification",
         name="digits",
-        class_names=[str(d) for d in range(10)],
-        description="1797 handwritten digits 0-9, 8x8 grey images in [0, 1] (UCI, scikit-learn)",
+        class_names=[str(d) for d in kept],
+        description=f"{len(index)} handwritten {subset} (labels 0-{len(kept) - 1}), 8x8 grey "
+        "images in [0, 1] (UCI, scikit-learn)",
+        metadata={"digits": list(kept), "samples_per_class": limit},
     )
+
+
+def _digit_classes(classes) -> list[int]:
+    """The ``classes`` option of :func:`digits`, checked: distinct digits 0-9, at least two."""
+    if classes is None:
+        return list(range(10))
+    ok = isinstance(classes, list | tuple) and all(
+        isinstance(c, int | np.integer) and not isinstance(c, bool) and 0 <= c <= 9 for c in classes
+    )
+    if not ok:
+        raise DataError(f"digits: classes must be a list of digits 0-9, got {classes!r}")
+    kept = [int(c) for c in classes]
+    if len(set(kept)) != len(kept):
+        raise DataError(f"digits: classes lists a digit twice: {kept}")
+    if len(kept) < 2:
+        raise DataError(f"digits: classes needs at least two digits to tell apart, got {kept}")
+    return kept
+
+
+def _samples_per_class(value) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise DataError(f"digits: samples_per_class must be an integer >= 1, got {value!r}")
+    return int(value)
 
 
 def iris() -> Dataset:

@@ -162,7 +162,7 @@ def test_unknown_name_and_option_are_named():
     with pytest.raises(DataError, match="'nois'.*n_samples, noise, seed"):
         load_builtin("moons", nois=0.1)
     with pytest.raises(DataError, match="takes no options"):
-        load_builtin("digits", n_samples=3)
+        load_builtin("iris", n_samples=3)
     with pytest.raises(DataError, match="n_samples"):
         load_builtin("spirals", n_samples=0)
     with pytest.raises(DataError, match="noise"):
