@@ -192,6 +192,17 @@ def _instantiate(cls: type, params: dict[str, Any]):
     schema = {p.name: p for p in cls.params}
     problems = []
     for name, value in params.items():
+        if name == "trainable":  # every layer's freeze flag (Layer.__init__), in no schema
+            if not isinstance(value, bool):
+                problems.append(
+                    _Problem(
+                        "parameter",
+                        f"trainable must be true or false, got {value!r}",
+                        "set trainable to true or false",
+                        name,
+                    )
+                )
+            continue
         param = schema.get(name)
         try:
             if param is None:
@@ -735,7 +746,8 @@ def _find_loop(component: list[str], outgoing, index: dict[str, int]) -> list[st
 
 def build_model(doc: GraphDocument, result: CheckResult | None = None):
     """The trainable :class:`engine.Model` of a valid document (node ids become layer
-    names); raises :class:`GraphError` with every diagnostic if the document has errors."""
+    names); raises :class:`GraphError` with every diagnostic if the document has errors.
+    A node's ``"trainable": false`` (beside its schema's params) freezes that layer."""
     import engine  # noqa: PLC0415
     from engine.layers.base import Input  # noqa: PLC0415
 

@@ -20,6 +20,7 @@ __all__ = [
     "ROW_SPACING",
     "ConversionError",
     "auto_layout",
+    "copy_matching_weights",
     "copy_weights",
     "document_from_model",
     "model_from_document",
@@ -75,6 +76,8 @@ def _params_of(layer) -> dict[str, Any]:
             default = p.default
         if p.required or value != default:
             params[p.name] = _jsonable(value)
+    if not layer.trainable:  # a frozen layer stays frozen in the document
+        params["trainable"] = False
     return params
 
 
@@ -104,6 +107,26 @@ def copy_weights(source, target) -> int:
         layer.set_weights(match.get_weights())
         copied += 1
     return copied
+
+
+def copy_matching_weights(source, target) -> tuple[list[str], list[str]]:
+    """Copy weights into the layers of ``target`` that ``source`` has a layer of the same
+    name for (Keras's ``load_weights(by_name=True)``): a pre-trained base with a new head.
+    Returns ``(copied, kept)``: names of the layers that got ``source``'s weights and of the
+    layers with weights that ``source`` lacks, which keep their own. A layer whose weights
+    differ in shape from its namesake's is an error."""
+    by_name = {layer.name: layer for layer in source.layers}
+    copied, kept = [], []
+    for layer in target.layers:
+        if not layer.weights:
+            continue
+        match = by_name.get(layer.name)
+        if match is None:
+            kept.append(layer.name)
+            continue
+        layer.set_weights(match.get_weights())
+        copied.append(layer.name)
+    return copied, kept
 
 
 def auto_layout(doc: GraphDocument) -> dict[str, list[int]]:

@@ -134,8 +134,9 @@ def prepare_training(
 
     engine.set_random_seed(run_seed)  # the same seed gives the same initial weights
     model = build_model(project.graph, check.graph)
+    start_notes: list[Diagnostic] = []
     if project.weights is not None:
-        _load_start_weights(project, model)
+        start_notes = _load_start_weights(project, model)
     model.metadata.update(
         {
             "project": project.name,
@@ -157,7 +158,7 @@ def prepare_training(
         seed=run_seed,
         shuffle=bool(training["shuffle"]),
         callbacks=_callbacks(training.get("callbacks") or {}),
-        warnings=[d for d in check.diagnostics + found if d.severity == WARNING],
+        warnings=[d for d in check.diagnostics + found + start_notes if d.severity == WARNING],
     )
 
 
@@ -194,10 +195,13 @@ def _setting_error(key: str, message: str) -> Diagnostic:
     return Diagnostic(ERROR, "training", message, key=key)
 
 
-def _load_start_weights(project: Project, model) -> None:
-    """Start from the weights of the model file the project names, matched by layer name."""
+def _load_start_weights(project: Project, model) -> list[Diagnostic]:
+    """Start from the weights of the model file the project names, matched by layer name.
+
+    Layers the file lacks (a new head on a pre-trained base) keep their fresh weights and are
+    named in the warning returned; a file that matches no layer at all is an error."""
     import engine  # noqa: PLC0415
-    from engine.graph.convert import copy_weights  # noqa: PLC0415
+    from engine.graph.convert import copy_matching_weights  # noqa: PLC0415
 
     path = project.weights_path
     file = str(project.path) if project.path else None
@@ -205,9 +209,28 @@ def _load_start_weights(project: Project, model) -> None:
         raise ProjectError(file, "weights", f"no such model file: {path}")
     try:
         source = engine.load_model(path, compile=False)
-        copy_weights(source, model)
+        copied, kept = copy_matching_weights(source, model)
     except ValueError as err:
         raise ProjectError(file, "weights", f"cannot start from {path.name}: {err}") from None
+    if not copied and kept:
+        raise ProjectError(
+            file,
+            "weights",
+            f"cannot start from {path.name}: none of its layers "
+            f"({', '.join(layer.name for layer in source.layers)}) has the id of a node",
+        )
+    if not kept:
+        return []
+    return [
+        Diagnostic(
+            WARNING,
+            "training",
+            f"{', '.join(kept)} {'is' if len(kept) == 1 else 'are'} not in {path.name}, so "
+            f"{'it starts' if len(kept) == 1 else 'they start'} from fresh weights (as a new "
+            f"head should); the other layers start from {path.name}",
+            key="weights",
+        )
+    ]
 
 
 # -- does the data fit the graph? -------------------------------------------------------------
