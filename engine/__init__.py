@@ -41,6 +41,7 @@ _LAZY = {
     "schedules": ("engine.schedules", None),
     "callbacks": ("engine.callbacks", None),
     "datasets": ("engine.datasets", None),
+    "applications": ("engine.applications", None),
     "backend": ("engine.backend", None),
     # utilities
     "set_random_seed": ("engine.random", "set_random_seed"),
