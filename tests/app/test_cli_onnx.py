@@ -66,7 +66,8 @@ def test_export_every_example_project_untrained(capsys, tmp_path, example):
     out = tmp_path / f"{example.stem}.onnx"
     code, stdout, err = run(capsys, "export", example, "--onnx", out)
     assert code == 0, err
-    assert "no trained weights" in stdout and "untrained" in stdout
+    if load_project(example).weights is None:  # transfer_learning starts from a model file
+        assert "no trained weights" in stdout and "untrained" in stdout
     assert "onnxruntime matches predict" in stdout
     onnx.checker.check_model(onnx.load(out), full_check=True)
 

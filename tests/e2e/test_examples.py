@@ -14,6 +14,7 @@ text_sentiment             8       accuracy 1.00 (from epoch 3 on)
 sine_regression            150     MSE 0.003 (noise floor 0.0025)
 two_branch_functional      25      accuracy 0.97
 spirals_mlp                150     accuracy 0.95
+transfer_learning          5       accuracy 0.88 (45 training images)
 =========================  ======  ================================
 """
 
@@ -39,6 +40,7 @@ TARGETS = {
     "sine_regression": (60, "val_loss", 0.03, 0.01),
     "two_branch_functional": (8, "val_accuracy", 0.90, 0.95),
     "spirals_mlp": (60, "val_accuracy", 0.85, 0.92),
+    "transfer_learning": (3, "val_accuracy", 0.80, 0.85),
 }
 
 
