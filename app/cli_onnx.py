@@ -80,24 +80,41 @@ def _fail(message: str) -> int:
 
 
 def load_for_export(path: Path):
-    """``(model, untrained)`` for a ``.lcmodel`` or a ``.lcproj``."""
+    """``(model, note)`` for a ``.lcmodel`` or a ``.lcproj``; ``note`` says which weights
+    are untrained, or is ``None`` when every weight was trained.
+
+    A project is exported as its own graph: its ``"weights"`` model file supplies the
+    weights of every layer it has a namesake for (a pre-trained base under a new head keeps
+    the base's weights and the head's fresh ones, and the note names the head)."""
     from engine.io import load_model  # noqa: PLC0415
 
     suffix = path.suffix.lower()
     if suffix == ".lcmodel":
-        return load_model(path, compile=False), False
+        return load_model(path, compile=False), None
     if suffix != ".lcproj":
         raise ValueError(f"{path}: expected a .lcmodel or .lcproj file")
-    from engine.graph.convert import model_from_document  # noqa: PLC0415
+    from engine.graph.convert import copy_matching_weights, model_from_document  # noqa: PLC0415
     from engine.graph.project import load_project  # noqa: PLC0415
 
     project = load_project(path)
-    if project.weights is not None:
-        weights = project.weights_path
-        if not weights.is_file():
-            raise ValueError(f"{path}: its weights file {project.weights!r} does not exist")
-        return load_model(weights, compile=False), False
-    return model_from_document(project.graph), True
+    model = model_from_document(project.graph)
+    if project.weights is None:
+        return model, (
+            f"{path} has no trained weights (no 'weights' key); exporting its untrained, "
+            "freshly initialised weights"
+        )
+    weights = project.weights_path
+    if not weights.is_file():
+        raise ValueError(f"{path}: its weights file {project.weights!r} does not exist")
+    copied, kept = copy_matching_weights(load_model(weights, compile=False), model)
+    if not copied:
+        raise ValueError(f"{path}: its weights file {project.weights!r} matches no layer")
+    if kept:
+        return model, (
+            f"layers {', '.join(kept)} are not in {project.weights!r}; exporting their "
+            "untrained, freshly initialised weights (train the project first)"
+        )
+    return model, None
 
 
 def run_export(args: argparse.Namespace) -> int:
@@ -107,16 +124,12 @@ def run_export(args: argparse.Namespace) -> int:
     if not source.is_file():
         return _fail(f"{source}: no such file")
     try:
-        model, untrained = load_for_export(source)
+        model, note = load_for_export(source)
     except ValueError as err:  # ProjectError, ModelFileError, GraphError are ValueErrors
         return _fail(str(err))
-    if untrained:
-        print(
-            f"note: {source} has no trained weights (no 'weights' key); exporting its "
-            "untrained, freshly initialised weights",
-            flush=True,
-        )
-    metadata = {"source": source.name, "trained": "false" if untrained else "true"}
+    if note:
+        print(f"note: {note}", flush=True)
+    metadata = {"source": source.name, "trained": "false" if note else "true"}
     try:
         report = export_model(model, args.onnx, opset=args.opset, metadata=metadata)
     except ExportError as err:

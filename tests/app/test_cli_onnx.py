@@ -167,3 +167,25 @@ def test_export_errors(capsys, tmp_path, cnn_file):
     assert code == 2
     assert_one_clear_line(err)
     assert not (tmp_path / "o.onnx").exists()
+
+
+def test_a_project_on_pretrained_weights_exports_its_own_graph(capsys, tmp_path):
+    """The transfer-learning example: its graph (new head) with the pre-trained base's
+    weights, not the pre-trained model file itself."""
+    example = ROOT / "resources" / "examples" / "transfer_learning.lcproj"
+    project = load_project(example)
+    pretrained = load_model(project.weights_path, compile=False)
+    out = tmp_path / "transfer.onnx"
+    code, stdout, err = run(capsys, "export", example, "--onnx", out)
+    assert code == 0, err
+    proto = onnx.load(out)
+    # The output is the project's new 5-class head, named after its node.
+    output_ids = {n.id for n in project.graph.nodes} - {e.source for e in project.graph.edges}
+    assert [o.name for o in proto.graph.output] == sorted(output_ids)
+    assert proto.graph.output[0].type.tensor_type.shape.dim[1].dim_value == 5
+    # The frozen base carries the pre-trained weights; the new head is named as untrained.
+    initializers = {i.name: onnx.numpy_helper.to_array(i) for i in proto.graph.initializer}
+    np.testing.assert_array_equal(
+        initializers["conv1.kernel"], pretrained.get_layer("conv1").get_weights()[0]
+    )
+    assert "untrained" in stdout and "digits59" in stdout
