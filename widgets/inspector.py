@@ -49,6 +49,24 @@ def _polish(widget: QWidget, name: str, value) -> None:
     widget.style().polish(widget)
 
 
+# Every layer but Input can be frozen; the compiler reads ``"trainable": false`` beside the
+# schema's parameters (transfer learning: keep a pre-trained base, train a new head).
+TRAINABLE_PARAM = {
+    "name": "trainable",
+    "kind": "bool",
+    "default": True,
+    "help": "Update this layer's weights during training (off freezes them, as in Keras)",
+}
+
+
+def _form_params(info) -> list[dict]:
+    """The fields of a layer type's form: its schema, then the trainable switch."""
+    params = list(info.params)
+    if info.type_name != "Input":
+        params.append(TRAINABLE_PARAM)
+    return params
+
+
 def _esc(text: str) -> str:
     """Text made safe for a rich-text label (messages hold ``<=`` and ``>=``)."""
     return html.escape(str(text), quote=False)
@@ -283,8 +301,8 @@ class Inspector(QScrollArea):
         suffix = f" · {info.type_name}" if info.type_name != info.display_name else ""
         self.category_label.setText(_esc(f"{info.category}{suffix}"))
         self.description.setText(_esc(info.description))
-        self.params_title.setVisible(bool(info.params))
-        for param in info.params:
+        self.params_title.setVisible(bool(_form_params(info)))
+        for param in _form_params(info):
             name = param["name"]
             field = make_field(param, lambda value, n=name: self._commit(n, value))
             field.widget.setObjectName(f"param_{name}")
@@ -330,7 +348,7 @@ class Inspector(QScrollArea):
             if name not in self.fields:
                 self._add_unknown_row(name, value)
         self._value_problems = {}
-        for param in info.params:
+        for param in _form_params(info):
             name = param["name"]
             field = self.fields[name]
             explicit = name in node.params

@@ -49,7 +49,8 @@ def type_into(widget, text: str) -> None:
 
 def test_the_form_follows_the_schema(inspector, editor):
     inspector.show_node("wide")
-    assert list(inspector.fields) == [p["name"] for p in layer_info("Dense").params]
+    schema = [p["name"] for p in layer_info("Dense").params]
+    assert list(inspector.fields) == [*schema, "trainable"]
     assert isinstance(field(inspector, "units"), QSpinBox)
     assert isinstance(field(inspector, "activation"), QComboBox)
     assert isinstance(field(inspector, "use_bias"), QCheckBox)
@@ -237,3 +238,22 @@ def test_the_panel_fits_a_narrow_dock_whatever_it_shows(inspector, editor):
     for node_id in [None, "wide", "merge"]:
         inspector.show_node(node_id)
         assert inspector.pages.minimumSizeHint().width() <= 300, node_id
+
+
+def test_freezing_a_layer_is_an_undoable_edit_the_compiler_honours(inspector, editor):
+    """The trainable switch writes ``"trainable": false`` on the node; the built model's
+    layer is then frozen (transfer learning from the canvas)."""
+    from engine.graph.compiler import build_model
+
+    inspector.show_node("wide")
+    switch = field(inspector, "trainable")
+    assert isinstance(switch, QCheckBox) and switch.isChecked()
+    QTest.mouseClick(switch, Qt.MouseButton.LeftButton)
+    assert editor.graph.node("wide").params["trainable"] is False
+    layer = build_model(editor.graph).get_layer("wide")
+    assert not layer.trainable and layer.trainable_weights == []
+    editor.undo_stack.undo()
+    assert "trainable" not in editor.graph.node("wide").params
+    assert switch.isChecked()
+    inspector.show_node(next(n.id for n in editor.graph.nodes if n.type == "Input"))
+    assert "trainable" not in inspector.fields
