@@ -37,6 +37,8 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
+from engine.user_errors import user_error_types
+
 __all__ = ["SUBCOMMANDS", "build_parser", "main", "open_app"]
 
 PROG = "layercanvas"
@@ -169,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _fail(f"{PROG}: interrupted")
         return EXIT_INTERRUPTED
-    except _known_errors() as err:
+    except user_error_types() as err:
         _fail(f"{PROG}: error: {_one_line(err)}")
         return EXIT_INVALID
     except Exception:
@@ -180,29 +182,6 @@ def main(argv: list[str] | None = None) -> int:
             f"with the log {log}"
         )
         return EXIT_INVALID
-
-
-def _known_errors() -> tuple[type[BaseException], ...]:
-    """Every exception type that means "the user's input is wrong", not "a bug"."""
-    from engine.backend import BackendError  # noqa: PLC0415
-    from engine.data import DataError  # noqa: PLC0415
-    from engine.graph.compiler import GraphError  # noqa: PLC0415
-    from engine.graph.convert import ConversionError  # noqa: PLC0415
-    from engine.graph.document import GraphFormatError  # noqa: PLC0415
-    from engine.graph.project import ProjectError  # noqa: PLC0415
-    from engine.graph.session import ProjectInvalid  # noqa: PLC0415
-    from engine.io import ModelFileError  # noqa: PLC0415
-
-    return (
-        BackendError,
-        ConversionError,
-        DataError,
-        GraphError,
-        GraphFormatError,
-        ModelFileError,
-        ProjectError,
-        ProjectInvalid,
-    )
 
 
 def _one_line(err: BaseException | None) -> str:
@@ -369,7 +348,7 @@ def run_train(args: argparse.Namespace) -> int:
         setup = prepare_training(
             project, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed
         )
-    except _known_errors() as err:
+    except user_error_types() as err:
         message = _one_line(err)
         prefix = "" if message.startswith(str(args.project)) else f"{args.project}: "
         _fail(f"{PROG}: error: {prefix}{message}")

@@ -47,6 +47,7 @@ from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
 
 from engine.callbacks import Callback
 from engine.graph.project import Project
+from engine.user_errors import user_error_types
 
 __all__ = [
     "BATCH_SIGNAL_HZ",
@@ -168,28 +169,6 @@ class TrainingResult:
 # -- turning engine errors into sentences -------------------------------------------------------
 
 
-def _known_errors() -> tuple[type[BaseException], ...]:
-    from engine.backend import BackendError  # noqa: PLC0415
-    from engine.data import DataError  # noqa: PLC0415
-    from engine.graph.compiler import GraphError  # noqa: PLC0415
-    from engine.graph.convert import ConversionError  # noqa: PLC0415
-    from engine.graph.document import GraphFormatError  # noqa: PLC0415
-    from engine.graph.project import ProjectError  # noqa: PLC0415
-    from engine.graph.session import ProjectInvalid  # noqa: PLC0415
-    from engine.io import ModelFileError  # noqa: PLC0415
-
-    return (
-        BackendError,
-        ConversionError,
-        DataError,
-        GraphError,
-        GraphFormatError,
-        ModelFileError,
-        ProjectError,
-        ProjectInvalid,
-    )
-
-
 def _one_line(err: BaseException) -> str:
     return " ".join(str(err).split()) or type(err).__name__
 
@@ -215,7 +194,7 @@ def describe_error(err: BaseException, doing: str = "Training") -> str:
         return "\n".join(lines)
     if isinstance(err, DataError):
         return f"{doing} cannot start: the data could not be used. {_one_line(err)}"
-    if isinstance(err, _known_errors()):
+    if isinstance(err, user_error_types()):
         return f"{doing} cannot start: {_one_line(err)}"
     if isinstance(err, MemoryError):
         return (
