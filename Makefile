@@ -23,6 +23,8 @@ test: install
 	$(VENV)/bin/ruff format --check .
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider --timeout=600
 
+# OPENBLAS_CORETYPE/L2_SIZE, where a machine sets them, pin an older and slower GEMM kernel;
+# the benchmarks measure numpy as users run it.
 bench: install
 	$(PY) -m pip install -q -e ".[bench]"
-	$(PY) -m benchmarks.run_all
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) -m benchmarks.run_all
