@@ -226,7 +226,23 @@ def open_app(project: str | None) -> int:
             return EXIT_INVALID
         _fail(f"{PROG}: {reason}; training {project} headless instead")
         return main(["train", project])
+    if not _display_available():
+        # Qt would abort the whole process with a cryptic message; say what to do instead.
+        _fail(
+            f"{PROG}: no display to open the window on (DISPLAY is not set): run it on a "
+            f"desktop, or under a virtual one with 'xvfb-run -a {PROG}', or train headless "
+            f"with '{PROG} train PROJECT'"
+        )
+        return EXIT_INVALID
     return int(run_gui(project) or 0)
+
+
+def _display_available() -> bool:
+    """Whether Qt has somewhere to show a window (always on Windows and macOS)."""
+    if not sys.platform.startswith("linux"):
+        return True
+    env = os.environ
+    return bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY") or env.get("QT_QPA_PLATFORM"))
 
 
 # -- check --------------------------------------------------------------------------------------

@@ -394,3 +394,13 @@ def test_ctrl_c_keeps_the_last_checkpoint_and_the_history(tmp_path):
     assert len(history["epoch"]) >= 1
     model = engine.load_model(out_dir / "model.lcmodel")
     assert model.predict(np.zeros((1, 2), np.float32)).shape == (1, 2)
+
+
+def test_opening_the_window_without_a_display_says_what_to_do(monkeypatch, capsys):
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    code = cli.main([])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "no display" in err and "xvfb-run" in err and "Traceback" not in err
