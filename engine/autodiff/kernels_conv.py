@@ -381,6 +381,49 @@ def _route_max(g, source, reduced, axis: int, k: int, stride: int, count: int):
     return _spread(tuple(source.shape), g.dtype, axis, k, stride, count, parts.__getitem__)
 
 
+def _max_pool_tiled(x: Tensor, kh: int, kw: int, ho: int, wo: int) -> Tensor:
+    """Max-pooling whose windows tile the input (stride = window, no padding; the usual
+    ``MaxPooling2D(2)``): each window offset is one strided view, compared once with the
+    result in the backward pass. Offsets go column-major, so the first match is the tie
+    winner of the general path, and the gradient is written straight into its place."""
+    xp = backend.xp
+    data = x.data
+    offsets = [(a, b) for b in range(kw) for a in range(kh)]  # column-major: the tie order
+
+    def view(a, b):
+        return (slice(None), slice(None), _window(a, ho, kh), _window(b, wo, kw))
+
+    # Separable forward (rows, then columns): kh + kw - 2 passes instead of kh*kw - 1.
+    rows_max = _reduce_windows(data, 2, kh, kh, ho, xp.maximum)
+    out = _reduce_windows(rows_max, 3, kw, kw, wo, xp.maximum)
+    if kh == kw == 1:
+        out = xp.asarray(out, copy=True)
+
+    def vjp(g):
+        covers = x.shape[2] == kh * ho and x.shape[3] == kw * wo
+        gx = xp.empty(x.shape, dtype=g.dtype) if covers else xp.zeros(x.shape, dtype=g.dtype)
+        remaining = g
+        for a, b in offsets[:-1]:
+            index = view(a, b)
+            hit = data[index] == out
+            if xp is numpy:  # float * bool needs no float mask; write into place directly
+                taken = gx[index]
+                numpy.multiply(remaining, hit, out=taken)
+            else:
+                taken = remaining * xp.astype(hit, g.dtype)
+                gx[index] = taken
+            # Exactly zero once an offset took the gradient (in place after the first, as
+            # ``remaining`` is then our own array, not the caller's ``g``).
+            if xp is numpy and remaining is not g:
+                numpy.subtract(remaining, taken, out=remaining)
+            else:
+                remaining = remaining - taken
+        gx[view(*offsets[-1])] = remaining  # nothing earlier matched, so this is the maximum
+        return (gx,)
+
+    return Tensor.from_op(out, (x,), vjp)
+
+
 def max_pool2d(x, pool_size=(2, 2), strides=None, padding="valid") -> Tensor:
     """Maximum over ``pool_size`` windows of ``x (N, C, H, W)``; ``strides`` defaults to
     ``pool_size``. Padding never wins (it is -inf)."""
@@ -389,6 +432,8 @@ def max_pool2d(x, pool_size=(2, 2), strides=None, padding="valid") -> Tensor:
     xp = backend.xp
     (kh, kw), (sh, sw), pads, (ho, wo) = _pool_geometry(x, pool_size, strides, padding)
     h, w = x.shape[2], x.shape[3]
+    if (kh, kw) == (sh, sw) and pads == ((0, 0), (0, 0)):
+        return _max_pool_tiled(x, kh, kw, ho, wo)
     xpad = _pad_spatial(x.data, pads, -math.inf)
     rows_max = _reduce_windows(xpad, 2, kh, sh, ho, xp.maximum)  # (N, C, Ho, Wp)
     out = _reduce_windows(rows_max, 3, kw, sw, wo, xp.maximum)  # (N, C, Ho, Wo)

@@ -333,7 +333,10 @@ def test_max_pool_ties_send_the_whole_gradient_to_one_element():
     np.testing.assert_array_equal(g[0, 0], [[0, 1], [0, 0]])
     # Overlapping windows full of ties, against the rule written as loops.
     x = np.random.default_rng(0).integers(0, 2, size=(2, 3, 6, 7)).astype(np.float64)
-    for pool, strides, padding in [((3, 3), (1, 1), "valid"), ((3, 2), (2, 1), "same")]:
+    # The tiled path (stride = window, no padding), covering the input or not.
+    cases = [((3, 3), (1, 1), "valid"), ((3, 2), (2, 1), "same")]
+    cases += [((2, 2), (2, 2), "valid"), ((3, 2), (3, 2), "valid"), ((2, 1), (2, 1), "valid")]
+    for pool, strides, padding in cases:
         pads = _pads(padding, x.shape[2:], pool, strides)
         np.testing.assert_array_equal(
             _max_pool_grad(x, pool, strides, padding),
