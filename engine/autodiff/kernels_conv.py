@@ -48,6 +48,7 @@ from collections.abc import Sequence
 import numpy
 
 from engine import backend
+from engine.autodiff.kernels_rnn import _record, _Scratch
 from engine.autodiff.ops import as_tensor
 from engine.autodiff.tensor import Tensor
 
@@ -177,7 +178,7 @@ class _Im2col:
     - *window*: strided 2-D slices of the zero-padded input, for every other case.
     """
 
-    def __init__(self, x, kh, kw, strides, dilation, pads, ho, wo):
+    def __init__(self, x, kh, kw, strides, dilation, pads, ho, wo, empty):
         xp = backend.xp
         self.n, self.c, self.h, self.w = x.shape
         self.kh, self.kw, self.ho, self.wo = kh, kw, ho, wo
@@ -188,7 +189,7 @@ class _Im2col:
         xt = backend.permute_dims(x, (1, 0, 2, 3))
         if self.shifted:
             flat = xp.reshape(xt, (c, n, self.h * self.w))
-            cols = xp.empty((c, kh, kw, n, ho * wo), dtype=x.dtype)
+            cols = empty((c, kh, kw, n, ho * wo), x.dtype)
             for i, j, shift, lo, hi, wrapped in self._shifted_taps():
                 tap = (slice(None), i, j, slice(None))
                 cols[(*tap, slice(lo, hi))] = flat[:, :, lo + shift : hi + shift]
@@ -196,7 +197,7 @@ class _Im2col:
                     cols[(*tap, part)] = 0.0
         else:
             xt = _pad_spatial(xt, pads, 0.0)
-            cols = xp.empty((c, kh, kw, n, ho, wo), dtype=x.dtype)
+            cols = empty((c, kh, kw, n, ho, wo), x.dtype)
             for i, j, index in self._window_taps():
                 cols[:, i, j, ...] = xt[index]
         self.columns = xp.reshape(cols, (c * kh * kw, n * ho * wo))
@@ -225,10 +226,11 @@ class _Im2col:
             for j in range(self.kw):
                 yield i, j, (slice(None), slice(None), rows, _window(j * dw, self.wo, sw))
 
-    def to_grid(self, g):
+    def to_grid(self, g, empty):
         """``g (N, F, Ho, Wo)`` -> ``(F, N*Ho*Wo)``, the columns' order."""
         n, f = g.shape[0], g.shape[1]
-        grid = _contiguous(backend.permute_dims(g, (1, 0, 2, 3)))
+        grid = empty((f, n, self.ho, self.wo), g.dtype)
+        grid[...] = backend.permute_dims(g, (1, 0, 2, 3))
         return backend.xp.reshape(grid, (f, n * self.ho * self.wo))
 
     def from_grid(self, out):
@@ -236,14 +238,16 @@ class _Im2col:
         grid = backend.xp.reshape(out, (out.shape[0], self.n, self.ho, self.wo))
         return _contiguous(backend.permute_dims(grid, (1, 0, 2, 3)))
 
-    def col2im(self, dcols):
+    def col2im(self, dcols, empty):
         """Scatter-add column gradients ``(C*kh*kw, N*Ho*Wo)`` back onto ``(N, C, H, W)``;
-        ``dcols`` is scratch (the shifted path zeroes its wrapped entries in place)."""
+        ``dcols`` is scratch (the shifted path zeroes its wrapped entries in place), and so
+        is the accumulator ``empty`` gives."""
         xp = backend.xp
         n, c, kh, kw = self.n, self.c, self.kh, self.kw
         if self.shifted:
             d = xp.reshape(dcols, (c, kh, kw, n, self.ho * self.wo))
-            acc = xp.zeros((c, n, self.h * self.w), dtype=dcols.dtype)
+            acc = empty((c, n, self.h * self.w), dcols.dtype)
+            acc[...] = 0.0
             for i, j, shift, lo, hi, wrapped in self._shifted_taps():
                 for part in wrapped:
                     d[:, i, j, :, part] = 0.0
@@ -258,7 +262,8 @@ class _Im2col:
             d = xp.reshape(dcols, (c, kh, kw, n, self.ho, self.wo))
             hp = self.h + sum(self.pads[0])
             wp = self.w + sum(self.pads[1])
-            acc = xp.zeros((c, n, hp, wp), dtype=dcols.dtype)
+            acc = empty((c, n, hp, wp), dcols.dtype)
+            acc[...] = 0.0
             for i, j, index in self._window_taps():
                 _add_into(acc, index, d[:, i, j, ...])
             acc = acc[:, :, top : top + self.h, left : left + self.w]
@@ -296,18 +301,31 @@ def conv2d(
     if ho < 1 or wo < 1:
         raise ValueError(f"conv2d: kernel {kh}x{kw} does not fit in the {h}x{wd} input")
 
-    im2col = _Im2col(x.data, kh, kw, strides, dilation, pads, ho, wo)
+    # The column matrix and the output grid are reused workspace memory (see kernels_rnn):
+    # freshly allocated, their page faults cost about as much as the GEMM.
+    scratch = _Scratch()
+    im2col = _Im2col(x.data, kh, kw, strides, dilation, pads, ho, wo, scratch.empty)
     w2 = xp.reshape(w.data, (f, c * kh * kw))
-    out = xp.matmul(w2, im2col.columns)  # one GEMM for the whole batch
+    numpy_path = xp is numpy
+    if numpy_path:
+        out = numpy.matmul(
+            w2, im2col.columns, out=scratch.empty((f, ho * wo * x.shape[0]), x.dtype)
+        )
+    else:
+        out = xp.matmul(w2, im2col.columns)  # one GEMM for the whole batch
     if b is not None:
         out += xp.reshape(b.data, (f, 1))
     if relu:
-        out = xp.maximum(out, 0.0)
+        out = numpy.maximum(out, 0.0, out=out) if numpy_path else xp.maximum(out, 0.0)
 
     def vjp(g):
-        gt = im2col.to_grid(g)
+        work = _Scratch()
+        gt = im2col.to_grid(g, work.empty)
         if relu:
-            gt = gt * xp.astype(out > 0, gt.dtype)
+            if numpy_path:  # float * bool needs no float copy of the mask
+                numpy.multiply(gt, out > 0, out=gt)
+            else:
+                gt = gt * xp.astype(out > 0, gt.dtype)
         gx = gw = gb = None
         if b is not None and b.requires_grad:
             gb = xp.sum(gt, axis=1)
@@ -315,11 +333,17 @@ def conv2d(
             gw = xp.matmul(gt, backend.permute_dims(im2col.columns, (1, 0)))
             gw = xp.reshape(gw, w.shape)
         if x.requires_grad:
-            gx = im2col.col2im(xp.matmul(backend.permute_dims(w2, (1, 0)), gt))
+            w2t = backend.permute_dims(w2, (1, 0))
+            if numpy_path:
+                dcols = numpy.matmul(w2t, gt, out=work.empty((w2t.shape[0], gt.shape[1]), gt.dtype))
+            else:
+                dcols = xp.matmul(w2t, gt)
+            gx = im2col.col2im(dcols, work.empty)
+        work.give_back()  # gx, gw and gb are fresh arrays, none of them a view of the scratch
         return (gx, gw) if b is None else (gx, gw, gb)
 
     parents = (x, w) if b is None else (x, w, b)
-    return Tensor.from_op(im2col.from_grid(out), parents, vjp)
+    return _record(im2col.from_grid(out), parents, vjp, scratch)
 
 
 # -- window pooling --------------------------------------------------------------------------
