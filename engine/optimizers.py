@@ -358,12 +358,31 @@ class Adam(Optimizer):
         alpha = lr * math.sqrt(1.0 - self.beta_2**step) / (1.0 - self.beta_1**step)
         m = self._slots["m"][index]
         v = self._slots["v"][index]
+        if xp is np and not self.amsgrad:
+            self._numpy_step(gradient, var, m, v, alpha)
+            return
         m += (gradient - m) * (1.0 - self.beta_1)
         v += (gradient * gradient - v) * (1.0 - self.beta_2)
         if self.amsgrad:
             v = xp.maximum(self._slots["vhat"][index], v)
             self._slots["vhat"][index] = v
         _subtract_in_place(var, (m * alpha) / (xp.sqrt(v) + self.epsilon))
+
+    def _numpy_step(self, gradient, var, m, v, alpha) -> None:
+        """The generic step's arithmetic, operation for operation, in two scratch arrays
+        (``out=``) instead of one new array per operation."""
+        t = np.subtract(gradient, m)
+        t *= 1.0 - self.beta_1
+        m += t
+        np.multiply(gradient, gradient, out=t)
+        t -= v
+        t *= 1.0 - self.beta_2
+        v += t
+        np.sqrt(v, out=t)
+        t += self.epsilon
+        step = np.multiply(m, alpha)
+        step /= t
+        _subtract_in_place(var, step)
 
     def get_config(self) -> dict[str, Any]:
         return {
