@@ -18,6 +18,9 @@ How the work is arranged (measured on the 2-core CPU this project targets; see
   faster here than a per-sample batched GEMM; OpenBLAS reaches ~175 GFLOP/s on them).
   col2im accumulates the ``kh*kw`` slices back. For "same" padding at stride 1 each tap is
   one long flattened run (see :class:`_Im2col`), which halves the im2col/col2im time.
+  The column matrix, the output grid and the VJP's scratch come from the workspace of
+  :mod:`engine.autodiff.kernels_rnn` (freshly allocated, their page faults cost about as
+  much as the GEMM); only the returned arrays are new.
   ``relu=True`` fuses Conv2D's ReLU: ``where`` with a data-dependent mask is branchy and
   ~15x slower in numpy than ``maximum`` and a multiply by the mask.
 - Pooling is separable: a window maximum (or sum) is the maximum over the window's rows of
@@ -26,6 +29,9 @@ How the work is arranged (measured on the 2-core CPU this project targets; see
   elementwise operations instead of ``kh*kw - 1``. Reducing a reshaped
   ``(N, C, H/p, p, W/p, p)`` view with ``max(axis=(3, 5))`` was 30x slower in numpy. The
   VJPs route gradients with arithmetic masks, not ``where`` (see the ReLU note above).
+  Windows that tile the input (stride = window, no padding: ``MaxPooling2D(2)``) take a
+  shorter backward: each window offset is one strided view, compared once with the result,
+  and its share of the gradient is written straight into place (about 3x faster).
 - Max-pooling ties: the whole gradient of a window goes to ONE maximal element - the
   leftmost column that holds the maximum, and the topmost maximal element of that column
   (column-major first maximum). Global max pooling gives it to the first maximum in
