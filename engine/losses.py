@@ -32,6 +32,7 @@ import numpy as np
 from engine import backend
 from engine.autodiff import kernels_loss, ops
 from engine.autodiff.tensor import Tensor, _as_array
+from engine.identifiers import from_identifier
 
 __all__ = [
     "EPSILON",
@@ -523,22 +524,8 @@ def get(identifier) -> Loss:
     a ``Loss``, or a per-sample function ``fn(y_true, y_pred)``."""
     if isinstance(identifier, Loss):
         return identifier
-    if isinstance(identifier, str):
-        return _class_for(identifier)()
-    if isinstance(identifier, dict):
-        config = dict(identifier)
-        if "class_name" in config:
-            cls = _class_for(config.pop("class_name"))
-            kwargs = dict(config.get("config", {}))
-        else:
-            if "name" not in config:
-                raise ValueError(f"a loss given as a dict needs a 'name': {identifier!r}")
-            cls = _class_for(config.pop("name"))
-            kwargs = config
-        try:
-            return cls(**kwargs)
-        except TypeError as exc:
-            raise ValueError(f"bad options for loss {cls.__name__}: {exc}") from None
+    if isinstance(identifier, str | dict):
+        return from_identifier(identifier, _class_for, "loss")
     if callable(identifier):
         return LossFunctionWrapper(identifier)
     raise ValueError(f"cannot interpret {identifier!r} as a loss")

@@ -30,6 +30,7 @@ import numpy as np
 
 from engine import backend, schedules
 from engine.autodiff.tensor import GradientTape, Tensor, grad, no_grad
+from engine.identifiers import from_identifier
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "get", "OPTIMIZER_NAMES"]
 
@@ -519,20 +520,6 @@ def get(identifier) -> Optimizer:
     or an instance (returned as is)."""
     if isinstance(identifier, Optimizer):
         return identifier
-    if isinstance(identifier, str):
-        return _class_for(identifier)()
-    if isinstance(identifier, dict):
-        config = dict(identifier)
-        if "class_name" in config:
-            cls = _class_for(config.pop("class_name"))
-            kwargs = dict(config.get("config", {}))
-        else:
-            if "name" not in config:
-                raise ValueError(f"an optimizer given as a dict needs a 'name': {identifier!r}")
-            cls = _class_for(config.pop("name"))
-            kwargs = config
-        try:
-            return cls(**kwargs)
-        except TypeError as exc:
-            raise ValueError(f"bad options for optimizer {cls.__name__}: {exc}") from None
+    if isinstance(identifier, str | dict):
+        return from_identifier(identifier, _class_for, "optimizer")
     raise ValueError(f"cannot interpret {identifier!r} as an optimizer")
