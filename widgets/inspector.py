@@ -522,7 +522,10 @@ class Inspector(QScrollArea):
             self.summary_title.setText(_esc(editor.graph.name))
             self.summary_hint.setText("Select a layer on the canvas to edit it.")
             reports = list(result.nodes.values())
-        values["layers"].setText(str(len(reports)))
+        # Layers as the status bar counts them: the Input nodes are data, not layers.
+        ids = chosen if len(chosen) > 1 else list(result.nodes)
+        layers = sum(1 for i in ids if editor.graph.node(i).type != "Input")
+        values["layers"].setText(str(layers))
         values["params"].setText(count_text(sum(r.param_count or 0 for r in reports)))
         values["flops"].setText(flops_text(sum(r.flops or 0 for r in reports)))
         values["inputs"].setText(_esc(", ".join(result.inputs) or "—"))

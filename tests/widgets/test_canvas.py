@@ -405,7 +405,7 @@ def test_switching_to_another_editor_even_after_the_old_one_is_gone(view, editor
     assert view.graph_scene.node_items == {}
     node_id = other.add_node("Input", (0, 0), {"shape": [4]})
     assert list(view.graph_scene.node_items) == [node_id]
-    assert inspector.summary_values["layers"].text() == "1"
+    assert inspector.summary_values["layers"].text() == "0"  # an Input is data, not a layer
     assert "error" in panel.summary.text()  # nothing follows the Input yet
 
 
@@ -499,3 +499,13 @@ def test_escape_cancels_a_dragged_edge(view, editor):
     assert not scene.connecting
     assert scene.edge_items[Edge("deep1", "deep2", 0)][0].isVisible()
     assert editor.undo_stack.count() == 0
+
+
+def test_a_frozen_layer_says_so_on_its_card(editor, view):
+    node_id = next(n.id for n in editor.graph.nodes if n.type == "Dense")
+    item = view.graph_scene.node_items[node_id]
+    assert "frozen" not in item.summary
+    editor.set_param(node_id, "trainable", False)
+    assert item.summary.startswith("❄ frozen")
+    editor.undo_stack.undo()
+    assert "frozen" not in item.summary

@@ -203,7 +203,9 @@ def test_the_summary_page_without_a_single_selection(inspector, editor):
     inspector.show_nodes([])
     assert inspector.pages.currentWidget() is inspector._summary_page
     result = editor.check_result
-    assert inspector.summary_values["layers"].text() == str(len(result.nodes))
+    # Counted as the status bar counts them: every node but the Inputs.
+    layers = [n for n in editor.graph.nodes if n.type != "Input"]
+    assert inspector.summary_values["layers"].text() == str(len(layers))
     assert inspector.summary_values["params"].text() == count_text(result.total_params)
     assert inspector.summary_status.text() == "Ready to train"
     inspector.show_nodes(["wide", "deep1"])

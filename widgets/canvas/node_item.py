@@ -81,6 +81,9 @@ class NodeItem(QGraphicsItem):
         self.node_id = node.id
         schema = self.info.params if self.info else ()
         self.summary = param_summary(node.params, schema)
+        if node.params.get("trainable") is False:
+            # Frozen layers (transfer learning) must be visible at a glance on the canvas.
+            self.summary = f"❄ frozen · {self.summary}" if self.summary else "❄ frozen"
         self._set_input_count(self._input_count(used_ports))
         self._refresh_tooltip()
         self.update()
