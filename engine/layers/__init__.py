@@ -33,10 +33,29 @@ from engine.layers.reshaping import Flatten, Reshape
 from engine.layers.schema import Param, ParameterError
 
 __all__ = [
-    "LAYER_TYPES", "Activation", "Dense", "Input", "InputLayer", "KerasTensor", "Layer",
-    "Param", "ParameterError", "ShapeError", "WeightSpec", "get_layer_class", "register",
-    "Add", "BatchNormalization", "Concatenate", "Dropout", "Embedding", "Flatten",
-    "LayerNormalization", "Multiply", "Reshape", "Subtract",
+    "LAYER_TYPES",
+    "Activation",
+    "Dense",
+    "Input",
+    "InputLayer",
+    "KerasTensor",
+    "Layer",
+    "Param",
+    "ParameterError",
+    "ShapeError",
+    "WeightSpec",
+    "get_layer_class",
+    "register",
+    "Add",
+    "BatchNormalization",
+    "Concatenate",
+    "Dropout",
+    "Embedding",
+    "Flatten",
+    "LayerNormalization",
+    "Multiply",
+    "Reshape",
+    "Subtract",
 ]
 __all__ += ["ELU", "LeakyReLU", "Softmax"]
 __all__ += ["Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D"]
