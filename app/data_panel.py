@@ -217,7 +217,10 @@ class _PreviewLoader(QObject):
             preview = load_preview(spec, base_dir)
             with self._lock:
                 self._results.append((generation, preview))
-            self._delivered.emit()
+            # RuntimeError: the panel was closed while this preview loaded; nobody is left
+            # to show it.
+            with contextlib.suppress(RuntimeError):
+                self._delivered.emit()
 
         threading.Thread(target=work, name="LayerCanvasDataPreview", daemon=True).start()
 
