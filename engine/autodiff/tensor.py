@@ -59,7 +59,8 @@ def _as_array(value, dtype=None):
     arr = backend.asarray(value)
     if dtype is not None:
         return xp.astype(arr, dtype) if arr.dtype != dtype else arr
-    # Python floats and float64 host data become float32, as in TensorFlow.
+    # Python floats and lists become float32, as in TensorFlow; an array that already is
+    # float64 stays float64 (gradient checks run in double precision).
     if arr.dtype == xp.float64 and not _explicit_float64(value):
         arr = xp.astype(arr, xp.float32)
     return arr
