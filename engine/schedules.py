@@ -55,11 +55,8 @@ def _positive(name: str, value) -> None:
         raise ValueError(f"{name} must be > 0, got {value}")
 
 
-class ExponentialDecay(LearningRateSchedule):
-    """``initial_learning_rate * decay_rate ** (step / decay_steps)``; with ``staircase``
-    the exponent is floored, so the rate drops by ``decay_rate`` every ``decay_steps``."""
-
-    config_name = "exponential_decay"
+class _RateDecay(LearningRateSchedule):
+    """Shared by the decays that follow ``step / decay_steps`` (floored with ``staircase``)."""
 
     def __init__(
         self,
@@ -74,11 +71,9 @@ class ExponentialDecay(LearningRateSchedule):
         self.decay_rate = float(decay_rate)
         self.staircase = bool(staircase)
 
-    def __call__(self, step: int) -> float:
+    def _progress(self, step: int) -> float:
         p = float(step) / self.decay_steps
-        if self.staircase:
-            p = math.floor(p)
-        return self.initial_learning_rate * self.decay_rate**p
+        return math.floor(p) if self.staircase else p
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -88,6 +83,17 @@ class ExponentialDecay(LearningRateSchedule):
             "decay_rate": self.decay_rate,
             "staircase": self.staircase,
         }
+
+
+class ExponentialDecay(_RateDecay):
+    """``initial_learning_rate * decay_rate ** (step / decay_steps)``; with ``staircase``
+    the exponent is floored, so the rate drops by ``decay_rate`` every ``decay_steps``."""
+
+    config_name = "exponential_decay"
+
+    def __call__(self, step: int) -> float:
+        p = self._progress(step)
+        return self.initial_learning_rate * self.decay_rate**p
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):
@@ -198,39 +204,15 @@ class CosineDecay(LearningRateSchedule):
         }
 
 
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_RateDecay):
     """``initial_learning_rate / (1 + decay_rate * step / decay_steps)`` (floored ratio with
     ``staircase``)."""
 
     config_name = "inverse_time_decay"
 
-    def __init__(
-        self,
-        initial_learning_rate: float,
-        decay_steps: int,
-        decay_rate: float,
-        staircase: bool = False,
-    ):
-        _positive("decay_steps", decay_steps)
-        self.initial_learning_rate = float(initial_learning_rate)
-        self.decay_steps = decay_steps
-        self.decay_rate = float(decay_rate)
-        self.staircase = bool(staircase)
-
     def __call__(self, step: int) -> float:
-        p = float(step) / self.decay_steps
-        if self.staircase:
-            p = math.floor(p)
+        p = self._progress(step)
         return self.initial_learning_rate / (1.0 + self.decay_rate * p)
-
-    def get_config(self) -> dict[str, Any]:
-        return {
-            "name": self.config_name,
-            "initial_learning_rate": self.initial_learning_rate,
-            "decay_steps": self.decay_steps,
-            "decay_rate": self.decay_rate,
-            "staircase": self.staircase,
-        }
 
 
 _SCHEDULES: dict[str, type[LearningRateSchedule]] = {
