@@ -173,19 +173,39 @@ def test_a_folder_without_manifest_is_named(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_the_script_reproduces_the_shipped_model(tmp_path, capsys):
-    """Seeded end to end: same machine, same bytes. Elsewhere a BLAS with another summation
-    order may differ in the last bits, so the check is on predictions and accuracy."""
+    """What is portable about a retrained model: the script runs, reaches the accuracy band the
+    manifest states and agrees with the shipped model on the predicted class of nearly every
+    image. Not its probabilities: another CPU's BLAS sums in another order, and 40 epochs of
+    training amplify those last bits (up to 0.44 in a probability, measured on an AMD EPYC
+    with OpenBLAS's SkylakeX kernel against the shipped model trained under Haswell)."""
     from resources.pretrained import train_pretrained
 
     assert train_pretrained.main(["--out", str(tmp_path), "--only", "digits04_cnn"]) == 0
     assert "digits04_cnn: validation accuracy" in capsys.readouterr().out
     fresh = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
     entry, shipped = fresh["models"]["digits04_cnn"], MANIFEST["models"]["digits04_cnn"]
+    assert entry["accuracy"]["validation_accuracy"] > 0.97
     assert entry["accuracy"]["validation_accuracy"] == pytest.approx(
-        shipped["accuracy"]["validation_accuracy"], abs=0.01
+        shipped["accuracy"]["validation_accuracy"], abs=0.02
     )
-    x = load_builtin("digits").x
+    assert entry["parameters"] == shipped["parameters"]
+    # Agreement on the images of the model's own classes (on digits 5-9 it never saw, its
+    # guesses are arbitrary and carry no information about reproduction).
+    x = load_builtin("digits", classes=shipped["dataset"]["classes"]).x
     again = engine.load_model(tmp_path / "digits04_cnn.lcmodel")
-    np.testing.assert_allclose(
-        again.predict(x), load_pretrained("digits04_cnn").predict(x), atol=1e-3
+    agree = again.predict(x).argmax(axis=-1) == load_pretrained("digits04_cnn").predict(x).argmax(
+        axis=-1
     )
+    assert agree.mean() >= 0.97, f"the classes agree on {agree.mean():.1%} of {len(x)} images"
+
+
+@pytest.mark.slow
+def test_the_script_run_twice_in_one_process_gives_identical_weights(tmp_path):
+    """The bit-for-bit promise, where it can hold: same process, same BLAS, same seeds."""
+    from resources.pretrained import train_pretrained
+
+    spec = train_pretrained.SPECS["digits04_cnn"]
+    first, _, _ = train_pretrained.train("digits04_cnn", spec)
+    second, _, _ = train_pretrained.train("digits04_cnn", spec)
+    for a, b in zip(first.get_weights(), second.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
