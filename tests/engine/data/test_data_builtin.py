@@ -1,9 +1,9 @@
-"""Built-in datasets: shapes, dtypes, speed, reproducibility, and the Keras-style façade."""
+"""Built-in datasets: shapes, dtypes, reproducibility, and the Keras-style façade (their load
+times are measured by ``benchmarks/bench_datasets.py``, not asserted here)."""
 
 import json
 import subprocess
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -36,12 +36,9 @@ def test_registry_lists_every_builtin():
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_builtin_loads_fast_with_right_shapes(name):
+def test_builtin_loads_with_right_shapes(name):
     n, shape, xdt, yshape, ydt, classes = EXPECTED[name]
-    start = time.perf_counter()
     ds = load_builtin(name)
-    elapsed = time.perf_counter() - start
-    assert elapsed < 1.0, f"{name} took {elapsed:.2f} s"
     assert len(ds) == n
     assert ds.input_shape == shape
     assert ds.x.dtype == xdt and ds.y.dtype == ydt
