@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: app test install lint bench
+.PHONY: app test test-portable install lint bench
 
 $(PY):
 	bash .ci/system-deps.sh
@@ -22,6 +22,19 @@ test: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider --timeout=600
+
+# The suite under each summation order another machine may have: OpenBLAS's native kernel
+# (SkylakeX on AVX-512 CPUs), Haswell, Prescott, and one thread. Tests must pass under all four.
+PORTABLE_SETTINGS = "-u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE" "OPENBLAS_CORETYPE=Haswell" \
+	"OPENBLAS_CORETYPE=Prescott" "OPENBLAS_NUM_THREADS=1"
+test-portable: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	@for setting in $(PORTABLE_SETTINGS); do \
+		echo "== pytest with env $$setting"; \
+		env $$setting QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider \
+			--timeout=600 || exit 1; \
+	done
 
 # OPENBLAS_CORETYPE/L2_SIZE, where a machine sets them, pin an older and slower GEMM kernel;
 # the benchmarks measure numpy as users run it.
