@@ -8,6 +8,7 @@ import os
 import pytest
 
 from engine.graph import project as project_module
+from engine.graph import project_migrations
 from engine.graph.project import (
     CURRENT_VERSION,
     Project,
@@ -202,7 +203,7 @@ def test_migrations_upgrade_step_by_step():
 
 
 def test_the_migration_registry_refuses_two_steps_from_one_version(monkeypatch):
-    monkeypatch.setattr(project_module, "MIGRATIONS", {})
+    monkeypatch.setattr(project_migrations, "MIGRATIONS", {})
     project_module.migration(1)(lambda d: d)
     with pytest.raises(ValueError):
         project_module.migration(1)(lambda d: d)
