@@ -32,6 +32,7 @@ CODES = (
     "unused_input",  # an Input node feeds nothing
     "unreachable",  # a node no Input reaches
     "internal",  # a layer type failed in an unexpected way while being checked
+    "memory",  # training the model needs more memory than this machine has
     "training",  # a project's training settings (loss, optimizer, metrics, ...) are wrong
     "dataset",  # a project's dataset choice is missing or wrong
 )

@@ -12,6 +12,7 @@ path raises :class:`ProjectInvalid` (diagnostics), :class:`~engine.graph.project
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -114,7 +115,13 @@ def prepare_training(
     import engine  # noqa: PLC0415
     from engine import data as data_module  # noqa: PLC0415
 
-    check: ProjectCheck = project.check(checker)
+    # The memory check counts activations at the batch size this run will use.
+    checked = project
+    if batch_size is not None:
+        checked = dataclasses.replace(
+            project, training={**project.training, "batch_size": batch_size}
+        )
+    check: ProjectCheck = checked.check(checker)
     if not check.ok:
         raise ProjectInvalid(check.diagnostics)
     if not project.dataset:
@@ -133,7 +140,10 @@ def prepare_training(
         raise ProjectInvalid(found)
 
     engine.set_random_seed(run_seed)  # the same seed gives the same initial weights
-    model = build_model(project.graph, check.graph)
+    try:
+        model = build_model(project.graph, check.graph)
+    except MemoryError:  # the estimate fitted, but the machine's free memory shrank since
+        raise ProjectInvalid([_out_of_memory(check.graph)]) from None
     start_notes: list[Diagnostic] = []
     if project.weights is not None:
         start_notes = _load_start_weights(project, model)
@@ -159,6 +169,20 @@ def prepare_training(
         shuffle=bool(training["shuffle"]),
         callbacks=_callbacks(training.get("callbacks") or {}),
         warnings=[d for d in check.diagnostics + found + start_notes if d.severity == WARNING],
+    )
+
+
+def _out_of_memory(result: CheckResult) -> Diagnostic:
+    from engine.graph.memory import format_bytes, memory_limit  # noqa: PLC0415
+
+    needed = f"about {format_bytes(result.memory.total)}" if result.memory else "more memory"
+    return Diagnostic(
+        ERROR,
+        "memory",
+        f"the model's weights could not be allocated: training needs {needed}, and "
+        f"{memory_limit().source}",
+        "close other programs, or make the model smaller",
+        key="graph",
     )
 
 
