@@ -13,11 +13,16 @@ Its JSON form is the ``graph`` object of a project file::
 
 ``GraphDocument.from_json(data).to_json() == data`` for every well-formed graph; keys this
 version does not know are kept (``extra``) and written back unchanged.
+
+Reading also bounds the numbers (:data:`MAX_PARAM_NUMBER`, :data:`MAX_POSITION`): a
+parameter of 10**300, a list of dimensions multiplying past it, or a node placed at infinity
+is refused by key path here, before shape inference, memory estimates or numpy see it.
 """
 
 from __future__ import annotations
 
 import copy
+import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -44,6 +49,12 @@ EVENT_KINDS = (
     "edge_removed",
     "renamed",
 )
+
+#: The largest magnitude of a number in a node's params, or of the product of a list of them
+#: (a shape): 2**53, the largest integer every JSON reader keeps exact; no count comes near.
+MAX_PARAM_NUMBER = 2**53
+#: Canvas coordinates beyond this are refused (the canvas cannot show them anyway).
+MAX_POSITION = 1e9
 
 _NODE_KEYS = ("id", "type", "params", "position")
 _EDGE_KEYS = ("source", "target", "target_port")
@@ -420,6 +431,8 @@ def _node_from_json(item: Any, key: str) -> Node:
     params = item.get("params", {})
     if not isinstance(params, dict):
         raise GraphFormatError(f"{key}.params", f"expected an object, got {_kind(params)}")
+    for name, value in params.items():
+        _check_param_numbers(value, f"{key}.params.{name}", node_id)
     position = item.get("position", [0, 0])
     if (
         not isinstance(position, list)
@@ -427,8 +440,50 @@ def _node_from_json(item: Any, key: str) -> Node:
         or not all(_is_number(v) for v in position)
     ):
         raise GraphFormatError(f"{key}.position", "expected two numbers [x, y]")
+    if not all(math.isfinite(v) and abs(v) <= MAX_POSITION for v in position):
+        raise GraphFormatError(
+            f"{key}.position",
+            f"node {node_id!r} is placed at {position}; positions are finite numbers of at "
+            f"most {MAX_POSITION:.0e} in size",
+        )
     extra = {k: copy.deepcopy(v) for k, v in item.items() if k not in _NODE_KEYS}
     return Node(node_id, type_name, copy.deepcopy(params), list(position), extra)
+
+
+def _too_large(value: Any) -> bool:
+    return _is_number(value) and math.isfinite(value) and abs(value) > MAX_PARAM_NUMBER
+
+
+def _check_param_numbers(value: Any, key: str, node_id: str) -> None:
+    """Refuse a number, or a list of numbers' product, beyond :data:`MAX_PARAM_NUMBER`.
+
+    Python numbers only, so nothing here can overflow; nested lists and objects are followed.
+    """
+    stack = [(value, key)]
+    while stack:
+        item, where = stack.pop()
+        if _too_large(item):
+            raise GraphFormatError(
+                where,
+                f"{item!r} is too large for a parameter of node {node_id!r}; parameters are "
+                f"at most {MAX_PARAM_NUMBER} (2**53) in size",
+            )
+        if isinstance(item, list):
+            numbers = [v for v in item if _is_number(v) and math.isfinite(v)]
+            if len(numbers) > 1 and not any(_too_large(v) for v in numbers):
+                product = 1.0
+                for v in numbers:
+                    product *= abs(float(v))  # floats: at worst inf, never an exception
+                if product > MAX_PARAM_NUMBER:
+                    shown = str(item) if len(item) <= 8 else f"({len(item)} numbers)"
+                    raise GraphFormatError(
+                        where,
+                        f"the values {shown} of node {node_id!r} multiply to about "
+                        f"{product:.3g}, more than 2**53: no layer can hold that many values",
+                    )
+            stack.extend(reversed([(v, f"{where}[{i}]") for i, v in enumerate(item)]))
+        elif isinstance(item, dict):
+            stack.extend(reversed([(v, f"{where}.{k}") for k, v in item.items()]))
 
 
 def _edge_from_json(item: Any, key: str) -> Edge:
