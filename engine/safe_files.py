@@ -95,7 +95,17 @@ def read_bounded(
         if size > max_bytes:
             raise make_error(_too_large(size, max_bytes, what))
         with open(path, "rb") as handle:
-            data = handle.read(max_bytes + 1)
+            # read(n) reserves n bytes before reading: ask for the size stat() gave (plus one
+            # to notice growth), then go on in 1 MiB steps only while the file keeps growing.
+            chunks, total, want = [], 0, min(size, max_bytes) + 1
+            while total <= max_bytes:
+                ask = min(want, max_bytes + 1 - total)
+                chunks.append(handle.read(ask))
+                total += len(chunks[-1])
+                if len(chunks[-1]) < ask:  # the end of the file
+                    break
+                want = 1 << 20
+            data = b"".join(chunks)
     except OSError as err:
         raise make_error(f"cannot read it ({err.strerror or err})") from None
     if len(data) > max_bytes:
