@@ -3,12 +3,15 @@
 Functional models get a fourth column, *Connected to*, listing each call's inputs as
 ``layer_name[node][tensor]`` like Keras; a layer used twice (shared weights) appears once,
 with every connection and its parameters counted once. Columns widen to fit their content,
-so long names are never cut.
+so long names are never cut. The last line estimates the memory training needs at batch 32
+(:mod:`engine.graph.memory`): weights, gradients, optimizer state and activations.
 """
 
 from __future__ import annotations
 
-__all__ = ["summary_text", "readable_size"]
+import math
+
+__all__ = ["readable_size", "summary_text", "training_memory"]
 
 
 def readable_size(n_bytes: int) -> str:
@@ -52,8 +55,9 @@ def _rows(model) -> tuple[list[list[str]], bool]:
     return rows, functional
 
 
-def summary_text(model, line_length: int | None = None) -> str:
-    """The summary table as one string."""
+def summary_text(model, line_length: int | None = None, batch_size: int = 32) -> str:
+    """The summary table as one string, ending with the training-memory estimate at
+    ``batch_size`` (see :func:`training_memory`)."""
     if not model.built:
         raise ValueError(
             f"model {model.name!r} is not built yet, so its shapes are unknown: start it with "
@@ -97,5 +101,36 @@ def summary_text(model, line_length: int | None = None) -> str:
     out.append(f"Total params: {count(model.weights)}")
     out.append(f"Trainable params: {count(model.trainable_weights)}")
     out.append(f"Non-trainable params: {count(model.non_trainable_weights)}")
+    out.append(training_memory(model, batch_size).summary_line())
     out.append("_" * total)
     return "\n".join(out)
+
+
+def training_memory(model, batch_size: int = 32):
+    """The :class:`engine.graph.memory.MemoryEstimate` of a built model: its weights as they
+    are, gradients and optimizer state for the trainable ones (the compiled optimizer's slots,
+    Adam's before ``compile``), and every layer call's output at ``batch_size``."""
+    from engine.graph.memory import NodeMemory, estimate, optimizer_slots  # noqa: PLC0415
+
+    outputs: dict[int, int] = {}  # id(layer) -> bytes of one sample's outputs, every call
+    layers = {}
+    for tensor in model.graph_nodes():
+        layer = tensor.layer
+        layers[id(layer)] = layer
+        itemsize = 8 if getattr(layer, "dtype", None) == "int64" else 4
+        outputs[id(layer)] = outputs.get(id(layer), 0) + math.prod(tensor.shape) * itemsize
+    nodes = [
+        NodeMemory(
+            layer.name,
+            sum(w.size * w.data.dtype.itemsize for w in layer.weights),
+            sum(w.size * w.data.dtype.itemsize for w in layer.trainable_weights),
+            outputs[key],
+        )
+        for key, layer in layers.items()
+    ]
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is not None:
+        name, slots = type(optimizer).__name__, len(optimizer.slot_names())
+    else:
+        name, slots = optimizer_slots(None)
+    return estimate(nodes, batch_size, name, slots)
