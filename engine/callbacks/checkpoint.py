@@ -1,9 +1,17 @@
-"""``ModelCheckpoint``: saving the model (or its weights) as training goes."""
+"""``ModelCheckpoint``: saving the model (or its weights) as training goes.
+
+A model whose weights hold NaN or infinite values is never written: the checkpoint is
+skipped with a :class:`~engine.models.finite.NonFiniteWeightsWarning`, so an earlier,
+finite file at the same path stays as it was.
+"""
 
 from __future__ import annotations
 
 import math
 import os
+import warnings
+
+import numpy as np
 
 from engine.callbacks.base import Callback, _monitor_is_max, _monitored, _plain, _print
 
@@ -18,7 +26,8 @@ class ModelCheckpoint(Callback):
     such as ``{val_loss:.4f}``. With ``save_best_only`` a file is written only when
     ``monitor`` improves on the best value so far (or on ``initial_value_threshold``).
     ``save_freq`` is ``"epoch"`` or a number of batches. ``last_saved`` is the last path
-    written.
+    written. Non-finite weights are not saved (a warning says which layers hold them, and
+    ``last_refused`` keeps that message).
     """
 
     def __init__(
@@ -47,6 +56,7 @@ class ModelCheckpoint(Callback):
         else:
             self.best = -math.inf if self._maximize else math.inf
         self.last_saved: str | None = None
+        self.last_refused: str | None = None
         self._epoch = 0
         self._batches_since_save = 0
 
@@ -94,15 +104,34 @@ class ModelCheckpoint(Callback):
                         f"Epoch {epoch + 1}: {self.monitor} did not improve from {self.best:.5f}"
                     )
                 return
+            if self._refused(epoch, path):
+                return  # not the best model on file: it was not written
             if self.verbose:
                 _print(
                     f"Epoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} to "
                     f"{current:.5f}, saving model to {path}"
                 )
             self.best = current
+        elif self._refused(epoch, path):
+            return
         elif self.verbose:
             _print(f"Epoch {epoch + 1}: saving model to {path}")
         self._write(path)
+
+    def _refused(self, epoch: int, path: str) -> bool:
+        """Whether the weights are not finite, in which case nothing is written (and say so)."""
+        bad = _nonfinite_weights(self.model)
+        if bad is None:
+            return False
+        from engine.models.finite import NonFiniteWeightsWarning  # noqa: PLC0415
+
+        kept = "; the earlier file there was kept" if os.path.exists(path) else ""
+        self.last_refused = (
+            f"Epoch {epoch + 1}: ModelCheckpoint did not save {path}: the weights of {bad} are "
+            f"NaN or infinite{kept}"
+        )
+        warnings.warn(self.last_refused, NonFiniteWeightsWarning, stacklevel=2)
+        return True
 
     def _write(self, path: str) -> None:
         folder = os.path.dirname(path)
@@ -113,3 +142,24 @@ class ModelCheckpoint(Callback):
         else:
             self.model.save(path)
         self.last_saved = path
+
+
+def _nonfinite_weights(model) -> str | None:
+    """Which of ``model``'s weights hold NaN or infinity, as text; ``None`` if all are finite.
+
+    A model with layers is asked per layer (the check runs on the weights' device); other
+    models only need ``get_weights()``, as the callbacks' contract says."""
+    if getattr(model, "layers", None) is not None:
+        from engine.models.finite import describe_nonfinite, nonfinite_weights  # noqa: PLC0415
+
+        found = nonfinite_weights(model)
+        return describe_nonfinite(found) if found else None
+    get_weights = getattr(model, "get_weights", None)
+    if get_weights is None:
+        return None
+    bad = 0
+    for weights in get_weights():
+        array = np.asarray(weights)
+        if array.dtype.kind in "fc":
+            bad += int(np.count_nonzero(~np.isfinite(array)))
+    return f"the model ({bad:,} values)" if bad else None

@@ -16,7 +16,8 @@ def _format_value(value) -> str:
         value = float(value)
     except (TypeError, ValueError):
         return str(value)
-    if value != 0 and abs(value) < 1e-3:
+    # Tiny and huge values (a diverging loss reaches 1e27) in exponent form, to stay short.
+    if value != 0 and not 1e-3 <= abs(value) < 1e6:
         return f"{value:.4e}"
     return f"{value:.4f}"
 

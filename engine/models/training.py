@@ -3,14 +3,19 @@
 These are Keras's training loops on numpy arrays. Every batch crosses to the device once
 (``backend.asarray``) and results come back once (``backend.to_numpy``); the model's graph
 runs through its compiled :class:`~engine.models.plan.ExecutionPlan`. A training step is:
+save the weights and the optimizer's state (:class:`~engine.models.step_guard.StepGuard`),
 run the plan with ``training=True`` while recording, compute the weighted loss, check that
-it is finite (a NaN or infinite loss stops training before the update, like Keras's
-``TerminateOnNaN``, so the weights are never replaced by garbage), take the gradients of
-every trainable weight and hand them to the optimizer, then update the metrics.
+it is finite, take the gradients of every trainable weight and hand them to the optimizer,
+check that the weights and the optimizer's state are still finite, then update the
+metrics. A NaN or infinite loss, or an update that leaves any weight NaN or infinite (the
+loss can still be finite, 1e27, when an overflowing gradient turns Adam's update into
+NaN), stops training with ``stop_reason`` naming the epoch and batch, and puts the saved
+weights and optimizer state back: the model is exactly as it was before that batch, so
+what is saved afterwards is the last finite model, never garbage.
 
 Syncs: a training batch brings back its loss (needed for the finiteness check and the
-batch logs) and each metric once per logged value; evaluation keeps its running loss on
-the device and syncs once at the end.
+batch logs), one number for the weights' check, and each metric once per logged value;
+evaluation keeps its running loss on the device and syncs once at the end.
 
 Reproducibility: ``fit(seed=s)`` seeds weight creation of a model built lazily, the
 loader's shuffling (a function of ``(s, epoch)`` only), and the shared random stream at
@@ -30,6 +35,7 @@ from engine import random as engine_random
 from engine.autodiff.tensor import Tensor, enable_grad, grad, no_grad
 from engine.models import validation
 from engine.models.compile_spec import CompileSpec, resolve
+from engine.models.step_guard import StepGuard, describe_arrays
 
 __all__ = ["TrainingMixin"]
 
@@ -93,6 +99,7 @@ class TrainingMixin:
         self._spec: CompileSpec | None = None
         self._loss_tracker = _Mean()
         self._part_trackers: list[_Mean] = []
+        self._step_guard: StepGuard | None = None
 
     # -- compile ------------------------------------------------------------------------------
 
@@ -159,24 +166,49 @@ class TrainingMixin:
                 tracker.update(_as_float64(part.data), n)
         return value if sync else None
 
-    def _train_step(self, x_batch: list, y_batch: list) -> bool:
-        """One optimisation step; returns False (and does not update) on a non-finite loss."""
+    def _guard(self) -> StepGuard:
+        if self._step_guard is None or self._step_guard.optimizer is not self.optimizer:
+            self._step_guard = StepGuard(self.optimizer)
+        return self._step_guard
+
+    def _train_step(self, x_batch: list, y_batch: list) -> str | None:
+        """One optimisation step. Returns ``None``, or why the step was undone (a non-finite
+        loss or weights); the weights and optimizer state are then as before the step."""
         spec = self._compiled_spec()
+        variables = self.trainable_weights
+        guard = self._guard()
+        guard.save(self.weights, variables)
+        try:
+            return self._guarded_step(spec, variables, guard, x_batch, y_batch)
+        except BaseException:
+            guard.restore()  # an error or Ctrl-C mid-update leaves no half-updated model
+            raise
+
+    def _guarded_step(self, spec, variables, guard, x_batch, y_batch) -> str | None:
         x = [Tensor(a) for a in _to_device(x_batch)]
         y = _to_device(y_batch)
-        # Overflow shows up as a non-finite loss, which is checked and explained below.
-        with enable_grad(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            predictions = self.plan().run(x, training=True)
-            total, parts = spec.compute_loss(y, predictions)
-        if not math.isfinite(self._track(total, parts, len(x_batch[0]), sync=True)):
-            return False
-        variables = self.trainable_weights
-        if variables:
-            gradients = grad(total, variables)
-            self.optimizer.apply_gradients(list(zip(gradients, variables)))
+        # Overflow shows up as a non-finite loss or weights, checked and explained below.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            with enable_grad():
+                predictions = self.plan().run(x, training=True)
+                total, parts = spec.compute_loss(y, predictions)
+            loss = self._track(total, parts, len(x_batch[0]), sync=True)
+            if not math.isfinite(loss):
+                guard.restore()  # the forward pass may have moved normalisation statistics
+                return f"the loss became {loss}"
+            if variables:
+                gradients = grad(total, variables)
+                self.optimizer.apply_gradients(list(zip(gradients, variables)))
+                if not guard.finite():
+                    found = describe_arrays(guard.nonfinite())
+                    guard.restore()
+                    return (
+                        f"the update made {found} NaN or infinite while the loss was still "
+                        f"{loss:.4g}"
+                    )
         with no_grad():
             spec.update_metrics(y, predictions)
-        return True
+        return None
 
     def _test_step(self, x_batch: list, y_batch: list) -> None:
         spec = self._compiled_spec()
@@ -307,10 +339,10 @@ class TrainingMixin:
                         break
                     xb, yb = self._as_lists(x_batch, y_batch)
                     callback_list.on_train_batch_begin(step, {"size": len(xb[0])})
-                    finite = self._train_step(xb, yb)
+                    problem = self._train_step(xb, yb)
                     logs = {**self._logs(), "size": len(xb[0])}
-                    if not finite:
-                        self._stop_on_non_finite(epoch, step, logs["loss"])
+                    if problem is not None:
+                        self._stop_on_non_finite(epoch, step, steps, problem)
                     callback_list.on_train_batch_end(step, logs)
                     if self.stop_training:
                         break
@@ -345,12 +377,19 @@ class TrainingMixin:
             )
         return [a[split_at:] for a in xs], [a[split_at:] for a in ys]
 
-    def _stop_on_non_finite(self, epoch: int, step: int, loss: float) -> None:
+    def _stop_on_non_finite(self, epoch: int, step: int, steps: int, problem: str) -> None:
         self.stop_training = True
+        if problem.startswith("the loss"):
+            outcome = "so training was stopped before this batch changed the weights"
+        else:
+            outcome = (
+                "so training was stopped and the weights and optimizer state from before this "
+                "batch (the last finite ones) were put back"
+            )
         self.stop_reason = (
-            f"Epoch {epoch + 1}, batch {step + 1}: the loss became {loss}, so training was "
-            "stopped before this batch changed the weights. Try a smaller learning rate, "
-            "gradient clipping (clipnorm), normalised inputs, or check the data for huge values."
+            f"Epoch {epoch + 1}, batch {step + 1} of {steps}: {problem}, {outcome}. Try a "
+            "smaller learning rate, gradient clipping (clipnorm), normalised inputs, or check "
+            "the data for NaN or huge values."
         )
         print(self.stop_reason, flush=True)
 
@@ -416,17 +455,17 @@ class TrainingMixin:
     def train_on_batch(self, x, y, reset_metrics: bool = True, return_dict: bool = False):
         """One optimisation step on exactly this batch; returns the loss (and metrics).
 
-        A non-finite loss leaves the weights unchanged and sets ``stop_reason``.
+        A non-finite loss, or an update that would leave non-finite weights, leaves the
+        weights and optimizer state as they were and sets ``stop_reason``.
         """
         spec = self._require_compiled("train_on_batch", x)
         xs, ys = self._prepare(x, y, spec)
         if reset_metrics:
             self._reset_trackers()
         self.stop_reason = None
-        if not self._train_step(xs, ys):
-            self.stop_reason = (
-                f"the loss became {self._loss_tracker.result()}; the weights were not updated"
-            )
+        problem = self._train_step(xs, ys)
+        if problem is not None:
+            self.stop_reason = f"{problem}; the weights were left as they were before this batch"
         return self._format_results(self._logs(), return_dict)
 
     def test_on_batch(self, x, y, reset_metrics: bool = True, return_dict: bool = False):
