@@ -29,9 +29,10 @@ from __future__ import annotations
 import math
 import os
 import re
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from engine.graph.diagnostics import ERROR, WARNING, Diagnostic
 
@@ -61,9 +62,9 @@ _SIZE_PARAMS = ("units", "filters", "output_dim", "input_dim")
 # -- the estimate --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class NodeMemory:
-    """One node's share: its weights, the part of them that trains, one sample's output."""
+class NodeMemory(NamedTuple):
+    """One node's share: its weights, the part of them that trains, one sample's output.
+    (A tuple: a check builds one per node, and tuples are the cheapest to build.)"""
 
     node_id: str
     weight_bytes: int
@@ -323,16 +324,30 @@ def memory_limit(environ: Mapping[str, str] | None = None) -> MemoryLimit:
             f"{ENV_LIMIT}={text[:40]!r} is not a size such as 512M, 24G or 1.5GiB, so the "
             "memory check uses this machine's memory"
         )
+    size, source = _machine_limit()
+    return MemoryLimit(size, source, problem)
+
+
+_probed: list = [-1.0, None, ""]  # when, bytes, words: the machine's limit, probed again after
+_PROBE_SECONDS = 1.0  # a second (the canvas re-checks on every edit; /proc reads take ~0.1 ms)
+
+
+def _machine_limit() -> tuple[int | None, str]:
+    now = time.monotonic()
+    if now - _probed[0] < _PROBE_SECONDS:
+        return _probed[1], _probed[2]
     found = [
         (_system_available(), "this machine has {} available"),
         (_cgroup_room(), "this process's cgroup memory limit leaves {}"),
         (_address_space_room(), "this process's address-space limit (RLIMIT_AS) leaves {}"),
     ]
     known = [(size, words) for size, words in found if size is not None]
-    if not known:
-        return MemoryLimit(None, "this machine's memory is unknown", problem)
-    size, words = min(known, key=lambda item: item[0])
-    return MemoryLimit(size, words.format(format_bytes(size)), problem)
+    if known:
+        size, words = min(known, key=lambda item: item[0])
+        _probed[:] = [now, size, words.format(format_bytes(size))]
+    else:
+        _probed[:] = [now, None, "this machine's memory is unknown"]
+    return _probed[1], _probed[2]
 
 
 def _read_small(path: str) -> str | None:
