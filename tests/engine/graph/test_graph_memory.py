@@ -174,6 +174,16 @@ def test_a_huge_input_is_refused_and_the_fix_names_the_input_it_gets():
     assert "the limit is 24.0 GiB" in error.message
 
 
+def test_a_huge_embedding_names_its_larger_size():
+    doc = chain(
+        ("tokens", "Input", {"shape": [5], "dtype": "int64"}),
+        ("embed", "Embedding", {"input_dim": 100_000_000, "output_dim": 1000}),
+    )
+    [error] = check_graph(doc, memory_limit=GIB).errors
+    assert error.node_ids == ("embed",) and error.param == "input_dim"
+    assert error.fix.startswith("reduce input_dim or output_dim in embed")
+
+
 def test_activations_alone_can_be_too_much_and_the_fix_is_the_batch_or_the_input():
     doc = chain(("input", "Input", {"shape": [1000, 1000]}), ("flat", "Flatten", {}))
     result = check_graph(doc, {"batch_size": 64}, memory_limit=256 * 1024**2)
