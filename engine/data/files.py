@@ -1,15 +1,20 @@
-"""Checks made before any file is opened: it exists, it is the right kind, it is not huge.
+"""Checks made before any file is opened: it exists, it is a regular file, it is not huge.
 
-Importers call :func:`check_file` first so that a missing file or a file far larger than
-anything sensible gives one clear :class:`DataError` instead of a traceback or an
-out-of-memory crash halfway through reading.
+Every importer calls :func:`check_file` on each file before opening it (each image of an image
+folder, each ``.npy``, both IDX files, every CSV), so a missing file, a folder, a device such
+as ``/dev/zero``, a FIFO (which would block ``open`` until a writer comes) or a socket, and a
+file far larger than anything sensible, each gives one clear :class:`DataError` instead of a
+hang, an endless read, a traceback or an out-of-memory crash halfway through reading. The
+readers themselves then read with a bound as well, since a file can grow after ``stat()``.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from engine.data.errors import DataError
+from engine.safe_files import regular_file_problem
 
 __all__ = ["DEFAULT_MAX_BYTES", "check_file", "check_folder", "resolve_path", "format_size"]
 
@@ -36,13 +41,15 @@ def resolve_path(path: str | Path, base_dir: str | Path | None) -> Path:
 
 
 def check_file(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Path:
-    """Return ``path`` as a Path after checking it is an existing file of at most ``max_bytes``."""
+    """Return ``path`` as a Path after checking it is a regular file of at most ``max_bytes``."""
     p = Path(path)
-    if not p.exists():
-        raise DataError(f"{p}: file not found", path=p)
-    if not p.is_file():
-        raise DataError(f"{p}: not a file", path=p)
-    size = p.stat().st_size
+    problem = regular_file_problem(p)
+    if problem is not None:
+        raise DataError(f"{p}: {problem}", path=p)
+    try:
+        size = os.stat(p).st_size
+    except OSError as err:  # removed since the check above
+        raise DataError(f"{p}: cannot read it ({err.strerror or err})", path=p) from None
     if size > max_bytes:
         raise DataError(
             f"{p}: file is {format_size(size)}, larger than the limit of {format_size(max_bytes)}",

@@ -134,10 +134,15 @@ def sentiment(
     n_samples: int = 2000, max_length: int = 10, negation_rate: float = 0.25, seed: int = 0
 ) -> Dataset:
     """Template sentences labelled negative (0) / positive (1); x is int64 ``(N, max_length)``."""
-    if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 2:
-        raise DataError(f"n_samples must be an integer >= 2, got {n_samples!r}")
-    if isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 1:
-        raise DataError(f"max_length must be an integer >= 1, got {max_length!r}")
+    # Bounded as Python ints so that numpy never sees an absurd size (10**17 samples).
+    if isinstance(n_samples, bool) or not isinstance(n_samples, int) or not 2 <= n_samples <= 10**6:
+        raise DataError(f"n_samples must be an integer from 2 to 1000000, got {n_samples!r}")
+    if (
+        isinstance(max_length, bool)
+        or not isinstance(max_length, int)
+        or not 1 <= max_length <= 1000
+    ):
+        raise DataError(f"max_length must be an integer from 1 to 1000, got {max_length!r}")
     if not isinstance(negation_rate, int | float) or not 0 <= negation_rate <= 1:
         raise DataError(f"negation_rate must be a number in [0, 1], got {negation_rate!r}")
     rng = np.random.default_rng(seed)

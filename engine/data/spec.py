@@ -85,6 +85,10 @@ FORMATS: dict[str, tuple[set[str], set[str], set[str]]] = {
 }
 
 
+#: The longest token sequence a text CSV may ask for (``max_length``).
+MAX_TEXT_LENGTH = 100_000
+
+
 def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
@@ -106,7 +110,11 @@ _OPTION_TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "skip_bad_rows": (lambda v: isinstance(v, bool), "true or false"),
     "lowercase": (lambda v: isinstance(v, bool), "true or false"),
     "num_words": (lambda v: v is None or (_is_int(v) and v >= 3), "an integer >= 3 or null"),
-    "max_length": (lambda v: v is None or (_is_int(v) and v >= 1), "an integer >= 1 or null"),
+    # Bounded: token ids are padded to (rows, max_length) int64, allocated by numpy.
+    "max_length": (
+        lambda v: v is None or (_is_int(v) and 1 <= v <= MAX_TEXT_LENGTH),
+        f"an integer from 1 to {MAX_TEXT_LENGTH} or null",
+    ),
     "max_images": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
     "size": (
         lambda v: (

@@ -17,15 +17,28 @@ from engine.data.errors import DataError
 __all__ = ["spirals", "moons", "circles", "xor", "blobs", "sine", "timeseries"]
 
 
-def _count(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise DataError(f"{name} must be an integer >= {minimum}, got {value!r}")
+#: The most samples (or time steps per window) a generator makes: checked as Python ints
+#: before numpy allocates, so ``"n_samples": 10**17`` is a clear error, not a MemoryError.
+MAX_GENERATED = 10_000_000
+
+
+def _count(name: str, value: object, minimum: int, maximum: int = MAX_GENERATED) -> int:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | np.integer)
+        or not minimum <= value <= maximum
+    ):
+        raise DataError(f"{name} must be an integer from {minimum} to {maximum}, got {value!r}")
     return int(value)
 
 
 def _amount(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
-        raise DataError(f"{name} must be a number >= 0, got {value!r}")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not 0 <= value <= 1e6  # also refuses NaN and infinity
+    ):
+        raise DataError(f"{name} must be a number from 0 to 1e6, got {value!r}")
     return float(value)
 
 
@@ -130,7 +143,7 @@ def blobs(
 ) -> Dataset:
     """Gaussian clusters, one per class, evenly spaced on a circle of radius 0.6."""
     n_samples = _count("n_samples", n_samples, 2)
-    centers = _count("centers", centers, 2)
+    centers = _count("centers", centers, 2, maximum=1000)
     cluster_std = _amount("cluster_std", cluster_std)
     if n_samples < centers:
         raise DataError(f"n_samples ({n_samples}) must be at least centers ({centers})")
@@ -173,6 +186,10 @@ def timeseries(
     """
     n_samples = _count("n_samples", n_samples, 2)
     window = _count("window", window, 1)
+    if n_samples * window > MAX_GENERATED:
+        raise DataError(
+            f"n_samples x window = {n_samples * window} values, more than {MAX_GENERATED}"
+        )
     noise = _amount("noise", noise)
     rng = np.random.default_rng(seed)
     t = np.arange(n_samples + window, dtype=np.float64)

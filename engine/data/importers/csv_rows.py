@@ -6,11 +6,18 @@ ragged-row checks. Rows are numbered 1-based counting the header, exactly as a s
 shows them, and every problem found later is collected per row in :class:`RowProblems`, which
 either raises one :class:`DataError` naming the first bad row and column or, when the user
 asked to skip bad rows, says which rows it left out.
+
+Nothing is read unbounded: each physical line is read with a limit (:data:`MAX_LINE_CHARS`),
+so a file of one enormous line is refused after that many characters, not read whole; and a
+row with more than :data:`MAX_COLUMNS` cells is refused as soon as it is seen, counted from
+the raw line before the csv module splits it, so a header of two million columns is refused
+in milliseconds instead of after building millions of cells for every row.
 """
 
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +37,13 @@ __all__ = [
 #: Cell texts that mean "no value" (compared case-insensitively, after stripping blanks).
 MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
 _DELIMITERS = ",;\t|"
+#: The most columns a table may have. Each becomes at least one input feature, and a first
+#: Dense layer of 64 units on 100 000 features already holds 6.4 million weights; far wider
+#: files are usually a wrong delimiter or not a table at all.
+MAX_COLUMNS = 100_000
+#: The longest physical line read (in characters). The csv module already refuses a single
+#: cell over 128 Ki characters, so only a damaged file or one that is not CSV gets near this.
+MAX_LINE_CHARS = 8 * 1024 * 1024
 
 
 def is_missing(cell: str) -> bool:
@@ -140,6 +154,48 @@ def _looks_like_header(first: list[str]) -> bool:
     return bool(first) and all(c.strip() and not is_number(c) and not is_missing(c) for c in first)
 
 
+def _too_wide(path: Path, line: int, count: int, at_least: bool = False) -> DataError:
+    more = "more than " if at_least else ""
+    return DataError(
+        f"{path.name}: line {line} has {more}{count} columns; a table may have at most "
+        f"{MAX_COLUMNS} (is the delimiter right? is this a table?)",
+        path=path,
+        row=line,
+    )
+
+
+def _bounded_lines(f, path: Path, delimiter: str) -> Iterator[str]:
+    """The file's physical lines, each read with a bound and checked for width first."""
+    number = 0
+    while True:
+        line = f.readline(MAX_LINE_CHARS + 1)
+        if not line:
+            return
+        number += 1
+        cells = line.count(delimiter) + 1  # exact unless quoted cells hold the delimiter
+        if len(line) > MAX_LINE_CHARS:
+            if cells > MAX_COLUMNS:
+                raise _too_wide(path, number, cells - 1, at_least=True)
+            raise DataError(
+                f"{path.name}: line {number} is longer than {MAX_LINE_CHARS:,} characters "
+                "without a line break; this is not a CSV table (or it is damaged)",
+                path=path,
+                row=number,
+            )
+        if cells > MAX_COLUMNS and '"' not in line:
+            raise _too_wide(path, number, cells)
+        yield line
+
+
+def _read_records(f, path: Path, delimiter: str) -> list[list[str]]:
+    records = []
+    for record in csv.reader(_bounded_lines(f, path, delimiter), delimiter=delimiter, strict=True):
+        if len(record) > MAX_COLUMNS:  # a quoted line the raw count could not judge
+            raise _too_wide(path, len(records) + 1, len(record))
+        records.append(record)
+    return records
+
+
 def read_csv_rows(
     path: str | Path,
     header: bool | str = "auto",
@@ -156,7 +212,7 @@ def read_csv_rows(
             sample = f.read(64 * 1024)
             f.seek(0)
             delim = delimiter or _sniff_delimiter(sample)
-            records = list(csv.reader(f, delimiter=delim, strict=True))
+            records = _read_records(f, path, delim)
     except UnicodeDecodeError as exc:
         raise DataError(
             f"{path.name}: not {encoding.removesuffix('-sig').upper()} text "

@@ -3,7 +3,9 @@
 An IDX file is a 4-byte magic number — two zero bytes, a type code, the number of dimensions
 — then each dimension as a big-endian uint32, then the values, big-endian, row-major. Type
 codes: 0x08 uint8, 0x09 int8, 0x0B int16, 0x0C int32, 0x0D float32, 0x0E float64. Files may be
-gzip-compressed (``.gz``, as MNIST is distributed); the decompressed size is bounded too.
+gzip-compressed (``.gz``, as MNIST is distributed). The header is read first and its
+dimensions multiplied as Python ints, so the size it declares is checked (against the limit
+and then against the data found) before anything else is read or decompressed.
 Images ``(N, H, W)`` become ``(N, 1, H, W)`` float32 (uint8 scaled to [0, 1]), ``(N, H, W, C)``
 is moved channels-first; labels must be ``(N,)`` integers.
 """
@@ -11,6 +13,7 @@ is moved channels-first; labels must be ``(N,)`` integers.
 from __future__ import annotations
 
 import gzip
+import math
 import struct
 import zlib
 from pathlib import Path
@@ -33,51 +36,62 @@ IDX_TYPES = {
 }
 
 
-def _read_bytes(path: Path, max_bytes: int) -> bytes:
-    if path.suffix.lower() != ".gz":
-        return path.read_bytes()
-    try:
-        with gzip.open(path, "rb") as f:
-            data = f.read(max_bytes + 1)  # one byte more tells us it is over the limit
-    except (OSError, EOFError, zlib.error) as exc:
-        raise DataError(f"{path.name}: not a readable gzip file ({exc})", path=path) from None
-    if len(data) > max_bytes:
-        raise DataError(
-            f"{path.name}: decompresses to more than the limit of {format_size(max_bytes)}",
-            path=path,
-        )
-    return data
+def _open(path: Path):
+    return gzip.open(path, "rb") if path.suffix.lower() == ".gz" else open(path, "rb")
 
 
-def read_idx(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> np.ndarray:
-    """The array stored in one IDX file (native byte order)."""
-    path = check_file(path, max_bytes)
-    data = _read_bytes(path, max_bytes)
-    if len(data) < 4:
+def _read_header(f, path: Path) -> tuple[np.dtype, tuple[int, ...]]:
+    """The value type and dimensions from the header, as Python ints."""
+    magic = f.read(4)
+    if len(magic) < 4:
         raise DataError(f"{path.name}: too short to be an IDX file", path=path)
-    zero1, zero2, code, ndim = data[0], data[1], data[2], data[3]
+    zero1, zero2, code, ndim = magic
     if zero1 or zero2 or code not in IDX_TYPES:
         raise DataError(
-            f"{path.name}: not an IDX file (magic number {data[:4].hex()}; expected 0000 then "
+            f"{path.name}: not an IDX file (magic number {magic.hex()}; expected 0000 then "
             "a type code 08/09/0b/0c/0d/0e and the number of dimensions)",
             path=path,
         )
     if ndim == 0:
         raise DataError(f"{path.name}: IDX header declares 0 dimensions", path=path)
-    header = 4 + 4 * ndim
-    if len(data) < header:
+    raw = f.read(4 * ndim)
+    if len(raw) < 4 * ndim:
         raise DataError(f"{path.name}: the file ends inside its header", path=path)
-    dims = struct.unpack(f">{ndim}I", data[4:header])
-    dtype = IDX_TYPES[code]
-    expected = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
-    found = len(data) - header
-    if found != expected:
+    return IDX_TYPES[code], struct.unpack(f">{ndim}I", raw)
+
+
+def read_idx(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> np.ndarray:
+    """The array stored in one IDX file (native byte order).
+
+    The header's dimensions are multiplied as Python ints, so a header declaring more values
+    than memory could hold is refused from its ~16 bytes, before any data is read (or, for
+    ``.gz``, decompressed); the data read is bounded by what the header declares.
+    """
+    path = check_file(path, max_bytes)
+    try:
+        with _open(path) as f:
+            dtype, dims = _read_header(f, path)
+            header = 4 + 4 * len(dims)
+            shown = " x ".join(map(str, dims))
+            expected = math.prod(dims) * dtype.itemsize
+            if expected > max_bytes:
+                raise DataError(
+                    f"{path.name}: header declares {shown} values of {dtype.name} "
+                    f"({format_size(expected)}), more than the limit of {format_size(max_bytes)}",
+                    path=path,
+                )
+            data = f.read(expected + 1)  # one byte more tells us the file is too long
+    except (OSError, EOFError, zlib.error) as exc:
+        kind = "gzip" if path.suffix.lower() == ".gz" else "IDX"
+        raise DataError(f"{path.name}: not a readable {kind} file ({exc})", path=path) from None
+    if len(data) != expected:
+        found = f"at least {len(data)}" if len(data) > expected else str(len(data))
         raise DataError(
-            f"{path.name}: header says {' x '.join(map(str, dims))} values of {dtype.name} "
-            f"({expected} bytes) but the file holds {found} bytes of data",
+            f"{path.name}: header says {shown} values of {dtype.name} ({expected} bytes after "
+            f"the {header}-byte header) but the file holds {found} bytes of data",
             path=path,
         )
-    arr = np.frombuffer(data, dtype=dtype, offset=header).reshape(dims)
+    arr = np.frombuffer(data, dtype=dtype).reshape(dims)
     return arr.astype(dtype.newbyteorder("="))
 
 

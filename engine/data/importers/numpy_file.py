@@ -5,14 +5,18 @@ too). A ``.npy`` file holds one array, so inputs and labels come as two files
 (``read_numpy("x.npy", labels="y.npy")``). Nothing is unpickled (``allow_pickle=False``: an
 archive holding Python objects is refused), archive member names are checked, and the
 uncompressed size is bounded before anything is read, so a small zip cannot expand into
-gigabytes. Inputs become float32 (``x_dtype="int64"`` keeps token ids as integers); integer
+gigabytes; each array's header must declare exactly the bytes it holds
+(:mod:`engine.data.importers.npy_header`), so a tiny file cannot make numpy allocate a huge
+array either. Inputs become float32 (``x_dtype="int64"`` keeps token ids as integers); integer
 labels mean classification, float targets regression.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +25,7 @@ import numpy as np
 from engine.data.dataset import Dataset
 from engine.data.errors import DataError
 from engine.data.files import DEFAULT_MAX_BYTES, check_file, format_size
+from engine.data.importers.npy_header import check_npy_header
 
 __all__ = ["read_numpy", "load_array", "LAYOUTS"]
 
@@ -52,9 +57,21 @@ def _check_archive(path: Path, max_bytes: int) -> None:
             f"limit of {format_size(max_bytes)}",
             path=path,
         )
+    # Each member's own header must agree with its size before numpy allocates anything.
+    try:
+        with zipfile.ZipFile(path) as z:
+            for info in infos:
+                with z.open(info) as member:
+                    name = f"{path.name}: {info.filename}"
+                    check_npy_header(member, info.file_size, name, path, max_bytes)
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
+        raise DataError(f"{path.name}: not a valid .npz archive ({exc})", path=path) from None
 
 
-def _load(path: Path) -> Any:
+def _load(path: Path, max_bytes: int) -> Any:
+    if path.suffix.lower() != ".npz" and not zipfile.is_zipfile(path):
+        with open(path, "rb") as f:  # a .npy: its header must agree with its size first
+            check_npy_header(f, os.fstat(f.fileno()).st_size, path.name, path, max_bytes)
     try:
         return np.load(path, allow_pickle=False)
     except ValueError as exc:
@@ -65,14 +82,14 @@ def _load(path: Path) -> Any:
                 path=path,
             ) from None
         raise DataError(f"{path.name}: not a readable numpy file ({exc})", path=path) from None
-    except (OSError, EOFError, zipfile.BadZipFile) as exc:
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
         raise DataError(f"{path.name}: not a readable numpy file ({exc})", path=path) from None
 
 
 def load_array(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> np.ndarray:
     """One array from a ``.npy`` file, safely."""
     path = check_file(path, max_bytes)
-    arr = _load(path)
+    arr = _load(path, max_bytes)
     if not isinstance(arr, np.ndarray):
         arr.close()
         raise DataError(f"{path.name}: expected a single-array .npy file, found an archive")
@@ -83,7 +100,7 @@ def _from_archive(
     path: Path, max_bytes: int, x_key: str | None, y_key: str | None, notes: list[str]
 ):
     _check_archive(path, max_bytes)
-    archive = _load(path)
+    archive = _load(path, max_bytes)
     if isinstance(archive, np.ndarray):
         raise DataError(f"{path.name}: a single array, not an archive of x and y", path=path)
     with archive:
@@ -109,12 +126,8 @@ def _from_archive(
             notes.append(f"{path.name}: arrays not used: {', '.join(unused)}")
         try:
             return archive[x_key], archive[y_key], x_key, y_key
-        except ValueError as exc:
-            raise DataError(
-                f"{path.name}: an array holds Python objects (pickled data), which are never "
-                f"loaded ({exc})",
-                path=path,
-            ) from None
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+            raise DataError(f"{path.name}: cannot read its arrays ({exc})", path=path) from None
 
 
 def _targets(y: np.ndarray, task: str | None, name: str, notes: list[str]):
