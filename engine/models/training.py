@@ -311,6 +311,9 @@ class TrainingMixin:
         if y is None:
             raise ValueError("fit needs targets: model.fit(x, y)")
         xs, ys = self._prepare(x, y, spec)
+        build = getattr(self.optimizer, "build", None)
+        if callable(build):
+            build(self.trainable_weights)  # slots exist from the start (the first step's order)
         val = self._validation_arrays(xs, ys, spec, validation_split, validation_data)
         if val is not None and validation_data is None:
             split_at = len(xs[0]) - len(val[0][0])
