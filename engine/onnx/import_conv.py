@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from engine.autodiff import kernels_conv
 from engine.onnx.import_dense import PendingLayer
 from engine.onnx.import_errors import Unsupported
@@ -76,7 +74,7 @@ def import_conv(ctx, node):
     sym = _image(ctx, node)
     if int(attr(node, "group", 1)) != 1:
         raise Unsupported("grouped or depthwise convolution (group != 1)")
-    kernel = ctx.const(node.input[1], "the kernel W").astype(np.float32)
+    kernel = ctx.float_const(node.input[1], "the kernel W")
     _, channels, h, w = sym.onnx_shape
     if kernel.ndim != 4 or kernel.shape[1] != channels:
         raise Unsupported(f"kernel of shape {kernel.shape} for {channels} input channels")
@@ -86,9 +84,7 @@ def import_conv(ctx, node):
     pads = requested_pads(node, (h, w), size, strides, dilations)
     padding = engine_padding(pads, (h, w), size, strides, dilations)
     bias = (
-        ctx.const(node.input[2], "the bias B").astype(np.float32).reshape(-1)
-        if ctx.has_input(node, 2)
-        else None
+        ctx.float_const(node.input[2], "the bias B").reshape(-1) if ctx.has_input(node, 2) else None
     )
     out = [
         kernels_conv.output_length(n, k, s, *p, d)
@@ -201,11 +197,7 @@ def import_reduce(ctx, node):
     """Mean / max over height and width is global pooling (PyTorch's dynamo exporter writes
     ``adaptive_avg_pool2d(x, 1)`` this way); other reductions have no layer."""
     if ctx.opset >= 18:  # axes moved from an attribute to an input
-        axes = (
-            ctx.const(node.input[1], "axes").reshape(-1).tolist()
-            if ctx.has_input(node, 1)
-            else None
-        )
+        axes = ctx.ints(node.input[1], "axes") if ctx.has_input(node, 1) else None
     else:
         axes = attr(node, "axes")
     sym = ctx.plain(node.input[0])

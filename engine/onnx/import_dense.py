@@ -96,7 +96,7 @@ def import_gemm(ctx, node):
     sym = ctx.plain(node.input[0])
     if sym.rank != 2:
         raise Unsupported(f"Gemm needs (batch, features) data, got {sym.onnx_shape}")
-    b = ctx.const(node.input[1], "the weight matrix B").astype(np.float32)
+    b = ctx.float_const(node.input[1], "the weight matrix B")
     if b.ndim != 2:
         raise Unsupported(f"Gemm weight B must be 2-D, got {b.shape}")
     kernel = (b.T if attr(node, "transB", 0) else b) * np.float32(attr(node, "alpha", 1.0))
@@ -120,7 +120,7 @@ def import_gemm(ctx, node):
 @imports("MatMul")
 def import_matmul(ctx, node):
     sym = ctx.plain(node.input[0])
-    b = ctx.const(node.input[1], "the weight matrix (second MatMul input)").astype(np.float32)
+    b = ctx.float_const(node.input[1], "the weight matrix (second MatMul input)")
     if b.ndim != 2:
         raise Unsupported(f"MatMul weights must be a 2-D matrix to become Dense, got {b.shape}")
     if sym.rank not in (2, 3):

@@ -4,13 +4,17 @@ Nothing here executes anything from the file: it is parsed as protobuf data and 
 Every limit is enforced from the declared sizes *before* the bytes are read, so a hostile
 or broken file is refused cheaply and with one clear message:
 
+- a path that is not a regular file (a folder, a device such as ``/dev/zero``, a FIFO), or
+  a file over :data:`MAX_FILE_BYTES` (refused from ``stat()``, and the read itself is
+  bounded, see :func:`engine.safe_files.read_bounded`);
 - a file that does not parse (corrupt, truncated, not ONNX at all);
 - a default-domain opset outside what the importer understands;
-- a tensor larger than :data:`MAX_TENSOR_BYTES` (from its dims, before loading), or more
-  than :data:`MAX_TOTAL_BYTES` of tensors altogether;
+- a tensor larger than :data:`MAX_TENSOR_BYTES` (512 MiB, from its dims, before loading),
+  or more than :data:`MAX_TOTAL_BYTES` (2 GiB) of tensors altogether (the limits on what the
+  import then computes are in :mod:`engine.onnx.import_limits`);
 - external data whose location is not a plain relative name inside the model's folder
-  (absolute paths, ``..``, links leading elsewhere), that is missing, or that is shorter
-  than the tensor it claims to hold;
+  (absolute paths, ``..``, links leading elsewhere), that is missing or not a regular file,
+  or that is shorter than the tensor it claims to hold;
 - sparse initializers.
 """
 
@@ -26,12 +30,12 @@ import onnx
 from onnx import TensorProto, helper
 
 from engine.onnx.import_errors import OnnxImportError
+from engine.onnx.import_limits import MAX_RANK, MAX_TENSOR_BYTES, MAX_TOTAL_BYTES, size_text
+from engine.safe_files import read_bounded, regular_file_problem
 
 MIN_OPSET = 9
 MAX_OPSET = 21
 MAX_FILE_BYTES = 2 * 1024**3  # protobuf cannot hold more in one message
-MAX_TENSOR_BYTES = 512 * 1024**2
-MAX_TOTAL_BYTES = 2 * 1024**3
 DEFAULT_DOMAINS = ("", "ai.onnx")
 
 
@@ -46,12 +50,13 @@ def read_model(source) -> onnx.ModelProto:
         proto = _parse(bytes(source), "the ONNX data")
     else:
         path = Path(source)
-        if not path.is_file():
-            raise OnnxImportError(f"{path}: no such file")
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise OnnxImportError(f"{path}: {size} bytes is larger than an ONNX file can be")
-        proto = _parse(path.read_bytes(), str(path))
+        data = read_bounded(
+            path,
+            MAX_FILE_BYTES,
+            lambda problem: OnnxImportError(f"{path}: {problem}"),
+            "model file",
+        )
+        proto = _parse(data, str(path))
         base_dir = path.resolve().parent
     check_opset(proto)
     check_tensors(proto, base_dir)
@@ -141,13 +146,17 @@ def check_tensors(proto: onnx.ModelProto, base_dir: Path | None) -> None:
         raise OnnxImportError("the model stores sparse initializers, which are not supported")
     total = 0
     for where, tensor in all_tensors(graph):
+        if len(tensor.dims) > MAX_RANK:
+            raise OnnxImportError(
+                f"{where} has {len(tensor.dims)} dimensions; LayerCanvas reads at most {MAX_RANK}"
+            )
         if any(d < 0 for d in tensor.dims):
             raise OnnxImportError(f"{where} has a negative dimension {list(tensor.dims)}")
         size = declared_bytes(tensor)
         if size > MAX_TENSOR_BYTES:
             raise OnnxImportError(
-                f"{where} is {size / 1024**2:.0f} MiB; LayerCanvas refuses tensors over "
-                f"{MAX_TENSOR_BYTES // 1024**2} MiB"
+                f"{where} declares shape {list(tensor.dims)}, {size_text(size)}; LayerCanvas "
+                f"refuses tensors over {MAX_TENSOR_BYTES // 1024**2} MiB"
             )
         total += size
         if total > MAX_TOTAL_BYTES:
@@ -189,8 +198,10 @@ def _external_file(where: str, tensor: TensorProto, base_dir: Path | None) -> Pa
         raise OnnxImportError(
             f"{where} points to external data {location!r}, which leads outside the model's folder"
         )
-    if not path.is_file():
-        raise OnnxImportError(f"{where}: external data file {location!r} is missing")
+    problem = regular_file_problem(path)
+    if problem is not None:
+        problem = "is missing" if problem.startswith("file not found") else problem
+        raise OnnxImportError(f"{where}: external data file {location!r} {problem}")
     try:
         offset = int(info.get("offset", 0))
         length = int(info["length"]) if "length" in info else path.stat().st_size - offset

@@ -9,6 +9,9 @@ and stores what each of its outputs stands for. It raises
 The walk never stops at the first problem: a node that fails, or that depends on one that
 failed, is recorded, and the walk goes on, so the user sees every unsupported operator in
 one error. Nothing is written anywhere; the caller builds a model only if no issue remains.
+The one exception is a size past :mod:`engine.onnx.import_limits` (a tensor, a layer's
+weights, a shape the file declares): the walk stops at once with an
+:class:`~engine.onnx.import_errors.OnnxImportError` naming the node, before allocating it.
 """
 
 from __future__ import annotations
@@ -22,8 +25,16 @@ import onnx
 from onnx import TensorProto, helper
 
 from engine.layers.base import Input, get_layer_class
-from engine.onnx.import_errors import Issue, Unsupported
+from engine.onnx.import_errors import Issue, OnnxImportError, Unsupported
 from engine.onnx.import_file import DEFAULT_DOMAINS, default_opset, to_array
+from engine.onnx.import_limits import (
+    MAX_ATTRIBUTE_VALUES,
+    MAX_TENSOR_BYTES,
+    Budget,
+    SizeRefused,
+    check_vector_length,
+    size_text,
+)
 from engine.onnx.import_patterns import rewrite_patterns
 from engine.onnx.import_values import POISON, Const, Pending, ShapeVec, Sym
 
@@ -67,6 +78,12 @@ def attr(node: onnx.NodeProto, name: str, default=None):
     """An attribute's value (ints, floats, strings decoded), or ``default``."""
     for a in node.attribute:
         if a.name == name:
+            count = max(len(a.ints), len(a.floats), len(a.strings), len(a.tensors))
+            if count > MAX_ATTRIBUTE_VALUES:  # checked before building a Python list of them
+                raise SizeRefused(
+                    f"has an attribute {name!r} of {count} values; LayerCanvas reads at most "
+                    f"{MAX_ATTRIBUTE_VALUES}"
+                )
             value = helper.get_attribute_value(a)
             if isinstance(value, bytes):
                 return value.decode("utf-8", "replace")
@@ -108,6 +125,8 @@ class ImportContext:
         # Recurrent layers by their every-step output, and by ONNX node (import_rnn).
         self.sequences: dict[int, object] = {}
         self.recurrent_layers: dict[str, list] = {}
+        self.budget = Budget()  # what folding and layer weights have used (import_limits)
+        self.op_types: dict[str, str] = {}  # node label -> operator, for size refusals
 
     # -- reading values -------------------------------------------------------------------
 
@@ -132,6 +151,30 @@ class ImportContext:
             f"{what} ({name!r}) must be a constant stored in the file, but it is computed "
             "from the model's input"
         )
+
+    def ints(self, name: str, what: str) -> list[int]:
+        """A small constant integer vector (axes, slice bounds) as Python ints; its length is
+        checked before any conversion."""
+        value = self.const(name, what)
+        check_vector_length(value.size, what)
+        return [int(v) for v in value.reshape(-1).tolist()]
+
+    def float_const(self, name: str, what: str) -> np.ndarray:
+        """A constant input (weights) as float32, refused before the conversion if that
+        would pass :data:`~engine.onnx.import_limits.MAX_TENSOR_BYTES`."""
+        value = self.const(name, what)
+        if value.size * 4 > MAX_TENSOR_BYTES:
+            raise SizeRefused(
+                f"would make {what} of shape {list(value.shape)} float32, "
+                f"{size_text(value.size * 4)}; LayerCanvas makes weights of at most "
+                f"{size_text(MAX_TENSOR_BYTES)} each"
+            )
+        return value.astype(np.float32)
+
+    def fold(self, shape, dtype, what: str = "tensor") -> None:
+        """Refuse (:class:`SizeRefused`) a folded constant of ``shape`` and ``dtype`` that
+        would pass the import's limits; call it before allocating the array."""
+        self.budget.fold(shape, dtype, what)
 
     def sym(self, name: str) -> Sym:
         """The data tensor behind ``name``, creating a pending layer if needed."""
@@ -209,6 +252,13 @@ class ImportContext:
         layer = cls(name=name, **config)
         items = inputs if isinstance(inputs, list) else [inputs]
         tensors = [s.tensor for s in items]
+        shapes = [t.shape for t in tensors]
+        try:  # the weight shapes, known before building allocates them
+            specs = layer.weight_specs(shapes if layer.max_inputs != 1 else shapes[0])
+        except Exception:  # noqa: BLE001 - a shape the layer refuses: building says why
+            specs = None
+        if specs:
+            self.budget.weights_of(name, specs, node_name)
         out = layer(tensors if isinstance(inputs, list) else tensors[0])
         if weights is not None:
             layer.set_weights([np.asarray(w, dtype=np.float32) for w in weights])
@@ -311,15 +361,19 @@ def walk_graph(ctx: ImportContext) -> tuple[list[Sym], list[Sym], list[Issue]]:
             for out in node.output:
                 ctx.set(out, POISON)
             continue
+        ctx.op_types.setdefault(label, _qualified(node))
         if problem is None:
             try:
-                IMPORTERS[node.op_type](ctx, node)
+                with np.errstate(all="ignore"):  # folding NaN or dividing by 0 is the file's
+                    IMPORTERS[node.op_type](ctx, node)
                 for out in node.output:
                     ctx.producers.setdefault(out, label)
                 missing = [o for o in node.output[:1] if o and o not in ctx.values]
                 if missing:
                     raise Unsupported(f"output {missing[0]!r} could not be produced")
                 continue
+            except SizeRefused as exc:
+                raise _refusal(ctx, exc, label) from None
             except Unsupported as exc:
                 problem = exc.reason
             except ValueError as exc:  # ShapeError / ParameterError from a layer
@@ -343,9 +397,19 @@ def walk_graph(ctx: ImportContext) -> tuple[list[Sym], list[Sym], list[Issue]]:
                 out = ctx.call_layer("Activation", label, sym, activation="linear")
                 sym = Sym(out)
             outputs.append(sym)
+        except SizeRefused as exc:
+            raise _refusal(ctx, exc, f"graph output {value_info.name!r}") from None
         except (Unsupported, ValueError) as exc:  # ValueError: a layer refused its config
             issues.append(Issue(value_info.name, "graph output", getattr(exc, "reason", str(exc))))
     return inputs, outputs, issues
+
+
+def _refusal(ctx: ImportContext, exc: SizeRefused, label: str) -> OnnxImportError:
+    """The import's error for a size past the limits: the node, its operator, the reason."""
+    node = exc.node or label
+    op_type = ctx.op_types.get(node)
+    where = f"node {node!r} ({op_type})" if op_type else node
+    return OnnxImportError(f"{where} {exc.reason}")
 
 
 def _qualified(node: onnx.NodeProto) -> str:

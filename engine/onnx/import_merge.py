@@ -3,6 +3,8 @@ layers), bias folding (``MatMul -> Add(constant)``), and arithmetic on constants
 
 Chains such as ``Add(Add(a, b), c)`` become one variadic ``Add`` layer when the inner
 result is used by nothing else, which is how the exporter writes a three-input ``Add``.
+Folded results (a broadcast can be far larger than its operands, a ``Concat`` may repeat one
+input many times) are checked against :mod:`engine.onnx.import_limits` before computing.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import numpy as np
 from engine.onnx.import_dense import PendingLayer, as_bias
 from engine.onnx.import_errors import Unsupported
 from engine.onnx.import_graph import attr, imports
+from engine.onnx.import_limits import broadcast_shape, check_vector_length
 from engine.onnx.import_values import Const, Pending, ShapeVec, Sym
 
 LAYER = {"Add": "Add", "Sub": "Subtract", "Mul": "Multiply"}
@@ -42,11 +45,13 @@ def _fold(ctx, node, a, b) -> bool:
         return False
     x = ctx.const(node.input[0], "operand")
     y = ctx.const(node.input[1], "operand")
+    # numpy computes in the wider type, then casts back to x's: check the wider one.
+    ctx.fold(broadcast_shape(x.shape, y.shape), np.result_type(x, y))
     if node.op_type == "Div":
         result = x // y if np.issubdtype(x.dtype, np.integer) else x / y
     else:
         result = NUMPY[node.op_type](x, y)
-    ctx.set(node.output[0], Const(np.asarray(result).astype(x.dtype)))
+    ctx.set(node.output[0], Const(np.asarray(result).astype(x.dtype, copy=False)))
     return True
 
 
@@ -122,12 +127,21 @@ def import_concat(ctx, node):
         if any(isinstance(v, ShapeVec) for v in values):
             parts: list = []
             for name, v in zip(node.input, values, strict=True):
-                parts.extend(
-                    v.values if isinstance(v, ShapeVec) else ctx.const(name, "").reshape(-1)
-                )
+                parts.extend(v.values if isinstance(v, ShapeVec) else ctx.ints(name, "a shape"))
+                check_vector_length(len(parts), "a shape")
             ctx.set(node.output[0], ShapeVec(tuple(None if p is None else int(p) for p in parts)))
         else:
-            ctx.set(node.output[0], Const(np.concatenate([v.value for v in values], axis=axis)))
+            arrays = [v.value for v in values]
+            first = arrays[0].shape
+            if not -len(first) <= axis < len(first):
+                raise Unsupported(f"Concat axis {axis} of constants of shape {list(first)}")
+            axis %= len(first)
+            rows = sum(a.shape[axis] if a.ndim == len(first) else 0 for a in arrays)
+            ctx.fold(
+                (*first[:axis], rows, *first[axis + 1 :]),
+                np.result_type(*{a.dtype for a in arrays}),
+            )
+            ctx.set(node.output[0], Const(np.concatenate(arrays, axis=axis)))
         return
     syms = [ctx.plain(n) for n in node.input]
     if len(syms) == 1:

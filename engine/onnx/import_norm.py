@@ -18,8 +18,9 @@ from engine.onnx.import_values import Sym
 
 
 def _vector(ctx, name: str, what: str, size: int) -> np.ndarray:
-    value = ctx.const(name, what).astype(np.float32)
+    value = ctx.float_const(name, what)
     if value.size == 1:
+        ctx.fold((size,), np.float32, what)  # size is the data's declared channel count
         return np.full(size, float(value.reshape(-1)[0]), np.float32)
     if value.size != size:
         raise Unsupported(f"{what} has {value.size} values for {size} channels")
@@ -82,11 +83,12 @@ def import_layer_normalization(ctx, node):
     shape = sym.onnx_shape
     normalized = tuple(shape[axis:])
     size = math.prod(normalized)
-    scale = ctx.const(node.input[1], "Scale").astype(np.float32)
+    scale = ctx.float_const(node.input[1], "Scale")
+    # gamma and beta take the data's declared shape: checked before broadcasting to it.
+    ctx.fold(normalized, np.float32, "scale")
+    ctx.fold(normalized, np.float32, "bias")
     bias = (
-        ctx.const(node.input[2], "B").astype(np.float32)
-        if ctx.has_input(node, 2)
-        else np.zeros(1, np.float32)
+        ctx.float_const(node.input[2], "B") if ctx.has_input(node, 2) else np.zeros(1, np.float32)
     )
     try:
         gamma = np.broadcast_to(scale, normalized).reshape(size)

@@ -41,7 +41,7 @@ def rewrite_patterns(ctx, nodes: list[onnx.NodeProto]) -> list[onnx.NodeProto]:
 
     def scalar(name: str) -> float | None:
         tensor = consts.get(name)
-        if tensor is None:
+        if tensor is None or math.prod(tensor.dims) != 1:  # not a scalar: never converted
             return None
         try:
             value = to_array(tensor)

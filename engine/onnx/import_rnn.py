@@ -157,8 +157,8 @@ def import_recurrent(ctx, node):
         )
     steps = sym.tensor.shape[0]
     k = GATES[op]
-    w = ctx.const(node.input[1], "W").astype(np.float32)
-    r = ctx.const(node.input[2], "R").astype(np.float32)
+    w = ctx.float_const(node.input[1], "W")
+    r = ctx.float_const(node.input[2], "R")
     if w.ndim != 3 or w.shape[0] != 1 or r.ndim != 3 or r.shape[0] != 1:
         raise Unsupported("W / R of a multi-direction recurrent node")
     units = r.shape[2]
@@ -184,7 +184,7 @@ def import_recurrent(ctx, node):
     if op == "LSTM":
         config["unit_forget_bias"] = False
     if ctx.has_input(node, 3):
-        b = ctx.const(node.input[3], "B").astype(np.float32).reshape(2, k * units)
+        b = ctx.float_const(node.input[3], "B").reshape(2, k * units)
         wb, rb = (reorder_blocks(part, order, units) for part in b)
         weights.append(np.stack([wb, rb]) if config.get("reset_after") else wb + rb)
         config["use_bias"] = True

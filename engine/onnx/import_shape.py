@@ -5,6 +5,11 @@ Constants and integer shape vectors are folded here (PyTorch writes ``x.view(x.s
 ``Reshape``, ``Squeeze`` and ``Unsqueeze`` become ``Flatten`` / ``Reshape`` layers as long
 as the batch axis stays first, and ``Transpose`` is kept as a view for the node that
 undoes it.
+
+Nothing here allocates a folded constant before :meth:`ImportContext.fold` has checked its
+declared shape against :mod:`engine.onnx.import_limits` (a ``ConstantOfShape`` to
+``[1, 100000, 100000]`` is refused by name, not attempted); views (``Reshape``,
+``Transpose``, ``Squeeze``, ``Unsqueeze``, ``Slice`` of a constant) allocate nothing.
 """
 
 from __future__ import annotations
@@ -19,6 +24,12 @@ from onnx import helper
 from engine.onnx.import_errors import Unsupported
 from engine.onnx.import_file import to_array
 from engine.onnx.import_graph import attr, imports
+from engine.onnx.import_limits import (
+    broadcast_shape,
+    check_shape,
+    check_vector_length,
+    shape_text,
+)
 from engine.onnx.import_values import Const, Filled, Pending, ShapeVec, Sym
 
 
@@ -34,7 +45,7 @@ def _axes(ctx, node, index: int = 1) -> list[int] | None:
     """Axes from the attribute (before opset 13) or the second input (from 13)."""
     axes = attr(node, "axes")
     if axes is None and ctx.has_input(node, index):
-        axes = ctx.const(node.input[index], "axes").reshape(-1).tolist()
+        axes = ctx.ints(node.input[index], "axes")
     return None if axes is None else [int(a) for a in axes]
 
 
@@ -43,7 +54,7 @@ def _int_vector(ctx, name: str, what: str) -> tuple:
     value = ctx.value(name)
     if isinstance(value, ShapeVec):
         return tuple(value.values)
-    return tuple(int(v) for v in ctx.const(name, what).reshape(-1).tolist())
+    return tuple(ctx.ints(name, what))
 
 
 @imports("Constant")
@@ -53,8 +64,10 @@ def import_constant(ctx, node):
             ctx.set(node.output[0], Const(to_array(a.t)))
             return
         if a.name in ("value_float", "value_int", "value_floats", "value_ints"):
-            value = helper.get_attribute_value(a)
             dtype = np.float32 if "float" in a.name else np.int64
+            if a.name.endswith("s"):  # checked before a Python list of them is made
+                ctx.fold((max(len(a.floats), len(a.ints)),), dtype, "constant")
+            value = helper.get_attribute_value(a)
             ctx.set(node.output[0], Const(np.asarray(value, dtype=dtype)))
             return
     raise Unsupported("Constant without a numeric value (sparse or string constants)")
@@ -62,15 +75,18 @@ def import_constant(ctx, node):
 
 @imports("ConstantOfShape")
 def import_constant_of_shape(ctx, node):
-    shape = _int_vector(ctx, node.input[0], "the shape")
+    shape = check_shape(_int_vector(ctx, node.input[0], "the shape"), "the shape")
     fill = np.zeros(1, np.float32)
     for a in node.attribute:
         if a.name == "value":
             fill = to_array(a.t)
+    if fill.size != 1:
+        raise Unsupported(f"ConstantOfShape's value must hold one number, it holds {fill.size}")
     value = fill.reshape(-1)[0]
     if any(d is None for d in shape):
         ctx.set(node.output[0], Filled(tuple(shape), float(value)))
     else:
+        ctx.fold(shape, fill.dtype)  # before allocating: the shape is the file's word
         ctx.set(node.output[0], Const(np.full(shape, value, dtype=fill.dtype)))
 
 
@@ -98,10 +114,16 @@ def fold_gather(ctx, node) -> bool:
     axis = attr(node, "axis", 0)
     if isinstance(data, Const) and isinstance(indices, Const | ShapeVec):
         index = ctx.const(node.input[1], "indices")
+        shape = data.value.shape
+        if not -len(shape) <= axis < max(len(shape), 1):
+            raise Unsupported(f"Gather axis {axis} of a constant of shape {list(shape)}")
+        axis %= max(len(shape), 1)
+        ctx.fold((*shape[:axis], *index.shape, *shape[axis + 1 :]), data.value.dtype)
         ctx.set(node.output[0], Const(np.take(data.value, index, axis=axis)))
         return True
     if isinstance(data, ShapeVec) and isinstance(indices, Const):
         index = indices.value
+        check_vector_length(index.size, "the indices into a shape")
         picked = [data.values[int(i)] for i in index.reshape(-1)]
         ctx.set(node.output[0], ShapeVec(tuple(picked), scalar=index.ndim == 0))
         return True
@@ -122,7 +144,12 @@ def import_unsqueeze(ctx, node):
     if isinstance(value, Const):
         ctx.set(node.output[0], Const(np.expand_dims(value.value, tuple(axes))))
         return
-    view = ctx.sym(node.input[0]).unsqueezed(axes)
+    sym = ctx.sym(node.input[0])
+    out_rank = sym.rank + len(axes)
+    in_range = all(-out_rank <= a < out_rank for a in axes)
+    if not in_range or len({a % out_rank for a in axes}) < len(axes):
+        raise Unsupported(f"Unsqueeze axes {axes} are repeated or out of range for rank {out_rank}")
+    view = sym.unsqueezed(axes)
     if view is None:
         raise Unsupported("Unsqueeze of transposed data")
     ctx.set(node.output[0], view)  # a view: becomes a Reshape layer only if used as such
@@ -187,6 +214,7 @@ def import_cast(ctx, node):
     to = attr(node, "to")
     if isinstance(value, Const):
         dtype = helper.tensor_dtype_to_np_dtype(to)
+        ctx.fold(value.value.shape, dtype)
         ctx.set(node.output[0], Const(value.value.astype(dtype)))
         return
     if isinstance(value, ShapeVec):
@@ -213,10 +241,10 @@ def import_slice(ctx, node):
         starts, ends = attr(node, "starts"), attr(node, "ends")
         axes, steps = attr(node, "axes"), None
     else:
-        starts = ctx.const(node.input[1], "starts").tolist()
-        ends = ctx.const(node.input[2], "ends").tolist()
-        axes = ctx.const(node.input[3], "axes").tolist() if ctx.has_input(node, 3) else None
-        steps = ctx.const(node.input[4], "steps").tolist() if ctx.has_input(node, 4) else None
+        starts = ctx.ints(node.input[1], "starts")
+        ends = ctx.ints(node.input[2], "ends")
+        axes = ctx.ints(node.input[3], "axes") if ctx.has_input(node, 3) else None
+        steps = ctx.ints(node.input[4], "steps") if ctx.has_input(node, 4) else None
     if isinstance(value, ShapeVec) and axes in (None, [0]) and len(starts) == 1:
         step = steps[0] if steps else 1
         picked = value.values[slice(starts[0], ends[0], step)]
@@ -248,9 +276,10 @@ def import_expand(ctx, node):
     value = ctx.value(node.input[0])
     if not isinstance(value, Const):
         raise Unsupported("Expand of data has no layer equivalent (only constants)")
-    shape = _int_vector(ctx, node.input[1], "the shape")
+    shape = check_shape(_int_vector(ctx, node.input[1], "the shape"), "the shape")
     if all(d is not None for d in shape):
-        full = np.broadcast_shapes(value.value.shape, tuple(shape))
+        full = broadcast_shape(value.value.shape, shape)
+        ctx.fold(full, value.value.dtype)  # before allocating: the shape is the file's word
         ctx.set(node.output[0], Const(np.broadcast_to(value.value, full).copy()))
         return
     flat = value.value.reshape(-1)
@@ -266,6 +295,8 @@ def import_flatten(ctx, node):
     if isinstance(value, Const):
         arr = value.value
         axis %= max(arr.ndim, 1)
+        if not arr.flags.c_contiguous:  # a transposed view: reshaping copies it
+            ctx.fold(arr.shape, arr.dtype)
         ctx.set(node.output[0], Const(arr.reshape(math.prod(arr.shape[:axis]), -1)))
         return
     if isinstance(value, Pending) and hasattr(value, "squeeze") and axis == 1:
@@ -366,12 +397,28 @@ def import_reshape(ctx, node):
     if ctx.opset < 5:  # pragma: no cover - MIN_OPSET is higher
         raise Unsupported("Reshape before opset 5")
     target = _int_vector(ctx, node.input[1], "the target shape")
+    check_shape([None if d in (None, -1) else d for d in target], "the target shape")
     allowzero = bool(attr(node, "allowzero", 0))
     if isinstance(value, Const):
         if any(t is None for t in target):
             raise Unsupported("Reshape of a constant to a batch-dependent shape")
         arr = value.value
-        shape = [arr.shape[i] if t == 0 and not allowzero else t for i, t in enumerate(target)]
+        shape = [
+            arr.shape[i] if t == 0 and not allowzero and i < arr.ndim else t
+            for i, t in enumerate(target)
+        ]
+        known = math.prod(d for d in shape if d != -1)
+        if shape.count(-1) > 1 or (-1 in shape and known == 0):
+            raise Unsupported(f"Reshape of a constant to {shape_text(target)} is ambiguous")
+        if -1 in shape:
+            shape = [arr.size // known if d == -1 else d for d in shape]
+        if math.prod(shape) != arr.size:
+            raise Unsupported(
+                f"Reshape of a constant of shape {shape_text(arr.shape)} ({arr.size} values) "
+                f"to {shape_text(target)}"
+            )
+        if not arr.flags.c_contiguous:  # a transposed view: reshaping copies it
+            ctx.fold(arr.shape, arr.dtype)
         ctx.set(node.output[0], Const(arr.reshape(shape)))
         return
     if isinstance(value, Pending) and hasattr(value, "reshape"):

@@ -56,7 +56,7 @@ def test_a_truncated_file_is_refused(tmp_path):
 
 
 def test_a_missing_file_is_refused(tmp_path):
-    with pytest.raises(OnnxImportError, match="no such file"):
+    with pytest.raises(OnnxImportError, match="file not found"):
         import_model(tmp_path / "nowhere.onnx")
 
 
