@@ -161,7 +161,8 @@ def run_import(args: argparse.Namespace) -> int:
     try:
         result = import_model(args.model, name=Path(args.model).stem)
     except OnnxImportError as err:
-        return _fail(f"cannot import {args.model}: {_issues_line(err)}")
+        line = _issues_line(err).removeprefix(f"{Path(args.model)}: ")  # named once is enough
+        return _fail(f"cannot import {args.model}: {line}")
     model = result.model
     document = result.graph_document(name=Path(args.model).stem)
     project = Project(
