@@ -7,43 +7,41 @@
     layercanvas train PROJECT [--epochs N] [--device cpu|gpu|auto] [--out DIR] [--seed S]
                                      [--batch-size B]
 
-``train`` shows a progress bar (loss, metrics, samples/s, ETA), saves a checkpoint after
-every epoch and, at the end, ``DIR/model.lcmodel`` with the history in ``DIR/history.json``
-(one list per logged value, plus ``epoch``) and ``DIR/history.csv`` (one row per epoch,
-epochs counted from 1). Ctrl-C stops cleanly: the last completed epoch's checkpoint becomes
-``model.lcmodel``, the history so far is written, and the exit status is 130.
+``train`` (``app/cli_train.py``) shows a progress bar, saves a checkpoint after every
+epoch and, at the end, ``DIR/model.lcmodel`` with the history in ``DIR/history.json`` and
+``DIR/history.csv``; Ctrl-C stops cleanly (exit status 130), and a run that diverges exits
+1 without touching ``DIR/model.lcmodel``.
 
 A user error (a bad file, a bad graph, a bad option) prints one line to stderr and exits
 with 2 (usage) or 1 (invalid input) — never a traceback. An unexpected failure prints one
 line asking to report it, with the path of a log file holding the traceback.
 
-More subcommands (``export``, ``import``) are added as one ``add_*_command(subparsers)``
-function each in :data:`SUBCOMMANDS`.
+The subcommands (``train``, ``export``, ``import``) are added as one
+``add_*_command(subparsers)`` function each in :data:`SUBCOMMANDS`; what they share (program
+name, exit statuses, one-line messages) is in ``app/cli_common.py``.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import csv
 import datetime
 import json
 import os
-import shutil
 import sys
 import tempfile
 import traceback
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 from app.check_report import summary_table
+from app.cli_common import EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK, EXIT_USAGE, PROG
+from app.cli_common import count as _count
+from app.cli_common import fail as _fail
+from app.cli_common import format_diagnostic as _format_diagnostic
+from app.cli_common import one_line as _one_line
 from engine.user_errors import user_error_types
 
 __all__ = ["SUBCOMMANDS", "build_parser", "main", "open_app"]
-
-PROG = "layercanvas"
-EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 class UsageError(Exception):
@@ -76,56 +74,13 @@ def add_check_command(subparsers) -> None:
     p.set_defaults(run=run_check)
 
 
-def add_train_command(subparsers) -> None:
-    p = subparsers.add_parser(
-        "train",
-        help="train a project headless and save the model and its history",
-        description="Train a project without the window. Writes DIR/model.lcmodel, "
-        "DIR/history.json and DIR/history.csv; Ctrl-C stops cleanly (exit status 130).",
-    )
-    p.add_argument("project", help="a .lcproj file")
-    p.add_argument("--epochs", type=_positive_int, help="override the project's epochs")
-    p.add_argument(
-        "--device",
-        choices=("cpu", "gpu", "auto"),
-        default="cpu",
-        help="where to compute (auto: the GPU if one is usable, else the CPU)",
-    )
-    p.add_argument(
-        "--out", type=Path, help="output folder (default: runs/<project name> beside it)"
-    )
-    p.add_argument("--seed", type=_non_negative_int, help="override the project's seed")
-    p.add_argument("--batch-size", type=_positive_int, help="override the project's batch size")
-    p.set_defaults(run=run_train)
-
-
 #: Each adds one subcommand; its parser's ``run(args) -> exit status`` does the work.
-SUBCOMMANDS: list[Callable] = [add_check_command, add_train_command]
+SUBCOMMANDS: list[Callable] = [add_check_command]
 
 from app.cli_onnx import add_export_command, add_import_command  # noqa: E402
+from app.cli_train import add_train_command  # noqa: E402
 
-SUBCOMMANDS += [add_export_command, add_import_command]
-
-
-def _positive_int(text: str) -> int:
-    value = _int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    value = _int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
-    return value
-
-
-def _int(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+SUBCOMMANDS += [add_train_command, add_export_command, add_import_command]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -183,14 +138,6 @@ def main(argv: list[str] | None = None) -> int:
             f"with the log {log}"
         )
         return EXIT_INVALID
-
-
-def _one_line(err: BaseException | None) -> str:
-    return " ".join(str(err).split()) or type(err).__name__
-
-
-def _fail(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def _log_dir() -> Path:
@@ -293,153 +240,6 @@ def _data_fit(project, result) -> list:
     except DataError as err:
         return [Diagnostic("error", "dataset", _one_line(err), key="dataset")]
     return data_diagnostics(result, project, dataset)
-
-
-def _format_diagnostic(d) -> str:
-    where = f"{d.key}: " if d.key else ""
-    nodes = f"[{', '.join(d.node_ids)}] " if d.node_ids and not d.key else ""
-    return f"{d.severity}: {where}{nodes}{d.text()}"
-
-
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")
-
-
-# -- train --------------------------------------------------------------------------------------
-
-
-def run_train(args: argparse.Namespace) -> int:
-    from engine import backend  # noqa: PLC0415
-    from engine.graph.project import load_project  # noqa: PLC0415
-    from engine.graph.session import prepare_training  # noqa: PLC0415
-
-    project = load_project(args.project)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        device = backend.set_device(args.device)
-    for w in caught:
-        print(f"note: {w.message}", file=sys.stderr)
-    out = args.out or project.base_dir / "runs" / Path(args.project).stem
-    try:
-        setup = prepare_training(
-            project, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed
-        )
-    except user_error_types() as err:
-        message = _one_line(err)
-        prefix = "" if message.startswith(str(args.project)) else f"{args.project}: "
-        _fail(f"{PROG}: error: {prefix}{message}")
-        return EXIT_INVALID
-    for w in project.warnings:
-        print(f"warning: {w}", file=sys.stderr)
-    for d in setup.warnings:
-        print(_format_diagnostic(d), file=sys.stderr)
-    data = setup.data
-    n_val = 0 if data.validation is None else len(data.validation)
-    print(
-        f'Training "{project.name}" on the {device.upper()}: {setup.train_samples} samples '
-        f"({n_val} for validation), {setup.epochs} epochs of batch {setup.batch_size}; "
-        f"writing to {out}",
-        flush=True,
-    )
-    out.mkdir(parents=True, exist_ok=True)
-    return _fit(setup, out)
-
-
-def _fit(setup, out: Path) -> int:
-    from engine.callbacks import History, ModelCheckpoint  # noqa: PLC0415
-
-    model = setup.model
-    history = History()
-    checkpoint = out / "checkpoint.lcmodel"
-    with contextlib.suppress(FileNotFoundError):
-        checkpoint.unlink()  # a checkpoint of an earlier run must not pass for this one's
-    callbacks = [_progress_bar(setup), ModelCheckpoint(checkpoint), history]
-    try:
-        model.fit(**setup.fit_arguments(callbacks))
-    except KeyboardInterrupt:
-        return _interrupted(out, history, checkpoint)
-    _write_history(out, history)
-    model.save(out / "model.lcmodel")
-    final = {k: v[-1] for k, v in history.history.items() if v}
-    if setup.data.test is not None:
-        test = model.evaluate(setup.data.test.x, setup.data.test.y, verbose=0, return_dict=True)
-        final.update({f"test_{k}": v for k, v in test.items()})
-    figures = ", ".join(f"{k} {v:.4f}" for k, v in final.items() if k != "learning_rate")
-    print(f"Done after {len(history.epoch)} epochs: {figures}")
-    print(f"Saved {out / 'model.lcmodel'}, {out / 'history.json'}, {out / 'history.csv'}")
-    if getattr(model, "stop_reason", None):
-        _fail(f"{PROG}: training stopped early: {_one_line(model.stop_reason)}")
-        return EXIT_INVALID
-    return EXIT_OK
-
-
-def _progress_bar(setup):
-    """The engine's terminal progress bar, told the batch size so it can show samples/s."""
-    from engine.callbacks import ProgbarLogger  # noqa: PLC0415
-
-    class Progress(ProgbarLogger):
-        def set_params(self, params) -> None:
-            super().set_params(
-                {
-                    **(params or {}),
-                    "verbose": 1,  # fit runs with verbose=0 so it adds no bar of its own
-                    "batch_size": setup.batch_size,
-                    "samples": setup.train_samples,
-                }
-            )
-
-    return Progress(stream=sys.stdout)
-
-
-def _interrupted(out: Path, history, checkpoint: Path) -> int:
-    """Ctrl-C: keep the last completed epoch's checkpoint as the model, write the history."""
-    print(file=sys.stdout, flush=True)
-    _write_history(out, history)
-    done = len(history.epoch)
-    if checkpoint.is_file():
-        tmp = out / ".model.lcmodel.tmp"
-        shutil.copyfile(checkpoint, tmp)
-        os.replace(tmp, out / "model.lcmodel")
-        _fail(
-            f"{PROG}: interrupted after {_count(done, 'epoch')}; kept the model of epoch "
-            f"{done} in {out / 'model.lcmodel'} and the history so far"
-        )
-    else:
-        _fail(f"{PROG}: interrupted before the first epoch ended; no model was saved")
-    return EXIT_INTERRUPTED
-
-
-def _write_history(out: Path, history) -> None:
-    """``history.json``: ``{"epoch": [1, 2, ...], "loss": [...], ...}``; ``history.csv``:
-    the same as one row per epoch. Both written atomically."""
-    from engine.graph.project import write_text_atomic  # noqa: PLC0415
-
-    columns = {"epoch": [e + 1 for e in history.epoch], **history.history}
-    write_text_atomic(out / "history.json", json.dumps(columns, indent=2) + "\n")
-    names = list(columns)
-    lines = []
-    writer = csv.writer(_Lines(lines), lineterminator="\n")
-    writer.writerow(names)
-    for i in range(len(columns["epoch"])):
-        writer.writerow([_cell(columns[n], i) for n in names])
-    write_text_atomic(out / "history.csv", "".join(lines))
-
-
-class _Lines:
-    """A file-like sink for csv.writer that collects lines."""
-
-    def __init__(self, lines: list[str]):
-        self.lines = lines
-
-    def write(self, text: str) -> None:
-        self.lines.append(text)
-
-
-def _cell(values: list, i: int) -> str:
-    if i >= len(values):
-        return ""
-    value = values[i]
-    return repr(value) if isinstance(value, float) else str(value)
 
 
 if __name__ == "__main__":

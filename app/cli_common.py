@@ -1,0 +1,67 @@
+"""What the ``layercanvas`` subcommands share: the program name, exit statuses, one-line
+messages on stderr, and the argument types of their options."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+__all__ = [
+    "EXIT_INTERRUPTED",
+    "EXIT_INVALID",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "PROG",
+    "count",
+    "fail",
+    "format_diagnostic",
+    "non_negative_int",
+    "one_line",
+    "positive_int",
+]
+
+PROG = "layercanvas"
+EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def one_line(err: BaseException | str | None) -> str:
+    """An error's text on one line (its type's name when it has none)."""
+    return " ".join(str(err).split()) or type(err).__name__
+
+
+def fail(message: str) -> None:
+    """Print ``message`` to stderr (the caller has made it one line)."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def format_diagnostic(d) -> str:
+    """``error: graph.nodes[2].params.units: ...``, as ``check`` and ``train`` print them."""
+    where = f"{d.key}: " if d.key else ""
+    nodes = f"[{', '.join(d.node_ids)}] " if d.node_ids and not d.key else ""
+    return f"{d.severity}: {where}{nodes}{d.text()}"
+
+
+def count(n: int, word: str) -> str:
+    """``1 epoch``, ``3 epochs``."""
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def positive_int(text: str) -> int:
+    value = _int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    value = _int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
+    return value
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
