@@ -211,6 +211,22 @@ def test_a_diverging_loss_fails_but_keeps_the_model(controller, qtbot):
     assert controller.model is not None  # the weights before the bad update
 
 
+def test_a_diverging_update_says_which_batch_and_keeps_finite_weights(controller, qtbot):
+    """Issue 15: Adam at lr 1e6 overflows while the loss is still finite (~1e27); the app
+    must not claim the weights were left unchanged, and must keep finite ones."""
+    project = load_project(EXAMPLES / "spirals_mlp.lcproj")
+    project.training["optimizer"] = {"name": "adam", "learning_rate": 1e6}
+    with qtbot.waitSignal(controller.failed, timeout=30000) as blocker:
+        controller.start(project, epochs=3)
+    message = blocker.args[0]
+    assert message.startswith("Epoch 1, batch ")
+    assert "while the loss was still" in message and "were put back" in message
+    assert "smaller learning rate" in message
+    weights = controller.model.get_weights()
+    assert all(np.isfinite(w).all() for w in weights)
+    assert controller.result.note == message
+
+
 def test_evaluate_and_predict_use_the_trained_model(controller, qtbot):
     from engine.data import apply_normalization, load_dataset  # noqa: PLC0415
 
