@@ -2,13 +2,16 @@
 
 ::
 
-    layercanvas export MODEL_OR_PROJECT --onnx OUT.onnx [--opset N]
+    layercanvas export MODEL_OR_PROJECT --onnx OUT.onnx [--opset N] [--allow-nonfinite]
     layercanvas import MODEL.onnx --out PROJECT.lcproj [--force]
 
 ``export`` takes a trained ``.lcmodel``, or a ``.lcproj`` whose ``"weights"`` key names one
 (a project without weights exports its freshly initialised, untrained weights, and says
 so). It writes the ONNX file only after ``onnx.checker`` and onnxruntime agree with the
 engine's ``predict`` (:func:`engine.onnx.verify_export`), and prints that check's report.
+A model whose weights hold NaN or infinite values (a diverged run) is refused in one line
+naming the layers and how many values, unless ``--allow-nonfinite`` is given (then it is
+exported with a warning line).
 
 ``import`` turns an ONNX file into a project plus a ``.lcmodel`` beside it that the
 project's ``"weights"`` key points to, so the canvas, further training and ``export`` all
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 __all__ = ["add_export_command", "add_import_command", "run_export", "run_import"]
@@ -51,6 +55,11 @@ def add_export_command(subparsers) -> None:
         choices=range(DEFAULT_OPSET, MAX_OPSET + 1),
         metavar="N",
         help=f"ONNX opset, {DEFAULT_OPSET} to {MAX_OPSET} (default {DEFAULT_OPSET})",
+    )
+    p.add_argument(
+        "--allow-nonfinite",
+        action="store_true",
+        help="export even if some weights are NaN or infinite (the model will predict NaN)",
     )
     p.set_defaults(run=run_export)
 
@@ -118,24 +127,59 @@ def load_for_export(path: Path):
 
 
 def run_export(args: argparse.Namespace) -> int:
+    from engine.models.finite import NonFiniteWeightsWarning  # noqa: PLC0415
     from engine.onnx import ExportError, export_model  # noqa: PLC0415
+    from engine.onnx.export import NonFiniteWeightsError  # noqa: PLC0415
 
     source = Path(args.model)
     if not source.is_file():
         return _fail(f"{source}: no such file")
-    try:
-        model, note = load_for_export(source)
-    except ValueError as err:  # ProjectError, ModelFileError, GraphError are ValueErrors
-        return _fail(str(err))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            model, note = load_for_export(source)
+        except ValueError as err:  # ProjectError, ModelFileError, GraphError are ValueErrors
+            return _fail(str(err))
+    # Non-finite weights get their own line below (an error, or a warning when allowed).
+    for w in caught:
+        if not issubclass(w.category, NonFiniteWeightsWarning):
+            print(f"{PROG}: warning: {' '.join(str(w.message).split())}", file=sys.stderr)
     if note:
         print(f"note: {note}", flush=True)
     metadata = {"source": source.name, "trained": "false" if note else "true"}
     try:
-        report = export_model(model, args.onnx, opset=args.opset, metadata=metadata)
+        report = export_model(
+            model,
+            args.onnx,
+            opset=args.opset,
+            metadata=metadata,
+            allow_nonfinite=args.allow_nonfinite,
+        )
+    except NonFiniteWeightsError as err:
+        return _fail(
+            f"cannot export {source}: {err}; retrain it (or use an earlier checkpoint), or "
+            "pass --allow-nonfinite to export it anyway"
+        )
     except ExportError as err:
         return _fail(f"cannot export {source}: {err}")
+    if args.allow_nonfinite:
+        _warn_nonfinite(model, source)
     print(report.summary(), flush=True)
     return EXIT_OK
+
+
+def _warn_nonfinite(model, source: Path) -> None:
+    from engine.models.finite import describe_nonfinite, nonfinite_weights  # noqa: PLC0415
+
+    found = nonfinite_weights(model)
+    if found:
+        print(
+            f"{PROG}: warning: exported {source} although weights of "
+            f"{describe_nonfinite(found)} are NaN or infinite (--allow-nonfinite): the ONNX "
+            "model predicts NaN",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 # -- import ---------------------------------------------------------------------------------

@@ -4,13 +4,17 @@ The model's graph of layer calls (walked back from its outputs, as the Functiona
 it) becomes an ONNX graph: each call is translated by the small mapping registered for its
 layer type (``engine/onnx/mappings``). The batch dimension is dynamic, inputs and outputs
 keep the model's names, weights become initializers, and the file records who made it.
+
+A model whose weights hold NaN or infinite values (a diverged training run) is refused with
+:class:`NonFiniteWeightsError`, which names the layers and how many values, unless
+``allow_nonfinite=True``; the verification then compares only where the engine's outputs
+are finite and asks onnxruntime's to be non-finite in the same places. The file is written
+through :func:`engine.safe_files.atomic_path` (the permissions a plain ``open`` gives).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,14 +23,29 @@ import onnx
 from onnx import helper
 
 import engine
+from engine.models.finite import describe_nonfinite, nonfinite_weights
 from engine.onnx.context import FLOAT, INT64, ExportContext, ExportError
 from engine.onnx.registry import exporter_for
+from engine.safe_files import atomic_path
 
 DEFAULT_OPSET = 17
 MAX_OPSET = 21
 # onnxruntime 1.31 accepts IR versions up to 13; opsets 17-21 all fit in IR 8-10.
 IR_VERSION_FOR_OPSET = {17: 8, 18: 8, 19: 9, 20: 9, 21: 10}
 BATCH_DIM = "batch"
+
+
+class NonFiniteWeightsError(ExportError):
+    """The model's weights hold NaN or infinite values; ``found`` lists ``(layer, count)``."""
+
+    def __init__(self, found: list[tuple[str, int]]):
+        self.found = found
+        total = sum(n for _, n in found)
+        super().__init__(
+            f"{total:,} weight value{'s' if total != 1 else ''} in "
+            f"{describe_nonfinite(found)} {'is' if total == 1 else 'are'} NaN or infinite "
+            "(a diverged training run?), so the exported model would predict NaN"
+        )
 
 
 @dataclass
@@ -135,26 +154,29 @@ def build_onnx_model(model, opset: int = DEFAULT_OPSET, metadata: dict | None = 
 
 
 def export_model(
-    model, path, opset: int = DEFAULT_OPSET, metadata: dict | None = None, verify: bool = True
+    model,
+    path,
+    opset: int = DEFAULT_OPSET,
+    metadata: dict | None = None,
+    verify: bool = True,
+    allow_nonfinite: bool = False,
 ) -> ExportReport | None:
     """Write ``model`` to ``path`` atomically; with ``verify``, check it and compare it with
-    ``model.predict`` under onnxruntime (raises ExportError when they disagree)."""
+    ``model.predict`` under onnxruntime (raises ExportError when they disagree). Weights
+    that are NaN or infinite raise :class:`NonFiniteWeightsError` unless ``allow_nonfinite``."""
+    found = nonfinite_weights(model)
+    if found and not allow_nonfinite:
+        raise NonFiniteWeightsError(found)
     proto = build_onnx_model(model, opset, metadata)
     onnx.checker.check_model(proto, full_check=True)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(proto.SerializeToString())
+    report = None
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(proto.SerializeToString())
         if verify:
             report = verify_export(model, tmp, opset=opset)
             report.path = str(path)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return report if verify else None
+    return report
 
 
 def random_inputs(model, batch: int, rng: np.random.Generator) -> list[np.ndarray]:
@@ -202,11 +224,24 @@ def verify_export(
         for want, have in zip(expected, got, strict=True):
             if want.shape != have.shape:
                 raise ExportError(f"onnxruntime output shape {have.shape} != engine {want.shape}")
-            scale = max(float(np.abs(want).max()), 1e-6)
-            worst = max(worst, float(np.abs(want - have).max()) / scale)
+            worst = max(worst, _relative_error(want, have))
     if worst > tolerance:
         raise ExportError(
             f"the exported model disagrees with the engine: max relative error {worst:.2e} "
             f"> {tolerance:.0e}"
         )
     return ExportReport(str(path), opset, worst, tuple(batch_sizes), True)
+
+
+def _relative_error(want: np.ndarray, have: np.ndarray) -> float:
+    """The largest difference relative to the largest expected value, over the places where
+    the engine's output is finite; a place finite on one side only counts as infinitely
+    wrong (a NaN must not hide as ``max(x, nan) == x``)."""
+    finite = np.isfinite(want)
+    if not np.array_equal(finite, np.isfinite(have)):
+        return float("inf")
+    if not finite.any():
+        return 0.0
+    want, have = want[finite], have[finite]
+    scale = max(float(np.abs(want).max()), 1e-6)
+    return float(np.abs(want - have).max()) / scale
