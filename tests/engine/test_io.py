@@ -11,9 +11,9 @@ import pytest
 
 import engine
 from engine import Input, Model, Sequential
-from engine import io as model_io
 from engine.io import ModelFileError
 from engine.layers import Dense, Dropout, Flatten
+from engine.model_files import archive as model_archive
 
 
 def _data(n=96, seed=0):
@@ -285,7 +285,7 @@ def test_unexpected_member_names(saved, tmp_path, evil):
 
 def test_member_too_large_by_header(saved, tmp_path, monkeypatch):
     _, path = saved
-    monkeypatch.setattr(model_io, "MAX_ARRAY_BYTES", 4096)
+    monkeypatch.setattr(model_archive, "MAX_ARRAY_BYTES", 4096)
     raw = bytearray(path.read_bytes())
     # Make the central directory claim weights/0000.npy unpacks to 10x the limit. Its entry
     # is the name's last occurrence (the directory comes after the data), 46 bytes after
@@ -300,13 +300,13 @@ def test_member_too_large_by_header(saved, tmp_path, monkeypatch):
 
 def test_member_really_too_large(saved, tmp_path, monkeypatch):
     _, path = saved
-    monkeypatch.setattr(model_io, "MAX_JSON_BYTES", 100)
+    monkeypatch.setattr(model_archive, "MAX_JSON_BYTES", 100)
     _expect_error(path, "config.json' claims")
 
 
 def test_too_many_members(saved, tmp_path, monkeypatch):
     _, path = saved
-    monkeypatch.setattr(model_io, "MAX_MEMBERS", 3)
+    monkeypatch.setattr(model_archive, "MAX_MEMBERS", 3)
     _expect_error(path, "members")
 
 
@@ -320,7 +320,7 @@ def test_garbage_files(tmp_path, content):
 
 
 def test_missing_file_and_folder(tmp_path):
-    _expect_error(tmp_path / "nothing.lcmodel", "does not exist")
+    _expect_error(tmp_path / "nothing.lcmodel", "file not found")
     _expect_error(tmp_path, "folder")
 
 
