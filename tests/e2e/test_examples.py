@@ -16,6 +16,11 @@ two_branch_functional      25      accuracy 0.97
 spirals_mlp                150     accuracy 0.95
 transfer_learning          5       accuracy 0.88 (45 training images)
 =========================  ======  ================================
+
+The bounds leave room for another machine's summation order (OpenBLAS's SkylakeX, Haswell
+and Prescott kernels give different last bits, which long training amplifies): spirals_mlp
+reaches 0.95 under SkylakeX and Haswell but 0.9125 under Prescott, and 0.9375-0.9625 with
+seeds 1-3, on only 80 validation points; its bound is 0.875.
 """
 
 import json
@@ -39,7 +44,7 @@ TARGETS = {
     "text_sentiment": (3, "val_accuracy", 0.85, 0.97),
     "sine_regression": (60, "val_loss", 0.03, 0.01),
     "two_branch_functional": (8, "val_accuracy", 0.90, 0.95),
-    "spirals_mlp": (60, "val_accuracy", 0.85, 0.92),
+    "spirals_mlp": (60, "val_accuracy", 0.85, 0.875),
     "transfer_learning": (3, "val_accuracy", 0.80, 0.85),
 }
 
