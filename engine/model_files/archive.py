@@ -244,11 +244,13 @@ class ModelArchive:
             raise self.fail(
                 f"{name} is not a valid array: the file is damaged or not a model file ({exc})"
             ) from None
-        if header.data_offset + header.data_bytes != info.file_size:
+        holds = info.file_size - header.data_offset
+        if header.data_bytes != holds:
+            only = "only " if header.data_bytes > holds else ""
             raise self.fail(
-                f"{name} declares an array of {header.describe()} ({header.data_bytes:,} "
-                f"bytes of data), but the archive says the member holds {info.file_size:,} "
-                "bytes: the file is damaged"
+                f"{name} declares an array of {header.describe()} ({_bytes(header.data_bytes)} "
+                f"of data), but the member holds {only}{max(holds, 0):,} bytes: the file is "
+                "damaged"
             )
         return header
 
@@ -261,6 +263,11 @@ class ModelArchive:
             data, dtype=header.dtype, count=header.count, offset=header.data_offset
         )
         return flat.reshape(header.shape, order="F" if header.fortran_order else "C")
+
+
+def _bytes(n: int) -> str:
+    # A hostile shape can multiply to a 60-digit count: past a PiB, the count says nothing.
+    return f"{n:,} bytes" if n < 2**50 else "more than a PiB"
 
 
 def _open_regular(path):
