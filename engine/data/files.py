@@ -25,9 +25,11 @@ DEFAULT_MAX_BYTES = 2 * 1024**3
 def format_size(n_bytes: int) -> str:
     """A size as a person reads it ("1.5 GiB")."""
     size = float(n_bytes)
-    for unit in ("bytes", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{int(size)} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
+        if size < 1024 or unit == "EiB":
+            if unit == "bytes":
+                return f"{int(size)} {unit}"
+            return f"{size:.1f} {unit}" if size < 1e6 else f"{size:.3g} {unit}"
         size /= 1024
     raise AssertionError("unreachable")
 

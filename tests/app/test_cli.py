@@ -261,7 +261,7 @@ def test_ten_megabytes_of_garbage_is_refused(capsys, tmp_path):
     code, _, err = run(capsys, "check", str(path))
     assert code == 1
     assert_one_clear_line(err)
-    assert "MB" in err
+    assert "is 10.0 MiB; a project file is at most 4.0 MiB" in err
 
 
 def test_missing_file(capsys, tmp_path):
