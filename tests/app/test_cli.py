@@ -350,7 +350,7 @@ def test_without_the_window_a_project_trains_headless(capsys, tmp_path, monkeypa
 
 
 def _subprocess(*argv, **kwargs):
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONFAULTHANDLER": "1"}
     return subprocess.Popen(
         [sys.executable, "-m", "app.cli", *argv],
         cwd=ROOT,
@@ -386,7 +386,13 @@ def test_ctrl_c_keeps_the_last_checkpoint_and_the_history(tmp_path):
         time.sleep(0.05)
     time.sleep(0.3)  # let a few more epochs pass
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+    try:
+        out, err = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        # Show where it hangs: PYTHONFAULTHANDLER makes SIGABRT print every thread's stack.
+        proc.send_signal(signal.SIGABRT)
+        out, err = proc.communicate(timeout=30)
+        pytest.fail(f"still running 120 s after Ctrl-C:\n{err[-4000:]}")
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     assert "interrupted after" in err

@@ -141,19 +141,20 @@ def test_learning_rate_is_drawn_as_steps_over_each_epoch(plots):
 
 
 def test_redraws_are_limited_by_the_timer(plots, qtbot):
-    # 2,000 batches arrive one by one, as fast as possible, for about half a second: the
-    # curves are redrawn at most MAX_REFRESH_HZ times a second, not once per batch.
+    # 2,000 batches arrive one by one, as fast as possible, with the event loop running in
+    # between: the curves are redrawn at most MAX_REFRESH_HZ times a second, not once per
+    # batch (a fixed count of batches, so a slow machine only takes longer).
     start = time.perf_counter()
     step = 0
-    while time.perf_counter() - start < 0.5:
+    while step < 2000:
         plots.add_batches([step / 100], {"loss": [1.0 / (step + 1)]})
         step += 1
         if step % 20 == 0:
             qtbot.wait(1)
     elapsed = time.perf_counter() - start
     qtbot.wait(100)
-    assert step > 100
     assert 1 <= plots.refresh_count <= elapsed * MAX_REFRESH_HZ + 3
+    assert plots.refresh_count < step / 4  # not once per batch
     x, _ = plots.drawn("loss", "batch")
     assert len(x) == step  # every point was drawn in the end
 
