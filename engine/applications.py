@@ -35,6 +35,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from engine.safe_files import read_bounded, regular_file_problem
+
 __all__ = [
     "ENV_VAR",
     "PretrainedError",
@@ -49,6 +51,8 @@ ENV_VAR = "LAYERCANVAS_PRETRAINED_DIR"
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "layercanvas-pretrained"
 FILE_KINDS = ("lcmodel", "onnx")
+MAX_MANIFEST_BYTES = 2**20  # a manifest lists a few models; anything larger is not one
+_HASH_CHUNK = 2**20
 
 
 class PretrainedError(ValueError):
@@ -76,9 +80,12 @@ def pretrained_dir() -> Path:
 def _manifest() -> tuple[Path, dict[str, Any]]:
     folder = pretrained_dir()
     path = folder / MANIFEST
+    raw = read_bounded(
+        path, MAX_MANIFEST_BYTES, lambda problem: PretrainedError(f"{path} {problem}"), "manifest"
+    )
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
         raise PretrainedError(f"{path} cannot be read: {err}") from None
     if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
         raise PretrainedError(f"{path} is not a {MANIFEST_FORMAT} manifest")
@@ -122,8 +129,9 @@ def pretrained_path(name: str, kind: str = "lcmodel", verify: bool = True) -> Pa
     if Path(file_name).name != file_name or file_name in ("", ".", ".."):
         raise PretrainedError(f"the manifest's {kind} file for {name!r} must be a plain name")
     path = folder / file_name
-    if not path.is_file():
-        raise PretrainedError(f"{path} is missing (listed in {folder / MANIFEST})")
+    problem = "is missing" if not path.exists() else regular_file_problem(path)
+    if problem is not None:  # a folder, a FIFO or a device in its place is refused too
+        raise PretrainedError(f"{path} {problem} (listed in {folder / MANIFEST})")
     if verify:
         _check_file(path, record)
     return path
@@ -136,12 +144,29 @@ def _check_file(path: Path, record: dict) -> None:
             f"{path} has {size:,} bytes, the manifest says {record.get('bytes')}: the file is "
             "damaged or was replaced; restore it or retrain it with train_pretrained.py"
         )
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    if digest != record.get("sha256"):
+    if _sha256(path, size) != record.get("sha256"):
         raise PretrainedError(
             f"{path} does not match the SHA-256 in the manifest: the file is damaged or was "
             "replaced; restore it or retrain it with train_pretrained.py"
         )
+
+
+def _sha256(path: Path, size: int) -> str | None:
+    """The file's SHA-256, read in chunks and never past ``size`` + 1 bytes (None when the
+    file changed size meanwhile)."""
+    digest = hashlib.sha256()
+    seen = 0
+    try:
+        with open(path, "rb") as handle:
+            while seen <= size:
+                chunk = handle.read(min(_HASH_CHUNK, size + 1 - seen))
+                if not chunk:
+                    break
+                digest.update(chunk)
+                seen += len(chunk)
+    except OSError as err:
+        raise PretrainedError(f"{path} cannot be read: {err.strerror or err}") from None
+    return digest.hexdigest() if seen == size else None
 
 
 def load_pretrained(name: str, include_top: bool = True, cut_at: str | None = None):
