@@ -364,3 +364,13 @@ def test_saved_files_get_the_mode_a_plain_open_gives(tmp_path, umask, mode):
     assert (tmp_path / "m.lcmodel").stat().st_mode & 0o777 == mode
     assert (tmp_path / "m.weights").stat().st_mode & 0o777 == mode
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.lcmodel", "m.weights", "plain.txt"]
+
+
+def test_a_5000_digit_number_in_the_config_is_invalid_json(saved, tmp_path):
+    _, path = saved
+    with zipfile.ZipFile(path) as archive:
+        config = archive.read("config.json").decode()
+    text = config.replace('"units": 3', '"units": 3' + "1" * 4999, 1)
+    assert text != config
+    bad = _rewrite(path, tmp_path / "digits.lcmodel", {"config.json": text.encode()})
+    _refused(bad, "config.json is not valid JSON .*digits")
