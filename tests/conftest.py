@@ -4,6 +4,8 @@ import os
 
 # Without a display Qt aborts the whole process; offscreen rendering needs nothing else.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Keras 3 is a reference in parity tests; it runs on PyTorch's CPU build (a dev dependency).
+os.environ.setdefault("KERAS_BACKEND", "torch")
 
 import pytest  # noqa: E402
 
