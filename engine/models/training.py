@@ -3,19 +3,17 @@
 These are Keras's training loops on numpy arrays. Every batch crosses to the device once
 (``backend.asarray``) and results come back once (``backend.to_numpy``); the model's graph
 runs through its compiled :class:`~engine.models.plan.ExecutionPlan`. A training step is:
-save the weights and the optimizer's state (:class:`~engine.models.step_guard.StepGuard`),
-run the plan with ``training=True`` while recording, compute the weighted loss, check that
-it is finite, take the gradients of every trainable weight and hand them to the optimizer,
-check that the weights and the optimizer's state are still finite, then update the
-metrics. A NaN or infinite loss, or an update that leaves any weight NaN or infinite (the
-loss can still be finite, 1e27, when an overflowing gradient turns Adam's update into
-NaN), stops training with ``stop_reason`` naming the epoch and batch, and puts the saved
-weights and optimizer state back: the model is exactly as it was before that batch, so
-what is saved afterwards is the last finite model, never garbage.
+run the plan with ``training=True`` while recording, compute the weighted loss, take the
+gradients of every trainable weight and hand them to the optimizer, then update the
+metrics. :class:`~engine.models.step_guard.StepGuard` watches the step: a NaN or infinite
+loss, moving statistic, gradient or updated weight (the loss can still be finite, 1e27,
+when an overflowing update turns Adam's step into NaN) stops training with ``stop_reason``
+naming the epoch and batch, and the weights and optimizer state are put back exactly as
+they were before that batch, so what is saved afterwards is never garbage.
 
-Syncs: a training batch brings back its loss (needed for the finiteness check and the
-batch logs), one number for the weights' check, and each metric once per logged value;
-evaluation keeps its running loss on the device and syncs once at the end.
+Syncs: a training batch brings back its loss, one number for each fused finiteness check
+(gradients, weights) and each metric once per logged value; evaluation keeps its running
+loss on the device and syncs once at the end.
 
 Reproducibility: ``fit(seed=s)`` seeds weight creation of a model built lazily, the
 loader's shuffling (a function of ``(s, epoch)`` only), and the shared random stream at
@@ -173,35 +171,44 @@ class TrainingMixin:
 
     def _train_step(self, x_batch: list, y_batch: list) -> str | None:
         """One optimisation step. Returns ``None``, or why the step was undone (a non-finite
-        loss or weights); the weights and optimizer state are then as before the step."""
+        loss, gradients or weights); the weights and optimizer state are then as before."""
         spec = self._compiled_spec()
         variables = self.trainable_weights
         guard = self._guard()
-        guard.save(self.weights, variables)
+        guard.begin(self.weights, variables)
         try:
             return self._guarded_step(spec, variables, guard, x_batch, y_batch)
         except BaseException:
-            guard.restore()  # an error or Ctrl-C mid-update leaves no half-updated model
+            guard.restore(updated=True)  # an error or Ctrl-C mid-update: undo what we can
             raise
 
     def _guarded_step(self, spec, variables, guard, x_batch, y_batch) -> str | None:
         x = [Tensor(a) for a in _to_device(x_batch)]
         y = _to_device(y_batch)
-        # Overflow shows up as a non-finite loss or weights, checked and explained below.
+        # Overflow shows up as non-finite values, checked and explained below.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             with enable_grad():
                 predictions = self.plan().run(x, training=True)
                 total, parts = spec.compute_loss(y, predictions)
             loss = self._track(total, parts, len(x_batch[0]), sync=True)
             if not math.isfinite(loss):
-                guard.restore()  # the forward pass may have moved normalisation statistics
+                guard.restore(updated=False)  # the forward pass may have moved statistics
                 return f"the loss became {loss}"
+            if not guard.forward_finite():  # e.g. a moving variance overflowed
+                found = describe_arrays(guard.nonfinite())
+                guard.restore(updated=False)
+                return f"the forward pass made {found} NaN or infinite (the loss was {loss:.4g})"
             if variables:
                 gradients = grad(total, variables)
+                if not guard.gradients_finite(gradients):
+                    guard.restore(updated=False)
+                    return f"the gradients became NaN or infinite while the loss was {loss:.4g}"
+                guard.protect()
                 self.optimizer.apply_gradients(list(zip(gradients, variables)))
                 if not guard.finite():
                     found = describe_arrays(guard.nonfinite())
-                    guard.restore()
+                    if not guard.restore(updated=True):
+                        return f"the update made {found} NaN or infinite (not put back)"
                     return (
                         f"the update made {found} NaN or infinite while the loss was still "
                         f"{loss:.4g}"
@@ -336,6 +343,7 @@ class TrainingMixin:
                 engine_random.set_random_seed(_epoch_seed(seed, epoch))
             self._reset_trackers()
             callback_list.on_epoch_begin(epoch)
+            self._guard().stale()  # callbacks may have set weights: measure them again
             with _batches(loader, epoch) as batches:
                 for step, (x_batch, y_batch) in enumerate(batches):
                     if step >= steps:
@@ -382,7 +390,9 @@ class TrainingMixin:
 
     def _stop_on_non_finite(self, epoch: int, step: int, steps: int, problem: str) -> None:
         self.stop_training = True
-        if problem.startswith("the loss"):
+        if problem.endswith("(not put back)"):
+            outcome = "so training was stopped; those weights could not be put back"
+        elif not problem.startswith("the update"):
             outcome = "so training was stopped before this batch changed the weights"
         else:
             outcome = (
@@ -466,9 +476,11 @@ class TrainingMixin:
         if reset_metrics:
             self._reset_trackers()
         self.stop_reason = None
+        self._guard().stale()  # the weights may have been set since the last call
         problem = self._train_step(xs, ys)
         if problem is not None:
-            self.stop_reason = f"{problem}; the weights were left as they were before this batch"
+            kept = "" if problem.endswith("(not put back)") else "; the weights were left as "
+            self.stop_reason = problem + (f"{kept}they were before this batch" if kept else "")
         return self._format_results(self._logs(), return_dict)
 
     def test_on_batch(self, x, y, reset_metrics: bool = True, return_dict: bool = False):
