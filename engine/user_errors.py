@@ -10,6 +10,7 @@ from __future__ import annotations
 def user_error_types() -> tuple[type[BaseException], ...]:
     """Every engine exception type raised for a bad file, graph, dataset or option."""
     # Imported here: each lives with the module that raises it, and most are heavy to import.
+    from engine.applications import PretrainedError  # noqa: PLC0415
     from engine.backend import BackendError  # noqa: PLC0415
     from engine.data import DataError  # noqa: PLC0415
     from engine.graph.compiler import GraphError  # noqa: PLC0415
@@ -26,6 +27,7 @@ def user_error_types() -> tuple[type[BaseException], ...]:
         GraphError,
         GraphFormatError,
         ModelFileError,
+        PretrainedError,
         ProjectError,
         ProjectInvalid,
     )
