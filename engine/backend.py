@@ -94,6 +94,9 @@ def asarray(value, dtype=None):
     """Move host data (numpy arrays, lists, scalars) onto the current device."""
     if xp is numpy:
         return numpy.asarray(value, dtype=dtype)
+    # Already on the device: CuPy refuses the implicit host round trip below.
+    if isinstance(value, getattr(xp, "ndarray", ())):
+        return xp.asarray(value, dtype=dtype)
     if isinstance(value, numpy.ndarray) or not hasattr(value, "__array_namespace__"):
         value = numpy.asarray(value)
         if dtype is None:
