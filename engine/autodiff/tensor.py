@@ -180,11 +180,14 @@ class Tensor:
 class Variable(Tensor):
     """A mutable, trainable tensor: the weights of a layer (``tf.Variable``)."""
 
-    __slots__ = ("trainable",)
+    __slots__ = ("trainable", "constraint")
 
     def __init__(self, initial_value, trainable: bool = True, name: str | None = None, dtype=None):
         super().__init__(initial_value, requires_grad=trainable, dtype=dtype)
         self.trainable = trainable
+        # A projection the optimizer applies after each update (``var.assign(
+        # var.constraint(var))``), as Keras does; set by layers (engine.constraints).
+        self.constraint = None
         self.name = name or f"Variable:{next(_name_counter)}"
 
     def assign(self, value) -> Variable:

@@ -11,7 +11,17 @@ A layer type is one class that declares, in one place (DESIGN.md, "single source
   trainable), in the documented ``get_weights`` order — parameter counts come from here
   without allocating anything;
 - ``flops(input_shape)``: an estimate of forward floating-point operations per sample;
-- ``call(inputs, training)``: the forward pass on engine primitives.
+- ``call(inputs, training)``: the forward pass on engine primitives;
+- ``weight_penalties``: for each weight, the parameters naming its regularizer and its
+  constraint (``{"kernel": ("kernel_regularizer", "kernel_constraint")}``), and
+  ``weight_layouts``: for a weight not in Keras's layout, the engine axis of each Keras axis
+  (so a constraint's ``axis`` means what it means in Keras; see :mod:`engine.constraints`).
+
+Regularization (Keras's ``layer.losses``): :attr:`Layer.losses` lists, as scalar Tensors,
+the activity penalty of the outputs of the layer's calls since the last forward pass began
+(divided by the batch size, as in Keras) and the penalties of its trainable weights,
+computed when read, so reading it inside a ``GradientTape`` makes them differentiable. A
+model's execution plan records the activity penalties as it runs (``ExecutionPlan.run``).
 
 Shapes never include the batch dimension. Single-input layers receive a tuple;
 multi-input layers (``max_inputs != 1``) receive a list of tuples. ONNX mappings live in
@@ -30,7 +40,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from engine import backend, initializers
+from engine import backend, constraints, initializers, regularizers
 from engine.autodiff.tensor import Tensor, Variable
 from engine.layers.schema import Param, ParameterError, validate_params
 
@@ -101,6 +111,10 @@ class Layer:
     # each {"config": {...}, "input_shape": shape or [shapes], optional "input_dtype":
     # "int64" with "input_range": [low, high)}.
     examples: ClassVar[tuple[dict, ...]] = ()
+    # weight name -> (its regularizer parameter, its constraint parameter), either None.
+    weight_penalties: ClassVar[dict[str, tuple[str | None, str | None]]] = {}
+    # weight name -> engine axis of each Keras axis, for weights whose layout differs.
+    weight_layouts: ClassVar[dict[str, tuple[int, ...]]] = {}
 
     def __init__(self, *args: Any, name: str | None = None, trainable: bool = True, **kwargs: Any):
         # Positional arguments follow the schema's order, as in Keras (``Dense(64, "relu")``).
@@ -116,6 +130,15 @@ class Layer:
         self.config: dict[str, Any] = validate_params(self.type_name, self.params, kwargs)
         for key, value in self.config.items():
             setattr(self, key, value)
+        # Regularizer and constraint arguments are objects on the layer (as in Keras) and
+        # canonical dicts in its config.
+        for param in self.params:
+            if param.kind == "regularizer":
+                setattr(self, param.name, regularizers.get(self.config[param.name]))
+            elif param.kind == "constraint":
+                setattr(self, param.name, constraints.get(self.config[param.name]))
+        self._activity_losses: list[Tensor] = []
+        self._weight_regularizers: list[tuple[Variable, regularizers.Regularizer]] = []
         self.validate_config()
         self.name = name or f"{_snake(self.type_name)}_{next(_name_counters[self.type_name])}"
         self._trainable = bool(trainable)
@@ -150,6 +173,7 @@ class Layer:
             return
         self.compute_output_shape(input_shape)  # fail early with a shape message
         self._weights = []
+        self._weight_regularizers = []
         for spec in self.weight_specs(input_shape):
             init = initializers.get(spec.initializer)
             value = init(tuple(spec.shape), spec.fan_in, spec.fan_out)
@@ -158,11 +182,48 @@ class Layer:
                 trainable=self._trainable and spec.trainable,
                 name=f"{self.name}/{spec.name}",
             )
+            self._attach_penalties(spec.name, var)
             setattr(self, spec.name, var)
             self._weights.append(var)
         self._weight_trainable = [spec.trainable for spec in self.weight_specs(input_shape)]
         self.input_shape = input_shape
         self.built = True
+
+    def _attach_penalties(self, weight: str, var: Variable) -> None:
+        """Give ``var`` the layer's constraint (in the engine layout) and note its
+        regularizer."""
+        regularizer_param, constraint_param = self.weight_penalties.get(weight, (None, None))
+        regularizer = getattr(self, regularizer_param) if regularizer_param else None
+        if regularizer is not None:
+            self._weight_regularizers.append((var, regularizer))
+        constraint = getattr(self, constraint_param) if constraint_param else None
+        if constraint is not None:
+            try:
+                var.constraint = constraint.for_layout(self.weight_layouts.get(weight), var.ndim)
+            except ValueError as exc:
+                raise ParameterError(self.type_name, constraint_param, str(exc)) from None
+
+    # -- regularization losses ------------------------------------------------------------
+
+    @property
+    def losses(self) -> list[Tensor]:
+        """Scalar penalties: activity (of the last forward pass) then trainable weights."""
+        weight_terms = [reg(var) for var, reg in self._weight_regularizers if var.trainable]
+        return list(self._activity_losses) + weight_terms
+
+    def _clear_losses(self) -> None:
+        self._activity_losses = []
+
+    def _record_activity(self, outputs) -> None:
+        """Add the activity penalty of ``outputs`` (divided by the batch size) to losses."""
+        regularizer = getattr(self, "activity_regularizer", None)
+        if regularizer is None:
+            return
+        for output in outputs if isinstance(outputs, list | tuple) else [outputs]:
+            penalty = regularizer(output)
+            if output.ndim > 0 and output.shape[0] > 0:
+                penalty = penalty / output.shape[0]
+            self._activity_losses.append(penalty)
 
     @property
     def weights(self) -> list[Variable]:
@@ -241,7 +302,10 @@ class Layer:
                 [t.shape[1:] for t in tensors] if isinstance(tensors, list) else tensors.shape[1:]
             )
             self.build(shapes if self.max_inputs != 1 else _single(shapes))
-        return self.call(tensors, training=training)
+        self._clear_losses()
+        outputs = self.call(tensors, training=training)
+        self._record_activity(outputs)
+        return outputs
 
     def _check_arity(self, n: int) -> None:
         if n < self.min_inputs or (self.max_inputs is not None and n > self.max_inputs):

@@ -17,7 +17,7 @@ from engine import activations
 from engine.autodiff import kernels_conv
 from engine.layers.base import Layer, ShapeError, WeightSpec, register
 from engine.layers.core import ACTIVATION_PARAM
-from engine.layers.schema import Param
+from engine.layers.schema import Param, penalty_map, penalty_params
 
 PADDING_PARAM = Param(
     "padding",
@@ -111,7 +111,12 @@ class Conv2D(Layer):
             choices=KERNEL_INITIALIZERS,
             help="How the kernel's first values are drawn",
         ),
+        *penalty_params(("kernel", "bias")),
     )
+    weight_penalties = penalty_map(("kernel", "bias"))
+    # Keras's kernel is (kh, kw, in, filters), the engine's (filters, in, kh, kw): Keras
+    # axis 0 (kh) is engine axis 2, 1 (kw) is 3, 2 (in) is 1, 3 (filters) is 0.
+    weight_layouts = {"kernel": (2, 3, 1, 0)}
 
     examples = (
         {
@@ -135,6 +140,16 @@ class Conv2D(Layer):
         {
             "config": {"filters": 4, "kernel_size": 1, "padding": "same"},
             "input_shape": (3, 2, 3),
+        },
+        {
+            "config": {
+                "filters": 2,
+                "kernel_size": 2,
+                "kernel_regularizer": "l2",
+                "activity_regularizer": "l1",
+                "kernel_constraint": {"name": "unit_norm", "axis": [0, 1, 2]},
+            },
+            "input_shape": (2, 4, 4),
         },
     )
 

@@ -12,7 +12,7 @@ from engine import activations
 from engine.activations import ACTIVATION_NAMES
 from engine.autodiff import ops
 from engine.layers.base import Layer, ShapeError, WeightSpec, register
-from engine.layers.schema import Param
+from engine.layers.schema import Param, penalty_map, penalty_params
 
 ACTIVATION_PARAM = Param(
     "activation",
@@ -59,12 +59,25 @@ class Dense(Layer):
             ),
             help="How the kernel's first values are drawn",
         ),
+        *penalty_params(("kernel", "bias")),
     )
+    weight_penalties = penalty_map(("kernel", "bias"))
 
     examples = (
         {"config": {"units": 3, "activation": "tanh"}, "input_shape": (5,)},
         {"config": {"units": 4, "use_bias": False}, "input_shape": (3, 2)},
         {"config": {"units": 1, "activation": "sigmoid"}, "input_shape": (1,)},
+        {
+            "config": {
+                "units": 3,
+                "kernel_regularizer": {"name": "l2", "l2": 0.01},
+                "bias_regularizer": "l1",
+                "activity_regularizer": {"name": "l1_l2", "l1": 0.01, "l2": 0.02},
+                "kernel_constraint": {"name": "max_norm", "max_value": 0.5},
+                "bias_constraint": "non_neg",
+            },
+            "input_shape": (4,),
+        },
     )
 
     def _check(self, input_shape) -> None:

@@ -13,7 +13,7 @@ from engine.autodiff import ops
 from engine.autodiff.tensor import Tensor
 from engine.initializers import INITIALIZERS
 from engine.layers.base import Layer, WeightSpec, register
-from engine.layers.schema import Param
+from engine.layers.schema import Param, penalty_map, penalty_params
 
 
 class TokenIdError(ValueError):
@@ -63,7 +63,9 @@ class Embedding(Layer):
             default=False,
             help="Treat id 0 as padding that later layers may skip",
         ),
+        *penalty_params(("embeddings",)),
     )
+    weight_penalties = penalty_map(("embeddings",))
 
     examples = (
         {
@@ -77,6 +79,17 @@ class Embedding(Layer):
             "input_shape": (3,),
             "input_dtype": "int64",
             "input_range": [0, 4],
+        },
+        {
+            "config": {
+                "input_dim": 5,
+                "output_dim": 2,
+                "embeddings_regularizer": {"name": "l2", "l2": 0.001},
+                "embeddings_constraint": "unit_norm",
+            },
+            "input_shape": (3,),
+            "input_dtype": "int64",
+            "input_range": [0, 5],
         },
     )
 

@@ -19,7 +19,7 @@ from engine import backend
 from engine.autodiff import kernels_norm, ops
 from engine.autodiff.tensor import no_grad
 from engine.layers.base import Layer, ShapeError, WeightSpec, register
-from engine.layers.schema import Param, ParameterError
+from engine.layers.schema import Param, ParameterError, constraint_param, regularizer_param
 
 _EPSILON = Param(
     "epsilon",
@@ -31,6 +31,17 @@ _EPSILON = Param(
 )
 _CENTER = Param("center", "bool", default=True, help="Learn an offset beta")
 _SCALE = Param("scale", "bool", default=True, help="Learn a scale gamma")
+# Keras's order: beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint.
+_PENALTIES = (
+    regularizer_param("beta_regularizer", "the offset beta"),
+    regularizer_param("gamma_regularizer", "the scale gamma"),
+    constraint_param("beta_constraint", "the offset beta"),
+    constraint_param("gamma_constraint", "the scale gamma"),
+)
+_PENALTY_MAP = {
+    "gamma": ("gamma_regularizer", "gamma_constraint"),
+    "beta": ("beta_regularizer", "beta_constraint"),
+}
 
 
 def _sample_axis(layer: Layer, input_shape) -> int:
@@ -103,7 +114,9 @@ class BatchNormalization(Layer):
         _EPSILON,
         _CENTER,
         _SCALE,
+        *_PENALTIES,
     )
+    weight_penalties = _PENALTY_MAP
     uses_training_flag = True
 
     examples = (
@@ -111,6 +124,10 @@ class BatchNormalization(Layer):
         {"config": {"momentum": 0.9}, "input_shape": (2, 3, 3)},
         {"config": {"axis": -1, "center": False}, "input_shape": (3, 2)},
         {"config": {"scale": False, "epsilon": 0.01}, "input_shape": (3, 2)},
+        {
+            "config": {"gamma_regularizer": "l2", "beta_constraint": "non_neg"},
+            "input_shape": (3,),
+        },
     )
 
     def validate_config(self) -> None:
@@ -181,13 +198,19 @@ class LayerNormalization(Layer):
         _EPSILON,
         _CENTER,
         _SCALE,
+        *_PENALTIES,
     )
+    weight_penalties = _PENALTY_MAP
 
     examples = (
         {"config": {}, "input_shape": (5,)},
         {"config": {}, "input_shape": (3, 4)},
         {"config": {"axis": 1, "center": False}, "input_shape": (3, 2, 2)},
         {"config": {"scale": False}, "input_shape": (1, 4)},
+        {
+            "config": {"beta_regularizer": "l1", "gamma_constraint": "unit_norm"},
+            "input_shape": (4,),
+        },
     )
 
     def validate_config(self) -> None:

@@ -29,7 +29,7 @@ import numpy as np
 from engine import backend
 from engine.autodiff import kernels_rnn
 from engine.layers.base import Layer, ShapeError, WeightSpec, register
-from engine.layers.schema import Param
+from engine.layers.schema import Param, constraint_param, regularizer_param
 
 RNN_ACTIVATION_NAMES: tuple[str, ...] = tuple(kernels_rnn.RNN_ACTIVATIONS)
 
@@ -79,11 +79,29 @@ def _return_sequences_param() -> Param:
     )
 
 
+def _penalty_params() -> tuple[Param, ...]:
+    """Keras's regularizer and constraint arguments of recurrent layers, in Keras's order."""
+    return (
+        regularizer_param("kernel_regularizer", "the input kernel"),
+        regularizer_param("recurrent_regularizer", "the recurrent kernel"),
+        regularizer_param("bias_regularizer", "the bias"),
+        regularizer_param("activity_regularizer", "the output"),
+        constraint_param("kernel_constraint", "the input kernel"),
+        constraint_param("recurrent_constraint", "the recurrent kernel"),
+        constraint_param("bias_constraint", "the bias"),
+    )
+
+
 class _Recurrent(Layer):
     """What the three recurrent layers share: shapes, weights, FLOPs. Not registered."""
 
     category = "Recurrent"
     gates = 1  # k: gate blocks per weight matrix
+    weight_penalties = {
+        "kernel": ("kernel_regularizer", "kernel_constraint"),
+        "recurrent_kernel": ("recurrent_regularizer", "recurrent_constraint"),
+        "bias": ("bias_regularizer", "bias_constraint"),
+    }
 
     def _check(self, input_shape) -> None:
         shape = tuple(input_shape)
@@ -151,12 +169,22 @@ class SimpleRNN(_Recurrent):
         _activation_param(),
         _use_bias_param(),
         _return_sequences_param(),
+        *_penalty_params(),
     )
     gates = 1
     examples = (
         {"config": {"units": 3}, "input_shape": (4, 2)},
         {"config": {"units": 5, "return_sequences": True}, "input_shape": (3, 4)},
         {"config": {"units": 2, "activation": "relu", "use_bias": False}, "input_shape": (1, 3)},
+        {
+            "config": {
+                "units": 3,
+                "kernel_regularizer": "l2",
+                "recurrent_regularizer": {"name": "orthogonal_regularizer", "factor": 0.1},
+                "recurrent_constraint": "max_norm",
+            },
+            "input_shape": (2, 3),
+        },
     )
 
     def call(self, inputs, training=False):
@@ -198,6 +226,7 @@ class LSTM(_Recurrent):
             default=True,
             help="Start the forget gate's bias at 1 so the cell remembers by default",
         ),
+        *_penalty_params(),
     )
     gates = 4
     examples = (
@@ -207,6 +236,10 @@ class LSTM(_Recurrent):
         {
             "config": {"units": 3, "activation": "relu", "recurrent_activation": "tanh"},
             "input_shape": (2, 2),
+        },
+        {
+            "config": {"units": 2, "bias_regularizer": "l1", "kernel_constraint": "non_neg"},
+            "input_shape": (3, 2),
         },
     )
 
@@ -260,6 +293,7 @@ class GRU(_Recurrent):
             default=True,
             help="Apply the reset gate after the recurrent product (Keras 2+ and cuDNN style)",
         ),
+        *_penalty_params(),
     )
     gates = 3
     examples = (
@@ -269,6 +303,14 @@ class GRU(_Recurrent):
         {
             "config": {"units": 3, "use_bias": False, "return_sequences": True},
             "input_shape": (1, 2),
+        },
+        {
+            "config": {
+                "units": 2,
+                "activity_regularizer": "l2",
+                "bias_constraint": {"name": "min_max_norm", "max_value": 0.5},
+            },
+            "input_shape": (3, 2),
         },
     )
 

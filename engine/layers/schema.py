@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine import constraints, regularizers
+
 # The kinds a parameter can be; the inspector maps each to an editor widget.
 KINDS = (
     "int",  # an integer, optionally bounded
@@ -20,6 +22,8 @@ KINDS = (
     "shape",  # a tuple of positive ints (Input shape, Reshape target; -1 allowed once)
     "ints",  # a tuple of ints of any length (axes)
     "str",  # free text (names)
+    "regularizer",  # None, a name ("l2") or {"name": "l2", "l2": 1e-4}: engine.regularizers
+    "constraint",  # None, a name ("max_norm") or a dict: engine.constraints
 )
 
 
@@ -124,6 +128,13 @@ class Param:
                 if any(v == 0 or v < -1 for v in items):
                     raise fail(f"dimensions must be positive (or one -1), got {list(items)}")
             return items
+        if kind in ("regularizer", "constraint"):
+            module = regularizers if kind == "regularizer" else constraints
+            try:
+                # One canonical JSON form, {"name": ..., **every argument}, whatever was given.
+                return module.canonical(value)
+            except ValueError as exc:
+                raise fail(str(exc)) from None
         raise AssertionError(kind)
 
     @staticmethod
@@ -159,11 +170,54 @@ class Param:
         for key in ("choices", "min", "max", "length"):
             if getattr(self, key) is not None:
                 data[key] = _jsonable(getattr(self, key))
+        if self.kind in ("regularizer", "constraint"):
+            # The names an editor offers; None is always allowed for these kinds.
+            regularizer = self.kind == "regularizer"
+            names = regularizers.REGULARIZER_NAMES if regularizer else constraints.CONSTRAINT_NAMES
+            data["names"] = list(names)
         return data
 
 
 def _jsonable(value):
     return list(value) if isinstance(value, tuple) else value
+
+
+def regularizer_param(name: str, what: str) -> Param:
+    """A ``*_regularizer`` argument (Keras's), ``None`` by default."""
+    return Param(
+        name,
+        "regularizer",
+        default=None,
+        nullable=True,
+        help=f"Penalty on {what} added to the loss: l1, l2, l1_l2 or orthogonal_regularizer",
+    )
+
+
+def constraint_param(name: str, what: str) -> Param:
+    """A ``*_constraint`` argument (Keras's), ``None`` by default."""
+    return Param(
+        name,
+        "constraint",
+        default=None,
+        nullable=True,
+        help=f"Projection of {what} after each update: max_norm, min_max_norm, non_neg "
+        "or unit_norm (axis in Keras's weight layout)",
+    )
+
+
+def penalty_params(weights: tuple[str, ...], activity: bool = True) -> tuple[Param, ...]:
+    """Keras's regularizer and constraint arguments for the named weights, in Keras's order:
+    ``<w>_regularizer`` for each, ``activity_regularizer``, then ``<w>_constraint`` for each
+    (``weights=("kernel", "bias")`` gives Dense's five)."""
+    regs = tuple(regularizer_param(f"{w}_regularizer", f"the {w}") for w in weights)
+    act = (regularizer_param("activity_regularizer", "the output"),) if activity else ()
+    cons = tuple(constraint_param(f"{w}_constraint", f"the {w}") for w in weights)
+    return regs + act + cons
+
+
+def penalty_map(weights: tuple[str, ...]) -> dict[str, tuple[str, str]]:
+    """``Layer.weight_penalties`` for :func:`penalty_params`' arguments."""
+    return {w: (f"{w}_regularizer", f"{w}_constraint") for w in weights}
 
 
 def validate_params(layer_type: str, schema: tuple[Param, ...], given: dict) -> dict:

@@ -176,6 +176,13 @@ class Model(TrainingMixin):
         return [w for layer in self.layers for w in layer.non_trainable_weights]
 
     @property
+    def losses(self) -> list:
+        """Every layer's regularization penalties (``Layer.losses``: the activity terms of
+        the last forward pass, then the weight terms), as scalar Tensors; the training
+        step sums them apart from the data loss."""
+        return [loss for layer in self.layers for loss in layer.losses]
+
+    @property
     def trainable(self) -> bool:
         return all(layer.trainable for layer in self.layers)
 

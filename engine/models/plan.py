@@ -129,12 +129,17 @@ class ExecutionPlan:
         slots: list[Tensor | None] = [None] * self.num_slots
         for s, value in zip(self.input_slots, inputs, strict=True):
             slots[s] = value
+        # Activity penalties belong to one forward pass (Keras clears them per call):
+        # ``model.losses`` read after this run holds this run's, on the same tape.
+        for step in self.steps:
+            step.layer._clear_losses()
         for step in self.steps:
             if step.takes_list:
                 args = [slots[i] for i in step.inputs]
             else:
                 args = slots[step.inputs[0]]
             slots[step.output] = step.layer.call(args, training=training)
+            step.layer._record_activity(slots[step.output])
             for s in step.release:
                 slots[s] = None
         return [slots[s] for s in self.output_slots]
