@@ -101,5 +101,7 @@ def test_get_from_project_and_keras_dicts():
         schedules.get({"name": "linear"})
     with pytest.raises(ValueError, match="bad options"):
         schedules.get({"name": "step_decay", "initial_learning_rate": 0.1})
-    with pytest.raises(ValueError, match="cannot interpret"):
+    with pytest.raises(ValueError, match="needs its arguments.*initial_learning_rate, decay_steps"):
         schedules.get("cosine_decay")
+    with pytest.raises(ValueError, match="cannot interpret"):
+        schedules.get(0.01)
