@@ -212,6 +212,7 @@ class StepGuard:
         self._slot_copies: list = []
         self._copied = False
         self._iterations = None
+        self._counter = "iterations"
         self._state_total: float | None = None  # sum of |weights and slots|, last step
         self._gradient_total = 0.0
 
@@ -230,7 +231,10 @@ class StepGuard:
         self._variables = list(variables)
         self._trainable = list(trainable)
         self._references = [v.data for v in self._variables]
-        self._iterations = getattr(self.optimizer, "iterations", None)
+        # The raw counter of calls where there is one (with gradient accumulation
+        # ``iterations`` counts updates and cannot be set back to a call in between).
+        self._counter = "_iterations" if hasattr(self.optimizer, "_iterations") else "iterations"
+        self._iterations = getattr(self.optimizer, self._counter, None)
         self._copied = False
 
     def _state_arrays(self) -> list:
@@ -332,6 +336,6 @@ class StepGuard:
             self._weight_copies = [None] * len(self._weight_copies)
             self._slot_copies = [None] * len(self._slot_copies)
         if self._iterations is not None:
-            self.optimizer.iterations = self._iterations
+            setattr(self.optimizer, self._counter, self._iterations)
         self.stale()
         return exact
