@@ -9,10 +9,13 @@
   (faint), the epoch's value and the ``val_`` value as points;
 * a small learning-rate plot.
 
+Weight penalties (``regularization_loss``, logged when a layer has a kernel, bias or
+activity regularizer) are drawn in the loss plot as their own dashed curve with its own
+legend entry, apart from the data loss, so the share of the penalty is visible.
+
 Data arrives far more often than a screen can show it, so the widget follows pyqtgraph's
 live-plotting recipe: values are appended into preallocated numpy buffers
-(:class:`GrowingBuffer`, doubled when full, so appending is amortised O(1) and ``setData``
-gets a view, not a copy of a Python list), and a :class:`QTimer` pushes changed series to
+(:class:`~widgets.plot_data.GrowingBuffer`), and a :class:`QTimer` pushes changed series to
 their curves at most :data:`MAX_REFRESH_HZ` times a second. Curves clip to the visible range
 and downsample (peak mode) so an hour-long run stays as cheap to draw as a short one.
 
@@ -22,15 +25,13 @@ not offered: pyqtgraph 0.14 writes broken paths.
 
 from __future__ import annotations
 
-import csv
-import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
@@ -39,7 +40,17 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from scipy.signal import lfilter
+
+from widgets.plot_data import GrowingBuffer, Series, drawable, ema, write_batch_csv, write_epoch_csv
+from widgets.plot_style import (
+    base_name,
+    is_loss,
+    is_regularization,
+    label,
+    plot_colors,
+    style_plot,
+    title,
+)
 
 __all__ = [
     "MAX_REFRESH_HZ",
@@ -50,129 +61,6 @@ __all__ = [
 ]
 
 MAX_REFRESH_HZ = 30
-
-# Qualitative colours that stay apart on dark and light backgrounds (train, val, extra).
-_DARK = {
-    "background": "#1e2127",
-    "foreground": "#aab2bf",
-    "grid": 0.18,
-    "series": ["#4c9be8", "#f5a623", "#5cc98b", "#c678dd", "#e06c75", "#56b6c2", "#d19a66"],
-}
-_LIGHT = {
-    "background": "#ffffff",
-    "foreground": "#3c4048",
-    "grid": 0.25,
-    "series": ["#1f6fd1", "#e07b00", "#1e9e5a", "#8e44ad", "#c0392b", "#138d90", "#a0522d"],
-}
-
-
-def plot_colors(dark: bool) -> dict:
-    """Background, foreground and series colours of the plots for a dark or light theme."""
-    return _DARK if dark else _LIGHT
-
-
-class GrowingBuffer:
-    """Rows of ``columns`` float64 values in a preallocated array, doubled when full.
-
-    :meth:`view` returns the filled part without copying, which is what ``setData`` wants.
-    """
-
-    def __init__(self, columns: int, capacity: int = 256):
-        if columns < 1 or capacity < 1:
-            raise ValueError("a buffer needs at least one column and a capacity of one row")
-        self._data = np.empty((capacity, columns), dtype=np.float64)
-        self._size = 0
-
-    def __len__(self) -> int:
-        return self._size
-
-    @property
-    def capacity(self) -> int:
-        return self._data.shape[0]
-
-    @property
-    def columns(self) -> int:
-        return self._data.shape[1]
-
-    def append(self, row: Sequence[float]) -> None:
-        self.extend(np.asarray(row, dtype=np.float64).reshape(1, -1))
-
-    def extend(self, rows: np.ndarray) -> None:
-        rows = np.asarray(rows, dtype=np.float64)
-        if rows.ndim != 2 or rows.shape[1] != self.columns:
-            raise ValueError(f"expected rows of {self.columns} values, got shape {rows.shape}")
-        needed = self._size + len(rows)
-        if needed > self.capacity:
-            capacity = self.capacity
-            while capacity < needed:
-                capacity *= 2
-            grown = np.empty((capacity, self.columns), dtype=np.float64)
-            grown[: self._size] = self._data[: self._size]
-            self._data = grown
-        self._data[self._size : needed] = rows
-        self._size = needed
-
-    def view(self) -> np.ndarray:
-        return self._data[: self._size]
-
-    def column(self, index: int) -> np.ndarray:
-        return self._data[: self._size, index]
-
-    def clear(self) -> None:
-        self._size = 0
-
-
-def ema(values: np.ndarray, smoothing: float) -> np.ndarray:
-    """Exponential moving average with TensorBoard's bias correction (so the curve starts at
-    the first value, not at zero). ``smoothing`` 0 returns the values unchanged.
-
-    Computed as a weighted mean with two first-order filters (vectorised, about a
-    millisecond for 100,000 points); non-finite values get weight zero, so one diverged
-    batch does not wipe out the rest of the smoothed curve.
-    """
-    values = np.asarray(values, dtype=np.float64)
-    if not 0.0 <= smoothing < 1.0:
-        raise ValueError(f"smoothing must be in [0, 1), got {smoothing}")
-    if smoothing == 0.0 or len(values) == 0:
-        return values.copy()
-    finite = np.isfinite(values)
-    weights = finite.astype(np.float64)
-    taps, poles = [1.0 - smoothing], [1.0, -smoothing]
-    total = lfilter(taps, poles, np.where(finite, values, 0.0))
-    weight = lfilter(taps, poles, weights)
-    out = np.full_like(values, np.nan)
-    np.divide(total, weight, out=out, where=weight > 0)
-    return out
-
-
-def _base_name(key: str) -> str:
-    return key[4:] if key.startswith("val_") else key
-
-
-def _is_loss(key: str) -> bool:
-    return _base_name(key).endswith("loss")
-
-
-def _label(key: str) -> str:
-    return key.replace("_", " ")
-
-
-def _title(name: str) -> str:
-    text = name.replace("_", " ")
-    return text[:1].upper() + text[1:]
-
-
-class _Series:
-    """One curve: its buffer (x, y), its plot item and whether it changed since drawn."""
-
-    def __init__(self, item: pg.PlotDataItem, capacity: int = 256):
-        self.item = item
-        self.buffer = GrowingBuffer(2, capacity)
-        self.dirty = False
-
-    def extend(self, x: np.ndarray, y: np.ndarray) -> None:
-        self.buffer.extend(np.column_stack([x, y]))
-        self.dirty = True
 
 
 class TrainingPlots(QWidget):
@@ -190,9 +78,9 @@ class TrainingPlots(QWidget):
             dark = self.palette().window().color().lightness() < 128
         self._colors = plot_colors(dark)
         self._smoothing = 0.8
-        self._batch_series: dict[str, _Series] = {}  # per-batch values by key
-        self._smoothed: _Series | None = None
-        self._epoch_series: dict[str, _Series] = {}  # per-epoch values by key
+        self._batch_series: dict[str, Series] = {}  # per-batch values by key
+        self._smoothed: Series | None = None
+        self._epoch_series: dict[str, Series] = {}  # per-epoch values by key
         self._plots: dict[str, pg.PlotItem] = {}  # "loss", metric names, "learning_rate"
         self._epoch_rows: list[tuple[int, dict[str, float]]] = []
         self._color_of: dict[str, str] = {}
@@ -344,31 +232,12 @@ class TrainingPlots(QWidget):
         then every logged key) or, with ``level="batch"``, one row per batch."""
         path = Path(path)
         if level == "epoch":
-            keys: list[str] = []
-            for _, logs in self._epoch_rows:
-                keys += [k for k in logs if k not in keys and k not in ("size", "batch")]
-            with path.open("w", newline="", encoding="utf-8") as f:
-                writer = csv.writer(f)
-                writer.writerow(["epoch", *keys])
-                for epoch, logs in self._epoch_rows:
-                    writer.writerow([epoch + 1, *[_csv_value(logs.get(k)) for k in keys]])
-            return path
+            return write_epoch_csv(path, self._epoch_rows)
         if level != "batch":
             raise ValueError(f"level must be 'epoch' or 'batch', got {level!r}")
         keys = list(self._batch_series)
         columns = [self._batch_series[k].buffer.view() for k in keys]
-        n = max((len(c) for c in columns), default=0)
-        with path.open("w", newline="", encoding="utf-8") as f:
-            writer = csv.writer(f)
-            writer.writerow(["epoch_position", *keys, "loss_smoothed"])
-            smoothed = self.series("loss", "smoothed")[1]
-            for i in range(n):
-                x = next((c[i, 0] for c in columns if i < len(c)), math.nan)
-                row = [_csv_value(x)]
-                row += [_csv_value(c[i, 1]) if i < len(c) else "" for c in columns]
-                row.append(_csv_value(smoothed[i]) if i < len(smoothed) else "")
-                writer.writerow(row)
-        return path
+        return write_batch_csv(path, keys, columns, self.series("loss", "smoothed")[1])
 
     def export_png(self, path: str | Path, width: int | None = None) -> Path:
         """Save the plots as a PNG image (``width`` in pixels; default: as on screen)."""
@@ -383,23 +252,14 @@ class TrainingPlots(QWidget):
 
     # -- building ----------------------------------------------------------------------------------
 
-    def _build_plot(self, name: str, title: str, small: bool = False) -> pg.PlotItem:
+    def _build_plot(self, name: str, heading: str, small: bool = False) -> pg.PlotItem:
         plot = pg.PlotItem()
         fg = self._colors["foreground"]
-        font = QFont()
-        font.setPointSize(8)
-        plot.setTitle(title, color=fg, size="9pt")
-        for side in ("left", "bottom"):
-            axis = plot.getAxis(side)
-            axis.setPen(pg.mkPen(fg, width=1))
-            axis.setTextPen(pg.mkPen(fg))
-            axis.setTickFont(font)
+        plot.setTitle(heading, color=fg, size="9pt")
+        style_plot(plot, self._colors)
         plot.getAxis("left").setWidth(48)
-        plot.showGrid(x=True, y=True, alpha=self._colors["grid"])
         plot.setClipToView(True)
         plot.setDownsampling(auto=True, mode="peak")
-        plot.setMenuEnabled(False)
-        plot.hideButtons()
         if small:
             plot.setMaximumHeight(120)
             plot.getAxis("left").setStyle(tickTextOffset=2)
@@ -439,28 +299,31 @@ class TrainingPlots(QWidget):
     def _plot_for(self, key: str) -> pg.PlotItem:
         if key == "learning_rate" or key == "lr":
             return self._plots["learning_rate"]
-        if _is_loss(key):
+        if is_loss(key):
             return self._plots["loss"]
-        name = _base_name(key)
+        name = base_name(key)
         if name not in self._plots:
-            self._build_plot(name, _title(name))
+            self._build_plot(name, title(name))
         return self._plots[name]
 
     def _color(self, key: str) -> str:
         """Training values in the first colour, validation in the second, the learning rate
         in the third; each extra loss of a multi-output model gets its own."""
         series = self._colors["series"]
-        base = _base_name(key)
+        base = base_name(key)
         if base in ("learning_rate", "lr"):
             return series[2]
-        if base == "loss" or not _is_loss(base):
+        if is_regularization(base):
+            color = series[4]
+            return QColor(color).lighter(140).name() if key.startswith("val_") else color
+        if base == "loss" or not is_loss(base):
             return series[1] if key.startswith("val_") else series[0]
         if base not in self._color_of:
             self._color_of[base] = series[3 + len(self._color_of) % (len(series) - 3)]
         color = self._color_of[base]
         return QColor(color).lighter(140).name() if key.startswith("val_") else color
 
-    def _batch(self, key: str) -> _Series:
+    def _batch(self, key: str) -> Series:
         found = self._batch_series.get(key)
         if found is not None:
             return found
@@ -468,19 +331,25 @@ class TrainingPlots(QWidget):
         color = QColor(self._color(key))
         faint = QColor(color)
         faint.setAlpha(70)
-        item = plot.plot(
-            pen=pg.mkPen(faint, width=1), name=None if key == "loss" else f"{_label(key)} (batch)"
-        )
+        if is_regularization(key):
+            # The penalty's running mean: a faint dashed line; the epoch curve has the legend.
+            pen = pg.mkPen(faint, width=1, style=Qt.PenStyle.DashLine)
+            item = plot.plot(pen=pen, name=None)
+        else:
+            item = plot.plot(
+                pen=pg.mkPen(faint, width=1),
+                name=None if key == "loss" else f"{label(key)} (batch)",
+            )
         item.setZValue(-10)
-        series = _Series(item, capacity=1024)
+        series = Series(item, capacity=1024)
         self._batch_series[key] = series
         if key == "loss":
             smooth_item = plot.plot(pen=pg.mkPen(color, width=2), name="loss (smoothed)")
             smooth_item.setZValue(0)
-            self._smoothed = _Series(smooth_item, capacity=16)
+            self._smoothed = Series(smooth_item, capacity=16)
         return series
 
-    def _epoch(self, key: str) -> _Series:
+    def _epoch(self, key: str) -> Series:
         found = self._epoch_series.get(key)
         if found is not None:
             return found
@@ -490,6 +359,16 @@ class TrainingPlots(QWidget):
         is_lr = key in ("learning_rate", "lr")
         if is_lr:
             item = plot.plot(pen=pg.mkPen(color, width=2), name=None)
+        elif is_regularization(key):
+            # Apart from the data loss: its own dashed curve and legend entry.
+            item = plot.plot(
+                pen=pg.mkPen(color, width=2, style=Qt.PenStyle.DashLine),
+                symbol="d",
+                symbolSize=6,
+                symbolBrush=pg.mkBrush(color),
+                symbolPen=pg.mkPen(QColor(self._colors["background"]), width=1),
+                name=label(key),
+            )
         else:
             item = plot.plot(
                 pen=pg.mkPen(color, width=2 if is_val else 1, style=Qt.PenStyle.SolidLine)
@@ -499,10 +378,10 @@ class TrainingPlots(QWidget):
                 symbolSize=7 if is_val else 6,
                 symbolBrush=pg.mkBrush(color),
                 symbolPen=pg.mkPen(QColor(self._colors["background"]), width=1),
-                name=_label(key) if is_val else f"{_label(key)} (epoch)",
+                name=label(key) if is_val else f"{label(key)} (epoch)",
             )
         item.setZValue(10)
-        series = _Series(item, capacity=64)
+        series = Series(item, capacity=64)
         self._epoch_series[key] = series
         return series
 
@@ -521,13 +400,13 @@ class TrainingPlots(QWidget):
             if series.dirty:
                 data = series.buffer.view()
                 positive = log_loss and series.item.getViewBox() is loss_plot.getViewBox()
-                series.item.setData(*_drawable(data[:, 0], data[:, 1], positive))
+                series.item.setData(*drawable(data[:, 0], data[:, 1], positive))
                 series.dirty = False
                 changed = True
         if loss is not None and self._smoothed is not None and (changed or self._smoothed.dirty):
             data = loss.buffer.view()
             smooth = ema(data[:, 1], self._smoothing)
-            self._smoothed.item.setData(*_drawable(data[:, 0], smooth, log_loss))
+            self._smoothed.item.setData(*drawable(data[:, 0], smooth, log_loss))
             self._smoothed.dirty = False
             changed = True
         if not changed:
@@ -567,24 +446,3 @@ class TrainingPlots(QWidget):
 
     def _show_hint(self, empty: bool) -> None:
         self._empty_label.setVisible(empty)
-
-
-def _drawable(x: np.ndarray, y: np.ndarray, positive: bool = False):
-    """The points pyqtgraph can draw: finite ones (and, for a log axis, positive ones).
-
-    A diverged run logs ``inf``/``nan``; pyqtgraph's range and bounds code warns or fails
-    on those, so they stay in the buffers (and the CSV) but are not handed to the curves.
-    """
-    keep = np.isfinite(x) & np.isfinite(y)
-    if positive:
-        keep &= y > 0
-    if keep.all():
-        return x, y
-    return x[keep], y[keep]
-
-
-def _csv_value(value) -> str:
-    if value is None:
-        return ""
-    value = float(value)
-    return "" if math.isnan(value) else repr(value)
