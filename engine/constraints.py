@@ -33,7 +33,7 @@ from engine.autodiff.tensor import Tensor
 from engine.identifiers import from_identifier
 
 __all__ = [
-    "CONSTRAINT_NAMES",
+    "NAMES",
     "Constraint",
     "MaxNorm",
     "MinMaxNorm",
@@ -212,15 +212,13 @@ _CLASSES: dict[str, type[Constraint]] = {
 }
 _ALIASES = {cls.__name__: name for name, cls in _CLASSES.items()}
 # Names offered to users (the inspector, error messages), in this order.
-CONSTRAINT_NAMES: tuple[str, ...] = tuple(_CLASSES)
+NAMES: tuple[str, ...] = tuple(_CLASSES)
 
 
 def _class_for(name: str) -> type[Constraint]:
     key = _ALIASES.get(name, name)
     if key not in _CLASSES:
-        raise ValueError(
-            f"unknown constraint {name!r}; use one of {', '.join(map(repr, CONSTRAINT_NAMES))}"
-        )
+        raise ValueError(f"unknown constraint {name!r}; use one of {', '.join(map(repr, NAMES))}")
     return _CLASSES[key]
 
 

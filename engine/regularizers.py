@@ -31,7 +31,7 @@ __all__ = [
     "L1",
     "L1L2",
     "L2",
-    "REGULARIZER_NAMES",
+    "NAMES",
     "OrthogonalRegularizer",
     "Regularizer",
     "canonical",
@@ -176,15 +176,13 @@ _CLASSES: dict[str, type[Regularizer]] = {
 }
 _ALIASES = {cls.__name__: name for name, cls in _CLASSES.items()} | {"l1l2": "l1_l2"}
 # Names offered to users (the inspector, error messages), in this order.
-REGULARIZER_NAMES: tuple[str, ...] = ("l1", "l2", "l1_l2", "orthogonal_regularizer")
+NAMES: tuple[str, ...] = ("l1", "l2", "l1_l2", "orthogonal_regularizer")
 
 
 def _class_for(name: str) -> type[Regularizer]:
     key = _ALIASES.get(name, name)
     if key not in _CLASSES:
-        raise ValueError(
-            f"unknown regularizer {name!r}; use one of {', '.join(map(repr, REGULARIZER_NAMES))}"
-        )
+        raise ValueError(f"unknown regularizer {name!r}; use one of {', '.join(map(repr, NAMES))}")
     return _CLASSES[key]
 
 

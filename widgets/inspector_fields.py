@@ -10,6 +10,7 @@ cannot show is reported (``show_value`` returns False) rather than silently repl
 
 from __future__ import annotations
 
+import json
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
+    QHBoxLayout,
     QLineEdit,
     QSpinBox,
     QWidget,
@@ -315,6 +317,105 @@ class _TextField(Field):
         return isinstance(value, str) or value is None
 
 
+def parse_arguments(text: str) -> tuple[dict | None, str | None]:
+    """Read ``"l2=0.0001"`` or ``"max_value=3, axis=[0, 1, 2]"`` (a regularizer's or a
+    constraint's arguments) into a dict; ``(None, problem)`` when the text is not that form.
+    Values are JSON (numbers, lists) or bare words (``mode=rows``)."""
+    arguments: dict[str, Any] = {}
+    rest = text.strip()
+    while rest:
+        match = re.match(r"(\w+)\s*=\s*(\[[^\]]*\]|[^,]+?)\s*(,\s*|$)", rest)
+        if match is None:
+            return None, f"write arguments as name=value, separated by commas: {rest!r}"
+        key, raw = match.group(1), match.group(2).strip()
+        try:
+            arguments[key] = json.loads(raw)
+        except ValueError:
+            arguments[key] = raw.strip("'\"")
+        rest = rest[match.end() :]
+    return arguments, None
+
+
+def arguments_text(arguments: dict) -> str:
+    return ", ".join(f"{k}={json.dumps(v)}" for k, v in arguments.items() if k != "name")
+
+
+class _PenaltyField(Field):
+    """A regularizer or constraint: a list of names (``none`` first) and its arguments.
+
+    Choosing a name commits ``{"name": ..., **that name's defaults}``; editing the arguments
+    commits the dict with them. The schema (engine) checks the values, and the inspector
+    marks the field when a diagnostic names it.
+    """
+
+    def _make(self) -> QWidget:
+        box = QWidget()
+        layout = QHBoxLayout(box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        self.names = QComboBox()
+        self.names.setObjectName("names")
+        self._choices: list[str | None] = [None, *self.param.get("names", [])]
+        for choice in self._choices:
+            self.names.addItem(NONE_TEXT if choice is None else choice)
+        self.names.activated.connect(self._chosen)
+        self.arguments = QLineEdit()
+        self.arguments.setObjectName("arguments")
+        self.arguments.setPlaceholderText("arguments, e.g. l2=0.0001")
+        self.arguments.editingFinished.connect(self._edited)
+        layout.addWidget(self.names)
+        layout.addWidget(self.arguments, 1)
+        self._shown: Any = None
+        return box
+
+    def _current_name(self) -> str | None:
+        index = self.names.currentIndex()
+        return self._choices[index] if 0 <= index < len(self._choices) else None
+
+    def _chosen(self, index: int) -> None:
+        if not 0 <= index < len(self._choices):
+            return
+        name = self._choices[index]
+        value = None if name is None else {"name": name, **self.param["defaults"].get(name, {})}
+        self.show_value(value)
+        self.commit(value)
+
+    def _edited(self) -> None:
+        name = self._current_name()
+        if name is None:
+            return
+        arguments, problem = parse_arguments(self.arguments.text())
+        self.set_problem(problem)
+        if problem is None:
+            value = {"name": name, **arguments}
+            if value != self._shown:
+                self._shown = value
+                self.commit(value)
+
+    def show_value(self, value: Any) -> bool:
+        self._shown = value
+        if isinstance(value, str):
+            name, arguments = value, self.param.get("defaults", {}).get(value, {})
+        elif isinstance(value, dict):
+            name, arguments = value.get("name"), value
+        elif value is None:
+            name, arguments = None, {}
+        else:
+            name, arguments = repr(value), {}
+        with QSignalBlocker(self.names), QSignalBlocker(self.arguments):
+            while self.names.count() > len(self._choices):  # a bad value shown earlier
+                self.names.removeItem(self.names.count() - 1)
+            known = name in self._choices
+            if known:
+                self.names.setCurrentIndex(self._choices.index(name))
+            else:
+                self.names.addItem(f"{name} (not allowed)")
+                self.names.setCurrentIndex(self.names.count() - 1)
+            self.arguments.setText(arguments_text(arguments))
+            self.arguments.setEnabled(name is not None)
+        return known
+
+
 _FIELDS: dict[str, type[Field]] = {
     "int": _IntField,
     "float": _FloatField,
@@ -324,6 +425,8 @@ _FIELDS: dict[str, type[Field]] = {
     "shape": _IntListField,
     "ints": _IntListField,
     "str": _TextField,
+    "regularizer": _PenaltyField,
+    "constraint": _PenaltyField,
 }
 
 

@@ -172,9 +172,11 @@ class Param:
                 data[key] = _jsonable(getattr(self, key))
         if self.kind in ("regularizer", "constraint"):
             # The names an editor offers; None is always allowed for these kinds.
-            regularizer = self.kind == "regularizer"
-            names = regularizers.REGULARIZER_NAMES if regularizer else constraints.CONSTRAINT_NAMES
-            data["names"] = list(names)
+            # The names an editor offers and, for each, the arguments it starts from (those
+            # of the bare name, so choosing "l1_l2" gives a penalty, not Keras's 0.0s).
+            module = regularizers if self.kind == "regularizer" else constraints
+            data["names"] = list(module.NAMES)
+            data["defaults"] = {n: module.get(n).get_config() for n in module.NAMES}
         return data
 
 
