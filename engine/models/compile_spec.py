@@ -1,4 +1,5 @@
-"""What ``model.compile(loss=..., metrics=..., loss_weights=...)`` means for each output.
+"""What ``model.compile(loss=..., metrics=..., loss_weights=..., weighted_metrics=...)``
+means for each output.
 
 Keras accepts one loss for every output, a list in output order, or a dict by output name
 (the name of the layer that produces it); the same for metrics and loss weights. This
@@ -6,6 +7,11 @@ module resolves those forms once into one loss, one weight and a list of metric 
 output, computes the weighted total loss, and names what is logged: ``loss`` and the
 metric names for one output; ``loss``, ``<output>_loss`` and ``<output>_<metric>`` for
 several.
+
+Sample weights (``fit(sample_weight=...)`` or ``class_weight``) weight each output's loss
+(Keras's ``sum(loss * w) / n``) and the ``weighted_metrics``; ``metrics`` stay unweighted,
+as in Keras. A weighted metric whose name is taken by an unweighted one is logged as
+``weighted_<name>`` (Keras's rule).
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ class CompileSpec:
     loss_weights: list[float]
     metrics: list[list]  # Metric objects per output
     metric_names: list[list[str]] = field(default_factory=list)  # as logged
+    weighted_metrics: list[list] = field(default_factory=list)  # get the sample weights
+    weighted_metric_names: list[list[str]] = field(default_factory=list)
 
     @property
     def several(self) -> bool:
@@ -39,35 +47,48 @@ class CompileSpec:
             return []
         return [f"{n}_loss" for n, loss in zip(self.output_names, self.losses) if loss is not None]
 
-    def compute_loss(self, y_true: Sequence, y_pred: Sequence[Tensor]):
-        """The weighted total loss (a scalar Tensor) and each output's own loss."""
+    def compute_loss(self, y_true: Sequence, y_pred: Sequence[Tensor], sample_weights=None):
+        """The weighted total loss (a scalar Tensor) and each output's own loss;
+        ``sample_weights`` is None or one array (or None) per output."""
         total = None
         parts = []
-        for loss, weight, t, p in zip(self.losses, self.loss_weights, y_true, y_pred):
+        weights = sample_weights if sample_weights is not None else [None] * len(self.losses)
+        for loss, weight, t, p, w in zip(self.losses, self.loss_weights, y_true, y_pred, weights):
             if loss is None:
                 continue
-            value = loss(t, p)
+            value = loss(t, p) if w is None else loss(t, p, w)
             parts.append(value)
             term = value if weight == 1.0 else ops.mul(value, weight)
             total = term if total is None else ops.add(total, term)
         return total, parts
 
-    def update_metrics(self, y_true: Sequence, y_pred: Sequence[Tensor]) -> None:
+    def update_metrics(self, y_true: Sequence, y_pred: Sequence[Tensor], sample_weights=None):
         for metrics, t, p in zip(self.metrics, y_true, y_pred):
             for metric in metrics:
                 metric.update_state(t, p)
+        weights = sample_weights if sample_weights is not None else [None] * len(y_true)
+        for metrics, t, p, w in zip(self.weighted_metrics, y_true, y_pred, weights):
+            for metric in metrics:
+                metric.update_state(t, p, w)
 
     def reset_metrics(self) -> None:
-        for metrics in self.metrics:
+        for metrics in (*self.metrics, *self.weighted_metrics):
             for metric in metrics:
                 metric.reset_state()
 
+    def all_metric_names(self) -> list[str]:
+        """Every logged metric name: the unweighted metrics, then the weighted ones."""
+        groups = (*self.metric_names, *self.weighted_metric_names)
+        return [name for names in groups for name in names]
+
     def metric_results(self) -> dict[str, float]:
         """Each metric's current value (one device-to-host sync per value)."""
+        objects = (*self.metrics, *self.weighted_metrics)
+        names = (*self.metric_names, *self.weighted_metric_names)
         return {
             name: float(metric.result())
-            for metrics, names in zip(self.metrics, self.metric_names)
-            for metric, name in zip(metrics, names)
+            for group, group_names in zip(objects, names)
+            for metric, name in zip(group, group_names)
         }
 
 
@@ -103,10 +124,11 @@ def _per_output(value, names: list[str], what: str, allow_missing: bool) -> list
     return [value] * n
 
 
-def resolve(output_names: list[str], loss, metrics, loss_weights) -> CompileSpec:
+def resolve(
+    output_names: list[str], loss, metrics, loss_weights, weighted_metrics=None
+) -> CompileSpec:
     """Turn compile's arguments into a :class:`CompileSpec` (fresh objects per output)."""
     from engine import losses as losses_module  # noqa: PLC0415 - families load lazily
-    from engine import metrics as metrics_module  # noqa: PLC0415
 
     n = len(output_names)
     if loss is None:
@@ -123,29 +145,45 @@ def resolve(output_names: list[str], loss, metrics, loss_weights) -> CompileSpec
         weights = _per_output(loss_weights, output_names, "loss_weights", allow_missing=True)
         weights = [1.0 if w is None else float(w) for w in weights]
 
+    taken: set[str] = {"loss", *(f"{name}_loss" for name in output_names)}
+    used: set[int] = set()
+    lists = _metric_lists(metrics, output_names, "metrics")
+    objects, names = _make_metrics(lists, output_names, losses, taken, used, weighted=False)
+    lists = _metric_lists(weighted_metrics, output_names, "weighted_metrics")
+    w_objects, w_names = _make_metrics(lists, output_names, losses, taken, used, weighted=True)
+    return CompileSpec(output_names, losses, weights, objects, names, w_objects, w_names)
+
+
+def _metric_lists(metrics, output_names: list[str], what: str) -> list[list]:
+    """A compile metrics argument as one list of identifiers per output."""
+    n = len(output_names)
     if metrics is None:
-        metric_lists = [[] for _ in range(n)]
-    elif isinstance(metrics, dict) and not _is_config(metrics, output_names):
-        metric_lists = _per_output(metrics, output_names, "metrics", allow_missing=True)
-    elif (
+        return [[] for _ in range(n)]
+    if isinstance(metrics, dict) and not _is_config(metrics, output_names):
+        return _per_output(metrics, output_names, what, allow_missing=True)
+    if (
         isinstance(metrics, list | tuple)
         and n > 1
         and len(metrics) == n
         and all(isinstance(m, list | tuple) or m is None for m in metrics)
     ):
-        metric_lists = list(metrics)  # one list per output
-    elif isinstance(metrics, list | tuple | dict):
+        return list(metrics)  # one list per output
+    if isinstance(metrics, list | tuple | dict):
         items = [metrics] if isinstance(metrics, dict) else list(metrics)
-        metric_lists = [list(items) for _ in range(n)]  # the same metrics on every output
-    else:
-        raise ValueError(
-            f"metrics must be a list (e.g. ['accuracy']) or a dict by output name, got {metrics!r}"
-        )
+        return [list(items) for _ in range(n)]  # the same metrics on every output
+    raise ValueError(
+        f"{what} must be a list (e.g. ['accuracy']) or a dict by output name, got {metrics!r}"
+    )
+
+
+def _make_metrics(lists, output_names, losses, taken: set, used: set, weighted: bool):
+    """Metric objects and their logged names per output (names unique across ``taken``)."""
+    from engine import metrics as metrics_module  # noqa: PLC0415
+
+    n = len(output_names)
     metric_objects = []
     metric_names = []
-    taken: set[str] = {"loss", *(f"{name}_loss" for name in output_names)}
-    used: set[int] = set()
-    for out_name, items, loss_obj in zip(output_names, metric_lists, losses):
+    for out_name, items, loss_obj in zip(output_names, lists, losses):
         items = [] if items is None else items
         items = items if isinstance(items, list | tuple) else [items]
         objects, names = [], []
@@ -153,11 +191,14 @@ def resolve(output_names: list[str], loss, metrics, loss_weights) -> CompileSpec
             metric = metrics_module.get(identifier, loss=loss_obj)
             if id(metric) in used:
                 raise ValueError(
-                    f"the metric object {metric!r} is given for two outputs; a metric keeps "
+                    f"the metric object {metric!r} is given twice; a metric keeps "
                     "running totals, so give each output its own (or use names like 'mae')"
                 )
             used.add(id(metric))
-            name = metric.name if n == 1 else f"{out_name}_{metric.name}"
+            prefix = "" if n == 1 else f"{out_name}_"
+            name = prefix + metric.name
+            if weighted and name in taken:
+                name = f"{prefix}weighted_{metric.name}"  # Keras's name for the weighted twin
             base, k = name, 1
             while name in taken:
                 name = f"{base}_{k}"
@@ -167,4 +208,4 @@ def resolve(output_names: list[str], loss, metrics, loss_weights) -> CompileSpec
             names.append(name)
         metric_objects.append(objects)
         metric_names.append(names)
-    return CompileSpec(output_names, losses, weights, metric_objects, metric_names)
+    return metric_objects, metric_names
