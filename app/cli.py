@@ -34,7 +34,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from app.check_report import summary_table
-from app.cli_common import EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK, EXIT_USAGE, PROG
+from app.cli_common import EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK, EXIT_USAGE, PROG, shown
 from app.cli_common import count as _count
 from app.cli_common import fail as _fail
 from app.cli_common import format_diagnostic as _format_diagnostic
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         commands = set(parser._subparsers._group_actions[0].choices)  # noqa: SLF001
         if not argv or (argv[0] not in commands and not argv[0].startswith("-")):
             if len(argv) > 1:
-                raise UsageError(f"{PROG}: unknown command {argv[0]!r} (see '{PROG} --help')")
+                raise UsageError(f"{PROG}: unknown command {shown(argv[0])} (see '{PROG} --help')")
             return open_app(argv[0] if argv else None)
         args = parser.parse_args(argv)
         if getattr(args, "run", None) is None:

@@ -49,19 +49,36 @@ def count(n: int, word: str) -> str:
 def positive_int(text: str) -> int:
     value = _int(text)
     if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {shown(text)}")
     return value
 
 
 def non_negative_int(text: str) -> int:
     value = _int(text)
     if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {shown(text)}")
     return value
 
 
+#: Longer integers are refused before ``int()`` sees them (no count or size needs more).
+MAX_INT_DIGITS = 18
+
+
 def _int(text: str) -> int:
+    if len(text.strip().lstrip("+-")) > MAX_INT_DIGITS:
+        raise argparse.ArgumentTypeError(
+            f"expected an integer of at most {MAX_INT_DIGITS} digits, got {shown(text)}"
+        )
     try:
         return int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected an integer, got {shown(text)}") from None
+
+
+def shown(text: str, limit: int = 40) -> str:
+    """``text`` quoted for a message, its middle left out when long, so one bad argument
+    cannot turn an error line into pages."""
+    if len(text) <= limit:
+        return repr(text)
+    half = limit // 2
+    return f"{text[:half]!r}...{text[-half:]!r} ({len(text)} characters)"

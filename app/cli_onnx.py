@@ -30,6 +30,8 @@ import sys
 import warnings
 from pathlib import Path
 
+from engine.safe_files import regular_file_problem
+
 __all__ = ["add_export_command", "add_import_command", "run_export", "run_import"]
 
 PROG = "layercanvas"
@@ -132,8 +134,9 @@ def run_export(args: argparse.Namespace) -> int:
     from engine.onnx.export import NonFiniteWeightsError  # noqa: PLC0415
 
     source = Path(args.model)
-    if not source.is_file():
-        return _fail(f"{source}: no such file")
+    problem = regular_file_problem(source)
+    if problem is not None:  # a device, a FIFO or a folder is named, never read or waited on
+        return _fail(f"{source}: {problem}")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:

@@ -224,7 +224,8 @@ class Project:
     def check(self, checker: GraphChecker | None = None) -> ProjectCheck:
         """All diagnostics: the graph's and the training settings'. Never raises."""
         result = (checker or GraphChecker()).check(self.graph, self.training)
-        diagnostics = [self._with_key(d) for d in result.diagnostics]
+        where = self._indices()
+        diagnostics = [self._with_key(d, where) for d in result.diagnostics]
         diagnostics += check_training_names(self.training, result)
         if not self.dataset:
             diagnostics.append(
@@ -242,24 +243,32 @@ class Project:
         """The key path in the file a diagnostic is about (``graph.nodes[3].params.units``)."""
         return self._with_key(diagnostic).key
 
-    def _with_key(self, d: Diagnostic) -> Diagnostic:
+    def _indices(self) -> tuple[dict[str, int], dict[str, int]]:
+        """Each node id's and edge id's index in the file, built once per check (a lookup per
+        diagnostic would make checking a graph with thousands of problems quadratic). For a
+        duplicated node id, the last node: it is the one to rename."""
+        nodes = {node.id: index for index, node in enumerate(self.graph.nodes)}
+        edges: dict[str, int] = {}
+        for index, edge in enumerate(self.graph.edges):
+            edges.setdefault(edge.id, index)
+        return nodes, edges
+
+    def _with_key(
+        self, d: Diagnostic, where: tuple[dict[str, int], dict[str, int]] | None = None
+    ) -> Diagnostic:
         if d.key is not None:
             return d
+        nodes, edges = where or self._indices()
         key = None
         if d.edge_ids and not d.node_ids or d.code in ("dangling_edge", "port_out_of_range"):
-            ids = [e.id for e in self.graph.edges]
-            if d.edge_ids and d.edge_ids[0] in ids:
-                key = f"graph.edges[{ids.index(d.edge_ids[0])}]"
-        if key is None and d.node_ids:
-            ids = [n.id for n in self.graph.nodes]
-            if d.node_ids[0] in ids:
-                # The last node with that id: for duplicates it is the one to rename.
-                index = len(ids) - 1 - ids[::-1].index(d.node_ids[0])
-                key = f"graph.nodes[{index}]"
-                if d.param:
-                    key += f".params.{d.param}"
-                elif d.code == "unknown_type":
-                    key += ".type"
+            if d.edge_ids and d.edge_ids[0] in edges:
+                key = f"graph.edges[{edges[d.edge_ids[0]]}]"
+        if key is None and d.node_ids and d.node_ids[0] in nodes:
+            key = f"graph.nodes[{nodes[d.node_ids[0]]}]"
+            if d.param:
+                key += f".params.{d.param}"
+            elif d.code == "unknown_type":
+                key += ".type"
         if key is None:
             key = "graph"
         return dataclasses.replace(d, key=key)

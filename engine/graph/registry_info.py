@@ -8,6 +8,7 @@ in the palette, the inspector and the compiler by registering itself.
 from __future__ import annotations
 
 import difflib
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,9 +146,15 @@ def closest_type(name: str) -> str | None:
     """The registered type name most like ``name`` (case-insensitive), or ``None``."""
     if not isinstance(name, str):
         return None
-    names = list(_registry())
+    return _closest(name.lower(), tuple(_registry()))
+
+
+@functools.lru_cache(maxsize=1024)
+def _closest(lowered_name: str, names: tuple[str, ...]) -> str | None:
+    # Cached: a file with thousands of nodes of one unknown type asks the same question
+    # thousands of times, and difflib is slow.
     lowered = {n.lower(): n for n in names}
-    if name.lower() in lowered:
-        return lowered[name.lower()]
-    match = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.5)
+    if lowered_name in lowered:
+        return lowered[lowered_name]
+    match = difflib.get_close_matches(lowered_name, list(lowered), n=1, cutoff=0.5)
     return lowered[match[0]] if match else None

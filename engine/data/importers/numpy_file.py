@@ -36,8 +36,9 @@ _PAIRS = (("x", "y"), ("x_train", "y_train"))
 _MEMBER = re.compile(r"^[A-Za-z0-9_.-]+\.npy$")
 
 
-def _check_archive(path: Path, max_bytes: int) -> None:
-    """Refuse archives with odd member names or too much uncompressed data."""
+def _check_archive(path: Path, max_bytes: int) -> dict[str, tuple[int, ...]]:
+    """Refuse archives with odd member names or too much uncompressed data; return each
+    array's declared shape by name (read from its header, before any data)."""
     try:
         with zipfile.ZipFile(path) as z:
             infos = z.infolist()
@@ -58,14 +59,17 @@ def _check_archive(path: Path, max_bytes: int) -> None:
             path=path,
         )
     # Each member's own header must agree with its size before numpy allocates anything.
+    shapes: dict[str, tuple[int, ...]] = {}
     try:
         with zipfile.ZipFile(path) as z:
             for info in infos:
                 with z.open(info) as member:
                     name = f"{path.name}: {info.filename}"
-                    check_npy_header(member, info.file_size, name, path, max_bytes)
+                    shape = check_npy_header(member, info.file_size, name, path, max_bytes)
+                    shapes[info.filename[: -len(".npy")]] = tuple(shape)
     except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
         raise DataError(f"{path.name}: not a valid .npz archive ({exc})", path=path) from None
+    return shapes
 
 
 def _load(path: Path, max_bytes: int) -> Any:
@@ -99,7 +103,7 @@ def load_array(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> np.ndarr
 def _from_archive(
     path: Path, max_bytes: int, x_key: str | None, y_key: str | None, notes: list[str]
 ):
-    _check_archive(path, max_bytes)
+    shapes = _check_archive(path, max_bytes)
     archive = _load(path, max_bytes)
     if isinstance(archive, np.ndarray):
         raise DataError(f"{path.name}: a single array, not an archive of x and y", path=path)
@@ -121,6 +125,9 @@ def _from_archive(
                 raise DataError(
                     f"{path.name}: no array named '{key}'; it holds {', '.join(keys)}", path=path
                 )
+        # Decided from the headers alone: a compressed x of gigabytes beside three labels
+        # is refused before it is inflated.
+        _check_pairing(f"{path.name} ({x_key}, {y_key})", shapes[x_key], shapes[y_key], path)
         unused = [k for k in keys if k not in (x_key, y_key)]
         if unused:
             notes.append(f"{path.name}: arrays not used: {', '.join(unused)}")
@@ -164,6 +171,18 @@ def _targets(y: np.ndarray, task: str | None, name: str, notes: list[str]):
     return (y.reshape(-1, 1) if y.ndim == 1 else y), task, None
 
 
+def _check_pairing(where: str, x_shape: tuple, y_shape: tuple, path: Path) -> None:
+    """x must be (N, features...) and y must hold N values."""
+    if len(x_shape) < 2:
+        raise DataError(f"{where}: x has shape {x_shape}; expected (N, features...)", path=path)
+    if len(y_shape) < 1 or x_shape[0] != y_shape[0]:
+        raise DataError(
+            f"{where}: x has {x_shape[0]} samples but y has "
+            f"{y_shape[0] if y_shape else 'a single value'}; they must match",
+            path=path,
+        )
+
+
 def read_numpy(
     path: str | Path,
     labels: str | Path | None = None,
@@ -204,14 +223,7 @@ def read_numpy(
         source = {"source": str(path), "x_key": kx, "y_key": ky}
     if x.dtype.kind not in "biuf":
         raise DataError(f"{where}: x must hold numbers, got dtype {x.dtype}", path=path)
-    if x.ndim < 2:
-        raise DataError(f"{where}: x has shape {x.shape}; expected (N, features...)", path=path)
-    if y.ndim < 1 or len(x) != len(y):
-        raise DataError(
-            f"{where}: x has {len(x)} samples but y has "
-            f"{len(y) if y.ndim else 'a single value'}; they must match",
-            path=path,
-        )
+    _check_pairing(where, x.shape, y.shape, path)
     if x_dtype == "int64" and x.dtype.kind == "f":
         raise DataError(f"{where}: x_dtype='int64' asked for, but x holds floats", path=path)
     if layout == "channels_last":
