@@ -39,7 +39,14 @@ class LearningRateSchedule:
         self.warmup_steps = steps(self, "warmup_steps", warmup_steps, allow_zero=True)
 
     def __call__(self, step: int) -> float:
-        step = float(step)
+        try:
+            return self._with_warmup(float(step))
+        except OverflowError:
+            # A growing schedule (decay_rate > 1) past float's range: what float math (and
+            # Keras) gives; the optimizer's step guard then stops training with a message.
+            return math.inf
+
+    def _with_warmup(self, step: float) -> float:
         if self.warmup_target is None:
             return self._rate(step, self._initial_rate())
         if step < self.warmup_steps:
@@ -89,9 +96,15 @@ def _fail(owner, name: str, value, allowed: str) -> ValueError:
 
 def number(owner, name: str, value, allowed: str = "a finite number") -> float:
     """A finite real number (bools and strings are refused: a project file's typo)."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
         raise _fail(owner, name, value, allowed)
-    return float(value)
+    try:
+        checked = float(value)
+    except OverflowError:  # an int past float's range, from a hand-edited file
+        raise _fail(owner, name, value, allowed) from None
+    if not math.isfinite(checked):
+        raise _fail(owner, name, value, allowed)
+    return checked
 
 
 def rate(owner, name: str, value) -> float:

@@ -290,3 +290,11 @@ def test_preview_of_a_long_run_is_quick():
 def test_bad_arguments_are_a_value_error_naming_the_argument(make, words):
     with pytest.raises(ValueError, match=words):
         make()
+
+
+def test_a_growing_schedule_past_float_range_is_infinite_not_an_exception():
+    growing = schedules.ExponentialDecay(0.1, 1, decay_rate=2.0)
+    assert growing(10) == pytest.approx(0.1 * 2**10)
+    assert growing(5000) == math.inf  # Python's float power raises OverflowError here
+    with pytest.raises(ValueError, match="decay_steps must be"):
+        schedules.PolynomialDecay(0.1, 10**400)  # past float's range
