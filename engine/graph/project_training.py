@@ -82,8 +82,15 @@ def check_training(training: Any, file: str | None) -> None:
     if metrics is not None:
         lists = metrics.values() if isinstance(metrics, dict) else [metrics]
         for items in lists:
-            if not isinstance(items, list) or not all(isinstance(m, str) for m in items):
-                raise fail("metrics", 'expected a list of metric names such as ["accuracy"]')
+            if not isinstance(items, list) or not all(
+                isinstance(m, str) or (isinstance(m, dict) and isinstance(m.get("name"), str))
+                for m in items
+            ):
+                raise fail(
+                    "metrics",
+                    'expected a list of metric names such as ["accuracy"] or objects such as '
+                    '{"name": "auc", "curve": "PR"}',
+                )
     for key in ("batch_size", "epochs"):
         value = training.get(key)
         if value is not None and (not _is_int(value) or value < 1):
