@@ -2,8 +2,15 @@
 
 From top to bottom: Train / Pause-Resume / Stop; the settings people change most between
 runs (epochs, batch size, learning rate, optimizer); a progress bar with samples per
-second and the time left; then tabs with the live curves (:class:`~widgets.plots.
+second and the time left; then tabs: the rest of the setup (:class:`~widgets.
+training_form.TrainingForm`: the optimizer's arguments, the learning-rate schedule with a
+preview of its curve, the loss and the metrics), the live curves (:class:`~widgets.plots.
 TrainingPlots`), the confusion matrix, the validation samples, the sketchpad and a log.
+
+The optimizers offered are the engine's (:func:`widgets.toolbox_catalog.optimizers`), so a
+new one appears here by itself. The schedule preview covers the planned epochs x steps per
+epoch; the steps per epoch come from :meth:`TrainingPanel.set_train_samples` (the app
+passes the dataset's training-sample count) and the batch size, or a default before that.
 
 The panel knows nothing of the application. It asks for runs with signals
 (``train_requested``, ``pause_requested``, ``stop_requested``), shows what it is told
@@ -22,12 +29,11 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSignalBlocker, Signal
-from PySide6.QtGui import QFont, QTextCursor, QValidator
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtGui import QFont, QTextCursor
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QComboBox,
-    QDoubleSpinBox,
     QFileDialog,
     QGridLayout,
     QHBoxLayout,
@@ -36,6 +42,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QStyle,
     QTabWidget,
@@ -44,15 +51,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from widgets import toolbox_catalog
+from widgets.class_report import ClassReportWidget, beside
 from widgets.confusion_matrix import ConfusionMatrixWidget
+from widgets.number_fields import LearningRateSpinBox
 from widgets.plots import TrainingPlots
 from widgets.sample_grid import SampleGrid
 from widgets.sketchpad import SketchPredictor
+from widgets.training_form import TrainingForm, optimizer_config
 
 __all__ = ["OPTIMIZERS", "LearningRateSpinBox", "TrainingPanel", "format_duration"]
 
-#: Optimizer names offered in the quick settings (engine.optimizers knows them all).
-OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
+#: Optimizer names offered in the quick settings: every optimizer the engine has.
+OPTIMIZERS = tuple(toolbox_catalog.optimizers())
+
+#: Steps per epoch the schedule preview assumes before the dataset's size is known.
+DEFAULT_STEPS_PER_EPOCH = 50
 
 
 def format_duration(seconds: float | None) -> str:
@@ -65,57 +79,6 @@ def format_duration(seconds: float | None) -> str:
         return f"{minutes}:{secs:02d}"
     hours, minutes = divmod(minutes, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}"
-
-
-class LearningRateSpinBox(QDoubleSpinBox):
-    """A learning rate field: shows ``0.001`` or ``3e-05`` as typed, and the arrows step
-    through the 1-3-10 ladder people actually try (0.001, 0.003, 0.01, ...)."""
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.setDecimals(10)
-        self.setRange(1e-8, 10.0)
-        self.setKeyboardTracking(False)
-        self.setAccelerated(False)
-
-    def textFromValue(self, value: float) -> str:  # noqa: N802 - Qt's name
-        return f"{value:.4g}"
-
-    def valueFromText(self, text: str) -> float:  # noqa: N802 - Qt's name
-        try:
-            return float(text)
-        except ValueError:
-            return self.value()
-
-    def validate(self, text: str, pos: int):
-        stripped = text.strip()
-        if not stripped:
-            return (QValidator.State.Intermediate, text, pos)
-        try:
-            value = float(stripped)
-        except ValueError:
-            partial = stripped.lower().rstrip("e-+.")
-            ok = partial.replace(".", "", 1).isdigit() or partial == ""
-            state = QValidator.State.Intermediate if ok else QValidator.State.Invalid
-            return (state, text, pos)
-        if self.minimum() <= value <= self.maximum():
-            return (QValidator.State.Acceptable, text, pos)
-        return (QValidator.State.Intermediate, text, pos)
-
-    def stepBy(self, steps: int) -> None:  # noqa: N802 - Qt's name
-        value = self.value()
-        for _ in range(abs(steps)):
-            value = _ladder_step(value, up=steps > 0)
-        self.setValue(min(max(value, self.minimum()), self.maximum()))
-
-
-def _ladder_step(value: float, up: bool) -> float:
-    """The next value of 1, 3, 10, 30, ... x 10^k above (or below) ``value``."""
-    exponent = math.floor(math.log10(value)) if value > 0 else -8
-    ladder = sorted(m * 10.0**e for e in range(exponent - 1, exponent + 2) for m in (1, 3))
-    if up:
-        return next(v for v in ladder if v > value * (1 + 1e-9))
-    return next(v for v in reversed(ladder) if v < value * (1 - 1e-9))
 
 
 class TrainingPanel(QWidget):
@@ -137,6 +100,7 @@ class TrainingPanel(QWidget):
         self._training: dict[str, Any] = {}
         self._state = "idle"
         self._epochs = 0
+        self._train_samples: int | None = None
 
         style = self.style()
         self.train_button = QPushButton("Train")
@@ -163,7 +127,13 @@ class TrainingPanel(QWidget):
         self.batch_box.setRange(1, 1_000_000)
         self.rate_box = LearningRateSpinBox()
         self.optimizer_box = QComboBox()
-        self.optimizer_box.addItems(list(OPTIMIZERS))
+        self.optimizer_box.setObjectName("optimizerBox")
+        for name, entry in toolbox_catalog.optimizers().items():
+            self.optimizer_box.addItem(name)
+            tip = f"{entry.cls.__name__}: {entry.summary}"
+            self.optimizer_box.setItemData(
+                self.optimizer_box.count() - 1, tip, Qt.ItemDataRole.ToolTipRole
+            )
         for box in (self.epochs_box, self.batch_box):
             box.setKeyboardTracking(False)
             box.setButtonSymbols(QAbstractSpinBox.ButtonSymbols.UpDownArrows)
@@ -171,8 +141,8 @@ class TrainingPanel(QWidget):
         self.batch_box.setToolTip("Samples per gradient step (training.batch_size)")
         self.rate_box.setToolTip("Step size of the optimizer (training.optimizer.learning_rate)")
         self.optimizer_box.setToolTip("How the weights are updated (training.optimizer.name)")
-        self.epochs_box.valueChanged.connect(lambda v: self._write("epochs", int(v)))
-        self.batch_box.valueChanged.connect(lambda v: self._write("batch_size", int(v)))
+        self.epochs_box.valueChanged.connect(lambda v: self._write({"epochs": int(v)}))
+        self.batch_box.valueChanged.connect(lambda v: self._write({"batch_size": int(v)}))
         self.rate_box.valueChanged.connect(lambda v: self._write_optimizer(learning_rate=v))
         self.optimizer_box.currentTextChanged.connect(lambda n: self._write_optimizer(name=n))
 
@@ -185,8 +155,19 @@ class TrainingPanel(QWidget):
         self.speed_label.setObjectName("trainingSpeed")
         self.speed_label.setProperty("role", "muted")
 
+        self.form = TrainingForm()
+        self.form.edited.connect(self._write)
+        setup = QScrollArea()
+        setup.setObjectName("trainingSetup")
+        setup.setWidgetResizable(True)
+        setup.setFrameShape(QScrollArea.Shape.NoFrame)
+        setup.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        setup.setWidget(self.form)
+        self.setup_page = setup
+
         self.plots = TrainingPlots()
         self.confusion = ConfusionMatrixWidget()
+        self.class_report = ClassReportWidget(follow=self.confusion)  # per-class P/R/F1
         self.samples = SampleGrid()
         self.sketch = SketchPredictor()
         self.log_view = QPlainTextEdit()
@@ -217,8 +198,11 @@ class TrainingPanel(QWidget):
 
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
+        self.tabs.addTab(setup, "Setup")
+        self.tabs.setTabToolTip(0, "Optimizer arguments, learning-rate schedule, loss, metrics")
         self.tabs.addTab(curves, "Curves")
-        self.tabs.addTab(self.confusion, "Confusion")
+        self.tabs.setCurrentWidget(curves)
+        self.tabs.addTab(beside(self.confusion, self.class_report), "Confusion")
         self.tabs.addTab(self.samples, "Samples")
         self.tabs.addTab(self.sketch, "Draw")
         self.tabs.addTab(self.log_view, "Log")
@@ -260,9 +244,7 @@ class TrainingPanel(QWidget):
     def set_training(self, training: Mapping[str, Any]) -> None:
         """Show the project's ``training`` settings (does not write anything back)."""
         self._training = copy.deepcopy(dict(training))
-        optimizer = self._training.get("optimizer") or {"name": "adam"}
-        if isinstance(optimizer, str):
-            optimizer = {"name": optimizer}
+        optimizer = optimizer_config(self._training.get("optimizer"))
         name = str(optimizer.get("name", "adam")).lower()
         rate = optimizer.get("learning_rate", 0.001)
         blockers = [
@@ -271,35 +253,72 @@ class TrainingPanel(QWidget):
         ]
         self.epochs_box.setValue(int(self._training.get("epochs", 10)))
         self.batch_box.setValue(int(self._training.get("batch_size", 32)))
-        # A schedule (a dict) sets the rate itself; the field then shows the default.
-        self.rate_box.setEnabled(isinstance(rate, int | float) and self._state == "idle")
-        self.rate_box.setValue(float(rate) if isinstance(rate, int | float) else 0.001)
+        self.rate_box.setValue(float(rate) if toolbox_catalog.is_number(rate) else 0.001)
         if self.optimizer_box.findText(name) < 0:
             self.optimizer_box.addItem(name)
         self.optimizer_box.setCurrentText(name)
         del blockers
+        self.form.set_training(self._training)
+        self._update_rate_field()
+        self._update_plan()
 
     def training(self) -> dict[str, Any]:
         """The settings as last shown or written."""
         return copy.deepcopy(self._training)
 
-    def _write(self, key: str, value: Any) -> None:
-        if self._training.get(key) == value:
+    def set_train_samples(self, samples: int | None) -> None:
+        """How many samples one epoch trains on (for the schedule preview's step count)."""
+        self._train_samples = int(samples) if samples else None
+        self._update_plan()
+
+    def steps_per_epoch(self) -> int:
+        """Optimizer steps in one epoch: the training samples over the batch size, rounded
+        up (a default while the dataset's size is not known)."""
+        if not self._train_samples:
+            return DEFAULT_STEPS_PER_EPOCH
+        return max(1, math.ceil(self._train_samples / max(1, self.batch_box.value())))
+
+    def _update_plan(self) -> None:
+        self.form.set_plan(self.epochs_box.value(), self.steps_per_epoch())
+
+    def _update_rate_field(self) -> None:
+        # A schedule sets the rate itself: the field then shows the last constant rate.
+        scheduled = self.form.schedule() is not None
+        self.rate_box.setEnabled(not scheduled and self._state == "idle")
+        self.rate_box.setToolTip(
+            "Set by the learning-rate schedule (Setup tab)"
+            if scheduled
+            else "Step size of the optimizer (training.optimizer.learning_rate)"
+        )
+
+    def _write(self, changes: Mapping[str, Any]) -> None:
+        """Write ``changes`` (key -> value; ``None`` removes the key) as one settings edit."""
+        changed = False
+        for key, value in changes.items():
+            if value is None:
+                changed |= self._training.pop(key, None) is not None
+            elif key not in self._training or self._training[key] != value:
+                self._training[key] = copy.deepcopy(value)
+                changed = True
+        if not changed:
             return
-        self._training[key] = value
+        self.form.set_training(self._training)
+        self._update_rate_field()
+        self._update_plan()
         if self._on_settings is not None:
             self._on_settings(copy.deepcopy(self._training))
 
     def _write_optimizer(self, **changes: Any) -> None:
-        optimizer = self._training.get("optimizer") or {"name": "adam"}
-        optimizer = {"name": optimizer} if isinstance(optimizer, str) else dict(optimizer)
+        optimizer = optimizer_config(self._training.get("optimizer"))
         if "name" in changes and changes["name"] != optimizer.get("name"):
-            # Another optimizer: keep only the settings every optimizer shares.
+            # Another optimizer: keep the rate, and the settings every optimizer shares.
+            shared = _shared_arguments()
+            kept = {k: v for k, v in optimizer.items() if k in shared}
             rate = optimizer.get("learning_rate", self.rate_box.value())
-            optimizer = {"name": changes["name"], "learning_rate": rate}
+            optimizer = {"name": changes["name"], "learning_rate": rate, **kept}
         if "learning_rate" in changes:
             optimizer["learning_rate"] = float(f"{changes['learning_rate']:.6g}")
-        self._write("optimizer", optimizer)
+        self._write({"optimizer": optimizer})
 
     # -- run state ---------------------------------------------------------------------------------
 
@@ -319,9 +338,9 @@ class TrainingPanel(QWidget):
                 else QStyle.StandardPixmap.SP_MediaPause
             )
         )
-        for field in (self.epochs_box, self.batch_box, self.optimizer_box):
+        for field in (self.epochs_box, self.batch_box, self.optimizer_box, self.form):
             field.setEnabled(not running)
-        self.rate_box.setEnabled(not running)
+        self._update_rate_field()
         self.state_label.setText(
             {
                 "idle": "Ready",
@@ -346,6 +365,8 @@ class TrainingPanel(QWidget):
         self.plots.clear()
         self.confusion.clear()
         self.samples.clear()
+        if self.tabs.currentWidget() is self.setup_page:
+            self.show_message_tab("Curves")  # the run is what to watch now
         self.progress.setValue(0)
         self.progress.setFormat(f"Epoch 1/{self._epochs} · 0%")
         self.speed_label.setText("")
@@ -430,9 +451,19 @@ class TrainingPanel(QWidget):
         self.log(f"Saved {path}")
 
     def show_message_tab(self, name: str) -> None:
-        """Bring a tab to the front: "Curves", "Confusion", "Samples", "Draw" or "Log"."""
+        """Bring a tab to the front: "Setup", "Curves", "Confusion", "Samples", "Draw" or
+        "Log"."""
         for i in range(self.tabs.count()):
             if self.tabs.tabText(i) == name:
                 self.tabs.setCurrentIndex(i)
                 return
         raise KeyError(name)
+
+
+def _shared_arguments() -> set[str]:
+    """The arguments every optimizer takes (besides the rate): clipping, EMA, ..."""
+    entries = list(toolbox_catalog.optimizers().values())
+    if not entries:
+        return set()
+    names = set.intersection(*({a.name for a in e.arguments} for e in entries))
+    return names - {"learning_rate"}
