@@ -115,6 +115,8 @@ class Layer:
     weight_penalties: ClassVar[dict[str, tuple[str | None, str | None]]] = {}
     # weight name -> engine axis of each Keras axis, for weights whose layout differs.
     weight_layouts: ClassVar[dict[str, tuple[int, ...]]] = {}
+    # weight name -> rank, so a constraint's axis is checked before anything is built.
+    weight_ranks: ClassVar[dict[str, int]] = {}
 
     def __init__(self, *args: Any, name: str | None = None, trainable: bool = True, **kwargs: Any):
         # Positional arguments follow the schema's order, as in Keras (``Dense(64, "relu")``).
@@ -140,6 +142,7 @@ class Layer:
         self._activity_losses: list[Tensor] = []
         self._weight_regularizers: list[tuple[Variable, regularizers.Regularizer]] = []
         self.validate_config()
+        self._check_constraint_axes()
         self.name = name or f"{_snake(self.type_name)}_{next(_name_counters[self.type_name])}"
         self._trainable = bool(trainable)
         self.built = False
@@ -154,6 +157,10 @@ class Layer:
 
     def compute_output_shape(self, input_shape):
         return input_shape
+
+    def weight_rank(self, weight: str) -> int | None:
+        """The rank of a weight known from the configuration alone (``None``: unknown)."""
+        return self.weight_ranks.get(weight)
 
     def weight_specs(self, input_shape) -> list[WeightSpec]:
         return []
@@ -188,6 +195,18 @@ class Layer:
         self._weight_trainable = [spec.trainable for spec in self.weight_specs(input_shape)]
         self.input_shape = input_shape
         self.built = True
+
+    def _check_constraint_axes(self) -> None:
+        """A constraint whose axis the weight lacks is a bad parameter, found at once."""
+        for weight, (_, constraint_param) in self.weight_penalties.items():
+            constraint = getattr(self, constraint_param, None) if constraint_param else None
+            rank = self.weight_rank(weight)
+            if constraint is None or rank is None:
+                continue
+            try:
+                constraint.for_layout(self.weight_layouts.get(weight), rank)
+            except ValueError as exc:
+                raise ParameterError(self.type_name, constraint_param, str(exc)) from None
 
     def _attach_penalties(self, weight: str, var: Variable) -> None:
         """Give ``var`` the layer's constraint (in the engine layout) and note its

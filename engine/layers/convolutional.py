@@ -117,6 +117,7 @@ class Conv2D(Layer):
     # Keras's kernel is (kh, kw, in, filters), the engine's (filters, in, kh, kw): Keras
     # axis 0 (kh) is engine axis 2, 1 (kw) is 3, 2 (in) is 1, 3 (filters) is 0.
     weight_layouts = {"kernel": (2, 3, 1, 0)}
+    weight_ranks = {"kernel": 4, "bias": 1}
 
     examples = (
         {

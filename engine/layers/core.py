@@ -62,6 +62,7 @@ class Dense(Layer):
         *penalty_params(("kernel", "bias")),
     )
     weight_penalties = penalty_map(("kernel", "bias"))
+    weight_ranks = {"kernel": 2, "bias": 1}
 
     examples = (
         {"config": {"units": 3, "activation": "tanh"}, "input_shape": (5,)},

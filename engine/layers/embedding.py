@@ -66,6 +66,7 @@ class Embedding(Layer):
         *penalty_params(("embeddings",)),
     )
     weight_penalties = penalty_map(("embeddings",))
+    weight_ranks = {"embeddings": 2}
 
     examples = (
         {

@@ -42,6 +42,7 @@ _PENALTY_MAP = {
     "gamma": ("gamma_regularizer", "gamma_constraint"),
     "beta": ("beta_regularizer", "beta_constraint"),
 }
+_RANKS = {"gamma": 1, "beta": 1}
 
 
 def _sample_axis(layer: Layer, input_shape) -> int:
@@ -117,6 +118,7 @@ class BatchNormalization(Layer):
         *_PENALTIES,
     )
     weight_penalties = _PENALTY_MAP
+    weight_ranks = _RANKS
     uses_training_flag = True
 
     examples = (
@@ -201,6 +203,7 @@ class LayerNormalization(Layer):
         *_PENALTIES,
     )
     weight_penalties = _PENALTY_MAP
+    weight_ranks = _RANKS
 
     examples = (
         {"config": {}, "input_shape": (5,)},

@@ -102,6 +102,7 @@ class _Recurrent(Layer):
         "recurrent_kernel": ("recurrent_regularizer", "recurrent_constraint"),
         "bias": ("bias_regularizer", "bias_constraint"),
     }
+    weight_ranks = {"kernel": 2, "recurrent_kernel": 2, "bias": 1}
 
     def _check(self, input_shape) -> None:
         shape = tuple(input_shape)
@@ -313,6 +314,11 @@ class GRU(_Recurrent):
             "input_shape": (3, 2),
         },
     )
+
+    def weight_rank(self, weight: str) -> int | None:
+        if weight == "bias":
+            return len(self._bias_shape())
+        return super().weight_rank(weight)
 
     def _bias_shape(self) -> tuple[int, ...]:
         if self.reset_after:

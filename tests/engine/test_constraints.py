@@ -149,9 +149,19 @@ def test_bad_identifiers_say_what_is_wrong(identifier, words):
 
 
 def test_an_axis_the_weight_lacks_is_a_parameter_error_naming_the_argument():
-    layer = get_layer_class("Dense")(3, kernel_constraint={"name": "unit_norm", "axis": 2})
+    # Found when the layer is made (weight ranks are known from the configuration).
     with pytest.raises(ParameterError, match=r"Dense.kernel_constraint: .*axis 2.*rank 2"):
-        layer.build((4,))
+        get_layer_class("Dense")(3, kernel_constraint={"name": "unit_norm", "axis": 2})
+    with pytest.raises(ParameterError, match=r"Conv2D.bias_constraint: .*axis 1.*rank 1"):
+        get_layer_class("Conv2D")(3, 2, bias_constraint={"name": "max_norm", "axis": 1})
+    # GRU's bias is (2, 3 * units) with reset_after, as in Keras, so axis 1 exists there.
+    get_layer_class("GRU")(2, bias_constraint={"name": "unit_norm", "axis": 1})
+    with pytest.raises(ParameterError, match="GRU.bias_constraint"):
+        get_layer_class("GRU")(
+            2, reset_after=False, bias_constraint={"name": "unit_norm", "axis": 1}
+        )
+    # Conv2D's kernel takes Keras's four axes, whatever the engine's layout.
+    get_layer_class("Conv2D")(3, 2, kernel_constraint={"name": "max_norm", "axis": [0, 1, 2]})
 
 
 @pytest.mark.parametrize("identifier", CASES, ids=str)
