@@ -23,9 +23,9 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
-    QHBoxLayout,
     QLineEdit,
     QSpinBox,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -350,21 +350,27 @@ class _PenaltyField(Field):
 
     def _make(self) -> QWidget:
         box = QWidget()
-        layout = QHBoxLayout(box)
+        # Name above arguments: the inspector lives in a narrow dock.
+        layout = QVBoxLayout(box)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(4)
+        layout.setSpacing(2)
         self.names = QComboBox()
         self.names.setObjectName("names")
+        self.names.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.names.setMinimumContentsLength(8)
         self._choices: list[str | None] = [None, *self.param.get("names", [])]
         for choice in self._choices:
             self.names.addItem(NONE_TEXT if choice is None else choice)
         self.names.activated.connect(self._chosen)
         self.arguments = QLineEdit()
         self.arguments.setObjectName("arguments")
-        self.arguments.setPlaceholderText("arguments, e.g. l2=0.0001")
+        example = "l2=0.0001" if self.param["kind"] == "regularizer" else "max_value=3, axis=0"
+        self.arguments.setPlaceholderText(f"arguments, e.g. {example}")
         self.arguments.editingFinished.connect(self._edited)
         layout.addWidget(self.names)
-        layout.addWidget(self.arguments, 1)
+        layout.addWidget(self.arguments)
         self._shown: Any = None
         return box
 
