@@ -38,6 +38,8 @@ _LAZY = {
     "losses": ("engine.losses", None),
     "metrics": ("engine.metrics", None),
     "optimizers": ("engine.optimizers", None),
+    "regularizers": ("engine.regularizers", None),
+    "constraints": ("engine.constraints", None),
     "schedules": ("engine.schedules", None),
     "callbacks": ("engine.callbacks", None),
     "datasets": ("engine.datasets", None),
