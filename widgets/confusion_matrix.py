@@ -70,6 +70,8 @@ class ConfusionMatrixWidget(QWidget):
 
     #: (true class, predicted class) of a clicked cell.
     cell_clicked = Signal(int, int)
+    #: The matrix was set or cleared (the class report beside it follows this).
+    matrix_changed = Signal()
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -111,6 +113,7 @@ class ConfusionMatrixWidget(QWidget):
             else "No samples"
         )
         self.update()
+        self.matrix_changed.emit()
 
     def set_predictions(
         self,
@@ -136,6 +139,7 @@ class ConfusionMatrixWidget(QWidget):
         if message is not None:
             self._message = message
         self.update()
+        self.matrix_changed.emit()
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
         return QSize(420, 360)
