@@ -16,7 +16,13 @@ from engine.graph.compiler import CheckResult
 from engine.graph.diagnostics import ERROR, WARNING, Diagnostic
 from engine.graph.project_json import ProjectError, join_key
 
-__all__ = ["CALLBACKS", "TRAINING_KEYS", "check_training", "check_training_names"]
+__all__ = [
+    "CALLBACKS",
+    "TRAINING_KEYS",
+    "check_training",
+    "check_training_names",
+    "is_loss_config",
+]
 
 TRAINING_KEYS = (
     "loss",
@@ -29,6 +35,10 @@ TRAINING_KEYS = (
     "callbacks",
     "seed",
     "shuffle",
+    "class_weight",
+    "validation_freq",
+    "initial_epoch",
+    "steps_per_epoch",
 )
 
 #: Callback names a project may use (``training.callbacks``) -> engine.callbacks class name.
@@ -46,6 +56,16 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and value == value
 
 
+def is_loss_config(loss: Any, outputs=()) -> bool:
+    """``{"name": "huber", "delta": 2.0}``: one loss with its arguments, not a map from
+    output ids to losses (``model.compile``'s rule: a "name", and not every key an output)."""
+    return (
+        isinstance(loss, dict)
+        and isinstance(loss.get("name"), str)
+        and not set(loss) <= set(outputs)
+    )
+
+
 def check_training(training: Any, file: str | None) -> None:
     """Types and ranges of the training settings (their names are checked by ``check``)."""
 
@@ -58,13 +78,21 @@ def check_training(training: Any, file: str | None) -> None:
     loss_ok = (
         loss is None
         or isinstance(loss, str)
+        or is_loss_config(loss)
         or (
             isinstance(loss, dict)
-            and all(isinstance(k, str) and isinstance(v, str) for k, v in loss.items())
+            and all(
+                isinstance(k, str) and (isinstance(v, str) or is_loss_config(v))
+                for k, v in loss.items()
+            )
         )
     )
     if not loss_ok:
-        raise fail("loss", "expected a loss name, or an object mapping output ids to names")
+        raise fail(
+            "loss",
+            'expected a loss name, {"name": "huber", "delta": 2.0}, or an object mapping '
+            "output ids to those",
+        )
     optimizer = training.get("optimizer")
     optimizer_ok = (
         optimizer is None
@@ -104,6 +132,7 @@ def check_training(training: Any, file: str | None) -> None:
     shuffle = training.get("shuffle")
     if shuffle is not None and not isinstance(shuffle, bool):
         raise fail("shuffle", f"expected true or false, got {shuffle!r}")
+    _check_fit_options(training, fail)
     callbacks = training.get("callbacks")
     if callbacks is not None:
         if not isinstance(callbacks, dict):
@@ -111,6 +140,43 @@ def check_training(training: Any, file: str | None) -> None:
         for name, args in callbacks.items():
             if not isinstance(args, dict):
                 raise fail(f"callbacks.{name}", "expected an object of the callback's arguments")
+
+
+def class_weight_dict(value: Any) -> dict[int, float]:
+    """``training.class_weight`` with its JSON string keys as class ids (``{"1": 5.0}`` ->
+    ``{1: 5.0}``); ``ValueError`` for anything else."""
+    if not isinstance(value, dict):
+        raise ValueError('expected an object mapping class ids to weights, e.g. {"1": 5.0}')
+    converted = {}
+    for key, weight in value.items():
+        text = str(key)
+        if isinstance(key, bool) or not text.isdigit():
+            raise ValueError(f"class ids must be non-negative integers, got {key!r}")
+        if not _is_number(weight) or weight < 0 or weight == float("inf"):
+            raise ValueError(f"the weight of class {text} must be a number >= 0, got {weight!r}")
+        converted[int(text)] = float(weight)
+    return converted
+
+
+def _check_fit_options(training: dict, fail) -> None:
+    """class_weight, validation_freq, initial_epoch and steps_per_epoch (Keras's fit)."""
+    if training.get("class_weight") is not None:
+        try:
+            class_weight_dict(training["class_weight"])
+        except ValueError as err:
+            raise fail("class_weight", str(err)) from None
+    freq = training.get("validation_freq")
+    if freq is not None and (not _is_int(freq) or freq < 1):
+        raise fail("validation_freq", f"expected a positive integer (every N epochs), got {freq!r}")
+    initial = training.get("initial_epoch")
+    if initial is not None and (not _is_int(initial) or initial < 0):
+        raise fail("initial_epoch", f"expected a non-negative integer, got {initial!r}")
+    epochs = training.get("epochs")
+    if _is_int(initial) and _is_int(epochs) and initial >= epochs:
+        raise fail("initial_epoch", f"must be below epochs ({epochs}), got {initial}")
+    steps = training.get("steps_per_epoch")
+    if steps is not None and (not _is_int(steps) or steps < 1):
+        raise fail("steps_per_epoch", f"expected a positive integer or null, got {steps!r}")
 
 
 def check_training_names(training: dict, graph: CheckResult) -> list[Diagnostic]:
@@ -128,7 +194,7 @@ def check_training_names(training: dict, graph: CheckResult) -> list[Diagnostic]
             "no loss is set",
             'set "loss", e.g. "mse" or "sparse_categorical_crossentropy"',
         )
-    elif isinstance(loss, dict):
+    elif isinstance(loss, dict) and not is_loss_config(loss, outputs):
         for out_id, name in loss.items():
             if out_id not in outputs:
                 error(
@@ -151,7 +217,11 @@ def check_training_names(training: dict, graph: CheckResult) -> list[Diagnostic]
                 )
     else:
         _check_name("losses", loss, "training.loss", error)
-    if graph.ok and len(outputs) > 1 and not isinstance(loss, dict):
+    if (
+        graph.ok
+        and len(outputs) > 1
+        and (not isinstance(loss, dict) or is_loss_config(loss, outputs))
+    ):
         found.append(
             Diagnostic(
                 WARNING,

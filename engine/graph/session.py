@@ -72,6 +72,12 @@ class TrainingSetup:
     shuffle: bool
     callbacks: list = field(default_factory=list)  # from training.callbacks
     warnings: list[Diagnostic] = field(default_factory=list)
+    # Keras's fit options (training.class_weight, validation_freq, initial_epoch,
+    # steps_per_epoch); None or the default when the project leaves them out.
+    class_weight: dict[int, float] | None = None
+    validation_freq: int = 1
+    initial_epoch: int = 0
+    steps_limit: int | None = None  # training.steps_per_epoch
 
     @property
     def train_samples(self) -> int:
@@ -79,7 +85,8 @@ class TrainingSetup:
 
     @property
     def steps_per_epoch(self) -> int:
-        return math.ceil(self.train_samples / self.batch_size)
+        batches = math.ceil(self.train_samples / self.batch_size)
+        return batches if self.steps_limit is None else min(self.steps_limit, batches)
 
     def fit_arguments(self, extra_callbacks: list | None = None) -> dict[str, Any]:
         data = self.data
@@ -100,6 +107,10 @@ class TrainingSetup:
             "augment": data.augmentation,
             "callbacks": [*self.callbacks, *(extra_callbacks or [])],
             "verbose": 0,
+            "class_weight": self.class_weight,
+            "validation_freq": self.validation_freq,
+            "initial_epoch": self.initial_epoch,
+            "steps_per_epoch": self.steps_limit,
         }
 
 
@@ -159,6 +170,7 @@ def prepare_training(
         loss=training["loss"],
         metrics=training["metrics"],
     )
+    fit_options = _fit_options(training, model, epochs)
     return TrainingSetup(
         project=project,
         model=model,
@@ -169,6 +181,7 @@ def prepare_training(
         shuffle=bool(training["shuffle"]),
         callbacks=_callbacks(training.get("callbacks") or {}),
         warnings=[d for d in check.diagnostics + found + start_notes if d.severity == WARNING],
+        **fit_options,
     )
 
 
@@ -200,6 +213,31 @@ def _optimizer(training: dict[str, Any]):
         return optimizers.get(config)
     except (ValueError, TypeError) as err:
         raise ProjectInvalid([_setting_error("training.optimizer", str(err))]) from None
+
+
+def _fit_options(training: dict[str, Any], model, epochs: int | None) -> dict[str, Any]:
+    """training.class_weight / validation_freq / initial_epoch / steps_per_epoch for fit,
+    checked against the model (class ids) and the epochs of this run."""
+    from engine.graph.project_training import class_weight_dict  # noqa: PLC0415
+    from engine.models.sample_weights import check_class_weight  # noqa: PLC0415
+
+    options: dict[str, Any] = {
+        "validation_freq": int(training.get("validation_freq") or 1),
+        "initial_epoch": int(training.get("initial_epoch") or 0),
+        "steps_limit": training.get("steps_per_epoch"),
+    }
+    total = int(epochs if epochs is not None else training["epochs"])
+    if options["initial_epoch"] >= total:
+        message = f"initial_epoch ({options['initial_epoch']}) must be below epochs ({total})"
+        raise ProjectInvalid([_setting_error("training.initial_epoch", message)])
+    if training.get("class_weight") is not None:
+        try:
+            options["class_weight"] = check_class_weight(
+                class_weight_dict(training["class_weight"]), model
+            )
+        except ValueError as err:
+            raise ProjectInvalid([_setting_error("training.class_weight", str(err))]) from None
+    return options
 
 
 def _callbacks(config: dict[str, dict]) -> list:
@@ -266,6 +304,7 @@ def _fmt(shape) -> str:
 
 def data_diagnostics(result: CheckResult, project: Project, dataset) -> list[Diagnostic]:
     """Mismatches between a valid graph and the dataset it will train on."""
+    from engine.graph.project_training import is_loss_config  # noqa: PLC0415
     from engine.losses import loss_kind  # noqa: PLC0415
 
     found: list[Diagnostic] = []
@@ -324,7 +363,8 @@ def data_diagnostics(result: CheckResult, project: Project, dataset) -> list[Dia
                 )
     loss = project.training.get("loss")
     for output_id in result.outputs:
-        out_loss = loss.get(output_id) if isinstance(loss, dict) else loss
+        per_output = isinstance(loss, dict) and not is_loss_config(loss, result.outputs)
+        out_loss = loss.get(output_id) if per_output else loss
         kind = loss_kind(out_loss)
         shape = result.nodes[output_id].output_shape
         if kind in _CLASS_LOSSES:
