@@ -141,7 +141,16 @@ def _check_alpha(alpha, loss_name: str, per_class: bool):
 
 
 class BinaryFocalCrossentropy(LossFunctionWrapper):
-    """Binary cross-entropy scaled by ``(1 - p_t) ** gamma``, for imbalanced 0/1 targets."""
+    """Binary cross-entropy scaled by ``(1 - p_t) ** gamma``, for imbalanced 0/1 targets.
+
+    Args:
+        apply_class_balancing: Whether to weight class 1 by alpha and class 0 by 1 - alpha.
+        alpha: The weight of class 1 when apply_class_balancing is on (0.25 in the paper).
+        gamma: The focusing parameter: how much easy examples are down-weighted (0: none).
+        from_logits: Whether the predictions are logits rather than probabilities.
+        label_smoothing: Squeeze the targets towards 0.5 by this much (0: no smoothing).
+        axis: The axis along which the mean is taken.
+    """
 
     def __init__(
         self,
@@ -169,7 +178,15 @@ class BinaryFocalCrossentropy(LossFunctionWrapper):
 
 
 class CategoricalFocalCrossentropy(LossFunctionWrapper):
-    """Categorical cross-entropy scaled by ``alpha * (1 - p) ** gamma`` per class."""
+    """Categorical cross-entropy scaled by ``alpha * (1 - p) ** gamma`` per class.
+
+    Args:
+        alpha: A weight for every class (one number), or a list with one weight per class.
+        gamma: The focusing parameter: how much easy examples are down-weighted (0: none).
+        from_logits: Whether the predictions are logits rather than probabilities.
+        label_smoothing: Mix the one-hot targets with the uniform distribution by this much.
+        axis: The class axis.
+    """
 
     def __init__(
         self,

@@ -91,7 +91,11 @@ class MeanAbsoluteError(LossFunctionWrapper):
 
 
 class Huber(LossFunctionWrapper):
-    """Huber loss: squared error near zero, absolute error beyond ``delta``."""
+    """Huber loss: squared error near zero, absolute error beyond ``delta``.
+
+    Args:
+        delta: The error size at which the loss turns from quadratic to linear.
+    """
 
     def __init__(
         self, delta: float = 1.0, reduction: str = "sum_over_batch_size", name: str = "huber_loss"
@@ -109,7 +113,11 @@ class LogCosh(LossFunctionWrapper):
 
 
 class CosineSimilarity(LossFunctionWrapper):
-    """Negative cosine similarity between targets and predictions along ``axis``."""
+    """Negative cosine similarity between targets and predictions along ``axis``.
+
+    Args:
+        axis: The axis along which the similarity is computed.
+    """
 
     def __init__(
         self,
