@@ -389,6 +389,8 @@ class MainWindow(QMainWindow):
         tp.train_requested.connect(self.train)
         tp.pause_requested.connect(self.controller.toggle_pause)
         tp.stop_requested.connect(self.controller.stop)
+        # The schedule preview counts steps per epoch from the dataset's training samples.
+        self.data_panel.preview_ready.connect(lambda p: tp.set_train_samples(p.train_samples))
         c = self.controller
         c.state_changed.connect(self._on_state)
         c.started.connect(self._on_started)

@@ -218,6 +218,8 @@ class ArgumentForm(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.entry: Entry | None = None
+        #: The argument the user edited last (a value set back to its default is dropped).
+        self.last_edited: str | None = None
         self._fields: dict[str, ArgumentField] = {}
         self._layout = QFormLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
@@ -244,13 +246,17 @@ class ArgumentForm(QWidget):
         seeds = dict(seeds or {})
         for argument in entry.arguments:
             field = ArgumentField(argument, seed=seeds.get(argument.name))
-            field.changed.connect(self.changed)
+            field.changed.connect(lambda name=argument.name: self._on_field(name))
             label = QLabel(argument.name)
             label.setToolTip(argument.help)
             label.setBuddy(field.editor)
             self._layout.addRow(label, field)
             self._fields[argument.name] = field
         self.set_values(values or {})
+
+    def _on_field(self, name: str) -> None:
+        self.last_edited = name
+        self.changed.emit()
 
     def set_values(self, values: Mapping[str, Any]) -> None:
         """Show ``values`` (an argument not in it shows its default); emits nothing."""

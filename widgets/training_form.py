@@ -58,10 +58,11 @@ def optimizer_config(optimizer: Any) -> dict[str, Any]:
 
 
 def _written(form: ArgumentForm, original: Mapping[str, Any]) -> dict[str, Any]:
-    """The form's values to store: those off their default, and those the file named."""
+    """The form's values to store: those off their default, and those the file named
+    (unless the user just set that one back to its default)."""
     values = form.values()
     for name, value in form.all_values().items():
-        if name in original and name not in values:
+        if name in original and name not in values and name != form.last_edited:
             values[name] = value
     return values
 

@@ -244,6 +244,12 @@ class TrainingPanel(QWidget):
     def set_training(self, training: Mapping[str, Any]) -> None:
         """Show the project's ``training`` settings (does not write anything back)."""
         self._training = copy.deepcopy(dict(training))
+        self._show_quick_fields()
+        self.form.set_training(self._training)
+        self._update_rate_field()
+        self._update_plan()
+
+    def _show_quick_fields(self) -> None:
         optimizer = optimizer_config(self._training.get("optimizer"))
         name = str(optimizer.get("name", "adam")).lower()
         rate = optimizer.get("learning_rate", 0.001)
@@ -258,9 +264,6 @@ class TrainingPanel(QWidget):
             self.optimizer_box.addItem(name)
         self.optimizer_box.setCurrentText(name)
         del blockers
-        self.form.set_training(self._training)
-        self._update_rate_field()
-        self._update_plan()
 
     def training(self) -> dict[str, Any]:
         """The settings as last shown or written."""
@@ -302,6 +305,7 @@ class TrainingPanel(QWidget):
                 changed = True
         if not changed:
             return
+        self._show_quick_fields()
         self.form.set_training(self._training)
         self._update_rate_field()
         self._update_plan()
