@@ -227,6 +227,7 @@ def _restore_compile(archive: ModelArchive, model, compile_entry, optimizer_entr
         loss=compile_entry.get("loss"),
         metrics=compile_entry.get("metrics"),
         loss_weights=compile_entry.get("loss_weights"),
+        weighted_metrics=compile_entry.get("weighted_metrics"),
     )
     if optimizer_entry is None:
         return

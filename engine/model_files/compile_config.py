@@ -70,12 +70,15 @@ def compile_config(model) -> dict | None:
         return None
     args = model._compile_args or {}
     try:
-        return {
+        config = {
             "optimizer": _saved_form(model.optimizer, optimizers),
             "loss": _saved_form(args.get("loss"), losses),
             "metrics": _saved_form(args.get("metrics"), metrics),
             "loss_weights": jsonable(args.get("loss_weights")),
         }
+        if args.get("weighted_metrics") is not None:  # only then: older files stay the same
+            config["weighted_metrics"] = _saved_form(args["weighted_metrics"], metrics)
+        return config
     except Unsaveable:
         # Saved uncompiled, as Keras's load_model(compile=False) would give it; compile it
         # again after loading.
