@@ -297,3 +297,28 @@ def test_penalties_keep_working_under_the_backend_namespace():
     projected = layer.kernel.constraint(layer.kernel)
     assert hasattr(projected, "__array_namespace__")
     assert projected.__array_namespace__() is backend.xp
+
+
+def test_training_keeps_constrained_kernels_inside_their_bounds():
+    """The optimizer projects each variable with its constraint after every update."""
+    model = engine.Sequential(
+        [
+            engine.Input((1, 5, 5)),
+            engine.layers.Conv2D(
+                3, 3, kernel_constraint={"name": "max_norm", "max_value": 0.5, "axis": [0, 1, 2]}
+            ),
+            engine.layers.Flatten(),
+            engine.layers.Dense(2, kernel_constraint={"name": "max_norm", "max_value": 0.3}),
+        ]
+    )
+    model.compile(optimizer={"name": "sgd", "learning_rate": 0.5}, loss="mse")
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(16, 1, 5, 5)).astype(np.float32)
+    y = rng.normal(size=(16, 2)).astype(np.float32) * 10
+    model.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    conv, _, dense = model.layers
+    filter_norms = np.sqrt((conv.get_weights()[0] ** 2).sum(axis=(1, 2, 3)))
+    unit_norms = np.sqrt((dense.get_weights()[0] ** 2).sum(axis=0))
+    assert filter_norms.max() <= 0.5 + 1e-5 and unit_norms.max() <= 0.3 + 1e-5
+    # Large steps push the norms to the bound: the projection really ran.
+    assert filter_norms.max() > 0.49 and unit_norms.max() > 0.29
