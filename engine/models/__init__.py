@@ -3,7 +3,13 @@
 - :mod:`~engine.models.functional` — ``Model(inputs, outputs)``: the graph of layer calls;
 - :mod:`~engine.models.sequential` — ``Sequential``: a chain of layers, built lazily;
 - :mod:`~engine.models.plan` — the static execution plan a graph compiles into;
-- :mod:`~engine.models.training` — compile / fit / evaluate / predict;
+- :mod:`~engine.models.training` — compile and the data helpers the loops share;
+- :mod:`~engine.models.fit_loop` — fit (class/sample weights, validation_freq,
+  initial_epoch, steps_per_epoch);
+- :mod:`~engine.models.evaluation` / :mod:`~engine.models.predict` — evaluate, the
+  single-batch methods, predict;
+- :mod:`~engine.models.steps` — one batch of each, with the regularization term;
+- :mod:`~engine.models.sample_weights` — class_weight and sample_weight arrays;
 - :mod:`~engine.models.compile_spec` — losses, weights and metrics per output;
 - :mod:`~engine.models.validation` — checks on user data with clear messages;
 - :mod:`~engine.models.summary` — the Keras-style summary table;

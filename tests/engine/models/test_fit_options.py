@@ -216,3 +216,20 @@ def test_a_class_id_beyond_the_output_is_a_project_error_naming_the_key():
         prepare_training(project)
     with pytest.raises(ProjectInvalid, match="training.initial_epoch"):
         prepare_training(Project.from_json(_project(initial_epoch=2)), epochs=2)
+
+
+def test_weights_and_penalties_run_on_the_strict_array_namespace():
+    """Sample weights, weighted metrics and regularization terms assume nothing of numpy on
+    the device: the loops run under array_api_strict."""
+    xps = pytest.importorskip("array_api_strict")
+    with engine.backend.use_namespace(xps, "strict"):
+        model = _model(
+            kernel_regularizer=regularizers.L2(0.01), activity_regularizer=regularizers.L1(0.01)
+        )
+        model.compile("sgd", "sparse_categorical_crossentropy", weighted_metrics=["accuracy"])
+        history = model.fit(X, Y, epochs=2, batch_size=8, class_weight={0: 2.0}, verbose=0,
+                            validation_data=(X, Y, np.ones(40)), validation_freq=2)  # fmt: skip
+        logs = model.evaluate(X, Y, sample_weight=np.ones(40), return_dict=True)
+    assert np.isfinite(history.history["regularization_loss"]).all()
+    assert len(history.history["val_loss"]) == 1
+    assert set(logs) == {"loss", "regularization_loss", "accuracy"}
