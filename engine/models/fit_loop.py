@@ -19,9 +19,10 @@ execution plan (:mod:`~engine.models.steps`). Keras's arguments and their meanin
   next ``steps_per_epoch`` batches of the current pass through the data, continuing across
   epochs; an epoch that reaches the end of the pass stops there (it may be shorter), and
   the next epoch starts a new, reshuffled pass. A run resumed with ``initial_epoch`` starts
-  a fresh pass, as Keras does (with the shuffle of the pass an uninterrupted run would be
-  on), so a resumed run matches an uninterrupted one exactly when ``steps_per_epoch`` is
-  None or the resumed epoch begins a pass.
+  a fresh pass, as Keras does; its shuffle is the one an uninterrupted run would give the
+  pass starting at or after that epoch, so a resumed run matches an uninterrupted one
+  exactly when ``steps_per_epoch`` is None or the resumed epoch begins a pass (otherwise
+  the uninterrupted run would finish the pass it is in first).
 
 At the end, ``optimizer.finalize_variable_values(trainable_weights)`` runs (Keras's hook:
 with ``use_ema`` the weights take their moving averages).
