@@ -24,6 +24,7 @@ Identifiers, as :func:`get` reads them: ``None``, a name (``"max_norm"``, ``"min
 from __future__ import annotations
 
 import copy
+import difflib
 import math
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -218,7 +219,10 @@ NAMES: tuple[str, ...] = tuple(_CLASSES)
 def _class_for(name: str) -> type[Constraint]:
     key = _ALIASES.get(name, name)
     if key not in _CLASSES:
-        raise ValueError(f"unknown constraint {name!r}; use one of {', '.join(map(repr, NAMES))}")
+        close = difflib.get_close_matches(str(name), [*NAMES, *_ALIASES], n=1)
+        hint = f" (did you mean {_ALIASES.get(close[0], close[0])!r}?)" if close else ""
+        allowed = ", ".join(map(repr, NAMES))
+        raise ValueError(f"unknown constraint {name!r}{hint}; use one of {allowed}")
     return _CLASSES[key]
 
 

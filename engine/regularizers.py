@@ -19,6 +19,7 @@ the dict ``{"name": "l1_l2"}`` fills missing arguments from the class defaults (
 
 from __future__ import annotations
 
+import difflib
 import math
 from typing import Any, ClassVar
 
@@ -182,7 +183,10 @@ NAMES: tuple[str, ...] = ("l1", "l2", "l1_l2", "orthogonal_regularizer")
 def _class_for(name: str) -> type[Regularizer]:
     key = _ALIASES.get(name, name)
     if key not in _CLASSES:
-        raise ValueError(f"unknown regularizer {name!r}; use one of {', '.join(map(repr, NAMES))}")
+        close = difflib.get_close_matches(str(name), [*NAMES, *_ALIASES], n=1)
+        hint = f" (did you mean {_ALIASES.get(close[0], close[0])!r}?)" if close else ""
+        allowed = ", ".join(map(repr, NAMES))
+        raise ValueError(f"unknown regularizer {name!r}{hint}; use one of {allowed}")
     return _CLASSES[key]
 
 

@@ -134,6 +134,7 @@ def test_config_round_trip_and_canonical_form(identifier):
     ("identifier", "words"),
     [
         ("max_nrom", ["unknown constraint 'max_nrom'", "'max_norm'", "'unit_norm'"]),
+        ("maxnorm", ["did you mean 'max_norm'?"]),
         ({"name": "max_norm", "max_value": -1}, ["max_value", ">= 0", "-1"]),
         ({"name": "min_max_norm", "min_value": 2, "max_value": 1}, ["max_value", "min_value"]),
         ({"name": "unit_norm", "axis": "rows"}, ["axis", "'rows'"]),
