@@ -309,6 +309,11 @@ class Optimizer(StateMixin):
             with no_grad():
                 self._overwrite_with_averages(self._variables if var_list is None else var_list)
 
+    def scale_loss(self, loss):
+        """Keras's hook for ``loss_scale_factor``: the training step multiplies the loss by
+        it before taking gradients, and :meth:`apply_gradients` divides them back."""
+        return loss if self.loss_scale_factor is None else loss * self.loss_scale_factor
+
     def minimize(self, loss_fn: Callable[[], Tensor], var_list) -> Tensor:
         """Compute ``loss_fn()`` under a GradientTape and apply its gradients; returns the loss."""
         if callable(var_list):
@@ -316,7 +321,8 @@ class Optimizer(StateMixin):
         var_list = list(var_list)
         with GradientTape():
             loss = loss_fn()
-        grads = grad(loss, var_list)
+            scaled = self.scale_loss(loss)
+        grads = grad(scaled, var_list)
         self.apply_gradients(zip(grads, var_list))
         return loss
 

@@ -178,3 +178,20 @@ def test_identifiers_as_project_files_hold_them():
 def test_bad_arguments_are_clear_value_errors(identifier, message):
     with pytest.raises(ValueError, match=message):
         optimizers.get(identifier)
+
+
+def test_minimize_scales_the_loss_and_unscales_the_gradients_as_keras():
+    # Keras's train step multiplies the loss by loss_scale_factor (scale_loss) and the
+    # optimizer divides the gradients back: the same steps as without the factor.
+    from engine.autodiff import ops
+
+    target = np.array([3.0, -1.0, 0.25])
+    results = []
+    for factor in (None, 1024.0):
+        w = Variable(np.zeros(3))
+        opt = optimizers.Adam(learning_rate=0.1, loss_scale_factor=factor)
+        for _ in range(5):
+            opt.minimize(lambda w=w: ops.sum_(ops.square(w - target)), [w])
+        results.append(w.numpy())
+    np.testing.assert_allclose(results[1], results[0], rtol=1e-12)
+    assert optimizers.SGD(loss_scale_factor=8.0).scale_loss(2.0) == 16.0
