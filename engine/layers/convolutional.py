@@ -5,6 +5,12 @@ Conv2D weight layout (``get_weights`` order): ``kernel`` of shape
 ``bias`` of shape ``(filters,)``. The output is ``activation(cross_correlate(x, kernel) +
 bias)`` on images ``(C, H, W) -> (filters, H', W')``.
 
+Regularizers and constraints take Keras's arguments (``kernel_regularizer``,
+``kernel_constraint``, ...). A constraint's ``axis`` is read in Keras's kernel layout
+``(kh, kw, in_channels, filters)`` and mapped onto the engine's (``weight_layouts``), so
+``MaxNorm(axis=[0, 1, 2])`` bounds each filter here as it does in Keras
+(:mod:`engine.constraints`).
+
 ``padding="same"`` is TensorFlow/Keras's: ``H' = ceil(H / stride)``, and the total padding
 ``max((H' - 1) * stride + (kh - 1) * dilation + 1 - H, 0)`` is split with the odd row/column
 at the bottom/right - ONNX ``auto_pad="SAME_UPPER"``. The exporter may rely on this;
