@@ -189,7 +189,7 @@ def test_minimize_scales_the_loss_and_unscales_the_gradients_as_keras():
     results = []
     for factor in (None, 1024.0):
         w = Variable(np.zeros(3))
-        opt = optimizers.Adam(learning_rate=0.1, loss_scale_factor=factor)
+        opt = optimizers.SGD(learning_rate=0.1, loss_scale_factor=factor)
         for _ in range(5):
             opt.minimize(lambda w=w: ops.sum_(ops.square(w - target)), [w])
         results.append(w.numpy())
