@@ -33,7 +33,6 @@ from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QGridLayout,
     QGroupBox,
     QLabel,
     QVBoxLayout,
@@ -42,6 +41,7 @@ from PySide6.QtWidgets import (
 
 from widgets import toolbox_catalog as catalog
 from widgets.argument_form import ArgumentForm, same_value
+from widgets.reflow_grid import ReflowGrid
 from widgets.schedule_preview import SchedulePreview
 
 __all__ = ["CONSTANT", "TrainingForm", "optimizer_config"]
@@ -73,65 +73,6 @@ def _group(title: str) -> tuple[QGroupBox, QVBoxLayout]:
     layout.setContentsMargins(8, 6, 8, 8)
     layout.setSpacing(6)
     return box, layout
-
-
-class _ReflowGrid(QWidget):
-    """Widgets in as many equal columns as the width allows (the metric check boxes)."""
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self._widgets: list[QWidget] = []
-        self._columns = 0
-        self._grid = QGridLayout(self)
-        self._grid.setContentsMargins(0, 0, 0, 0)
-        self._grid.setHorizontalSpacing(16)
-        self._grid.setVerticalSpacing(2)
-
-    def set_widgets(self, widgets: list[QWidget]) -> None:
-        for widget in self._widgets:
-            self._grid.removeWidget(widget)
-            widget.deleteLater()
-        self._widgets = list(widgets)
-        self._columns = 0
-        self._reflow(self.width())
-
-    def _layout_for(self, width: int) -> tuple[int, int]:
-        """``(columns, needed width)``: the most columns (filled top to bottom, each as wide
-        as its widest widget) that fit in ``width``."""
-        widths = [w.sizeHint().width() for w in self._widgets] or [1]
-        spacing = self._grid.horizontalSpacing()
-        best = (1, max(widths))
-        for columns in range(2, len(widths) + 1):
-            rows = math.ceil(len(widths) / columns)
-            needed = sum(max(widths[c * rows : (c + 1) * rows] or [0]) for c in range(columns))
-            needed += spacing * (columns - 1)
-            if needed > width:
-                break
-            best = (columns, needed)
-        return best
-
-    def minimumSizeHint(self):  # noqa: N802 - Qt's name
-        hint = super().minimumSizeHint()
-        hint.setWidth(self._layout_for(0)[1])
-        return hint
-
-    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        super().resizeEvent(event)
-        self._reflow(event.size().width())
-
-    def _reflow(self, width: int) -> None:
-        columns = self._layout_for(width)[0]
-        if columns == self._columns:
-            return
-        self._columns = columns
-        rows = math.ceil(len(self._widgets) / columns) or 1
-        for widget in self._widgets:
-            self._grid.removeWidget(widget)
-        for i, widget in enumerate(self._widgets):
-            self._grid.addWidget(widget, i % rows, i // rows)
-        for column in range(self._grid.columnCount()):
-            self._grid.setColumnStretch(column, 0)
-        self._grid.setColumnStretch(self._grid.columnCount(), 1)
 
 
 class TrainingForm(QWidget):
@@ -198,7 +139,7 @@ class TrainingForm(QWidget):
         # Metrics: tick any number of them.
         self.metrics_group, metrics_layout = _group("Metrics")
         self.metric_boxes: dict[str, QCheckBox] = {}
-        self._metrics_grid = _ReflowGrid()
+        self._metrics_grid = ReflowGrid()
         self._metric_names = catalog.metric_names()
         metrics_layout.addWidget(self._metrics_grid)
 
@@ -331,7 +272,8 @@ class TrainingForm(QWidget):
     def _show_metrics(self) -> None:
         metrics = self._training.get("metrics") or []
         per_output = isinstance(metrics, Mapping)
-        chosen = [] if per_output else [str(m) for m in metrics]
+        entries = [] if per_output else list(metrics)
+        chosen = [_metric_name(m) for m in entries]
         names = list(self._metric_names) + [m for m in chosen if m not in self._metric_names]
         if list(self.metric_boxes) != names:
             self.metric_boxes = {}
@@ -345,6 +287,12 @@ class TrainingForm(QWidget):
             blocker = QSignalBlocker(box)
             box.setChecked(name in chosen)
             box.setEnabled(not per_output)
+            # A metric with arguments ({"name": "auc", "curve": "PR"}) keeps them; say which.
+            config = next(
+                (m for m in entries if isinstance(m, Mapping) and m.get("name") == name), None
+            )
+            args = ", ".join(f"{k}={v!r}" for k, v in (config or {}).items() if k != "name")
+            box.setText(f"{name} ({args})" if args else name)
             del blocker
         self.metrics_group.setToolTip(
             "Metrics per output are set in the project file" if per_output else ""
@@ -465,11 +413,12 @@ class TrainingForm(QWidget):
         metrics = self._training.get("metrics") or []
         if isinstance(metrics, Mapping):
             return
-        chosen = [str(m) for m in metrics]
-        if on and name not in chosen:
+        chosen = list(metrics)
+        names = [_metric_name(m) for m in chosen]
+        if on and name not in names:
             chosen.append(name)
-        elif not on and name in chosen:
-            chosen.remove(name)
+        elif not on:
+            chosen = [m for m in chosen if _metric_name(m) != name]
         self._emit({"metrics": chosen})
 
     def _emit(self, changes: dict[str, Any]) -> None:
@@ -488,6 +437,11 @@ class TrainingForm(QWidget):
         if "optimizer" in changed or "schedule" in changed:
             self.preview.set_schedule(self.schedule() or self._rate())
         self.edited.emit(changed)
+
+
+def _metric_name(metric: Any) -> str:
+    """``"auc"`` for ``"auc"`` and for ``{"name": "auc", "curve": "PR"}``."""
+    return str(metric.get("name", "")) if isinstance(metric, Mapping) else str(metric)
 
 
 def _same_setting(a: Any, b: Any) -> bool:

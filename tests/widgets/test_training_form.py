@@ -331,3 +331,31 @@ def test_choice_arguments_are_combo_boxes(panel):
     reduction = panel.form.loss_args.field("reduction").editor
     assert isinstance(reduction, QComboBox)
     assert reduction.currentText() == "sum_over_batch_size"
+
+
+def test_a_metric_with_arguments_keeps_them(panel):
+    panel.set_training({"loss": "binary_crossentropy", "metrics": [{"name": "auc", "curve": "PR"}]})
+    boxes = panel.form.metric_boxes
+    assert boxes["auc"].isChecked() and boxes["auc"].text() == "auc (curve='PR')"
+    boxes["precision"].setChecked(True)
+    assert panel.written[-1]["metrics"] == [{"name": "auc", "curve": "PR"}, "precision"]
+    boxes["auc"].setChecked(False)
+    assert panel.written[-1]["metrics"] == ["precision"]
+
+
+def test_what_the_panel_writes_is_a_valid_project_that_round_trips(panel, tmp_path):
+    from engine.graph.project import load_project, save_project  # noqa: PLC0415
+
+    panel.optimizer_box.setCurrentText("nadam")
+    panel.form.optimizer_args.field("beta_2").editor.setValue(0.99)
+    panel.form.schedule_box.setCurrentText("cosine_decay")
+    panel.form.loss_args.field("from_logits").editor.setChecked(True)
+    panel.form.metric_boxes["sparse_top_k_categorical_accuracy"].setChecked(True)
+    training = panel.written[-1]
+    project = load_project(EXAMPLES / "digits_mlp.lcproj")
+    project.training = training
+    save_project(project, tmp_path / "saved.lcproj")
+    loaded = load_project(tmp_path / "saved.lcproj")
+    assert loaded.training == training
+    check = loaded.check()
+    assert not [d for d in check.diagnostics if d.severity == "error"], check.diagnostics
