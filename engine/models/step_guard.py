@@ -172,6 +172,8 @@ def _update_factor(optimizer) -> float | None:
     from engine import optimizers  # noqa: PLC0415 - families load lazily
 
     kind = type(optimizer)
+    if getattr(optimizer, "loss_scale_factor", None) is not None:
+        return None  # the gradients are divided by it: no bound from their size
     decay = float(getattr(optimizer, "weight_decay", None) or 0.0)
     if kind is optimizers.SGD:
         if optimizer.momentum >= 1.0:
