@@ -83,8 +83,7 @@ def confusion_counts(
     xp = backend.xp
     pred = xp.astype(_array(y_pred), xp.float32)
     true = _array(y_true)
-    if true.dtype != xp.bool:
-        true = true != xp.asarray(0, dtype=true.dtype)  # Keras casts y_true to bool
+    true = true != xp.asarray(0, dtype=true.dtype)  # Keras casts y_true to bool
     pred, true = same_rank(pred, true)
     weight = None
     if sample_weight is not None:

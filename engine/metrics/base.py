@@ -32,7 +32,11 @@ def _float64_sum(values):
 def _to_host(value):
     """The one device-to-host sync of ``result()``: a float for a 0-d array, else a numpy
     array (one value per threshold or class)."""
-    host = backend.to_numpy(value)
+    if backend.device == "gpu" and hasattr(value, "get"):
+        # a raw CuPy array: backend.to_numpy reads ``.data``, which on CuPy is its pointer
+        host = value.get()
+    else:
+        host = backend.to_numpy(value)
     return float(host) if host.ndim == 0 else host.astype("float64")
 
 

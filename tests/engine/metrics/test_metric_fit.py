@@ -48,7 +48,7 @@ def test_precision_recall_auc_in_fit_on_breast_cancer(tmp_path):
     assert again == pytest.approx(logs, abs=1e-6)
 
 
-def test_sparse_top_k_and_f1_in_fit_on_digits():
+def test_sparse_top_k_and_f1_in_fit_on_digits(tmp_path):
     x, y = datasets.load_digits()
     x = np.asarray(x, dtype=np.float32).reshape(len(x), -1)  # pixels in [0, 1]
     model = engine.Sequential(
@@ -85,3 +85,9 @@ def test_sparse_top_k_and_f1_in_fit_on_digits():
     logs = model.evaluate(x, y, batch_size=100, verbose=0, return_dict=True)
     predicted = model.predict(x, verbose=0).argmax(1)
     assert logs["f1_score"] == pytest.approx(f1_score(y, predicted, average="macro"), abs=1e-6)
+    # a metric object (top3) and a dict come back from a model file as the same metrics
+    model.save(tmp_path / "digits.lcmodel")
+    loaded = engine.load_model(tmp_path / "digits.lcmodel")
+    assert loaded.evaluate(x, y, batch_size=100, verbose=0, return_dict=True) == pytest.approx(
+        logs, abs=1e-6
+    )
