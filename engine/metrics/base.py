@@ -13,10 +13,12 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from engine import backend
 from engine.autodiff.tensor import Tensor, _as_array
 
-__all__ = ["Mean", "MeanMetricWrapper", "Metric"]
+__all__ = ["Mean", "MeanMetricWrapper", "Metric", "PerValueResult"]
 
 
 def _array(value):
@@ -29,15 +31,38 @@ def _float64_sum(values):
     return xp.sum(xp.astype(values, xp.float64))
 
 
-def _to_host(value):
+class PerValueResult(np.ndarray):
+    """A metric result with one value per threshold, class or output: a plain numpy array,
+    except that turning it into one number (as ``fit`` does to log it) says what to change
+    instead of numpy's "only 0-dimensional arrays can be converted"."""
+
+    metric_name = ""
+
+    def __float__(self) -> float:
+        if self.size == 1:
+            return float(self.reshape(()).view(np.ndarray))
+        raise ValueError(
+            f"metric {self.metric_name!r} gives {self.size} values (one per threshold, class "
+            "or output), but fit and evaluate log one number per metric: configure it to "
+            "give one value (F1Score/FBetaScore: average='macro', 'micro' or 'weighted'; "
+            "Precision/Recall: one threshold; R2Score: a class_aggregation), or compute it "
+            "on model.predict(...) yourself"
+        )
+
+
+def _to_host(value, name: str = ""):
     """The one device-to-host sync of ``result()``: a float for a 0-d array, else a numpy
-    array (one value per threshold or class)."""
+    array (one value per threshold or class, a :class:`PerValueResult`)."""
     if backend.device == "gpu" and hasattr(value, "get"):
         # a raw CuPy array: backend.to_numpy reads ``.data``, which on CuPy is its pointer
         host = value.get()
     else:
         host = backend.to_numpy(value)
-    return float(host) if host.ndim == 0 else host.astype("float64")
+    if host.ndim == 0:
+        return float(host)
+    out = host.astype("float64").view(PerValueResult)
+    out.metric_name = name
+    return out
 
 
 def _default_name(name: str) -> str:

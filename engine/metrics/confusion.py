@@ -84,9 +84,12 @@ class _PrecisionRecall(Metric):
 
     def result(self):
         if self._tp is None:
-            return 0.0 if len(self.thresholds) == 1 else [0.0] * len(self.thresholds)
+            if len(self.thresholds) == 1:
+                return 0.0
+            xp = backend.xp
+            return _to_host(xp.zeros((len(self.thresholds),), dtype=xp.float64), self.name)
         value = divide_no_nan(self._tp, self._tp + self._other)
-        return _to_host(value[0] if len(self.thresholds) == 1 else value)
+        return _to_host(value[0] if len(self.thresholds) == 1 else value, self.name)
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -255,10 +258,10 @@ class AUC(Metric):
         xp = backend.xp
         terms = self._terms()
         if not self.multi_label:
-            return _to_host(xp.sum(terms))
+            return _to_host(xp.sum(terms), self.name)
         by_label = xp.sum(terms, axis=0)
         if self.label_weights is None:
-            return _to_host(xp.mean(by_label))
+            return _to_host(xp.mean(by_label), self.name)
         weights = backend.asarray(self.label_weights, dtype=xp.float64)
         return _to_host(divide_no_nan(xp.sum(by_label * weights), xp.sum(weights)))
 

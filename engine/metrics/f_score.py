@@ -116,7 +116,7 @@ class FBetaScore(Metric):
             score = xp.sum(score * support / (xp.sum(support) + EPSILON))
         elif self.average is not None:
             score = xp.mean(score)
-        return _to_host(score)
+        return _to_host(score, self.name)
 
     def get_config(self) -> dict[str, Any]:
         return {

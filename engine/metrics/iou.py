@@ -97,7 +97,7 @@ class MeanIoU(Metric):
         valid = denominator > 1e-9
         iou = xp.where(valid, tp / (denominator + EPSILON), xp.zeros_like(tp))
         count = xp.sum(xp.astype(valid, xp.float64))
-        return _to_host(xp.sum(iou) / (count + EPSILON))
+        return _to_host(xp.sum(iou) / (count + EPSILON), self.name)
 
     def get_config(self) -> dict[str, Any]:
         return {

@@ -157,7 +157,7 @@ class R2Score(Metric):
                 )
             else:
                 score = 1.0 - (1.0 - score) * (n - 1.0) / (n - p - 1.0)
-        return _to_host(score)
+        return _to_host(score, self.name)
 
     def get_config(self) -> dict[str, Any]:
         return {

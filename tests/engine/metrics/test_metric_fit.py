@@ -91,3 +91,18 @@ def test_sparse_top_k_and_f1_in_fit_on_digits(tmp_path):
     assert loaded.evaluate(x, y, batch_size=100, verbose=0, return_dict=True) == pytest.approx(
         logs, abs=1e-6
     )
+
+
+def test_a_metric_with_one_value_per_class_in_fit_says_what_to_change():
+    x = np.random.default_rng(0).uniform(size=(20, 4)).astype(np.float32)
+    y = np.arange(20) % 3
+    model = engine.Sequential([engine.Input((4,)), layers.Dense(3, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["f1_score"])
+    with pytest.raises(ValueError, match=r"'f1_score' gives 3 values .*average='macro'"):
+        model.fit(x, y, epochs=1, verbose=0)
+    # standalone, the same result is an ordinary array of per-class scores
+    f1 = metrics.F1Score()
+    f1.update_state(y, model.predict(x, verbose=0))
+    scores = f1.result()
+    assert isinstance(scores, np.ndarray) and scores.shape == (3,)
+    assert float(np.mean(scores)) == pytest.approx(np.mean(np.asarray(scores)))
