@@ -322,3 +322,40 @@ def test_training_keeps_constrained_kernels_inside_their_bounds():
     assert filter_norms.max() <= 0.5 + 1e-5 and unit_norms.max() <= 0.3 + 1e-5
     # Large steps push the norms to the bound: the projection really ran.
     assert filter_norms.max() > 0.49 and unit_norms.max() > 0.29
+
+
+# -- every layer example that declares penalties -------------------------------------------------
+
+
+def _penalty_examples():
+    cases = []
+    for cls in LAYER_TYPES.values():
+        for example in cls.examples:
+            if any(k.endswith("_regularizer") for k in example["config"]):
+                cases.append(pytest.param(cls, example, id=f"{cls.type_name}-{example['config']}"))
+    return cases
+
+
+@pytest.mark.parametrize(("cls", "example"), _penalty_examples())
+def test_every_regularized_example_reports_one_differentiable_scalar_per_penalty(cls, example):
+    from tests.engine.layers import harness  # noqa: PLC0415
+
+    layer = harness.new_layer(cls, example)
+    arrays = harness.make_inputs(cls, example, 3)
+    harness.call(layer, arrays)  # builds; then weights away from 0, where |w| has no slope
+    layer.set_weights([w + np.float32(0.05) for w in layer.get_weights()])
+    with GradientTape() as tape:
+        harness.call(layer, arrays, training=True)
+        losses = layer.losses
+        total = sum(losses[1:], losses[0])
+    given = [k for k, v in example["config"].items() if k.endswith("_regularizer") and v]
+    weight_terms = [k for k in given if k != "activity_regularizer"]
+    # A regularizer on a weight the configuration leaves out (use_bias=False) adds nothing.
+    present = {spec.name for spec in layer.weight_specs(layer.input_shape)}
+    expected = sum(
+        1 for w, (reg, _) in cls.weight_penalties.items() if reg in weight_terms and w in present
+    ) + ("activity_regularizer" in given)
+    assert len(losses) == expected
+    assert all(loss.shape == () and np.isfinite(loss.numpy()) for loss in losses)
+    grads = tape.gradient(total, layer.trainable_weights)
+    assert any(g is not None and np.any(g.numpy() != 0) for g in grads)
