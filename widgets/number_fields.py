@@ -74,9 +74,21 @@ class LearningRateSpinBox(FloatSpinBox):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent, digits=4)
+        self._stand_in: str | None = None
         self.setDecimals(10)
         self.setRange(1e-8, 10.0)
         self.setAccelerated(False)
+
+    def set_stand_in(self, text: str | None) -> None:
+        """Show ``text`` instead of the number (e.g. "schedule" while a schedule sets the
+        rate; the field is then disabled), or the number again with ``None``."""
+        if text != self._stand_in:
+            self._stand_in = text
+            self.lineEdit().setText(self.textFromValue(self.value()))
+
+    def textFromValue(self, value: float) -> str:  # noqa: N802 - Qt's name
+        stand_in = getattr(self, "_stand_in", None)  # Qt asks during __init__ already
+        return stand_in if stand_in is not None else super().textFromValue(value)
 
     def stepBy(self, steps: int) -> None:  # noqa: N802 - Qt's name
         value = self.value()

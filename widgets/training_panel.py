@@ -287,6 +287,7 @@ class TrainingPanel(QWidget):
     def _update_rate_field(self) -> None:
         # A schedule sets the rate itself: the field then shows the last constant rate.
         scheduled = self.form.schedule() is not None
+        self.rate_box.set_stand_in("schedule" if scheduled else None)
         self.rate_box.setEnabled(not scheduled and self._state == "idle")
         self.rate_box.setToolTip(
             "Set by the learning-rate schedule (Setup tab)"
