@@ -31,7 +31,7 @@ def subtract_in_place(var, delta) -> None:
     """``var.data -= delta`` without a new array where the array allows it."""
     data = var.data
     flags = getattr(data, "flags", None)
-    if flags is not None and not flags.writeable:
+    if flags is not None and not getattr(flags, "writeable", True):  # CuPy has no such flag
         var.data = data - delta
         return
     data -= delta

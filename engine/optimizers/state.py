@@ -55,7 +55,7 @@ class StateMixin:
             state["learning_rate"] = np.asarray(self._learning_rate, dtype=np.float64)
         for slot, arrays in self._slots.items():
             for index, array in enumerate(arrays):
-                state[f"{slot}/{index}"] = np.array(backend.to_numpy(array), copy=True)
+                state[f"{slot}/{index}"] = np.array(_host(array), copy=True)
         return state
 
     def set_state(self, state: dict[str, Any], var_list: Sequence) -> None:
@@ -98,3 +98,11 @@ class StateMixin:
             if array.dtype != current.dtype:
                 array = backend.xp.astype(array, current.dtype)
             self._slots[slot][index] = array
+
+
+def _host(array) -> np.ndarray:
+    """A slot array on the host. (``backend.to_numpy`` reads ``.data`` first, for engine
+    tensors; a CuPy array's ``.data`` is its memory pointer.)"""
+    if not isinstance(array, np.ndarray) and callable(getattr(array, "get", None)):
+        return array.get()
+    return backend.to_numpy(array)
