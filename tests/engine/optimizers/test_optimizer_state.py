@@ -195,3 +195,38 @@ def test_minimize_scales_the_loss_and_unscales_the_gradients_as_keras():
         results.append(w.numpy())
     np.testing.assert_allclose(results[1], results[0], rtol=1e-12)
     assert optimizers.SGD(loss_scale_factor=8.0).scale_loss(2.0) == 16.0
+
+
+@pytest.mark.parametrize(
+    "optimizer",
+    [
+        {"name": "sgd", "learning_rate": 1e38, "momentum": 0.9, "gradient_accumulation_steps": 2},
+        {"name": "adagrad", "learning_rate": 1e38, "gradient_accumulation_steps": 3},
+        {"name": "adamax", "learning_rate": 1e38, "gradient_accumulation_steps": 2},
+    ],
+    ids=lambda o: o["name"],
+)
+def test_a_diverging_update_after_accumulating_is_undone_with_the_raw_counter(optimizer):
+    # fit's step guard puts back the raw counter of calls (not iterations, which counts
+    # updates) and the accumulators: the optimizer is exactly as before the bad step.
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 4)).astype(np.float32)
+    y = (x @ np.array([1.0, -2.0, 3.0, 0.5], np.float32))[:, None] * 100.0
+    engine.set_random_seed(0)
+    model = Sequential([Input((4,)), Dense(8, activation="relu"), Dense(1)])
+    model.compile(optimizer, "mse")
+    before = {}
+
+    class Snapshot(engine.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            before["weights"] = self.model.get_weights()
+            before["state"] = self.model.optimizer.get_state()
+
+    model.fit(x, y, epochs=2, batch_size=8, verbose=0, callbacks=[Snapshot()])
+    assert model.stop_reason is not None
+    state = model.optimizer.get_state()
+    assert int(state["iterations"]) == int(before["state"]["iterations"]) > 0
+    assert any(np.any(v != 0) for k, v in state.items() if k.startswith("gradient_acc"))
+    np.testing.assert_equal(state, before["state"])
+    for a, b in zip(model.get_weights(), before["weights"], strict=True):
+        np.testing.assert_array_equal(a, b)
