@@ -39,9 +39,6 @@ from engine.optimizers import checks
 from engine.optimizers.clipping import clip_gradients, subtract_in_place
 from engine.optimizers.state import StateMixin
 
-# Kept for code that imported the helper from the old single module.
-_subtract_in_place = subtract_in_place
-
 
 class Optimizer(StateMixin):
     """Base class; subclasses declare ``update_slot_names()`` and implement ``update_step``
