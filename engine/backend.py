@@ -114,7 +114,9 @@ def _same_dtype(np_dtype):
 
 def to_numpy(value) -> numpy.ndarray:
     """Bring an array (or an engine Tensor) back to the host as a numpy array."""
-    value = getattr(value, "data", value) if not isinstance(value, numpy.ndarray) else value
+    # Unwrap engine Tensors only: a CuPy array's own .data is its memory pointer.
+    if hasattr(value, "requires_grad") and hasattr(value, "data"):
+        value = value.data
     if isinstance(value, numpy.ndarray):
         return value
     if hasattr(value, "get") and device == "gpu":

@@ -142,6 +142,9 @@ class StepsMixin:
             with enable_grad():
                 predictions = self.plan().run(x, training=True)
                 total, parts, penalty = self._total_loss(spec, y, predictions, w)
+                # Keras's loss_scale_factor: gradients of the scaled loss, which
+                # apply_gradients divides back.
+                scaled = self.optimizer.scale_loss(total)
             loss = self._track(total, parts, penalty, len(x_batch[0]), sync=True)
             if not math.isfinite(loss):
                 guard.restore(updated=False)  # the forward pass may have moved statistics
@@ -151,7 +154,7 @@ class StepsMixin:
                 guard.restore(updated=False)
                 return f"the forward pass made {found} NaN or infinite (the loss was {loss:.4g})"
             if variables:
-                gradients = grad(total, variables)
+                gradients = grad(scaled, variables)
                 if not guard.gradients_finite(gradients):
                     guard.restore(updated=False)
                     return f"the gradients became NaN or infinite while the loss was {loss:.4g}"

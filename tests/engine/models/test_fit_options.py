@@ -233,3 +233,27 @@ def test_weights_and_penalties_run_on_the_strict_array_namespace():
     assert np.isfinite(history.history["regularization_loss"]).all()
     assert len(history.history["val_loss"]) == 1
     assert set(logs) == {"loss", "regularization_loss", "accuracy"}
+
+
+def test_loss_scale_factor_scales_the_loss_for_the_gradients_and_back():
+    """Keras's train step takes gradients of optimizer.scale_loss(loss); apply_gradients
+    divides them back, so a power-of-two factor leaves the run exactly as it was."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 4)).astype("float32")
+    y = (x.sum(axis=1) > 0).astype("int64")
+    weights = []
+    for factor in (None, 1024.0):
+        engine.set_random_seed(0)
+        model = engine.Sequential(
+            [
+                engine.Input((4,)),
+                engine.layers.Dense(8, activation="relu"),
+                engine.layers.Dense(2, activation="softmax"),
+            ]
+        )
+        optimizer = engine.optimizers.SGD(learning_rate=0.1, loss_scale_factor=factor)
+        model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy")
+        model.fit(x, y, epochs=2, batch_size=16, verbose=0, shuffle=False)
+        weights.append(model.get_weights())
+    for a, b in zip(*weights, strict=True):
+        np.testing.assert_array_equal(a, b)
