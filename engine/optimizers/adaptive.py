@@ -234,7 +234,11 @@ class Adafactor(Optimizer):
             v = self._slots["velocity"][index]
             v *= beta_2_t
             v += squared * (1.0 - beta_2_t)
-        u = gradient / xp.sqrt(v)
+        # Where a row and a column of squared gradients are both ~epsilon_1 (a weight that
+        # never gets a gradient, such as an always-blank pixel's), their product underflows
+        # to 0 and Keras's 0 / sqrt(0) is NaN on the very first step. Such a weight has no
+        # gradient to follow, so its update is 0; everywhere else this is Keras's rule.
+        u = xp.where(v > 0, gradient / xp.sqrt(xp.where(v > 0, v, 1.0)), 0.0)
         u = u / xp.clip(self._rms(u) / self.clip_threshold, 1.0, None)
         subtract_in_place(var, u * alpha_t)
 

@@ -61,3 +61,21 @@ def test_training_with_ema_and_accumulation(iris, name):
 def test_a_zero_learning_rate_does_not_train(iris):
     # The bar means something: the same run without steps stays where it started.
     assert accuracy_after_training(iris, {"name": "adam", "learning_rate": 0.0}) < 0.7
+
+
+def test_adafactor_leaves_weights_without_gradient_alone():
+    """A kernel row and column that never get a gradient (an always-blank input and a dead
+    unit) make Keras's factored second moment underflow to 0 and its update NaN on the first
+    step; here those weights keep their values and the rest moves."""
+    rng = np.random.default_rng(0)
+    start = rng.normal(size=(6, 4)).astype("float32")
+    gradient = rng.normal(size=(6, 4)).astype("float32")
+    gradient[2] = 0.0
+    gradient[:, 1] = 0.0
+    variable = engine.Variable(start.copy())
+    engine.optimizers.Adafactor().apply_gradients([(engine.constant(gradient), variable)])
+    after = np.asarray(variable.numpy())
+    assert np.isfinite(after).all()
+    np.testing.assert_array_equal(after[2], start[2])
+    np.testing.assert_array_equal(after[:, 1], start[:, 1])
+    assert not np.allclose(after[0], start[0])
