@@ -33,7 +33,7 @@ def _float64_sum(values):
 
 class PerValueResult(np.ndarray):
     """A metric result with one value per threshold, class or output: a plain numpy array,
-    except that turning it into one number (as ``fit`` does to log it) says what to change
+    except that turning it into one number says how to configure the metric for one
     instead of numpy's "only 0-dimensional arrays can be converted"."""
 
     metric_name = ""
@@ -43,10 +43,9 @@ class PerValueResult(np.ndarray):
             return float(self.reshape(()).view(np.ndarray))
         raise ValueError(
             f"metric {self.metric_name!r} gives {self.size} values (one per threshold, class "
-            "or output), but fit and evaluate log one number per metric: configure it to "
-            "give one value (F1Score/FBetaScore: average='macro', 'micro' or 'weighted'; "
-            "Precision/Recall: one threshold; R2Score: a class_aggregation), or compute it "
-            "on model.predict(...) yourself"
+            "or output), not one number (fit logs them as name_0, name_1, ...): for one "
+            "number, configure it (F1Score/FBetaScore: average='macro', 'micro' or "
+            "'weighted'; Precision/Recall: one threshold; R2Score: a class_aggregation)"
         )
 
 

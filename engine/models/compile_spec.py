@@ -12,6 +12,13 @@ Sample weights (``fit(sample_weight=...)`` or ``class_weight``) weight each outp
 (Keras's ``sum(loss * w) / n``) and the ``weighted_metrics``; ``metrics`` stay unweighted,
 as in Keras. A weighted metric whose name is taken by an unweighted one is logged as
 ``weighted_<name>`` (Keras's rule).
+
+A metric whose result has one value per class, threshold or output (``F1Score(average=None)``,
+``Precision(thresholds=[...])``, ``R2Score(class_aggregation=None)``) is logged as the
+scalars ``<name>_0``, ``<name>_1``, ... (indices: the engine knows no class names here), so
+that logs, history, ``evaluate(return_dict=True)`` and the CLI's history files hold numbers
+only. ``metrics_names`` lists those keys once a result has been computed (Keras's
+``metrics_names`` is also only complete after the model has run).
 """
 
 from __future__ import annotations
@@ -36,6 +43,8 @@ class CompileSpec:
     metric_names: list[list[str]] = field(default_factory=list)  # as logged
     weighted_metrics: list[list] = field(default_factory=list)  # get the sample weights
     weighted_metric_names: list[list[str]] = field(default_factory=list)
+    # logged name -> how many values its last result had (only for per-value results)
+    widths: dict[str, int] = field(default_factory=dict)
 
     @property
     def several(self) -> bool:
@@ -79,17 +88,30 @@ class CompileSpec:
     def all_metric_names(self) -> list[str]:
         """Every logged metric name: the unweighted metrics, then the weighted ones."""
         groups = (*self.metric_names, *self.weighted_metric_names)
-        return [name for names in groups for name in names]
+        return [key for names in groups for name in names for key in self._keys(name)]
+
+    def _keys(self, name: str) -> list[str]:
+        width = self.widths.get(name)
+        return [f"{name}_{i}" for i in range(width)] if width else [name]
 
     def metric_results(self) -> dict[str, float]:
-        """Each metric's current value (one device-to-host sync per value)."""
+        """Each metric's current value (one device-to-host sync per metric); a result with
+        several values gives one scalar per value (see the module docstring)."""
         objects = (*self.metrics, *self.weighted_metrics)
         names = (*self.metric_names, *self.weighted_metric_names)
-        return {
-            name: float(metric.result())
-            for group, group_names in zip(objects, names)
-            for metric, name in zip(group, group_names)
-        }
+        out: dict[str, float] = {}
+        for group, group_names in zip(objects, names):
+            for metric, name in zip(group, group_names):
+                value = metric.result()
+                size = getattr(value, "size", 1)
+                if getattr(value, "ndim", 0) == 0 or size == 1:
+                    self.widths.pop(name, None)
+                    out[name] = float(value)
+                    continue
+                self.widths[name] = int(size)
+                for i, item in enumerate(value.reshape(-1).tolist()):
+                    out[f"{name}_{i}"] = float(item)
+        return out
 
 
 def _is_config(value, names: list[str]) -> bool:

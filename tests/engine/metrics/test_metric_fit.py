@@ -93,16 +93,20 @@ def test_sparse_top_k_and_f1_in_fit_on_digits(tmp_path):
     )
 
 
-def test_a_metric_with_one_value_per_class_in_fit_says_what_to_change():
+def test_a_metric_with_one_value_per_class_is_logged_per_class_in_fit():
+    # (tests/engine/models/test_per_value_metrics.py checks the values against sklearn)
     x = np.random.default_rng(0).uniform(size=(20, 4)).astype(np.float32)
     y = np.arange(20) % 3
     model = engine.Sequential([engine.Input((4,)), layers.Dense(3, activation="softmax")])
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["f1_score"])
-    with pytest.raises(ValueError, match=r"'f1_score' gives 3 values .*average='macro'"):
-        model.fit(x, y, epochs=1, verbose=0)
+    logs = model.fit(x, y, epochs=1, verbose=0).history
+    assert {"f1_score_0", "f1_score_1", "f1_score_2"} <= set(logs) and "f1_score" not in logs
     # standalone, the same result is an ordinary array of per-class scores
     f1 = metrics.F1Score()
     f1.update_state(y, model.predict(x, verbose=0))
     scores = f1.result()
     assert isinstance(scores, np.ndarray) and scores.shape == (3,)
     assert float(np.mean(scores)) == pytest.approx(np.mean(np.asarray(scores)))
+    # float() of it still says how to configure a single value
+    with pytest.raises(ValueError, match=r"'f1_score' gives 3 values .*average='macro'"):
+        float(scores)
