@@ -11,6 +11,10 @@ after every epoch and, at the end, ``DIR/model.lcmodel`` with the history in
 infinite value is ``null``) and ``DIR/history.csv`` (one row per epoch, epochs counted
 from 1).
 
+Every run is also recorded in the project's run store (``X.runs/`` beside ``X.lcproj``,
+see :mod:`engine.runs`): its settings, curves, last and best weights, so headless runs show
+up in the window's Runs panel. A store that cannot be written is a warning, not a failure.
+
 Ctrl-C stops cleanly: the last completed epoch's checkpoint becomes ``model.lcmodel``, the
 history so far is written, and the exit status is 130.
 
@@ -110,7 +114,35 @@ def run_train(args: argparse.Namespace) -> int:
         flush=True,
     )
     out.mkdir(parents=True, exist_ok=True)
-    return _fit(setup, out)
+    return _fit(setup, out, _recorder(setup, Path(args.project)))
+
+
+def _recorder(setup, project_file: Path):
+    """The recorder of this run in the project's run store, or None (with a warning) when
+    the store cannot be written."""
+    from engine.runs import RunStore, runs_dir_for  # noqa: PLC0415
+    from engine.runs.record import record_run  # noqa: PLC0415
+
+    store = RunStore(runs_dir_for(project_file))
+    try:
+        return record_run(store, setup, source="cli")
+    except OSError as err:
+        print(
+            f"{PROG}: warning: this run is not recorded: cannot write {store.root} "
+            f"({err.strerror or err})",
+            file=sys.stderr,
+        )
+        return None
+
+
+def _recorded(recorder) -> None:
+    """Say where the run was recorded (or why recording stopped)."""
+    if recorder is None:
+        return
+    if recorder.problem:
+        print(f"{PROG}: warning: {recorder.problem}", file=sys.stderr)
+    else:
+        print(f"Recorded as '{recorder.record.name}' in {recorder.record.folder}")
 
 
 @contextlib.contextmanager
@@ -127,7 +159,7 @@ def _warnings_as_lines():
         yield
 
 
-def _fit(setup, out: Path) -> int:
+def _fit(setup, out: Path, recorder=None) -> int:
     from engine.callbacks import History, ModelCheckpoint  # noqa: PLC0415
 
     model = setup.model
@@ -136,14 +168,17 @@ def _fit(setup, out: Path) -> int:
     with contextlib.suppress(FileNotFoundError):
         checkpoint.unlink()  # a checkpoint of an earlier run must not pass for this one's
     saver = ModelCheckpoint(checkpoint)
-    callbacks = [_progress_bar(setup), saver, history]
+    callbacks = [_progress_bar(setup), saver, history, *([recorder] if recorder else [])]
     steps_before = getattr(model.optimizer, "iterations", None)
     try:
         with _warnings_as_lines():
             model.fit(**setup.fit_arguments(callbacks))
     except KeyboardInterrupt:
+        if recorder is not None:
+            recorder.interrupted()
         return _interrupted(out, history, checkpoint)
     _write_history(out, history)
+    _recorded(recorder)
     if getattr(model, "stop_reason", None):
         untrained = steps_before is not None and model.optimizer.iterations == steps_before
         return _diverged(model, out, saver, untrained)
