@@ -128,6 +128,7 @@ class DatasetPreview:
     target_shape: tuple[int, ...] = ()
     class_names: list[str] | None = None
     class_counts: list[int] | None = None
+    train_class_counts: list[int] | None = None  # the training split's, for class weights
     train_samples: int = 0
     validation_samples: int = 0
     test_samples: int = 0
@@ -168,9 +169,11 @@ def load_preview(spec: dict[str, Any], base_dir: Path | None) -> DatasetPreview:
     except (ValueError, OSError, MemoryError) as err:
         message = " ".join(str(err).split()) or type(err).__name__
         return DatasetPreview(spec=spec, error=f"Cannot load this dataset: {message}")
-    counts = None
+    counts = train_counts = None
     if ds.task == "classification":
         counts = np.bincount(ds.y.reshape(-1), minlength=ds.num_classes or 0).tolist()
+        train_y = prepared.train.y.reshape(-1)
+        train_counts = np.bincount(train_y, minlength=ds.num_classes or 0).tolist()
     names = list(ds.class_names) if ds.class_names is not None else None
     if names is None and ds.task == "classification":
         names = [str(i) for i in range(ds.num_classes or 0)]
@@ -185,6 +188,7 @@ def load_preview(spec: dict[str, Any], base_dir: Path | None) -> DatasetPreview:
         target_shape=tuple(ds.target_shape),
         class_names=names,
         class_counts=counts,
+        train_class_counts=train_counts,
         train_samples=len(prepared.train),
         validation_samples=len(prepared.validation) if prepared.validation is not None else 0,
         test_samples=len(prepared.test) if prepared.test is not None else 0,

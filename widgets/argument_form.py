@@ -143,7 +143,8 @@ class ArgumentField(QWidget):
         if kind == "float":
             return float(editor.value())
         if kind == "choice":
-            return editor.currentText()
+            text = editor.currentText()
+            return None if text == "None" and "None" in self.argument.choices else text
         text = editor.text().strip()
         if kind == "list":
             return _parse_list(text)
@@ -184,6 +185,9 @@ class ArgumentField(QWidget):
     def _placeholder(self) -> Any:
         """What an unset (None) field shows greyed out: a typical value to start from."""
         kind = self.argument.kind
+        if kind == "choice":
+            choices = self.argument.choices
+            return "None" if "None" in choices else (choices[0] if choices else "")
         return {"bool": False, "int": 1, "float": 1.0, "list": []}.get(kind, "")
 
 

@@ -34,6 +34,7 @@ __all__ = [
     "Entry",
     "losses",
     "metric_names",
+    "metrics",
     "optimizers",
     "preview_schedule",
     "schedules",
@@ -52,6 +53,20 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "summation_method": ("interpolation", "minoring", "majoring"),
     "average": ("micro", "macro", "weighted"),
     "anneal_strategy": ("cos", "linear"),
+    # "None" stands for Python's None (R2Score then gives one value per output column)
+    "class_aggregation": ("uniform_average", "variance_weighted_average", "None"),
+}
+
+# Kinds of arguments whose default (None, or none at all) and annotation say nothing: the
+# metrics' counts and class ids are ints, their thresholds and label weights lists.
+_KINDS: dict[str, str] = {
+    "top_k": "int",
+    "class_id": "int",
+    "num_classes": "int",
+    "ignore_class": "int",
+    "num_labels": "int",
+    "thresholds": "list",
+    "label_weights": "list",
 }
 
 # Help for arguments every optimizer shares (Keras's wording), used when a class's
@@ -214,7 +229,7 @@ def _kind(param: inspect.Parameter) -> tuple[str, tuple[str, ...]]:
         return "str", ()
     if isinstance(default, list | tuple):
         return "list", ()
-    return from_annotation or "float", ()
+    return from_annotation or _KINDS.get(param.name, "float"), ()
 
 
 @functools.cache
@@ -340,6 +355,12 @@ def losses() -> dict[str, Entry]:
         return {n: class_for(n) for n in names} if class_for else {}
 
     return _entries(_registry(_module("losses"), fallback))
+
+
+def metrics() -> dict[str, Entry]:
+    """``{identifier: Entry}`` of every metric, also those that need an argument (MeanIoU's
+    ``num_classes``): the Setup tab writes those as ``{"name": ..., **arguments}``."""
+    return _entries(_registry(_module("metrics"), lambda module: {}))
 
 
 def metric_names() -> list[str]:

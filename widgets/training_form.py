@@ -16,7 +16,11 @@ one dict so that the panel makes one undo step of it, in the format the engine r
   ``training.schedule`` where the project already keeps it there;
 * ``loss``: a name, or ``{"name": ..., **arguments}`` when an argument differs; a loss per
   output (``{"output_id": "mse", ...}``) is shown but left as it is;
-* ``metrics``: a list of names, in the order the user ticked them.
+* ``metrics``: a list of names, in the order the user ticked them, and
+  ``{"name": ..., **arguments}`` for a metric whose arguments differ from the defaults
+  (:mod:`widgets.metrics_editor`);
+* ``class_weight``, ``validation_freq``, ``initial_epoch``, ``steps_per_epoch``: Keras's
+  fit options (:mod:`widgets.fit_options`), removed while at Keras's default.
 
 The panel owns the dict and the write (and the undo step behind it); this widget only
 tells it what changed.
@@ -41,7 +45,8 @@ from PySide6.QtWidgets import (
 
 from widgets import toolbox_catalog as catalog
 from widgets.argument_form import ArgumentForm, same_value
-from widgets.reflow_grid import ReflowGrid
+from widgets.fit_options import FitOptions
+from widgets.metrics_editor import MetricsEditor
 from widgets.schedule_preview import SchedulePreview
 
 __all__ = ["CONSTANT", "TrainingForm", "optimizer_config"]
@@ -136,12 +141,17 @@ class TrainingForm(QWidget):
         loss_layout.addWidget(self.loss_note)
         loss_layout.addWidget(self.loss_args)
 
-        # Metrics: tick any number of them.
+        # Metrics: tick any number of them; the ticked ones' arguments below the grid.
         self.metrics_group, metrics_layout = _group("Metrics")
-        self.metric_boxes: dict[str, QCheckBox] = {}
-        self._metrics_grid = ReflowGrid()
-        self._metric_names = catalog.metric_names()
-        metrics_layout.addWidget(self._metrics_grid)
+        self.metrics_editor = MetricsEditor()
+        self.metrics_editor.edited.connect(self._emit)
+        metrics_layout.addWidget(self.metrics_editor)
+
+        # Keras's fit options: class weights, validation frequency, resuming, epoch length.
+        self.fit_group, fit_layout = _group("Fit options")
+        self.fit_options = FitOptions()
+        self.fit_options.edited.connect(self._emit)
+        fit_layout.addWidget(self.fit_options)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -149,6 +159,7 @@ class TrainingForm(QWidget):
         for group in (self.optimizer_group, self.schedule_group, self.loss_group):
             layout.addWidget(group)
         layout.addWidget(self.metrics_group)
+        layout.addWidget(self.fit_group)
         layout.addStretch(1)
         self.set_training({"optimizer": {"name": "adam", "learning_rate": 0.001}})
 
@@ -161,8 +172,19 @@ class TrainingForm(QWidget):
         self._show_optimizer()
         self._show_schedule()
         self._show_loss()
-        self._show_metrics()
+        self.metrics_editor.set_metrics(self._training.get("metrics"))
+        self.fit_options.set_training(self._training)
         self._align_labels()
+
+    @property
+    def metric_boxes(self) -> dict[str, QCheckBox]:
+        return self.metrics_editor.boxes
+
+    def set_classes(self, names: Any, train_counts: Any = None) -> None:
+        """The dataset's class names (None: unknown or not a classifier) and the training
+        labels' count per class (None: unknown); for class weights and MeanIoU."""
+        self.fit_options.set_classes(names, train_counts)
+        self.metrics_editor.set_class_count(len(names) if names else None)
 
     def set_plan(self, epochs: int, steps_per_epoch: int) -> None:
         """The planned run, for the schedule preview and new schedules' step counts."""
@@ -269,40 +291,12 @@ class TrainingForm(QWidget):
             self.loss_args.set_values(args)
         self.loss_args.setVisible(entry is not None and bool(entry.arguments))
 
-    def _show_metrics(self) -> None:
-        metrics = self._training.get("metrics") or []
-        per_output = isinstance(metrics, Mapping)
-        entries = [] if per_output else list(metrics)
-        chosen = [_metric_name(m) for m in entries]
-        names = list(self._metric_names) + [m for m in chosen if m not in self._metric_names]
-        if list(self.metric_boxes) != names:
-            self.metric_boxes = {}
-            for name in names:
-                box = QCheckBox(name)
-                box.setObjectName(f"metric_{name}")
-                box.toggled.connect(lambda on, n=name: self._on_metric_ticked(n, on))
-                self.metric_boxes[name] = box
-            self._metrics_grid.set_widgets(list(self.metric_boxes.values()))
-        for name, box in self.metric_boxes.items():
-            blocker = QSignalBlocker(box)
-            box.setChecked(name in chosen)
-            box.setEnabled(not per_output)
-            # A metric with arguments ({"name": "auc", "curve": "PR"}) keeps them; say which.
-            config = next(
-                (m for m in entries if isinstance(m, Mapping) and m.get("name") == name), None
-            )
-            args = ", ".join(f"{k}={v!r}" for k, v in (config or {}).items() if k != "name")
-            box.setText(f"{name} ({args})" if args else name)
-            del blocker
-        self.metrics_group.setToolTip(
-            "Metrics per output are set in the project file" if per_output else ""
-        )
-
     def _align_labels(self) -> None:
         """One label column for all the forms, so every field starts at the same x."""
         labels: list[QLabel] = []
         for form in (self.optimizer_args, self.schedule_args, self.loss_args):
             labels += [label for label in form.labels() if label is not None]
+        labels += self.fit_options.labels()
         if not labels:
             return
         width = max(label.sizeHint().width() for label in labels)
@@ -409,18 +403,6 @@ class TrainingForm(QWidget):
         name = name or self.loss_args.entry.identifier
         self._emit({"loss": {"name": name, **values} if values else name})
 
-    def _on_metric_ticked(self, name: str, on: bool) -> None:
-        metrics = self._training.get("metrics") or []
-        if isinstance(metrics, Mapping):
-            return
-        chosen = list(metrics)
-        names = [_metric_name(m) for m in chosen]
-        if on and name not in names:
-            chosen.append(name)
-        elif not on:
-            chosen = [m for m in chosen if _metric_name(m) != name]
-        self._emit({"metrics": chosen})
-
     def _emit(self, changes: dict[str, Any]) -> None:
         """Apply ``changes`` to the shown settings and report those that change anything."""
         changed = {}
@@ -437,11 +419,6 @@ class TrainingForm(QWidget):
         if "optimizer" in changed or "schedule" in changed:
             self.preview.set_schedule(self.schedule() or self._rate())
         self.edited.emit(changed)
-
-
-def _metric_name(metric: Any) -> str:
-    """``"auc"`` for ``"auc"`` and for ``{"name": "auc", "curve": "PR"}``."""
-    return str(metric.get("name", "")) if isinstance(metric, Mapping) else str(metric)
 
 
 def _same_setting(a: Any, b: Any) -> bool:

@@ -274,6 +274,11 @@ class TrainingPanel(QWidget):
         self._train_samples = int(samples) if samples else None
         self._update_plan()
 
+    def set_classes(self, names: Sequence[str] | None, train_counts: Sequence[int] | None) -> None:
+        """The dataset's class names and the training labels' count per class (either None
+        when unknown): the Setup tab's class weights, "Balanced" and MeanIoU use them."""
+        self.form.set_classes(names, train_counts)
+
     def steps_per_epoch(self) -> int:
         """Optimizer steps in one epoch: the training samples over the batch size, rounded
         up (a default while the dataset's size is not known)."""
