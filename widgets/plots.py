@@ -9,6 +9,11 @@
   (faint), the epoch's value and the ``val_`` value as points;
 * a small learning-rate plot.
 
+A metric logged once per class or threshold (``f1_score_0``, ``f1_score_1``, ..., as ``fit``
+logs ``F1Score(average=None)``) gets one plot for all its values, one colour per index: the
+validation values as lines, the training values as points, and no running batch curves
+(ten faint lines would hide everything).
+
 Weight penalties (``regularization_loss``, logged when a layer has a kernel, bias or
 activity regularizer) are drawn in the loss plot as their own dashed curve with its own
 legend entry, apart from the data loss, so the share of the penalty is visible.
@@ -84,6 +89,7 @@ class TrainingPlots(QWidget):
         self._plots: dict[str, pg.PlotItem] = {}  # "loss", metric names, "learning_rate"
         self._epoch_rows: list[tuple[int, dict[str, float]]] = []
         self._color_of: dict[str, str] = {}
+        self._families: set[str] = set()  # metrics logged per value: "f1_score"
         self.refresh_count = 0
 
         self._layout_widget = pg.GraphicsLayoutWidget()
@@ -147,6 +153,7 @@ class TrainingPlots(QWidget):
         self._epoch_series = {}
         self._smoothed = None
         self._color_of = {}
+        self._families = set()
         self._epoch_rows = []
         self._build_plot("loss", "Loss")
         self._build_plot("learning_rate", "Learning rate", small=True)
@@ -160,7 +167,10 @@ class TrainingPlots(QWidget):
         x = np.asarray(x, dtype=np.float64).reshape(-1)
         if len(x) == 0:
             return
+        self._note_families(values)
         for key, ys in values.items():
+            if self._family(key) is not None:
+                continue  # per-value running means: only their epoch values are drawn
             ys = np.asarray(ys, dtype=np.float64).reshape(-1)
             if len(ys) != len(x):
                 raise ValueError(f"{key}: {len(ys)} values for {len(x)} positions")
@@ -177,6 +187,7 @@ class TrainingPlots(QWidget):
             except (TypeError, ValueError):
                 continue
         x = np.array([epoch + 1.0])
+        self._note_families(numbers)
         for key, value in numbers.items():
             if key in ("size", "batch"):
                 continue
@@ -296,14 +307,34 @@ class TrainingPlots(QWidget):
             plot.showAxis("bottom")
             plot.getAxis("bottom").showLabel(name == "learning_rate")
 
+    def _note_families(self, keys) -> None:
+        """Metrics logged per value: ``<name>_0`` among the keys (a second metric of the same
+        name, ``auc_1``, comes without an ``auc_0``)."""
+        for key in keys:
+            base = base_name(key)
+            if base.endswith("_0") and not is_loss(base):
+                self._families.add(base[:-2])
+
+    def _family(self, key: str) -> tuple[str, int] | None:
+        """``("f1_score", 3)`` for ``f1_score_3`` or ``val_f1_score_3`` of a family."""
+        name, _, index = base_name(key).rpartition("_")
+        if name in self._families and index.isdigit():
+            return name, int(index)
+        return None
+
     def _plot_for(self, key: str) -> pg.PlotItem:
         if key == "learning_rate" or key == "lr":
             return self._plots["learning_rate"]
         if is_loss(key):
             return self._plots["loss"]
-        name = base_name(key)
+        family = self._family(key)
+        name = family[0] if family else base_name(key)
         if name not in self._plots:
-            self._build_plot(name, title(name))
+            self._build_plot(
+                name, title(name) + (", one value per class or threshold" if family else "")
+            )
+            if family and self._plots[name].legend is not None:
+                self._plots[name].legend.setColumnCount(5)
         return self._plots[name]
 
     def _color(self, key: str) -> str:
@@ -357,7 +388,19 @@ class TrainingPlots(QWidget):
         color = QColor(self._color(key))
         is_val = key.startswith("val_")
         is_lr = key in ("learning_rate", "lr")
-        if is_lr:
+        family = self._family(key)
+        if family is not None:
+            # One hue per index; the validation line carries the legend entry.
+            color = pg.intColor(family[1], hues=max(10, family[1] + 1), maxValue=230)
+            item = plot.plot(
+                pen=pg.mkPen(color, width=2) if is_val else None,
+                symbol="o" if is_val else "s",
+                symbolSize=5 if is_val else 4,
+                symbolBrush=pg.mkBrush(color),
+                symbolPen=None,
+                name=str(family[1]) if is_val else None,
+            )
+        elif is_lr:
             item = plot.plot(pen=pg.mkPen(color, width=2), name=None)
         elif is_regularization(key):
             # Apart from the data loss: its own dashed curve and legend entry.
