@@ -96,6 +96,9 @@ class TrainingController(QObject):
         # The outcome signal to emit once the worker thread has ended (see below).
         self._pending: Callable[[], None] | None = None
         self.result: TrainingResult | None = None
+        # Called in the worker with the prepared run; returns extra callbacks (app.runs_controller
+        # records runs and resumes them through it). Read when a run starts.
+        self.setup_hook: Callable[[Any], list] | None = None
 
     # -- state ----------------------------------------------------------------------------------
 
@@ -139,7 +142,7 @@ class TrainingController(QObject):
             self.failed.emit(describe_error(err))
             return False
         self._flags = RunFlags()
-        worker = JobWorker(training_job(snapshot, self._flags, overrides))
+        worker = JobWorker(training_job(snapshot, self._flags, overrides, self.setup_hook))
         worker.started.connect(self._on_started)
         worker.batch_end.connect(self.batch_end)
         worker.epoch_end.connect(self.epoch_end)

@@ -44,8 +44,14 @@ class JobWorker(QObject):
             self.done.emit()
 
 
-def training_job(snapshot: Project, flags: RunFlags, overrides: dict[str, Any]):
-    """The training job run in the worker thread."""
+def training_job(
+    snapshot: Project,
+    flags: RunFlags,
+    overrides: dict[str, Any],
+    setup_hook: Callable[[Any], list] | None = None,
+):
+    """The training job run in the worker thread. ``setup_hook(setup)``, when given, may
+    change the prepared run (resume it) and returns extra ``fit`` callbacks (a recorder)."""
 
     def job(worker: JobWorker) -> tuple[str, Any]:
         from engine.graph.session import prepare_training  # noqa: PLC0415
@@ -53,6 +59,7 @@ def training_job(snapshot: Project, flags: RunFlags, overrides: dict[str, Any]):
         started = time.perf_counter()
         worker.message.emit("Preparing the data and building the model...")
         setup = prepare_training(snapshot, **overrides)
+        extra = list(setup_hook(setup)) if setup_hook is not None else []
         for warning in setup.warnings:
             worker.message.emit(f"Warning: {warning.text()}")
         model = setup.model
@@ -78,7 +85,7 @@ def training_job(snapshot: Project, flags: RunFlags, overrides: dict[str, Any]):
         callback = QtReportingCallback(
             flags, worker.batch_end.emit, worker.epoch_end.emit, worker.paused_changed.emit
         )
-        model.fit(**setup.fit_arguments([callback]))
+        model.fit(**setup.fit_arguments([callback, *extra]))
         stopped = flags.stop.is_set()
         note = getattr(model, "stop_reason", None)
         evaluation = None

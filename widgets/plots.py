@@ -238,6 +238,12 @@ class TrainingPlots(QWidget):
         """Redraw now (normally the timer does it)."""
         self._refresh()
 
+    def plot_item(self, key: str) -> pg.PlotItem:
+        """The plot that draws ``key`` (made if not there yet), for curves drawn over this
+        run's own: the Runs panel overlays recorded runs there (widgets.run_overlay)."""
+        self._show_hint(False)
+        return self._plot_for(key)
+
     def export_csv(self, path: str | Path, level: str = "epoch") -> Path:
         """Write the numbers behind the curves: one row per epoch (``epoch`` counted from 1,
         then every logged key) or, with ``level="batch"``, one row per batch."""
