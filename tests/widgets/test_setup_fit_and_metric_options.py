@@ -150,6 +150,8 @@ def test_mean_iou_num_classes_from_the_dataset_or_a_clear_problem(editor_panel):
     assert editor.project.training["metrics"][-1] == {"name": "mean_iou", "sparse_y_pred": False}
     problem = metrics.problems["mean_iou"]
     assert problem.isVisibleTo(panel) and "needs num_classes" in problem.text()
+    errors = [d.message for d in editor.project.check().diagnostics if d.severity == "error"]
+    assert any("mean_iou" in e and "num_classes" in e for e in errors), errors
     metrics.forms["mean_iou"].field("ignore_class").enable.setChecked(True)
     assert editor.project.training["metrics"][-1] == {
         "name": "mean_iou",
