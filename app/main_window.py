@@ -21,6 +21,7 @@ Mistakes are reported in a message box or the status bar, never as a traceback.
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +29,17 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QUndoGroup
 from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QMessageBox, QWidget
 
+from app.autosave import AUTOSAVE_INTERVAL_MS, Autosaver
 from app.docks import build_panels
 from app.editing import EditorDocument
 from app.export_controller import ExportController
 from app.file_controller import EXAMPLES_DIR, FileController, example_projects
 from app.menus import build_menus, build_toolbar
 from app.model_summary import ModelSummary
-from app.settings import AppSettings
+from app.recovery import offer_recovery
+from app.recovery_store import RecoveryStore
+from app.runs_controller import RunsController
+from app.settings import AppSettings, data_dir
 from app.training_controller import Evaluation, TrainingController
 from app.training_wiring import TrainingWiring
 from app.ui_text import count_text
@@ -63,7 +68,13 @@ class MainWindow(QMainWindow):
     onnxExported = Signal(object)
     modelSaved = Signal(object)
 
-    def __init__(self, settings: AppSettings | None = None, parent: QWidget | None = None):
+    def __init__(
+        self,
+        settings: AppSettings | None = None,
+        parent: QWidget | None = None,
+        recovery_store: RecoveryStore | None = None,
+        autosave_interval_ms: int = AUTOSAVE_INTERVAL_MS,
+    ):
         super().__init__(parent)
         self.setObjectName("MainWindow")
         self.settings = settings if settings is not None else AppSettings()
@@ -74,6 +85,10 @@ class MainWindow(QMainWindow):
         self._message_box: QMessageBox | None = None
         self.actions: dict[str, QAction] = {}
         self.docks: dict[str, QDockWidget] = {}
+        if recovery_store is None:
+            recovery_store = RecoveryStore(data_dir() / "recovery")
+        self.recovery_store = recovery_store
+        self.autosaver = Autosaver(recovery_store, autosave_interval_ms, self)
 
         self.view = GraphView(parent=self)
         self.setCentralWidget(self.view)
@@ -81,6 +96,7 @@ class MainWindow(QMainWindow):
         self.files = FileController(self)
         self.exports = ExportController(self)
         self.training = TrainingWiring(self)
+        self.runs = RunsController(self)
         build_menus(self)
         self.toolbar = build_toolbar(self)
         self._build_status_bar()
@@ -97,6 +113,10 @@ class MainWindow(QMainWindow):
         self.training_status.setObjectName("trainingStatus")
         self.zoom_status = QLabel("100%")
         self.zoom_status.setObjectName("zoomStatus")
+        self.autosave_status = QLabel()
+        self.autosave_status.setObjectName("autosaveStatus")
+        self.autosave_status.setProperty("role", "faint")
+        status.addPermanentWidget(self.autosave_status)
         status.addPermanentWidget(self.training_status)
         status.addPermanentWidget(self.graph_status)
         status.addPermanentWidget(self.zoom_status)
@@ -112,6 +132,10 @@ class MainWindow(QMainWindow):
             lambda p: self.training_panel.set_train_samples(p.train_samples)
         )
         self.training.show_state("idle")
+        # Every Train keeps a copy first: a run can take the machine down with it.
+        self.training.train_starting.connect(lambda _project: self.autosaver.save_now())
+        self.autosaver.saved.connect(self._on_autosaved)
+        self.autosaver.failed.connect(self._on_autosave_failed)
 
     # -- the controllers' entry points (menus, tests and scripts call these) ----------------------
 
@@ -188,6 +212,8 @@ class MainWindow(QMainWindow):
         self.data_panel.set_dataset(editor.settings("dataset"))
         self._on_checked(editor.check_result)
         self.update_title()
+        self.autosave_status.clear()
+        self.autosaver.attach(editor)
         self.projectOpened.emit(editor)
 
     def _editor_slots(self, editor: EditorDocument):
@@ -242,8 +268,22 @@ class MainWindow(QMainWindow):
         else:
             self.data_panel.set_dataset(self.editor.settings("dataset"))
 
-    def _on_modified(self, _modified: bool) -> None:
+    def _on_modified(self, modified: bool) -> None:
         self.update_title()
+        if not modified:
+            self.autosave_status.clear()
+
+    def _on_autosaved(self, path) -> None:
+        if self.editor is not None and self.editor.modified:
+            self.autosave_status.setText(f"Autosaved {datetime.now():%H:%M}")
+            self.autosave_status.setToolTip(f"Recovery copy: {path}")
+
+    def _on_autosave_failed(self, reason: str) -> None:
+        text = f"Autosave failed: {reason}"
+        if self.autosave_status.toolTip() != text:  # say it once, not every 30 s
+            self.statusBar().showMessage(text, 8000)
+        self.autosave_status.setText("Autosave failed")
+        self.autosave_status.setToolTip(text)
 
     def _on_path_changed(self, path) -> None:
         self.update_title()
@@ -324,6 +364,8 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.controller.shutdown()
+        # A clean close: the work is saved or the user discarded it, so is its copy.
+        self.autosaver.close()
         self.settings.save_window(self.saveGeometry(), self.saveState())
         event.accept()
 
@@ -341,9 +383,19 @@ def run_gui(project_path: str | None = None) -> int:
     opened = False
     if project_path is not None:
         opened = window.open_project(project_path, ask=False)
-    if not opened and project_path is None:
+    window.show()
+    windows = [window]
+
+    def another_window() -> MainWindow:
+        extra = MainWindow(settings=window.settings, recovery_store=window.recovery_store)
+        extra.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        extra.show()
+        windows.append(extra)
+        return extra
+
+    recovered = offer_recovery(window, new_window=another_window, use_window=not opened)
+    if not opened and not recovered and project_path is None:
         example = EXAMPLES_DIR / DEFAULT_EXAMPLE
         if example.is_file():
             window.open_example(example, ask=False)
-    window.show()
     return int(app.exec())

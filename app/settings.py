@@ -4,6 +4,9 @@ layout, the recent project files, and the last folder a file dialog looked in.
 Keys live under ``LayerCanvas/LayerCanvas`` (organisation/application). Tests and scripts
 pass their own ``QSettings`` (an INI file in a temporary folder) so they never touch the
 user's.
+
+:func:`data_dir` is where LayerCanvas keeps files of its own (autosaved recovery copies):
+the platform's app data folder, or ``$LAYERCANVAS_DATA_DIR`` when that is set.
 """
 
 from __future__ import annotations
@@ -11,9 +14,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtCore import QByteArray, QCoreApplication, QSettings, QStandardPaths
 
-__all__ = ["MAX_RECENT", "AppSettings", "default_settings"]
+__all__ = ["DATA_DIR_ENV", "MAX_RECENT", "AppSettings", "data_dir", "default_settings"]
 
 MAX_RECENT = 10
 ORGANIZATION = "LayerCanvas"
@@ -23,6 +26,28 @@ _GEOMETRY = "window/geometry"
 _STATE = "window/state"
 _RECENT = "files/recent"
 _LAST_DIR = "files/last_dir"
+
+#: Overrides the app data folder (tests point it at a temporary folder).
+DATA_DIR_ENV = "LAYERCANVAS_DATA_DIR"
+
+
+def data_dir() -> Path:
+    """The folder for LayerCanvas's own files: ``$LAYERCANVAS_DATA_DIR`` if set, else
+    ``QStandardPaths.AppDataLocation`` (``~/.local/share/LayerCanvas/LayerCanvas`` on Linux).
+    Not created here; writers create what they need."""
+    override = os.environ.get(DATA_DIR_ENV, "").strip()
+    if override:
+        return Path(override).expanduser()
+    kind = QStandardPaths.StandardLocation
+    names = (QCoreApplication.organizationName(), QCoreApplication.applicationName())
+    if names == (ORGANIZATION, APPLICATION):
+        location = QStandardPaths.writableLocation(kind.AppDataLocation)
+        if location:
+            return Path(location)
+    # Before run_gui names the application (scripts, tests), AppDataLocation would be a
+    # shared folder; use the same place it gives once the names are set.
+    generic = QStandardPaths.writableLocation(kind.GenericDataLocation) or str(Path.home())
+    return Path(generic) / ORGANIZATION / APPLICATION
 
 
 def default_settings() -> QSettings:

@@ -1,11 +1,14 @@
 """Test-wide setup: headless Qt, a fixed random seed, and the CPU backend for every test."""
 
 import os
+import tempfile
 
 # Without a display Qt aborts the whole process; offscreen rendering needs nothing else.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Keras 3 is a reference in parity tests; it runs on PyTorch's CPU build (a dev dependency).
 os.environ.setdefault("KERAS_BACKEND", "torch")
+# Autosaved recovery copies go to a throwaway folder, never the user's app data.
+os.environ.setdefault("LAYERCANVAS_DATA_DIR", tempfile.mkdtemp(prefix="layercanvas-test-data-"))
 
 import pytest  # noqa: E402
 
