@@ -281,10 +281,12 @@ def _json_value(value):
 
 
 def _write_history(out: Path, history) -> None:
-    """``history.json``: ``{"epoch": [1, 2, ...], "loss": [...], ...}`` (strict JSON, NaN and
-    infinity as ``null``); ``history.csv``: the same as one row per epoch (``nan``, ``inf``
-    as Python writes them). Both written atomically."""
-    columns = {"epoch": [e + 1 for e in history.epoch], **history.history}
+    """``history.json``: ``{"epoch": [1, 2, ...], "loss": [...], ...}``, every list as long as
+    ``epoch`` (strict JSON: NaN, infinity and an epoch without validation, as with
+    ``validation_freq`` > 1, are ``null``); ``history.csv``: the same as one row per epoch
+    (``nan``, ``inf`` as Python writes them, an empty cell where there is no value). Both
+    written atomically."""
+    columns = {"epoch": [e + 1 for e in history.epoch], **_aligned(history)}
     strict = {name: [_json_value(v) for v in values] for name, values in columns.items()}
     write_text_atomic(out / "history.json", json.dumps(strict, indent=2, allow_nan=False) + "\n")
     names = list(columns)
@@ -294,6 +296,14 @@ def _write_history(out: Path, history) -> None:
     for i in range(len(columns["epoch"])):
         writer.writerow([_cell(columns[n], i) for n in names])
     write_text_atomic(out / "history.csv", "".join(lines))
+
+
+def _aligned(history) -> dict[str, list]:
+    """Each logged key's value per epoch, None where an epoch did not log it."""
+    per_epoch = getattr(history, "epoch_logs", None)
+    if per_epoch is None or len(per_epoch) != len(history.epoch):
+        return dict(history.history)
+    return {key: [logs.get(key) for logs in per_epoch] for key in history.history}
 
 
 class _Lines:
@@ -307,7 +317,7 @@ class _Lines:
 
 
 def _cell(values: list, i: int) -> str:
-    if i >= len(values):
+    if i >= len(values) or values[i] is None:
         return ""
     value = values[i]
     return repr(value) if isinstance(value, float) else str(value)

@@ -20,6 +20,10 @@ class History(Callback):
         super().__init__()
         self.history: dict[str, list] = {}
         self.epoch: list[int] = []
+        # Each epoch's own logs: with validation_freq > 1 the val_* lists of ``history``
+        # are shorter than ``epoch`` (as in Keras), and only these say which epochs they
+        # belong to.
+        self.epoch_logs: list[dict] = []
 
     def set_model(self, model) -> None:
         super().set_model(model)
@@ -28,9 +32,11 @@ class History(Callback):
 
     def on_train_begin(self, logs=None) -> None:
         self.epoch = []
+        self.epoch_logs = []
 
     def on_epoch_end(self, epoch, logs=None) -> None:
         self.epoch.append(epoch)
+        self.epoch_logs.append({key: _plain(value) for key, value in (logs or {}).items()})
         for key, value in (logs or {}).items():
             self.history.setdefault(key, []).append(_plain(value))
         if self.model is not None:
