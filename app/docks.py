@@ -20,6 +20,7 @@ from app.model_summary import ModelSummary
 from widgets.diagnostics_panel import DiagnosticsPanel
 from widgets.inspector import Inspector
 from widgets.palette import LayerPalette
+from widgets.runs_panel import RunsPanel
 from widgets.training_panel import TrainingPanel
 
 if TYPE_CHECKING:
@@ -86,6 +87,8 @@ def build_panels(window: MainWindow) -> None:
     window.summary_dock = add_dock(
         window, "summary", "Summary", window.summary, "bottom", "diagnostics"
     )
+    window.runs_panel = RunsPanel()
+    window.runs_dock = add_dock(window, "runs", "Runs", window.runs_panel, "bottom", "diagnostics")
     for dock in (window.palette_dock, window.inspector_dock, window.diagnostics_dock):
         dock.raise_()
     window.setDockNestingEnabled(True)

@@ -20,13 +20,14 @@ import html
 from collections.abc import Mapping, Sequence
 
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QPixmap
+from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
+    QStyledItemDelegate,
     QTableWidget,
     QTableWidgetItem,
     QToolButton,
@@ -85,7 +86,6 @@ class RunsPanel(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.heading)
         top.addWidget(self.location, 1)
-        top.addWidget(refresh)
 
         self.banner = QLabel()
         self.banner.setObjectName("runsProblems")
@@ -113,8 +113,10 @@ class RunsPanel(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
         header.setHighlightSections(False)
-        for column, width in enumerate((28, 150, 118, 76, 132, 62, 64, 52, 78)):
+        for column, width in enumerate((30, 140, 126, 72, 120, 64, 64, 52, 80)):
             self.table.setColumnWidth(column, width)
+        # The selection colour hides a cell's own background: mark differing cells on top.
+        self.table.setItemDelegate(_DifferenceDelegate(self.table))
         self.table.itemSelectionChanged.connect(self._on_selection)
         self.table.itemChanged.connect(self._on_item_changed)
         self.table.cellClicked.connect(self._on_cell_clicked)
@@ -145,10 +147,10 @@ class RunsPanel(QWidget):
         self.restore_button.clicked.connect(lambda: self._emit_one(self.restoreRequested))
         self.resume_button.clicked.connect(lambda: self._emit_one(self.resumeRequested))
         self.export_button.clicked.connect(lambda: self._emit_one(self.exportRequested))
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.diff_label, 1)
+        # The actions sit in the heading row: the panel often lives in a short bottom dock.
         for button in (self.restore_button, self.resume_button, self.export_button):
-            buttons.addWidget(button, 0, Qt.AlignmentFlag.AlignTop)
+            top.addWidget(button)
+        top.addWidget(refresh)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 6)
@@ -157,7 +159,7 @@ class RunsPanel(QWidget):
         layout.addWidget(self.banner)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.empty, 1)
-        layout.addLayout(buttons)
+        layout.addWidget(self.diff_label)
         self._update()
 
     # -- what the app calls --------------------------------------------------------------------
@@ -210,6 +212,8 @@ class RunsPanel(QWidget):
     def set_colors(self, colors: Mapping[str, str]) -> None:
         """The curve colour of each overlaid run (shown as a swatch by its name)."""
         self._colors = dict(colors)
+        ids = self.selected_ids()
+        self.diff_label.setText(self._difference_text([self.records[i] for i in ids]))
         with QSignalBlocker(self.table):
             for row in range(self.table.rowCount()):
                 color = self._colors.get(self._row_id(row))
@@ -324,6 +328,21 @@ class RunsPanel(QWidget):
         more = len(self.differences) - _MAX_LISTED
         tail = f" &nbsp;(+{more} more)" if more > 0 else ""
         return "Differs: " + " &nbsp;|&nbsp; ".join(parts) + tail
+
+
+class _DifferenceDelegate(QStyledItemDelegate):
+    """Draws an amber frame around a cell whose setting differs between the selected runs,
+    visible over the selection colour too."""
+
+    def paint(self, painter: QPainter, option, index) -> None:
+        super().paint(painter, option, index)
+        if index.data(DIFFERS_ROLE):
+            painter.save()
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            painter.setPen(QPen(_DIFF_TEXT, 1.5))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRoundedRect(option.rect.adjusted(2, 2, -2, -2), 3, 3)
+            painter.restore()
 
 
 def _header(text: str, tip: str) -> QTableWidgetItem:

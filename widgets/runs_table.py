@@ -97,6 +97,10 @@ def _status(record: RunRecord, live: bool) -> str:
     return record.status
 
 
+def _short_key(key: str) -> str:
+    return key.replace("val_", "val ").replace("accuracy", "acc").replace("_", " ")
+
+
 def _date(created: str) -> str:
     try:
         stamp = time.strptime(created, "%Y-%m-%dT%H:%M:%S")
@@ -123,7 +127,8 @@ def cell(record: RunRecord, column: int, live: bool = False) -> SortableItem:
         tip = record.note
     elif column == METRIC:
         headline = record.headline()
-        text = "—" if headline is None else f"{_number(headline[1])}  {headline[0]}"
+        text = "—" if headline is None else f"{_number(headline[1])}  {_short_key(headline[0])}"
+        tip = None if headline is None else f"{headline[0]} at the last epoch"
         sort = None if headline is None else headline[1]
     elif column == EPOCHS:
         text, sort = str(record.epochs_done), record.epochs_done

@@ -3,7 +3,7 @@
 A project ``X.lcproj`` keeps its runs in the folder ``X.runs/`` next to it, one sub-folder
 per run::
 
-    X.runs/20261204-153012-a1b2/run.json      the record (:class:`RunRecord`)
+    X.runs/20261204-153012-417a1/run.json      the record (:class:`RunRecord`)
                                  last.lcmodel  the weights after the last completed epoch
                                  best.lcmodel  the weights of the best epoch (val_loss, or
                                                loss without validation)

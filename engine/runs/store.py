@@ -2,7 +2,7 @@
 
 A record is one UTF-8 JSON file, ``run.json``::
 
-    {"format": "layercanvas-run", "version": 1, "id": "20261204-153012-a1b2",
+    {"format": "layercanvas-run", "version": 1, "id": "20261204-153012-417a1",
      "name": "run 3", "created": "2026-12-04T15:30:12", "status": "finished",
      "source": "app", "parent": null,
      "project": {<the project JSON as trained: graph, dataset, split, training>},
@@ -272,8 +272,10 @@ class RunStore:
         self.root.mkdir(parents=True, exist_ok=True)
         number = 1 + sum(1 for p in self.root.iterdir() if p.is_dir())
         while True:
-            stamp = time.strftime("%Y%m%d-%H%M%S")
-            run_id = f"{stamp}-{secrets.token_hex(2)}"
+            # Date, time and milliseconds: ids sort in the order runs started.
+            now = time.time()
+            stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
+            run_id = f"{stamp}-{int(now * 1000) % 1000:03d}{secrets.token_hex(1)}"
             try:
                 (self.root / run_id).mkdir()
                 break

@@ -65,7 +65,7 @@ def test_cells_and_sorting(panel, tmp_path):
     assert column(panel, OPTIMIZER) == ["adam"] * 3
     assert column(panel, EPOCHS) == ["2", "2", "2"]
     assert column(panel, STATUS) == ["finished"] * 3
-    assert column(panel, METRIC) == ["0.9  val_accuracy", "0.5  loss", "0.75  val_accuracy"]
+    assert column(panel, METRIC) == ["0.9  val acc", "0.5  loss", "0.75  val acc"]
     panel.table.sortItems(LR, Qt.SortOrder.AscendingOrder)  # as numbers, not as text
     assert column(panel, LR) == ["0.001", "0.01", "0.1"]
     panel.table.sortItems(BATCH, Qt.SortOrder.DescendingOrder)
