@@ -125,7 +125,7 @@ class RunsController(QObject):
         for problem in new:
             self.window.training_panel.log(f"Runs: skipped {problem}")
         self.panel.set_runs(records, self._live)
-        self._on_selection(self.panel.selected_ids())
+        self._on_selection(self.panel.selected_ids(), show_curves=False)
         self.runsChanged.emit(records)
 
     def record(self, run_id: str) -> RunRecord | None:
@@ -182,12 +182,12 @@ class RunsController(QObject):
 
     # -- the panel's actions -------------------------------------------------------------------
 
-    def _on_selection(self, run_ids: list[str]) -> None:
+    def _on_selection(self, run_ids: list[str], show_curves: bool = True) -> None:
         chosen = [r for r in (self.record(i) for i in run_ids) if r is not None]
         colors = dict(zip((r.id for r in chosen), run_colors(len(chosen)), strict=True))
         self.panel.set_colors(colors)
         self.overlay.show([OverlayRun(r.id, r.name, colors[r.id], r.history) for r in chosen])
-        if chosen:
+        if chosen and show_curves:  # the user picked runs to compare: show the curves
             self.window.training_panel.show_message_tab("Curves")
 
     def _update(self, run_id: str, **changes) -> None:

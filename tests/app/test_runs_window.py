@@ -19,6 +19,7 @@ import engine  # noqa: E402
 from app import cli  # noqa: E402
 from app.main_window import MainWindow  # noqa: E402
 from app.settings import AppSettings  # noqa: E402
+from engine.graph.project import Project  # noqa: E402
 from engine.runs import RunStore  # noqa: E402
 from tests.app.test_cli import TINY  # noqa: E402
 from widgets.runs_panel import DIFFERS_ROLE  # noqa: E402
@@ -194,3 +195,14 @@ def test_a_damaged_record_is_reported_once_and_skipped(qtbot, window, tmp_path):
     assert "damaged JSON" in panel.banner.text() and "19990101-000000-dead" in panel.banner.text()
     window.runs.refresh()
     assert panel.banner.isHidden() and panel.table.rowCount() == 1
+
+
+def test_an_untitled_project_records_into_the_data_folder(qtbot, window, tmp_path, monkeypatch):
+    monkeypatch.setenv("LAYERCANVAS_DATA_DIR", str(tmp_path / "data"))
+    window.new_project(ask=False)  # untitled: its runs go to the data folder
+    window.controller.start(Project.from_json(copy.deepcopy(TINY)))
+    wait_idle(qtbot, window)
+    (record,), problems = RunStore(tmp_path / "data" / "runs" / "untitled").list()
+    assert problems == [] and record.status == "finished" and record.source == "app"
+    assert [r.id for r in window.runs.records] == [record.id]
+    assert "untitled runs" in window.runs_panel.location.text()
