@@ -349,10 +349,19 @@ def test_without_the_window_a_project_trains_headless(capsys, tmp_path, monkeypa
 # -- in a real process: the console entry, and Ctrl-C --------------------------------------
 
 
+# Runs ``python -m app.cli`` with Ctrl-C turned into KeyboardInterrupt even when this test
+# process inherited SIGINT as ignored (a shell starts background jobs that way, and Python
+# then leaves it ignored in its children, so a test run from `cmd &` could never interrupt).
+_CLI_WITH_CTRL_C = (
+    "import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "runpy.run_module('app.cli', run_name='__main__', alter_sys=True)"
+)
+
+
 def _subprocess(*argv, **kwargs):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONFAULTHANDLER": "1"}
     return subprocess.Popen(
-        [sys.executable, "-m", "app.cli", *argv],
+        [sys.executable, "-c", _CLI_WITH_CTRL_C, *argv],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
