@@ -19,7 +19,7 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping, Sequence
 
-from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -116,7 +116,12 @@ class RunsPanel(QWidget):
         for column, width in enumerate((30, 140, 126, 72, 120, 64, 64, 52, 80)):
             self.table.setColumnWidth(column, width)
         # The selection colour hides a cell's own background: mark differing cells on top.
-        self.table.setItemDelegate(_DifferenceDelegate(self.table))
+        delegate = _DifferenceDelegate(self.table)
+        self.table.setItemDelegate(delegate)
+        # A refresh while a name or note is being typed waits for the edit to end, so the
+        # text typed is never thrown away by a run that finished an epoch meanwhile.
+        self._pending: tuple | None = None
+        delegate.closeEditor.connect(lambda *_: QTimer.singleShot(0, self._apply_pending))
         self.table.itemSelectionChanged.connect(self._on_selection)
         self.table.itemChanged.connect(self._on_item_changed)
         self.table.cellClicked.connect(self._on_cell_clicked)
@@ -171,7 +176,11 @@ class RunsPanel(QWidget):
 
     def set_runs(self, records: Sequence[RunRecord], live: str | None = None) -> None:
         """Show ``records`` (``live``: the id of the run training now); the selection is kept
-        for runs still listed."""
+        for runs still listed. While a cell is being edited this waits for the edit to end."""
+        if self.table.state() == QAbstractItemView.State.EditingState:
+            self._pending = (list(records), live)
+            return
+        self._pending = None
         selected = set(self.selected_ids())
         self.records = {r.id: r for r in records}
         self._live = live
@@ -194,6 +203,12 @@ class RunsPanel(QWidget):
         self._update()
         if set(self.selected_ids()) != selected:
             self.selectionChanged.emit(self.selected_ids())
+
+    def _apply_pending(self) -> None:
+        if self._pending is not None and self.table.state() != QAbstractItemView.State.EditingState:
+            records, live = self._pending
+            # The edit just made is in the record now (the app wrote it): keep what it shows.
+            self.set_runs(records, live)
 
     def show_problems(self, problems: Sequence[str]) -> None:
         """Report records that could not be read (hidden when ``problems`` is empty)."""

@@ -140,3 +140,21 @@ def test_overlay_draws_each_run_and_replaces_the_last_selection(qtbot):
     assert overlay.curve("a", "loss")[0].size == 0
     names = [i.name() for i in plots.plot_item("loss").listDataItems()]
     assert "A" not in names and "B" in names
+
+
+def test_a_refresh_waits_for_the_note_being_typed(panel, tmp_path, qtbot):
+    from PySide6.QtWidgets import QAbstractItemView, QLineEdit  # noqa: PLC0415
+
+    runs = make_runs(tmp_path)
+    panel.set_runs(runs)
+    panel.table.editItem(panel.table.item(0, NOTES))
+    editor = panel.table.findChild(QLineEdit)
+    editor.setText("typed while training")
+    panel.set_runs(runs)  # an epoch of the live run ended meanwhile
+    assert panel.table.state() == QAbstractItemView.State.EditingState
+    assert panel.table.findChild(QLineEdit) is editor
+    with qtbot.waitSignal(panel.notesEdited) as notes:
+        qtbot.keyClick(editor, Qt.Key.Key_Return)
+    assert notes.args == [runs[0].id, "typed while training"]
+    qtbot.waitUntil(lambda: panel._pending is None)
+    assert panel.table.rowCount() == 3
