@@ -103,7 +103,10 @@ class RecoveryStore:
         """Hold ``key``'s lock for as long as this process writes that copy (idempotent)."""
         if key in self._locks:
             return
-        self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            return  # the write will fail too, and say why
         lock = QLockFile(str(self.root / f"{key}.lock"))
         lock.setStaleLockTime(0)  # stale only when its process is gone, never by age
         if lock.tryLock(0):
@@ -132,21 +135,26 @@ class RecoveryStore:
         bad file found (each moved to ``corrupt/`` so it is reported only this once)."""
         entries: list[RecoveryEntry] = []
         problems: list[str] = []
-        if not self.root.is_dir():
-            return entries, problems
-        for path in sorted(self.root.glob(f"*{SUFFIX}")):
-            if path.stem in self._locks or not self._orphaned(path.stem):
-                continue  # ours, or another running LayerCanvas's
+        try:
+            if not self.root.is_dir():
+                return entries, problems
+            paths = sorted(self.root.glob(f"*{SUFFIX}"))
+        except OSError as err:  # an unreadable folder must not stop the app
+            return entries, [f"{self.root}: cannot list it ({err.strerror or err})"]
+        for path in paths:
             try:
+                if path.stem in self._locks or not self._orphaned(path.stem):
+                    continue  # ours, or another running LayerCanvas's
                 entries.append(self.read(path))
+            except OSError as err:
+                problems.append(f"{path.name}: cannot read it ({err.strerror or err})")
             except ProjectError as err:
                 where = f" at {err.key}" if err.key else ""
-                moved = self._set_aside(path)
-                problems.append(
-                    f"{path.name}{where}: {err.problem} (moved to {moved.parent})"
-                    if moved
-                    else f"{path.name}{where}: {err.problem}"
-                )
+                problems.append(self._set_aside_text(path, f"{where}: {err.problem}"))
+            except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as err:
+                # The project loader names every problem it knows; anything else it raises
+                # on a damaged file is still a damaged file, not a reason not to start.
+                problems.append(self._set_aside_text(path, f": damaged ({type(err).__name__})"))
         entries.sort(key=lambda e: e.saved, reverse=True)
         return entries, problems
 
@@ -215,6 +223,11 @@ class RecoveryStore:
             return
         with contextlib.suppress(OSError):
             (self.root / f"{key}.lock").unlink()
+
+    def _set_aside_text(self, path: Path, problem: str) -> str:
+        moved = self._set_aside(path)
+        where = f" (moved to {moved.parent})" if moved is not None else ""
+        return f"{path.name}{problem}{where}"
 
     def _set_aside(self, path: Path) -> Path | None:
         """Move a bad file to ``corrupt/`` (a name that is free there); None if that fails

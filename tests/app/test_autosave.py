@@ -129,3 +129,34 @@ def test_a_steady_stream_of_edits_still_gets_a_copy_every_interval(make_window, 
         window.editor.move_nodes({"hidden": (10 * i, 200)})
         qtbot.wait(100)
     assert len(saved) >= 2
+
+
+def test_by_default_every_30_s_into_the_data_folder(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("LAYERCANVAS_DATA_DIR", str(tmp_path / "appdata"))
+    settings = AppSettings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    window = MainWindow(settings=settings)
+    qtbot.addWidget(window)
+    assert window.autosaver.interval_ms == 30_000
+    assert window.recovery_store.root == tmp_path / "appdata" / "recovery"
+
+
+def test_a_copy_that_cannot_be_written_is_said_once_in_the_status_bar(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setattr(
+        QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Discard)
+    )
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("a file where the data folder should be")
+    settings = AppSettings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    window = MainWindow(
+        settings=settings,
+        recovery_store=RecoveryStore(blocker / "recovery"),
+        autosave_interval_ms=50,
+    )
+    qtbot.addWidget(window)
+    window.open_example(EXAMPLES / "digits_mlp.lcproj", ask=False)
+    with qtbot.waitSignal(window.autosaver.failed, timeout=5000) as failed:
+        window.editor.add_node("Dense", (0, 300))
+    assert "not_a_folder" in failed.args[0]
+    qtbot.waitUntil(lambda: window.autosave_status.text() == "Autosave failed", timeout=5000)
+    assert window.statusBar().currentMessage().startswith("Autosave failed: ")
+    window.editor.add_node("Dense", (0, 400))  # still editable; nothing raised

@@ -138,3 +138,12 @@ def test_an_oversized_file_is_refused_without_reading_it(store):
         "huge-1.lcrecover",
         "huge.lcrecover",
     ]
+
+
+def test_a_folder_that_cannot_be_read_is_a_message_not_a_crash(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    store = RecoveryStore(blocker / "recovery")
+    assert store.scan() == ([], [])  # nothing there: nothing to offer, nothing to say
+    store.root = blocker  # a file where the folder should be
+    assert store.scan() == ([], [])
