@@ -131,6 +131,10 @@ class MainWindow(QMainWindow):
         self.data_panel.preview_ready.connect(
             lambda p: self.training_panel.set_train_samples(p.train_samples)
         )
+        # Class weights ("Balanced") and MeanIoU's class count come from the same preview.
+        self.data_panel.preview_ready.connect(
+            lambda p: self.training_panel.set_classes(p.class_names, p.train_class_counts)
+        )
         self.training.show_state("idle")
         # Every Train keeps a copy first: a run can take the machine down with it.
         self.training.train_starting.connect(lambda _project: self.autosaver.save_now())

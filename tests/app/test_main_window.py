@@ -331,3 +331,14 @@ def test_an_example_opens_as_a_new_project_that_still_finds_its_files(window, qt
     with qtbot.waitSignal(window.controller.finished, timeout=60000) as blocker:
         assert window.train()
     assert blocker.args[0].epochs_completed == 1
+
+
+def test_the_data_preview_gives_the_setup_tab_its_classes(window, qtbot):
+    """The window passes the Data panel's classes and training counts to the Setup tab, so
+    "Balanced" class weights are offered for the project's own data."""
+    window.open_example(EXAMPLES / "digits_mlp.lcproj", ask=False)
+    panel = window.data_panel
+    qtbot.waitUntil(lambda: panel.last_preview is not None and not panel.preview_busy, timeout=5000)
+    fit = window.training_panel.form.fit_options
+    assert panel.last_preview.train_class_counts is not None
+    assert fit.balanced_button.isEnabled()
