@@ -1,4 +1,4 @@
-"""View menu: fit and zoom the canvas, and show or hide every dock (``window.docks``)."""
+"""View menu: fit and zoom the canvas, auto-arrange it, show or hide every dock."""
 
 from __future__ import annotations
 
@@ -19,6 +19,9 @@ def make_actions(window: MainWindow) -> dict:
 def fill(window: MainWindow, menu: QMenu) -> None:
     for name in ("fit", "zoom_in", "zoom_out", "zoom_reset"):
         menu.addAction(window.actions[name])
+    menu.addSeparator()
+    menu.addAction(window.actions["arrange"])  # Ctrl+L: layered, top to bottom
+    menu.addAction(window.actions["quick_add"])  # Tab: search and add a layer
     menu.addSeparator()
     panels = menu.addMenu("&Panels")
     for dock in window.docks.values():

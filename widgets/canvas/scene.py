@@ -9,7 +9,11 @@ requests to the editor (see :mod:`widgets.canvas.api`):
   ``move_nodes`` with every moved node; the document's ``node_moved`` events then put the
   items where the document says;
 - dragging from a port draws a rubber edge that snaps to compatible ports (no self loops,
-  no cycles) and, released on one, asks for ``connect_ports``.
+  no cycles) and, released on one, asks for ``connect_ports``;
+- Alt-dragging nodes leaves them in place and drops copies (with their internal edges)
+  where they were released, one ``paste_nodes``;
+- a lone unconnected single-input card released on an edge is spliced into it
+  (:mod:`widgets.canvas.edge_drop`), the edge highlighted while it hovers there.
 """
 
 from __future__ import annotations
@@ -18,12 +22,13 @@ from collections import deque
 from dataclasses import dataclass, field
 
 import shiboken6
-from PySide6.QtCore import QPointF, Signal
+from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtWidgets import QGraphicsScene
 
 from engine.graph.document import Edge, GraphEvent, Node
 from widgets.canvas import theme
 from widgets.canvas.api import disconnect_quietly
+from widgets.canvas.edge_drop import EdgeHighlight, edge_at, insert_node_into_edge
 from widgets.canvas.edge_item import EdgeItem, RubberEdge
 from widgets.canvas.node_item import NodeItem
 from widgets.canvas.port_item import INPUT, OUTPUT, PortItem
@@ -73,6 +78,9 @@ class GraphScene(QGraphicsScene):
         self._connection: _Connection | None = None
         self._unsubscribe = None
         self._last_selection: list[str] = []
+        self._alt_drag = False
+        self.edge_highlight = EdgeHighlight()
+        self.addItem(self.edge_highlight)
         self.selectionChanged.connect(self._on_selection_changed)
         if editor is not None:
             self.set_editor(editor)
@@ -276,11 +284,29 @@ class GraphScene(QGraphicsScene):
                 i.node_id: QPointF(i.pos()) for i in self.selectedItems() if isinstance(i, NodeItem)
             }
             self.dragging_nodes = True
+            self._alt_drag = bool(event.modifiers() & Qt.KeyboardModifier.AltModifier)
+
+    def mouseMoveEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().mouseMoveEvent(event)
+        if self.dragging_nodes:
+            self.edge_highlight.show_edge(self, self._splice_target())
+
+    def _splice_target(self) -> Edge | None:
+        """The edge a lone dragged card would be spliced into if released now."""
+        if self._alt_drag or len(self._drag_start) != 1:
+            return None
+        node_id = next(iter(self._drag_start))
+        item = self.node_items.get(node_id)
+        if item is None or any(node_id in (e.source, e.target) for e in self.edge_items):
+            return None
+        return edge_at(self, item.sceneBoundingRect().center(), {node_id})
 
     def mouseReleaseEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().mouseReleaseEvent(event)
         if not self.dragging_nodes:
             return
+        splice = self._splice_target()
+        self.edge_highlight.show_edge(self, None)
         self.dragging_nodes = False
         starts, self._drag_start = self._drag_start, {}
         moves = {}
@@ -289,8 +315,23 @@ class GraphScene(QGraphicsScene):
             if item is None or item.pos() == start:
                 continue
             moves[node_id] = [item.pos().x(), item.pos().y()]
+        if moves and self._alt_drag:
+            # The originals go back (below); copies land where the drag ended.
+            node_id, pos = next(iter(moves.items()))
+            offset = (pos[0] - starts[node_id].x(), pos[1] - starts[node_id].y())
+            created = self.editor.duplicate_nodes(list(starts), offset)
+            self._reset_items(starts)
+            self.select_nodes(created)
+            return
+        if moves and splice is not None:
+            node_id, pos = next(iter(moves.items()))
+            if insert_node_into_edge(self.editor, splice, node_id, pos):
+                moves = {}
         if moves:
             self.editor.move_nodes(moves)
+        self._reset_items(starts)
+
+    def _reset_items(self, starts) -> None:
         # Whatever the editor did, the items show the document's positions.
         for node_id in starts:
             item = self.node_items.get(node_id)

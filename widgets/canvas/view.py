@@ -4,30 +4,38 @@ target for layers dragged from the palette.
 Gestures: the mouse wheel zooms about the cursor; the middle button, or the left button
 with Space held, pans; dragging on empty canvas selects with a rubber band; Delete removes
 the selection; Ctrl+C / Ctrl+V / Ctrl+D copy, paste and duplicate; F fits the graph in the
-window; Ctrl+0 resets the zoom. The same edits are available as ``QAction``s
-(:meth:`GraphView.edit_actions`) for the window's menus.
+window; Ctrl+0 resets the zoom; Ctrl+L auto-arranges (:mod:`widgets.canvas.layout`); Tab,
+or typing on the empty canvas, opens the quick-add box (:mod:`widgets.canvas.quick_add`).
+A layer dropped on an edge is inserted into it (:mod:`widgets.canvas.edge_drop`); big graphs
+get a minimap (:mod:`widgets.canvas.minimap`). The same edits are available as
+``QAction``s (:meth:`GraphView.edit_actions`) for the window's menus.
 """
 
 from __future__ import annotations
 
-import json
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence, QPainter
+from PySide6.QtWidgets import QGraphicsView, QMenu
 
-from PySide6.QtCore import QMimeData, QPoint, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QAction, QColor, QKeySequence, QPainter, QPen
-from PySide6.QtWidgets import QApplication, QGraphicsView, QMenu
-
-from widgets.canvas import theme
-from widgets.canvas.api import LAYER_MIME, NODES_MIME
+from widgets.canvas import edge_drop, layout, theme
+from widgets.canvas.api import LAYER_MIME
 from widgets.canvas.edge_item import EdgeItem
+from widgets.canvas.minimap import Minimap
 from widgets.canvas.node_item import NodeItem
+from widgets.canvas.quick_add import QuickAddBox
 from widgets.canvas.scene import GraphScene
+from widgets.canvas.view_clipboard import ClipboardMixin
+from widgets.canvas.view_paint import PaintMixin
 
 __all__ = ["GraphView"]
 
 _ZOOM_STEP = 1.2
+#: The least zoom a project opens at: below it card text is too small to read, so a big
+#: graph opens at this zoom on its inputs and the minimap shows the rest.
+READABLE_ZOOM = 0.7
 
 
-class GraphView(QGraphicsView):
+class GraphView(ClipboardMixin, PaintMixin, QGraphicsView):
     """A view of a :class:`GraphScene` (made here when not given).
 
     Signals:
@@ -59,6 +67,12 @@ class GraphView(QGraphicsView):
         self._space_held = False
         self._fit_pending = False
         self._actions = self._make_actions()
+        self.quick_add = QuickAddBox(self)
+        self.quick_add.chosen.connect(self._quick_add_chosen)
+        self.quick_add.closed.connect(self.setFocus)
+        self.minimap = Minimap(self)
+        self.zoomChanged.connect(lambda _zoom: self.minimap.refresh())
+        self.graph_scene.changed.connect(lambda _rects: self.minimap.refresh())
 
     @property
     def editor(self):
@@ -69,13 +83,19 @@ class GraphView(QGraphicsView):
         # Fitting needs the real viewport size: before the window is shown, wait for it.
         self._fit_pending = not self.isVisible()
         if not self._fit_pending:
-            self.fit_to_view()
+            self.fit_to_view(readable=True)
+        self.minimap.refresh()
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)
         if self._fit_pending and self.isVisible():
             self._fit_pending = False
-            self.fit_to_view()
+            self.fit_to_view(readable=True)
+        self.minimap.refresh()
+
+    def scrollContentsBy(self, dx: int, dy: int) -> None:  # noqa: N802 - Qt's name
+        super().scrollContentsBy(dx, dy)
+        self.minimap.refresh()
 
     # -- zoom and pan ------------------------------------------------------------------------------
 
@@ -103,8 +123,10 @@ class GraphView(QGraphicsView):
     def reset_zoom(self) -> None:
         self.set_zoom(1.0)
 
-    def fit_to_view(self) -> None:
-        """Show the whole graph (at most at 100 %, so a small graph is not blown up)."""
+    def fit_to_view(self, readable: bool = False) -> None:
+        """Show the whole graph (at most at 100 %, so a small graph is not blown up). With
+        ``readable`` (opening a project) never below :data:`READABLE_ZOOM`: a graph too big
+        for that shows its top-left (where the inputs are) and the minimap the rest."""
         items = list(self.graph_scene.node_items.values())
         if not items:
             self.resetTransform()
@@ -121,7 +143,12 @@ class GraphView(QGraphicsView):
             self.resetTransform()
         elif self.zoom() < theme.MIN_ZOOM:
             self.set_zoom(theme.MIN_ZOOM)
-        self.centerOn(rect.center())
+        if readable and self.zoom() < READABLE_ZOOM:
+            self.set_zoom(READABLE_ZOOM)
+            seen = self.mapToScene(self.viewport().rect()).boundingRect()
+            self.centerOn(rect.left() + seen.width() / 2, rect.top() + seen.height() / 2)
+        else:
+            self.centerOn(rect.center())
         self.zoomChanged.emit(self.zoom())
 
     def focus_node(self, node_id: str) -> None:
@@ -191,6 +218,12 @@ class GraphView(QGraphicsView):
             self.delete_selection()
             event.accept()
             return
+        text = event.text()
+        plain = not event.modifiers() & ~Qt.KeyboardModifier.ShiftModifier
+        if plain and text.isalnum() and self._on_empty_canvas():
+            self.open_quick_add(text)
+            event.accept()
+            return
         # Where the shortcut system did not take a key (no active window, or the window
         # claims the same keys), the canvas's own actions still answer it.
         pressed = QKeySequence(event.keyCombination())
@@ -201,6 +234,40 @@ class GraphView(QGraphicsView):
                 event.accept()
                 return
         super().keyPressEvent(event)
+
+    def event(self, event) -> bool:
+        # Tab would move the focus on; on the canvas it opens the quick-add box.
+        if (
+            event.type() == QEvent.Type.KeyPress
+            and event.key() == Qt.Key.Key_Tab
+            and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        ):
+            self.open_quick_add()
+            return True
+        return super().event(event)
+
+    def _on_empty_canvas(self) -> bool:
+        """Whether typing here means "find a layer": nothing selected under the cursor."""
+        return self.editor is not None and not self.graph_scene.selectedItems()
+
+    def open_quick_add(self, text: str = "") -> None:
+        """Open the search box at the mouse (or the view's centre if it is elsewhere)."""
+        if self.editor is None or self.quick_add.isVisible():
+            return  # (Tab inside the open box reaches this shortcut too: keep what is typed)
+        cursor = self.mapFromGlobal(self.cursor().pos())
+        if not self.viewport().rect().contains(cursor):
+            cursor = self.viewport().rect().center()
+        self.quick_add.open_at(
+            cursor, self.mapToScene(cursor), text if isinstance(text, str) else ""
+        )
+
+    def _quick_add_chosen(self, type_name: str, scene_pos: QPointF) -> None:
+        selected = self.graph_scene.selected_node_ids()
+        after = selected[0] if len(selected) == 1 else None
+        corner = scene_pos - QPointF(theme.NODE_WIDTH / 2, theme.NODE_HEIGHT / 2)
+        node_id = edge_drop.add_after(self.editor, type_name, (corner.x(), corner.y()), after)
+        self.graph_scene.select_nodes([node_id])
+        self.setFocus()
 
     def keyReleaseEvent(self, event) -> None:  # noqa: N802 - Qt's name
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
@@ -226,7 +293,8 @@ class GraphView(QGraphicsView):
             ("duplicate", "Duplicate", [QKeySequence("Ctrl+D")], self.duplicate_selection),
             ("select_all", "Select All", [QKeySequence.StandardKey.SelectAll], self.select_all),
             ("fit", "Fit to View", [QKeySequence("F")], self.fit_to_view),
-            ("arrange", "Arrange Layers", [QKeySequence("Ctrl+L")], self.arrange),
+            ("arrange", "Auto-arrange", [QKeySequence("Ctrl+L")], self.arrange),
+            ("quick_add", "Quick Add Layer…", [QKeySequence("Tab")], self.open_quick_add),
             ("zoom_in", "Zoom In", [QKeySequence.StandardKey.ZoomIn, QKeySequence("Ctrl+=")],
              self.zoom_in),
             ("zoom_out", "Zoom Out", [QKeySequence.StandardKey.ZoomOut], self.zoom_out),
@@ -258,80 +326,20 @@ class GraphView(QGraphicsView):
             editor.remove_items(nodes, edges)
 
     def arrange(self) -> None:
-        """Lay the graph out left to right in columns by depth (one undo step), then fit."""
-        from engine.graph.convert import auto_layout  # noqa: PLC0415
-
-        if self.editor is None or not len(self.editor.graph):
+        """Lay the graph out top to bottom, layered, wrapped to fit this view (one undo
+        step), then fit it."""
+        editor = self.editor
+        if editor is None or not len(editor.graph):
             return
-        self.editor.move_nodes(auto_layout(self.editor.graph), text="Arrange layers")
-        self.fit_to_view()
+        ids = [n.id for n in editor.graph.nodes]
+        edges = [(e.source, e.target) for e in editor.graph.edges]
+        area = self.viewport().rect()
+        positions = layout.arrange(ids, edges, (area.width(), area.height()))
+        editor.move_nodes(positions, text="Auto-arrange")
+        self.fit_to_view(readable=True)
 
     def select_all(self) -> None:
         self.graph_scene.select_nodes(list(self.graph_scene.node_items))
-
-    def copy_selection(self) -> bool:
-        nodes = self.graph_scene.selected_node_ids()
-        if self.editor is None or not nodes:
-            return False
-        data = self.editor.copy_nodes(nodes)
-        text = json.dumps(data, indent=1)
-        mime = QMimeData()
-        mime.setData(NODES_MIME, text.encode("utf-8"))
-        mime.setText(text)
-        QApplication.clipboard().setMimeData(mime)
-        self.statusMessage.emit(f"Copied {_layers(len(nodes))}")
-        return True
-
-    def cut_selection(self) -> None:
-        if self.copy_selection():
-            self.delete_selection()
-
-    def paste(self) -> None:
-        """Paste copied layers under the mouse (or at the view's centre) with fresh ids."""
-        if self.editor is None:
-            return
-        mime = QApplication.clipboard().mimeData()
-        if mime is None:
-            return
-        if mime.hasFormat(NODES_MIME):
-            raw = bytes(mime.data(NODES_MIME)).decode("utf-8", errors="replace")
-        elif mime.hasText():
-            raw = mime.text()
-        else:
-            self.statusMessage.emit("Nothing to paste: the clipboard holds no layers")
-            return
-        try:
-            data = json.loads(raw)
-            nodes = data["nodes"]
-            xs = [float(n["position"][0]) for n in nodes]
-            ys = [float(n["position"][1]) for n in nodes]
-        except (ValueError, KeyError, TypeError, IndexError, RecursionError):
-            self.statusMessage.emit("Nothing to paste: the clipboard holds no layers")
-            return
-        if not nodes:
-            return
-        target = self._paste_point()
-        offset = (target.x() - min(xs), target.y() - min(ys))
-        try:
-            created = self.editor.paste_nodes(data, offset)
-        except ValueError as err:
-            self.statusMessage.emit(f"Cannot paste: {err}")
-            return
-        self.graph_scene.select_nodes(created)
-        self.statusMessage.emit(f"Pasted {_layers(len(created))}")
-
-    def duplicate_selection(self) -> None:
-        nodes = self.graph_scene.selected_node_ids()
-        if self.editor is None or not nodes:
-            return
-        created = self.editor.duplicate_nodes(nodes, (theme.PASTE_OFFSET, theme.PASTE_OFFSET))
-        self.graph_scene.select_nodes(created)
-
-    def _paste_point(self) -> QPointF:
-        cursor = self.mapFromGlobal(self.cursor().pos())
-        if self.viewport().rect().contains(cursor):
-            return self.mapToScene(cursor) - QPointF(theme.NODE_WIDTH / 2, theme.NODE_HEIGHT / 2)
-        return self.free_spot_near(self.mapToScene(self.viewport().rect().center()))
 
     def add_layer_at(self, type_name: str, scene_pos: QPointF) -> str | None:
         """Add a layer centred on ``scene_pos`` and select it; returns its id."""
@@ -376,9 +384,15 @@ class GraphView(QGraphicsView):
 
     def dragMoveEvent(self, event) -> None:  # noqa: N802 - Qt's name
         if event.mimeData().hasFormat(LAYER_MIME) and self.editor is not None:
+            edge = edge_drop.edge_at(self.graph_scene, self.mapToScene(event.position().toPoint()))
+            self.graph_scene.edge_highlight.show_edge(self.graph_scene, edge)
             event.acceptProposedAction()
         else:
             event.ignore()
+
+    def dragLeaveEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        self.graph_scene.edge_highlight.show_edge(self.graph_scene, None)
+        super().dragLeaveEvent(event)
 
     def dropEvent(self, event) -> None:  # noqa: N802 - Qt's name
         mime = event.mimeData()
@@ -389,8 +403,24 @@ class GraphView(QGraphicsView):
         if not type_name:
             event.ignore()
             return
-        self.add_layer_at(type_name, self.mapToScene(event.position().toPoint()))
+        self.graph_scene.edge_highlight.show_edge(self.graph_scene, None)
+        self.drop_layer(type_name, self.mapToScene(event.position().toPoint()))
         event.acceptProposedAction()
+
+    def drop_layer(self, type_name: str, scene_pos: QPointF) -> str | None:
+        """A layer dropped at ``scene_pos``: inserted into the edge there, if any, else
+        added on its own; returns its id."""
+        edge = edge_drop.edge_at(self.graph_scene, scene_pos)
+        if edge is not None and edge_drop.takes_one_input(type_name):
+            corner = scene_pos - QPointF(theme.NODE_WIDTH / 2, theme.NODE_HEIGHT / 2)
+            node_id = edge_drop.insert_type_into_edge(
+                self.editor, edge, type_name, (corner.x(), corner.y())
+            )
+            if node_id is not None:
+                self.graph_scene.select_nodes([node_id])
+                self.setFocus()
+                return node_id
+        return self.add_layer_at(type_name, scene_pos)
 
     # -- context menu ------------------------------------------------------------------------------
 
@@ -424,6 +454,7 @@ class GraphView(QGraphicsView):
             menu.addSeparator()
             menu.addAction(self._actions["paste"])
             menu.addAction(self._actions["select_all"])
+            menu.addAction(self._actions["quick_add"])
             menu.addAction(self._actions["arrange"])
             menu.addAction(self._actions["fit"])
         return menu
@@ -440,54 +471,3 @@ class GraphView(QGraphicsView):
                 action.triggered.connect(
                     lambda _=False, t=info.type_name: self.add_layer_at(t, scene_pos)
                 )
-
-    # -- painting ----------------------------------------------------------------------------------
-
-    def drawBackground(self, painter, rect: QRectF) -> None:  # noqa: N802 - Qt's name
-        painter.fillRect(rect, theme.CANVAS)
-        zoom = self.zoom()
-        step = theme.GRID_STEP
-        major = step * theme.GRID_MAJOR_EVERY
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-        if zoom * step >= 9:  # minor lines only where they are not a blur
-            self._draw_grid(painter, rect, step, theme.GRID_MINOR)
-        self._draw_grid(painter, rect, major, theme.GRID_MAJOR)
-
-    @staticmethod
-    def _draw_grid(painter, rect: QRectF, step: float, color: QColor) -> None:
-        pen = QPen(color, 0)  # cosmetic: one pixel at any zoom
-        painter.setPen(pen)
-        left = int(rect.left() // step) * step
-        top = int(rect.top() // step) * step
-        x = left
-        while x < rect.right():
-            painter.drawLine(QPointF(x, rect.top()), QPointF(x, rect.bottom()))
-            x += step
-        y = top
-        while y < rect.bottom():
-            painter.drawLine(QPointF(rect.left(), y), QPointF(rect.right(), y))
-            y += step
-
-    def drawForeground(self, painter, rect: QRectF) -> None:  # noqa: N802 - Qt's name
-        if self.graph_scene.node_items or self.editor is None:
-            return
-        # An empty canvas says how to start.
-        painter.save()
-        painter.resetTransform()
-        area = QRectF(self.viewport().rect())
-        painter.setPen(theme.TEXT_MUTED)
-        painter.setFont(theme.ui_font(12, bold=True))
-        painter.drawText(area.adjusted(0, -24, 0, -24), Qt.AlignmentFlag.AlignCenter,
-                         "Start building your network")  # fmt: skip
-        painter.setFont(theme.ui_font(9.5))
-        painter.setPen(theme.TEXT_FAINT)
-        painter.drawText(
-            area.adjusted(0, 16, 0, 16),
-            Qt.AlignmentFlag.AlignCenter,
-            "Drag a layer from the palette — or double-click one — then connect the ports.",
-        )
-        painter.restore()
-
-
-def _layers(n: int) -> str:
-    return f"{n} layer" + ("" if n == 1 else "s")
