@@ -260,9 +260,11 @@ class Project:
             return d
         nodes, edges = where or self._indices()
         key = None
-        if d.edge_ids and not d.node_ids or d.code in ("dangling_edge", "port_out_of_range"):
-            if d.edge_ids and d.edge_ids[0] in edges:
-                key = f"graph.edges[{edges[d.edge_ids[0]]}]"
+        about_edge = (
+            d.edge_ids and not d.node_ids or d.code in ("dangling_edge", "port_out_of_range")
+        )
+        if about_edge and d.edge_ids and d.edge_ids[0] in edges:
+            key = f"graph.edges[{edges[d.edge_ids[0]]}]"
         if key is None and d.node_ids and d.node_ids[0] in nodes:
             key = f"graph.nodes[{nodes[d.node_ids[0]]}]"
             if d.param:
