@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QDockWidget, QWidget
 
 from app.data_panel import DataPanel
 from app.model_summary import ModelSummary
+from widgets.activations_view import ActivationsView
 from widgets.diagnostics_panel import DiagnosticsPanel
 from widgets.inspector import Inspector
 from widgets.palette import LayerPalette
@@ -89,6 +90,10 @@ def build_panels(window: MainWindow) -> None:
     )
     window.runs_panel = RunsPanel()
     window.runs_dock = add_dock(window, "runs", "Runs", window.runs_panel, "bottom", "diagnostics")
+    window.activations_view = ActivationsView()
+    window.activations_dock = add_dock(
+        window, "activations", "Activations", window.activations_view, "right", "inspector"
+    )
     for dock in (window.palette_dock, window.inspector_dock, window.diagnostics_dock):
         dock.raise_()
     window.setDockNestingEnabled(True)

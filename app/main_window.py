@@ -29,6 +29,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QUndoGroup
 from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QMessageBox, QWidget
 
+from app.activations_controller import ActivationsController
 from app.autosave import AUTOSAVE_INTERVAL_MS, Autosaver
 from app.docks import build_panels
 from app.editing import EditorDocument
@@ -97,6 +98,7 @@ class MainWindow(QMainWindow):
         self.exports = ExportController(self)
         self.training = TrainingWiring(self)
         self.runs = RunsController(self)
+        self.activations = ActivationsController(self)
         build_menus(self)
         self.toolbar = build_toolbar(self)
         self._build_status_bar()

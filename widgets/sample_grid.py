@@ -285,6 +285,12 @@ class _TileCanvas(QWidget):
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawPath(path)
 
+    def mousePressEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        position = self.position_at(event.position())
+        if position is not None and event.button() == Qt.MouseButton.LeftButton:
+            self._grid.sample_picked.emit(int(self._grid.shown[position]))
+        super().mousePressEvent(event)
+
     def event(self, event) -> bool:
         if event.type() == event.Type.ToolTip:
             help_event: QHelpEvent = event
@@ -302,6 +308,9 @@ class SampleGrid(QWidget):
 
     #: Emitted when the shown subset changes: (shown, total, wrong in the whole set).
     counts_changed = Signal(int, int, int)
+    #: Emitted when a tile is clicked: the sample's index in :attr:`samples` (the
+    #: Activations panel shows what each layer makes of it).
+    sample_picked = Signal(int)
 
     ORDERS = ("as in the data", "wrong first", "least confident first")
 

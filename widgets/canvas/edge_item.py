@@ -11,7 +11,16 @@ from engine.graph.document import Edge
 from widgets.canvas import theme
 from widgets.canvas.text import shape_text
 
-__all__ = ["EdgeItem", "RubberEdge", "bezier_path"]
+__all__ = ["EdgeItem", "RubberEdge", "bezier_path", "set_edge_stats_provider"]
+
+#: The scene attribute holding ``provider(source_node_id) -> str | None``: the statistics
+#: of the tensor an edge carries for the picked sample (set by app.activations_controller).
+_STATS_ATTR = "edge_stats_provider"
+
+
+def set_edge_stats_provider(scene, provider) -> None:
+    """Let edges of ``scene`` add ``provider(source_id)``'s text to their tooltips."""
+    setattr(scene, _STATS_ATTR, provider)
 
 
 def bezier_path(start: QPointF, end: QPointF) -> QPainterPath:
@@ -33,6 +42,7 @@ class EdgeItem(QGraphicsPathItem):
         self.source_port = source_port
         self.target_port = target_port
         self.error: str | None = None
+        self.tensor_shape: tuple | None = None
         self._hover = False
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setAcceptHoverEvents(True)
@@ -45,12 +55,22 @@ class EdgeItem(QGraphicsPathItem):
         self.setPath(bezier_path(self.source_port.scenePos(), self.target_port.scenePos()))
 
     def update_tooltip(self, shape: tuple | None = None) -> None:
+        self.tensor_shape = shape
+        self.setToolTip(self.tooltip_text())
+
+    def tooltip_text(self) -> str:
+        """The edge, the shape it carries (the compiler's inference) and, once a sample is
+        picked in the Activations panel, that tensor's statistics for it."""
         text = f"{self.edge.source} → {self.edge.target} (input {self.edge.target_port + 1})"
-        if shape is not None:
-            text += f"\ncarries {shape_text(shape)} per sample"
+        if self.tensor_shape is not None:
+            text += f"\ncarries {shape_text(self.tensor_shape)} per sample"
+        provider = getattr(self.scene(), _STATS_ATTR, None)
+        stats = provider(self.edge.source) if provider is not None else None
+        if stats:
+            text += f"\n\n{stats}"
         if self.error:
             text += f"\n\n{self.error}"
-        self.setToolTip(text)
+        return text
 
     def set_error(self, message: str | None) -> None:
         if message != self.error:
@@ -82,6 +102,8 @@ class EdgeItem(QGraphicsPathItem):
         painter.drawPath(self.path())
 
     def hoverEnterEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        # The statistics change with the picked sample and the weights: read them now.
+        self.setToolTip(self.tooltip_text())
         self._hover = True
         self.update()
         super().hoverEnterEvent(event)
