@@ -169,7 +169,9 @@ class ActivationsController(QObject):
             how = "stopped" if result.stopped else "finished"
             unit = "epoch" if epochs == 1 else "epochs"
             self.weights_text = f"trained weights (run {how} after {epochs} {unit})"
+            self._show()
             self.outputsChanged.emit()
+            return
         self._show()
 
     def _on_probe_computed(self, key: int, epoch: int, outputs: dict) -> None:
@@ -177,8 +179,8 @@ class ActivationsController(QObject):
             return  # computed for a sample the user has since replaced
         self.outputs = outputs
         self.weights_text = f"weights after epoch {epoch + 1} (training)"
-        self.outputsChanged.emit()
         self._show()
+        self.outputsChanged.emit()
 
     def _on_probe_failed(self, key: int, message: str) -> None:
         if key == self._key:

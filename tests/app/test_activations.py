@@ -164,3 +164,23 @@ def test_an_lstm_with_sequences_shows_a_time_by_unit_heat_map(window, qtbot):
     np.testing.assert_allclose(view.sequence.values, expected, atol=1e-5)
     assert view.stats.mean == pytest.approx(float(expected.mean()), abs=1e-6)
     view.grab().save("/tmp/activations_lstm.png")
+
+
+def test_activations_follow_the_weights_at_each_epoch_end_while_training(window, qtbot):
+    assert window.open_example(EXAMPLES / "digits_mlp.lcproj", ask=False)
+    _train(window, qtbot)
+    _click_tile(window, qtbot, 1)
+    node = next(n.id for n in window.editor.graph.nodes if n.type == "Dense")
+    _select(window, qtbot, node)
+    view = window.activations_view
+    before = view.values.copy()
+    window.training_panel.epochs_box.setValue(3)
+    seen: list[str] = []
+    window.activations.outputsChanged.connect(lambda: seen.append(view.source.text()))
+    with qtbot.waitSignal(window.controller.finished, timeout=120000):
+        assert window.train()
+    qtbot.waitUntil(lambda: not window.controller.busy and len(seen) >= 4, timeout=10000)
+    live = [s for s in seen if "(training)" in s]
+    assert [s.split("weights after epoch ")[1][0] for s in live] == ["1", "2", "3"]
+    assert "trained weights (run finished after 3 epochs)" in seen[-1]
+    assert view.node_id == node and not np.allclose(view.values, before)
