@@ -24,7 +24,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from engine.callbacks.base import Callback
 from engine.models.inspect import layer_outputs, tensor_stats
@@ -96,6 +96,8 @@ class ActivationsController(QObject):
         self.outputs: dict[str, np.ndarray] | None = None
         self.weights_text = ""
         self._probe: ActivationProbe | None = None
+        self._probing = False  # the running run has a probe (a resumed run has none)
+        self._dock_offered = False  # the panel opens itself on the first pick only
         self._signals = _ProbeSignals(self)
         self._signals.computed.connect(self._on_probe_computed)
         self._signals.failed.connect(self._on_probe_failed)
@@ -140,6 +142,7 @@ class ActivationsController(QObject):
         x = self.window.training_panel.sketch.last_input
         if x is not None:
             self.pick_sample(x, "Your drawing on the sketchpad")
+            self._show_dock()
 
     def _on_selection(self, node_ids: list) -> None:
         if len(node_ids) == 1:
@@ -147,9 +150,16 @@ class ActivationsController(QObject):
             self._show()
 
     def _show_dock(self) -> None:
+        """Bring the panel forward on the first pick (later the user decides)."""
         dock = self.window.docks.get("activations")
-        if dock is not None and not dock.isVisible():
-            dock.show()
+        if dock is None or self._dock_offered:
+            return
+        self._dock_offered = True
+        dock.show()
+        dock.raise_()
+        if not dock.isFloating() and dock.width() < 360:
+            # Maps need room: widen the left column a little (the canvas keeps the most).
+            self.window.resizeDocks([dock], [360], Qt.Orientation.Horizontal)
 
     # -- computing ----------------------------------------------------------------------------
 
@@ -201,11 +211,13 @@ class ActivationsController(QObject):
 
         hook.activations_inner = inner
         c.setup_hook = hook
+        self._probing = True
         self.outputs = None
         self._show()
 
     def _on_run_ended(self, _result: Any) -> None:
         self._probe = None
+        self._probing = False
         self.outputs = None
         # The outcome arrives once the worker thread has ended; refresh on the next turn of
         # the event loop so nothing else still handling the signal sees a half update.
@@ -236,9 +248,15 @@ class ActivationsController(QObject):
             view.show_message("Click a node on the canvas to see what it outputs for this sample.")
             return
         if self.outputs is None:
-            if c.is_training:
+            if c.is_training and self._probing:
                 view.show_message(
                     "Training: the activations appear at the end of the current epoch.",
+                    self.node_id,
+                )
+            elif c.is_training:
+                view.show_message(
+                    "This run (resumed from the Runs panel) is not followed live; the "
+                    "activations appear when it ends.",
                     self.node_id,
                 )
             else:

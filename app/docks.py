@@ -90,9 +90,11 @@ def build_panels(window: MainWindow) -> None:
     )
     window.runs_panel = RunsPanel()
     window.runs_dock = add_dock(window, "runs", "Runs", window.runs_panel, "bottom", "diagnostics")
+    # On the left, with Layers and Data (not needed while looking inside): a sample picked
+    # in Training ▸ Samples on the right and what a node makes of it are seen side by side.
     window.activations_view = ActivationsView()
     window.activations_dock = add_dock(
-        window, "activations", "Activations", window.activations_view, "right", "inspector"
+        window, "activations", "Activations", window.activations_view, "left", "data"
     )
     for dock in (window.palette_dock, window.inspector_dock, window.diagnostics_dock):
         dock.raise_()

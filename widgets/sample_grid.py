@@ -476,6 +476,7 @@ class SampleGrid(QWidget):
             lines.append(f"Confidence: {samples.confidence[index]:.1%}")
         if samples.task != "classification":
             lines.append(f"Error: {samples.errors()[index]:.4g}")
+        lines.append("Click: see what each layer outputs for it (Activations)")
         return "\n".join(lines)
 
     def tile_rect(self, position: int) -> QRect:

@@ -122,6 +122,7 @@ def test_conv_maps_dense_units_and_edge_stats_for_a_picked_sample(window, qtbot)
     assert f"{stats.min:.4g}" in view.stats_label.text()
     assert "shared by all 16 maps" in view.colour_bar.note
     view.grab().save("/tmp/activations_conv.png")
+    window.grab().save("/tmp/activations_window.png")
 
     _select(window, qtbot, "hidden")
     assert view.kind == "vector" and view.plot is view.bars
