@@ -70,6 +70,20 @@ def _select(window, qtbot, node_id: str) -> None:
     assert window.activations.node_id == node_id
 
 
+def _edge_tooltip(window, item) -> str:
+    """The tooltip the canvas shows when the mouse rests on the middle of ``item``."""
+    view = window.view
+    view.centerOn(item)
+    point = view.mapFromScene(item.path().pointAtPercent(0.5))
+    viewport = view.viewport()
+    QApplication.sendEvent(
+        viewport, QHelpEvent(QEvent.Type.ToolTip, point, viewport.mapToGlobal(point))
+    )
+    text = QToolTip.text()
+    assert text == item.toolTip()
+    return text
+
+
 def _independent(window, node_id: str, raw: np.ndarray) -> np.ndarray:
     """The node's output by the engine's own sub-model engine.Model(inputs, that output)."""
     from engine import Model  # noqa: PLC0415
@@ -87,9 +101,13 @@ def test_conv_maps_dense_units_and_edge_stats_for_a_picked_sample(window, qtbot)
     assert window.open_example(EXAMPLES / "digits_cnn.lcproj", ask=False)
     assert "No trained model yet" in view.message.text()
     _train(window, qtbot)
-    window.docks["activations"].show()
-    window.docks["activations"].raise_()
+    # Before a sample is picked an edge's tooltip has its shape and no statistics.
+    scene = window.view.graph_scene
+    edge = next(e for e in scene.edge_items if e.source == "conv1")
+    assert "16 × 8 × 8" in _edge_tooltip(window, scene.edge_items[edge][0])
+    assert "zeros" not in scene.edge_items[edge][0].toolTip()
     index = _click_tile(window, qtbot, 3)
+    assert window.docks["activations"].isVisible()
     raw = window.training_panel.samples.samples.x[index]
     assert "pick" not in view.title.text().lower()
 
@@ -131,16 +149,8 @@ def test_conv_maps_dense_units_and_edge_stats_for_a_picked_sample(window, qtbot)
     view.grab().save("/tmp/activations_dense.png")
 
     # The edge conv1 -> pool1: its tooltip names the shape and, now, the statistics.
-    scene = window.view.graph_scene
-    edge = next(e for e in scene.edge_items if e.source == "conv1")
     item = scene.edge_items[edge][0]
-    point = window.view.mapFromScene(item.path().pointAtPercent(0.5))
-    viewport = window.view.viewport()
-    QApplication.sendEvent(
-        viewport, QHelpEvent(QEvent.Type.ToolTip, point, viewport.mapToGlobal(point))
-    )
-    text = QToolTip.text()
-    assert text == item.toolTip()
+    text = _edge_tooltip(window, item)
     assert "16 × 8 × 8" in text or "(16, 8, 8)" in text or "16x8x8" in text, text
     conv_stats = window.activations.outputs["conv1"]
     assert f"max {conv_stats.max():.4g}" in text and "zeros" in text, text
@@ -185,3 +195,20 @@ def test_activations_follow_the_weights_at_each_epoch_end_while_training(window,
     assert [s.split("weights after epoch ")[1][0] for s in live] == ["1", "2", "3"]
     assert "trained weights (run finished after 3 epochs)" in seen[-1]
     assert view.node_id == node and not np.allclose(view.values, before)
+
+
+def test_a_drawing_on_the_sketchpad_is_looked_inside_too(window, qtbot):
+    assert window.open_example(EXAMPLES / "digits_cnn.lcproj", ask=False)
+    _train(window, qtbot)
+    sketch = window.training_panel.sketch
+    qtbot.waitUntil(lambda: sketch.armed, timeout=5000)
+    _select(window, qtbot, "conv2")
+    n = sketch.pad.resolution
+    with qtbot.waitSignal(window.activations.outputsChanged, timeout=10000):
+        sketch.pad.draw_stroke([(n * 0.5, n * 0.15), (n * 0.5, n * 0.85)])
+        sketch.predict_now()
+    view = window.activations_view
+    assert view.source.text().startswith("Your drawing on the sketchpad")
+    assert view.kind == "maps" and view.maps.count == 32
+    expected = _independent(window, "conv2", sketch.last_input)
+    np.testing.assert_allclose(view.maps.values, expected, atol=1e-5)
