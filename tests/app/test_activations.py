@@ -212,3 +212,29 @@ def test_a_drawing_on_the_sketchpad_is_looked_inside_too(window, qtbot):
     assert view.kind == "maps" and view.maps.count == 32
     expected = _independent(window, "conv2", sketch.last_input)
     np.testing.assert_allclose(view.maps.values, expected, atol=1e-5)
+
+
+def test_token_ids_through_an_embedding(window, qtbot):
+    assert window.open_example(EXAMPLES / "text_sentiment.lcproj", ask=False)
+    _train(window, qtbot)
+    index = _click_tile(window, qtbot, 0)
+    raw = window.training_panel.samples.samples.x[index]
+    assert raw.dtype.kind in "iu"  # token ids are not normalised
+    _select(window, qtbot, "embedding")
+    view = window.activations_view
+    assert view.kind == "sequence"
+    np.testing.assert_allclose(view.values, _independent(window, "embedding", raw), atol=1e-5)
+    _select(window, qtbot, "lstm")
+    assert view.kind == "vector"
+
+
+def test_a_regression_hidden_layer(window, qtbot):
+    assert window.open_example(EXAMPLES / "sine_regression.lcproj", ask=False)
+    _train(window, qtbot)
+    index = _click_tile(window, qtbot, 2)
+    raw = window.training_panel.samples.samples.x[index]
+    _select(window, qtbot, "hidden2")
+    view = window.activations_view
+    assert view.kind == "vector"
+    np.testing.assert_allclose(view.values, _independent(window, "hidden2", raw), atol=1e-5)
+    assert "Validation sample" in view.source.text()
