@@ -14,8 +14,9 @@ UI thread never runs the model while a worker does):
   controller's ``setup_hook`` when Train is pressed) and, at each epoch end *in the worker
   thread*, runs the one picked sample through the model as it is then (one forward pass
   of one sample: bounded, training waits only for that) and sends the outputs back;
-* after a run (finished or stopped): the kept model, on the UI thread — one sample through
-  the model, a few milliseconds — whenever the sample or the node changes.
+* after a run (finished or stopped): the kept model whenever the sample changes — on the
+  UI thread for a small model (one sample, well under a millisecond for the digits CNN),
+  in the controller's worker (``run_task``) above :data:`UI_THREAD_LIMIT` values.
 """
 
 from __future__ import annotations
@@ -27,13 +28,18 @@ import numpy as np
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from engine.callbacks.base import Callback
-from engine.models.inspect import layer_outputs, tensor_stats
+from engine.models.inspect import activation_size, layer_outputs, tensor_stats
 from widgets.canvas.edge_item import set_edge_stats_provider
 
 if TYPE_CHECKING:
     from app.main_window import MainWindow
 
-__all__ = ["ActivationProbe", "ActivationsController"]
+__all__ = ["UI_THREAD_LIMIT", "ActivationProbe", "ActivationsController"]
+
+#: Above this many values per sample (all layers' outputs together: a forward pass of tens
+#: of milliseconds or more), the outputs are computed in the controller's worker thread
+#: (``run_task``) instead of on the UI thread. The shipped examples stay far below it.
+UI_THREAD_LIMIT = 2_000_000
 
 
 def _normalised(x: np.ndarray, spec) -> np.ndarray:
@@ -98,6 +104,7 @@ class ActivationsController(QObject):
         self._probe: ActivationProbe | None = None
         self._probing = False  # the running run has a probe (a resumed run has none)
         self._dock_offered = False  # the panel opens itself on the first pick only
+        self._task_key: int | None = None  # the pick a worker task is computing
         self._signals = _ProbeSignals(self)
         self._signals.computed.connect(self._on_probe_computed)
         self._signals.failed.connect(self._on_probe_failed)
@@ -106,6 +113,12 @@ class ActivationsController(QObject):
         c.finished.connect(self._on_run_ended)
         c.stopped.connect(self._on_run_ended)
         c.failed.connect(lambda _message: self._on_run_ended(None))
+        c.task_finished.connect(self._on_task_finished)
+        # A sample picked while an export or evaluation ran is computed once it is done.
+        c.state_changed.connect(
+            lambda state: QTimer.singleShot(0, self.refresh) if state == "idle" else None
+        )
+        c.task_failed.connect(self._on_task_failed)
         window.training.train_starting.connect(self._on_train_starting)
         window.projectOpened.connect(self._on_project_opened)
         scene = window.view.graph_scene
@@ -166,31 +179,56 @@ class ActivationsController(QObject):
     def refresh(self) -> None:
         """Recompute the outputs from the kept model when that is allowed, then show them."""
         c = self.window.controller
-        if self.sample is not None and self.outputs is None and not c.busy and c.result:
-            result = c.result
-            try:
-                x = _normalised(self.sample, result.normalization)
-                self.outputs = layer_outputs(result.model, x)
-            except Exception as err:  # noqa: BLE001 - a message, never a traceback
-                self.outputs = None
-                self.view.show_message(f"Cannot run this sample through the model: {err}")
-                return
-            epochs = result.epochs_completed
-            how = "stopped" if result.stopped else "finished"
-            unit = "epoch" if epochs == 1 else "epochs"
-            self.weights_text = f"trained weights (run {how} after {epochs} {unit})"
+        if self.sample is None or self.outputs is not None or c.busy or c.result is None:
             self._show()
-            self.outputsChanged.emit()
             return
-        self._show()
+        if self._task_key == self._key:
+            return  # already being computed in the worker
+        result, key = c.result, self._key
+        epochs = result.epochs_completed
+        how = "stopped" if result.stopped else "finished"
+        unit = "epoch" if epochs == 1 else "epochs"
+        weights_text = f"trained weights (run {how} after {epochs} {unit})"
+        try:
+            x = _normalised(self.sample, result.normalization)
+            large = activation_size(result.model) > UI_THREAD_LIMIT
+            if not large:
+                outputs = layer_outputs(result.model, x)
+        except Exception as err:  # noqa: BLE001 - a message, never a traceback
+            self.view.show_message(f"Cannot run this sample through the model: {err}")
+            return
+        if large:
+            model = result.model
+            self._task_key = key
+            c.run_task(
+                "activations",
+                lambda: (key, weights_text, layer_outputs(model, x)),
+                "Computing activations",
+            )
+            self.view.show_message("Computing the activations of this sample...")
+            return
+        self._set_outputs(key, weights_text, outputs)
 
-    def _on_probe_computed(self, key: int, epoch: int, outputs: dict) -> None:
+    def _set_outputs(self, key: int, weights_text: str, outputs: dict) -> None:
         if key != self._key:
             return  # computed for a sample the user has since replaced
         self.outputs = outputs
-        self.weights_text = f"weights after epoch {epoch + 1} (training)"
+        self.weights_text = weights_text
         self._show()
         self.outputsChanged.emit()
+
+    def _on_task_finished(self, name: str, value) -> None:
+        if name == "activations":
+            self._task_key = None
+            self._set_outputs(*value)
+
+    def _on_task_failed(self, name: str, message: str) -> None:
+        if name == "activations":
+            self._task_key = None
+            self.view.show_message(f"Cannot run this sample through the model: {message}")
+
+    def _on_probe_computed(self, key: int, epoch: int, outputs: dict) -> None:
+        self._set_outputs(key, f"weights after epoch {epoch + 1} (training)", outputs)
 
     def _on_probe_failed(self, key: int, message: str) -> None:
         if key == self._key:

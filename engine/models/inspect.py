@@ -20,7 +20,7 @@ import numpy as np
 from engine.layers.base import InputLayer
 from engine.models.plan import graph_nodes
 
-__all__ = ["TensorStats", "layer_outputs", "tensor_stats"]
+__all__ = ["TensorStats", "activation_size", "layer_outputs", "tensor_stats"]
 
 _CACHE_ATTR = "_inspect_submodels"
 
@@ -67,6 +67,15 @@ def _tensors_by_name(model) -> dict:
         if not isinstance(tensor.layer, InputLayer):
             found.setdefault(tensor.layer.name, tensor)
     return found
+
+
+def activation_size(model) -> int:
+    """How many values :func:`layer_outputs` returns for one sample (all layers), known
+    from the graph's shapes before anything runs: a measure of its cost."""
+    total = 0
+    for tensor in graph_nodes(model.inputs, model.outputs):
+        total += int(np.prod([d for d in tensor.shape if d is not None], dtype=np.int64))
+    return total
 
 
 def _submodel(model, names: tuple[str, ...]):

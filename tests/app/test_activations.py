@@ -238,3 +238,22 @@ def test_a_regression_hidden_layer(window, qtbot):
     assert view.kind == "vector"
     np.testing.assert_allclose(view.values, _independent(window, "hidden2", raw), atol=1e-5)
     assert "Validation sample" in view.source.text()
+
+
+def test_a_large_model_is_looked_inside_in_the_worker(window, qtbot, monkeypatch):
+    import app.activations_controller as controller_module  # noqa: PLC0415
+
+    assert window.open_example(EXAMPLES / "digits_cnn.lcproj", ask=False)
+    _train(window, qtbot)
+    _select(window, qtbot, "pool1")
+    monkeypatch.setattr(controller_module, "UI_THREAD_LIMIT", 0)  # every model counts as large
+    states: list[str] = []
+    window.controller.state_changed.connect(states.append)
+    index = _click_tile(window, qtbot, 5)
+    assert "working" in states  # computed through the controller's worker thread
+    raw = window.training_panel.samples.samples.x[index]
+    view = window.activations_view
+    assert view.kind == "maps" and view.maps.count == 16
+    np.testing.assert_allclose(view.values, _independent(window, "pool1", raw), atol=1e-5)
+    qtbot.waitUntil(lambda: not window.controller.busy, timeout=5000)
+    assert window.activations.outputs is not None and window.actions["train"].isEnabled()

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from engine import Input, Model, layers
-from engine.models.inspect import layer_outputs, tensor_stats
+from engine.models.inspect import activation_size, layer_outputs, tensor_stats
 
 
 def _model():
@@ -42,3 +42,9 @@ def test_tensor_stats_equal_numpy():
     assert s.mean == pytest.approx(finite.mean())
     assert s.zeros == pytest.approx(2 / 6) and s.shape == (3, 2)
     assert "zeros 33.3%" in s.text()
+
+
+def test_activation_size_counts_every_value_of_one_sample():
+    model = _model()
+    out = layer_outputs(model, np.zeros(3, np.float32))
+    assert activation_size(model) == sum(v.size for v in out.values()) == 3 + 4 + 2
