@@ -371,8 +371,9 @@ def test_keyboard_shortcuts_of_the_canvas(view, editor):
     view.set_zoom(2.0)
     QTest.keyClick(view, Qt.Key.Key_0, Qt.KeyboardModifier.ControlModifier)
     assert view.zoom() == pytest.approx(1.0)
+    view.set_zoom(2.0)
     QTest.keyClick(view, Qt.Key.Key_F)
-    assert view.zoom() < 1.0
+    assert view.zoom() <= 1.0  # the whole graph, never blown up
     names = set(view.edit_actions())
     assert {"delete", "copy", "paste", "duplicate", "fit", "zoom_in", "zoom_out"} <= names
 

@@ -85,7 +85,7 @@ def insert_node_into_edge(editor, edge: Edge, node_id: str, corner) -> bool:
         return False
     if any(node_id in (e.source, e.target) for e in graph.edges):
         return False
-    if not takes_one_input(graph.node(node_id).type_name):
+    if not takes_one_input(graph.node(node_id).type):
         return False
     with one_step(editor, f"Insert '{node_id}' into {edge.source} → {edge.target}"):
         editor.move_nodes({node_id: corner})

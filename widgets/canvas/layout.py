@@ -28,6 +28,8 @@ _GAP_X = 56.0  # between cards side by side in a row
 _GAP_Y = 40.0  # between rows: room for the S of an edge from a right port to a left port
 _BAND_GAP = 110.0  # between wrapped columns, wider so the columns read as separate
 _SWEEPS = 4
+#: Wrapping stops once the whole graph fits at this zoom (or at the best zoom reachable).
+COMFORTABLE_ZOOM = 0.8
 
 
 def layers(node_ids: Sequence[str], edges: Iterable[tuple[str, str]]) -> dict[str, int]:
@@ -140,12 +142,14 @@ def arrange(
         return {}
     edge_list = [(s, t) for s, t in edges]
     rows = order_rows(layers(ids, edge_list), edge_list)
-    best = None
-    for band in range(len(rows), 0, -1):  # tallest first: ties keep fewer columns
+    options = []  # (zoom, positions), fewest columns first
+    bands = dict.fromkeys(-(-len(rows) // columns) for columns in range(1, len(rows) + 1))
+    for band in bands:  # columns of equal height: a wrapped chain is not left with a stub
         positions, w, h = _positions(rows, band)
-        zoom = min(1.0, fit_zoom(w, h, viewport))  # the view never fits above 100 %
-        if best is None or zoom > best[0] + 1e-9:
-            best = (zoom, positions)
+        options.append((min(1.0, fit_zoom(w, h, viewport)), positions))  # fit stops at 100 %
+    # Each wrap makes the graph harder to follow: wrap only as far as it takes to read well.
+    enough = min(max(z for z, _ in options), COMFORTABLE_ZOOM)
+    best = next(option for option in options if option[0] >= enough - 1e-9)
     ox, oy = origin
     return {n: [round(x + ox), round(y + oy)] for n, (x, y) in best[1].items()}
 
