@@ -13,6 +13,7 @@ BENCHMARKS = [
     "benchmarks.bench_augmentation",
     "benchmarks.bench_compiler",
     "benchmarks.bench_autosave",
+    "benchmarks.bench_canvas",
     "benchmarks.bench_datasets",
     "benchmarks.bench_conv_kernels",
     "benchmarks.bench_rnn_kernels",

@@ -111,8 +111,11 @@ class GraphScene(QGraphicsScene):
             return
         for node in editor.graph.nodes:
             self._add_node_item(node)
+        # Ports first, for all nodes in one pass (a big project opens in linear time), then
+        # the edges onto them.
+        self._refresh_ports(self.node_items)
         for edge in editor.graph.edges:
-            self._add_edge_item(edge)
+            self._add_edge_item(edge, sync=False)
         self._refresh_ports(self.node_items)
         self._unsubscribe = editor.graph.subscribe(self._on_event)
         editor.checked.connect(self.apply_check)
@@ -182,12 +185,13 @@ class GraphScene(QGraphicsScene):
         if item is not None and node_id in self.graph:
             item.sync(self.graph.node(node_id), self._used_ports(node_id))
 
-    def _add_edge_item(self, edge: Edge) -> None:
+    def _add_edge_item(self, edge: Edge, sync: bool = True) -> None:
         source = self.node_items.get(edge.source)
         target = self.node_items.get(edge.target)
         if source is None or target is None or edge.target_port < 0:
             return  # a dangling edge: the problems panel explains it
-        self._sync_node(edge.target)  # a variadic target grows a port first
+        if sync:
+            self._sync_node(edge.target)  # a variadic target grows a port first
         port = target.input_port(edge.target_port)
         if port is None:
             return
@@ -213,13 +217,22 @@ class GraphScene(QGraphicsScene):
             return
         connected_in = {(e.target, e.target_port) for e in self.edge_items}
         connected_out = {e.source for e in self.edge_items}
+        nodes = {n.id: n for n in self.graph.nodes}
+        used: dict[str, int] = {}
+        for e in self.graph.edges:
+            used[e.target] = max(used.get(e.target, 0), e.target_port + 1)
         for item in items:
-            if item.node_id in self.graph:
-                item.sync(self.graph.node(item.node_id), self._used_ports(item.node_id))
+            node = nodes.get(item.node_id)
+            if node is not None:
+                item.sync(node, used.get(item.node_id, 0))
             for port in item.inputs:
                 port.set_connected((item.node_id, port.index) in connected_in)
             item.output.set_connected(item.node_id in connected_out)
-            self.node_item_moved(item)
+        ids = {item.node_id for item in items}
+        for edge, edge_items in self.edge_items.items():  # edges follow ports that moved
+            if edge.source in ids or edge.target in ids:
+                for edge_item in edge_items:
+                    edge_item.update_path()
 
     # -- the check ---------------------------------------------------------------------------------
 
