@@ -241,7 +241,10 @@ class GraphScene(QGraphicsScene):
         if result is None:
             return
         for node_id, item in self.node_items.items():
-            item.set_report(result.nodes.get(node_id), result.for_node(node_id))
+            report, found = result.nodes.get(node_id), result.for_node(node_id)
+            # After an edit most cards read the same: repaint only those that changed.
+            if report != item.report or list(found) != item.diagnostics:
+                item.set_report(report, found)
         edge_errors: dict[str, str] = {}
         for d in result.diagnostics:
             if d.is_error and d.code in _EDGE_CODES:
@@ -249,9 +252,13 @@ class GraphScene(QGraphicsScene):
                     edge_errors.setdefault(edge_id, d.text())
         for edge, items in self.edge_items.items():
             source = result.nodes.get(edge.source)
+            shape = source.output_shape if source is not None else None
+            error = edge_errors.get(edge.id)
             for item in items:
-                item.set_error(edge_errors.get(edge.id))
-                item.update_tooltip(source.output_shape if source is not None else None)
+                if getattr(item, "shown_check", None) != (shape, error):
+                    item.shown_check = (shape, error)  # what it shows, to skip repeats
+                    item.set_error(error)
+                    item.update_tooltip(shape)
 
     # -- selection ---------------------------------------------------------------------------------
 
