@@ -31,6 +31,7 @@ class Minimap(QWidget):
         self.setFixedSize(*_SIZE)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setToolTip("Overview: click or drag to move the view")
+        self._held: QRectF | None = None  # the map's area, kept still while dragging in it
         self.hide()
 
     # -- geometry ----------------------------------------------------------------------------------
@@ -46,6 +47,8 @@ class Minimap(QWidget):
 
     def _world(self) -> QRectF:
         """The scene area the map shows: the graph and the view's rectangle together."""
+        if self._held is not None:
+            return self._held
         return self.graph_rect().united(self.visible_rect()).adjusted(-40, -40, 40, 40)
 
     def _scale(self, world: QRectF) -> tuple[float, float, float]:
@@ -114,8 +117,14 @@ class Minimap(QWidget):
 
     def mousePressEvent(self, event) -> None:  # noqa: N802 - Qt's name
         if event.button() == Qt.MouseButton.LeftButton:
+            self._held = self._world()
             self.view.centerOn(self.to_scene(event.position()))
             event.accept()
+
+    def mouseReleaseEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        self._held = None
+        self.update()
+        event.accept()
 
     def mouseMoveEvent(self, event) -> None:  # noqa: N802 - Qt's name
         if event.buttons() & Qt.MouseButton.LeftButton:
