@@ -77,6 +77,11 @@ def add_train_command(subparsers) -> None:
     )
     p.add_argument("--seed", type=non_negative_int, help="override the project's seed")
     p.add_argument("--batch-size", type=positive_int, help="override the project's batch size")
+    p.add_argument(
+        "--no-record",
+        action="store_true",
+        help="do not record this run in the project's run store (PROJECT.runs/ beside it)",
+    )
     p.set_defaults(run=run_train)
 
 
@@ -114,7 +119,8 @@ def run_train(args: argparse.Namespace) -> int:
         flush=True,
     )
     out.mkdir(parents=True, exist_ok=True)
-    return _fit(setup, out, _recorder(setup, Path(args.project)))
+    recorder = None if args.no_record else _recorder(setup, Path(args.project))
+    return _fit(setup, out, recorder)
 
 
 def _recorder(setup, project_file: Path):

@@ -51,3 +51,17 @@ def test_an_unwritable_store_is_a_warning(tmp_path, capsys):
     code, _, err = run(capsys, "train", project, "--out", str(tmp_path / "out"))
     assert code == 0
     assert "warning: this run is not recorded" in err and "Traceback" not in err
+
+
+def test_no_record_leaves_the_project_folder_without_a_run_store(tmp_path, capsys):
+    """--no-record trains and writes the output folder, but records nothing beside the
+    project (the test suite trains the shipped examples this way)."""
+    from app import cli
+    from tests.app.test_cli import TINY, write_project
+
+    project = write_project(tmp_path, TINY)
+    out = tmp_path / "out"
+    assert cli.main(["train", project, "--epochs", "1", "--out", str(out), "--no-record"]) == 0
+    assert "Recorded as" not in capsys.readouterr().out
+    assert (out / "model.lcmodel").is_file()
+    assert not any(p.name.endswith(".runs") for p in tmp_path.iterdir())

@@ -193,7 +193,7 @@ def test_the_example_project_fine_tunes_from_the_command_line(tmp_path, capsys):
     assert project.weights_path == pretrained_path("digits04_cnn").resolve()
     assert "0.88" in project.description
     assert cli.main(["check", str(EXAMPLE)]) == 0
-    assert cli.main(["train", str(EXAMPLE), "--out", str(tmp_path)]) == 0
+    assert cli.main(["train", str(EXAMPLE), "--out", str(tmp_path), "--no-record"]) == 0
     out, err = capsys.readouterr()
     assert "45 samples (851 for validation)" in out
     assert "new_features, digits59 are not in digits04_cnn.lcmodel" in err
