@@ -10,32 +10,19 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from PySide6.QtCore import QEvent, QSettings, Qt  # noqa: E402
+from PySide6.QtCore import QEvent, Qt  # noqa: E402
 from PySide6.QtGui import QHelpEvent  # noqa: E402
-from PySide6.QtWidgets import QApplication, QMessageBox, QToolTip  # noqa: E402
+from PySide6.QtWidgets import QApplication, QToolTip  # noqa: E402
 
-from app.main_window import MainWindow  # noqa: E402
-from app.settings import AppSettings  # noqa: E402
 from engine.data import apply_normalization  # noqa: E402
+from tests.gui_window import discarding_window  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
 
 
 @pytest.fixture
 def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setattr(
-        QMessageBox,
-        "question",
-        staticmethod(lambda *a, **k: QMessageBox.StandardButton.Discard),
-    )
-    settings = AppSettings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
-    w = MainWindow(settings=settings)
-    qtbot.addWidget(w)
-    w.resize(1300, 800)
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    w.controller.shutdown()
+    yield from discarding_window(qtbot, tmp_path, monkeypatch, size=(1300, 800))
 
 
 def _train(window, qtbot, epochs: int = 1) -> None:

@@ -14,45 +14,12 @@ import numpy as np
 import pytest
 
 from app import cli
+from tests.project_fixtures import tiny_project
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "resources" / "examples").glob("*.lcproj"))
 
-TINY = {
-    "format": "layercanvas-project",
-    "version": 1,
-    "name": "Tiny",
-    "graph": {
-        "nodes": [
-            {"id": "input", "type": "Input", "params": {"shape": [2]}, "position": [0, 0]},
-            {
-                "id": "hidden",
-                "type": "Dense",
-                "params": {"units": 8, "activation": "relu"},
-                "position": [220, 0],
-            },
-            {
-                "id": "out",
-                "type": "Dense",
-                "params": {"units": 2, "activation": "softmax"},
-                "position": [440, 0],
-            },
-        ],
-        "edges": [
-            {"source": "input", "target": "hidden", "target_port": 0},
-            {"source": "hidden", "target": "out", "target_port": 0},
-        ],
-    },
-    "dataset": {"name": "moons", "n_samples": 200, "validation_split": 0.25, "seed": 0},
-    "training": {
-        "loss": "sparse_categorical_crossentropy",
-        "optimizer": {"name": "adam", "learning_rate": 0.01},
-        "metrics": ["accuracy"],
-        "batch_size": 32,
-        "epochs": 2,
-        "seed": 0,
-    },
-}
+TINY = tiny_project()
 
 
 def write_project(folder: Path, data, name="p.lcproj") -> str:

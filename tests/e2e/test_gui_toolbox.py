@@ -11,31 +11,17 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from PySide6.QtCore import QSettings, Qt  # noqa: E402
-from PySide6.QtWidgets import QMessageBox  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
 
-from app.main_window import MainWindow  # noqa: E402
-from app.settings import AppSettings  # noqa: E402
 from engine import schedules  # noqa: E402
+from tests.gui_window import discarding_window  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
 
 
 @pytest.fixture
 def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setattr(
-        QMessageBox,
-        "question",
-        staticmethod(lambda *a, **k: QMessageBox.StandardButton.Discard),
-    )
-    settings = AppSettings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
-    w = MainWindow(settings=settings)
-    qtbot.addWidget(w)
-    w.resize(1400, 900)
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    w.controller.shutdown()
+    yield from discarding_window(qtbot, tmp_path, monkeypatch, size=(1400, 900))
 
 
 def test_nadam_with_a_warmup_cosine_schedule_and_an_l2_penalty(window, qtbot):

@@ -11,48 +11,17 @@ import pytest
 
 from app import cli
 from engine.graph.project import Project
+from tests.project_fixtures import tiny_project
 
-PROJECT = {
-    "format": "layercanvas-project",
-    "version": 1,
-    "name": "Regularized",
-    "graph": {
-        "nodes": [
-            {"id": "input", "type": "Input", "params": {"shape": [2]}, "position": [0, 0]},
-            {
-                "id": "hidden",
-                "type": "Dense",
-                "params": {
-                    "units": 8,
-                    "activation": "relu",
-                    "kernel_regularizer": {"name": "l2", "l2": 0.01},
-                    "activity_regularizer": "l1",
-                    "kernel_constraint": {"name": "max_norm", "max_value": 3},
-                },
-                "position": [220, 0],
-            },
-            {
-                "id": "out",
-                "type": "Dense",
-                "params": {"units": 2, "activation": "softmax"},
-                "position": [440, 0],
-            },
-        ],
-        "edges": [
-            {"source": "input", "target": "hidden", "target_port": 0},
-            {"source": "hidden", "target": "out", "target_port": 0},
-        ],
+PROJECT = tiny_project(
+    epochs=1,
+    hidden_params={
+        "kernel_regularizer": {"name": "l2", "l2": 0.01},
+        "activity_regularizer": "l1",
+        "kernel_constraint": {"name": "max_norm", "max_value": 3},
     },
-    "dataset": {"name": "moons", "n_samples": 200, "validation_split": 0.25, "seed": 0},
-    "training": {
-        "loss": "sparse_categorical_crossentropy",
-        "optimizer": {"name": "adam", "learning_rate": 0.01},
-        "metrics": ["accuracy"],
-        "batch_size": 32,
-        "epochs": 1,
-        "seed": 0,
-    },
-}
+)
+PROJECT["name"] = "Regularized"
 
 
 def _check(capsys, tmp_path, data):

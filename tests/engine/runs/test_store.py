@@ -14,42 +14,9 @@ from engine.runs import RUN_VERSION, RunRecord, RunRecordError, RunStore, runs_d
 from engine.runs.compare import differing, run_parameters
 from engine.runs.record import record_run
 from engine.runs.resume import resume_setup
+from tests.project_fixtures import tiny_project
 
-TINY = {
-    "format": "layercanvas-project",
-    "version": 1,
-    "name": "Tiny",
-    "graph": {
-        "nodes": [
-            {"id": "input", "type": "Input", "params": {"shape": [2]}, "position": [0, 0]},
-            {
-                "id": "hidden",
-                "type": "Dense",
-                "params": {"units": 8, "activation": "relu"},
-                "position": [220, 0],
-            },
-            {
-                "id": "out",
-                "type": "Dense",
-                "params": {"units": 2, "activation": "softmax"},
-                "position": [440, 0],
-            },
-        ],
-        "edges": [
-            {"source": "input", "target": "hidden", "target_port": 0},
-            {"source": "hidden", "target": "out", "target_port": 0},
-        ],
-    },
-    "dataset": {"name": "moons", "n_samples": 200, "validation_split": 0.25, "seed": 0},
-    "training": {
-        "loss": "sparse_categorical_crossentropy",
-        "optimizer": {"name": "adam", "learning_rate": 0.05},
-        "metrics": ["accuracy"],
-        "batch_size": 32,
-        "epochs": 6,
-        "seed": 0,
-    },
-}
+TINY = tiny_project(epochs=6, learning_rate=0.05)
 
 
 def project(**training):
