@@ -210,6 +210,9 @@ class DiagnosticsPanel(QWidget):
         self.diagnostics = ordered
         for row in self.rows:
             self.list_layout.removeWidget(row)
+            # Hidden at once: deleteLater waits for the event loop, and until then the old
+            # row would still paint over the new ones (a grab right after a change showed it).
+            row.hide()
             row.deleteLater()
         self.rows = []
         for d in ordered:

@@ -93,3 +93,17 @@ def test_set_diagnostics_works_without_an_editor(qtbot):
     assert rows(panel) == ["an error\n<b>Fix:</b> remove an edge", "a warning"]
     assert panel.rows[0].where.text() == "b, c"
     assert panel.summary.text() == "1 error, 1 warning"
+
+
+def test_replaced_rows_stop_painting_at_once(qtbot):
+    """New diagnostics replace the rows on screen immediately, not at the next event-loop
+    turn (a grab right after a change showed old and new rows drawn over each other)."""
+    panel = DiagnosticsPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.set_diagnostics([Diagnostic(ERROR, "no_input", "old problem", None, ())])
+    old_rows = list(panel.rows)
+    panel.set_diagnostics([Diagnostic(WARNING, "no_dataset", "new problem", None, ())])
+    assert not any(row.isVisible() for row in old_rows)  # before deleteLater has run
+    assert [row.isVisible() for row in panel.rows] == [True]
