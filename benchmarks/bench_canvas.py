@@ -41,8 +41,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     from app.main_window import MainWindow  # noqa: PLC0415
     from app.settings import AppSettings  # noqa: PLC0415
     from benchmarks.bench_compiler import residual_graph  # noqa: PLC0415
+    from engine.graph.layout import arrange  # noqa: PLC0415
     from engine.graph.project import Project  # noqa: PLC0415
-    from widgets.canvas.layout import arrange  # noqa: PLC0415
 
     app = QApplication.instance() or QApplication([])
     discard = QMessageBox.StandardButton.Discard

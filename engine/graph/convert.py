@@ -1,5 +1,5 @@
 """Between graph documents and models: a Sequential or Functional model becomes a document
-(one node per layer, laid out left to right) and a document becomes a model again.
+(one node per layer, laid out top to bottom) and a document becomes a model again.
 
 ``document_from_model(model)`` reads the model's graph of layer calls, so everything a layer
 is configured with comes from its parameter schema; ``model_from_document(doc)`` is the
@@ -9,15 +9,13 @@ which is what :func:`copy_weights` matches on.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
 from engine.graph.compiler import build_model, check_graph
 from engine.graph.document import Edge, GraphDocument, Node
+from engine.graph.layout import arrange
 
 __all__ = [
-    "COLUMN_SPACING",
-    "ROW_SPACING",
     "ConversionError",
     "auto_layout",
     "copy_matching_weights",
@@ -25,10 +23,6 @@ __all__ = [
     "document_from_model",
     "model_from_document",
 ]
-
-#: Canvas distance between layers one step apart, and between layers side by side.
-COLUMN_SPACING = 220
-ROW_SPACING = 140
 
 
 class ConversionError(ValueError):
@@ -130,45 +124,11 @@ def copy_matching_weights(source, target) -> tuple[list[str], list[str]]:
 
 
 def auto_layout(doc: GraphDocument) -> dict[str, list[int]]:
-    """Positions left to right: each node one column after its furthest input, stacked and
-    centred within its column in document order. Nodes in a cycle go one column after their
-    inputs placed so far."""
+    """Positions top to bottom, as the canvas's Auto-arrange lays a graph out
+    (:func:`engine.graph.layout.arrange`: longest-path rows, crossings reduced, long graphs
+    wrapped into columns so they read at a comfortable zoom). Edges to unknown nodes are
+    ignored; an edge that closes a cycle is ignored for the rows."""
     ids = [n.id for n in doc.nodes]
     known = set(ids)
-    children: dict[str, list[str]] = defaultdict(list)
-    parents: dict[str, list[str]] = defaultdict(list)
-    for e in doc.edges:
-        if e.source in known and e.target in known:
-            children[e.source].append(e.target)
-            parents[e.target].append(e.source)
-    waiting = {n: len(parents[n]) for n in ids}
-    depth = dict.fromkeys(ids, 0)
-    placed: set[str] = set()
-    ready = [n for n in ids if waiting[n] == 0]
-    pending = list(ids)
-    while len(placed) < len(ids):
-        if not ready:  # only cycles remain: break one open at its first node
-            stuck = next(n for n in pending if n not in placed)
-            depth[stuck] = 1 + max((depth[p] for p in parents[stuck] if p in placed), default=-1)
-            ready.append(stuck)
-            waiting[stuck] = 0
-        node_id = ready.pop(0)
-        if node_id in placed:
-            continue
-        placed.add(node_id)
-        for child in children[node_id]:
-            if child in placed:  # the edge that closes a cycle
-                continue
-            depth[child] = max(depth[child], depth[node_id] + 1)
-            waiting[child] -= 1
-            if waiting[child] == 0:
-                ready.append(child)
-    columns: dict[int, list[str]] = defaultdict(list)
-    for node_id in ids:
-        columns[depth[node_id]].append(node_id)
-    positions = {}
-    for col, members in columns.items():
-        top = -(len(members) - 1) * ROW_SPACING // 2
-        for row, node_id in enumerate(members):
-            positions[node_id] = [col * COLUMN_SPACING, top + row * ROW_SPACING]
-    return positions
+    edges = [(e.source, e.target) for e in doc.edges if e.source in known and e.target in known]
+    return {node_id: [int(x), int(y)] for node_id, (x, y) in arrange(ids, edges).items()}

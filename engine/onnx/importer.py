@@ -51,7 +51,8 @@ class ImportResult:
     metadata: dict[str, str] = field(default_factory=dict)
 
     def graph_document(self, name: str | None = None):
-        """The model as a graph document for the canvas, laid out left to right."""
+        """The model as a graph document for the canvas, laid out top to bottom (as the
+        canvas's Auto-arrange does)."""
         return graph_document(self, name)
 
     def training_defaults(self) -> dict:

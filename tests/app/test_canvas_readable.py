@@ -10,33 +10,21 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from PySide6.QtCore import QPointF, QSettings, Qt  # noqa: E402
+from PySide6.QtCore import QPointF, Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
-from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
 from app.editing import EditorDocument  # noqa: E402
-from app.main_window import MainWindow  # noqa: E402
-from app.settings import AppSettings  # noqa: E402
 from benchmarks.bench_compiler import residual_graph  # noqa: E402
+from engine.graph.layout import arrange, layers  # noqa: E402
 from engine.graph.project import Project  # noqa: E402
-from widgets.canvas.layout import arrange, layers  # noqa: E402
+from tests.gui_window import discarding_window  # noqa: E402
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "resources" / "examples").glob("*.lcproj"))
 
 
 @pytest.fixture
 def window(qtbot, tmp_path, monkeypatch):
-    # Closing a changed project asks first: answer Discard, as a user leaving would.
-    discard = QMessageBox.StandardButton.Discard
-    monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: discard))
-    settings = AppSettings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
-    w = MainWindow(settings=settings)
-    qtbot.addWidget(w)
-    w.resize(1280, 800)
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    w.controller.shutdown()
+    yield from discarding_window(qtbot, tmp_path, monkeypatch, size=(1280, 800))
 
 
 def assert_no_overlaps(view) -> None:
@@ -119,3 +107,20 @@ def test_crossings_are_reduced_by_the_barycenter_sweeps():
     pos = arrange(ids, edges, viewport=(2000, 2000))
     assert pos["a1"][1] == pos["a2"][1] and pos["b1"][1] == pos["b2"][1]
     assert (pos["a1"][0] < pos["a2"][0]) == (pos["b2"][0] < pos["b1"][0])
+
+
+def test_an_imported_onnx_model_opens_top_to_bottom_and_readable(window, tmp_path):
+    """Import ONNX lays the network out as Auto-arrange does (the pre-trained digits CNN,
+    as PyTorch-style files come: no positions of their own)."""
+    from engine.applications import pretrained_path  # noqa: PLC0415
+
+    target = tmp_path / "imported.lcproj"
+    assert window.import_onnx(pretrained_path("digits10_cnn", "onnx"), target)
+    view = window.view
+    view.fit_to_view()
+    assert view.zoom() >= 0.70, f"{view.zoom():.2f}"
+    assert_no_overlaps(view)
+    graph = window.editor.graph
+    position = {node.id: node.position for node in graph.nodes}
+    down = sum(position[e.source][1] < position[e.target][1] for e in graph.edges)
+    assert down >= len(graph.edges) - 1  # at most one edge jumps to the next column

@@ -4,7 +4,7 @@ target for layers dragged from the palette.
 Gestures: the mouse wheel zooms about the cursor; the middle button, or the left button
 with Space held, pans; dragging on empty canvas selects with a rubber band; Delete removes
 the selection; Ctrl+C / Ctrl+V / Ctrl+D copy, paste and duplicate; F fits the graph in the
-window; Ctrl+0 resets the zoom; Ctrl+L auto-arranges (:mod:`widgets.canvas.layout`); Tab,
+window; Ctrl+0 resets the zoom; Ctrl+L auto-arranges (:mod:`engine.graph.layout`); Tab,
 or typing on the empty canvas, opens the quick-add box (:mod:`widgets.canvas.quick_add`).
 A layer dropped on an edge is inserted into it (:mod:`widgets.canvas.edge_drop`); big graphs
 get a minimap (:mod:`widgets.canvas.minimap`). The same edits are available as
@@ -17,7 +17,8 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence, QPainter
 from PySide6.QtWidgets import QGraphicsView, QMenu
 
-from widgets.canvas import edge_drop, layout, theme
+from engine.graph import layout
+from widgets.canvas import edge_drop, theme
 from widgets.canvas.api import LAYER_MIME
 from widgets.canvas.edge_item import EdgeItem
 from widgets.canvas.minimap import Minimap

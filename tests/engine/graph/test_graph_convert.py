@@ -6,7 +6,6 @@ import pytest
 import engine
 from engine.graph.compiler import check_graph
 from engine.graph.convert import (
-    COLUMN_SPACING,
     ConversionError,
     auto_layout,
     copy_weights,
@@ -93,15 +92,14 @@ def test_copy_weights_needs_every_layer_with_weights():
         copy_weights(model, other)
 
 
-def test_auto_layout_goes_left_to_right_by_longest_path():
+def test_auto_layout_goes_top_to_bottom_by_longest_path():
     doc = document_from_model(functional_model())
     positions = auto_layout(doc)
-    assert positions["image"][0] == 0
-    assert positions["a"][0] == positions["b"][0] == 2 * COLUMN_SPACING
-    assert positions["merge"][0] == 4 * COLUMN_SPACING  # after b2, the longer branch
-    assert positions["a"][1] != positions["b"][1]  # side by side, not on top of each other
-    for e in doc.edges:
-        assert positions[e.source][0] < positions[e.target][0]
+    assert positions["a"][1] == positions["b"][1]  # one row: both two steps below the image
+    assert positions["a"][0] != positions["b"][0]  # side by side, not on top of each other
+    assert positions["merge"][1] > positions["b2"][1]  # after b2, the longer branch
+    for e in doc.edges:  # a small graph is not wrapped: every edge points down
+        assert positions[e.source][1] < positions[e.target][1]
 
 
 def test_auto_layout_survives_cycles_and_dangling_edges():
@@ -118,13 +116,16 @@ def test_auto_layout_survives_cycles_and_dangling_edges():
     )
     positions = auto_layout(doc)
     assert set(positions) == {"a", "b", "c"}
-    assert positions["a"][0] < positions["b"][0] < positions["c"][0]
+    assert positions["a"][1] < positions["b"][1] < positions["c"][1]
 
 
-def test_auto_layout_of_a_long_chain_does_not_recurse():
+def test_auto_layout_of_a_long_chain_wraps_into_columns_without_recursing():
     doc = GraphDocument()
     doc.create_node("Input", {"shape": [2]}, node_id="n0")
     for i in range(1, 3000):
         doc.create_node("Dense", {"units": 2}, node_id=f"n{i}")
         doc.connect(f"n{i - 1}", f"n{i}")
-    assert auto_layout(doc)["n2999"] == [2999 * COLUMN_SPACING, 0]
+    positions = auto_layout(doc)
+    assert len({tuple(p) for p in positions.values()}) == 3000  # no two cards on one spot
+    assert len({p[0] for p in positions.values()}) > 1  # wrapped into several columns
+    assert positions["n1"][1] > positions["n0"][1]

@@ -1,5 +1,6 @@
-"""Auto-arrange: a layered, top-to-bottom layout of a graph (no Qt here, so scripts and
-benchmarks can use it).
+"""Auto-arrange: a layered, top-to-bottom layout of a graph. Pure Python: the canvas's
+Auto-arrange (Ctrl+L) and the ONNX/model importers (:func:`engine.graph.convert.auto_layout`)
+share it, so an imported network opens laid out the way the canvas arranges one.
 
 Steps (the Sugiyama scheme, kept small):
 
@@ -22,7 +23,7 @@ from collections.abc import Iterable, Sequence
 
 __all__ = ["NODE_SIZE", "arrange", "fit_zoom", "layers", "order_rows"]
 
-#: The card size the spacing is made for (widgets.canvas.theme's NODE_WIDTH, NODE_HEIGHT).
+#: The card size the spacing is made for (the canvas theme's NODE_WIDTH, NODE_HEIGHT).
 NODE_SIZE = (176.0, 74.0)
 _GAP_X = 56.0  # between cards side by side in a row
 _GAP_Y = 40.0  # between rows: room for the S of an edge from a right port to a left port
