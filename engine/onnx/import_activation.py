@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from engine.onnx.import_dense import PendingLayer
 from engine.onnx.import_errors import Unsupported
-from engine.onnx.import_graph import attr, imports
+from engine.onnx.import_registry import attr, imports
 from engine.onnx.import_values import Sym
 from engine.onnx.mappings.activations import ELU_ALPHA, LEAKY_RELU_SLOPE
 

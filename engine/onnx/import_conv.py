@@ -14,7 +14,7 @@ import math
 from engine.autodiff import kernels_conv
 from engine.onnx.import_dense import PendingLayer
 from engine.onnx.import_errors import Unsupported
-from engine.onnx.import_graph import attr, imports
+from engine.onnx.import_registry import attr, imports
 from engine.onnx.import_values import Pending, Sym
 
 Pads = tuple[tuple[int, int], tuple[int, int]]

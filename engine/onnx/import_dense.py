@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from engine.onnx.import_errors import Unsupported
-from engine.onnx.import_graph import attr, imports
+from engine.onnx.import_registry import attr, imports
 from engine.onnx.import_values import Pending, Sym
 
 

@@ -18,17 +18,16 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper
+from onnx import TensorProto
 
 from engine.layers.base import Input, get_layer_class
+from engine.onnx import import_operators  # noqa: F401 - fills IMPORTERS (the operators register)
 from engine.onnx.import_errors import Issue, OnnxImportError, Unsupported
 from engine.onnx.import_file import DEFAULT_DOMAINS, default_opset, to_array
 from engine.onnx.import_limits import (
-    MAX_ATTRIBUTE_VALUES,
     MAX_TENSOR_BYTES,
     Budget,
     SizeRefused,
@@ -36,61 +35,11 @@ from engine.onnx.import_limits import (
     size_text,
 )
 from engine.onnx.import_patterns import rewrite_patterns
+from engine.onnx.import_registry import IMPORTERS
 from engine.onnx.import_values import POISON, Const, Pending, ShapeVec, Sym
-
-Importer = Callable[["ImportContext", onnx.NodeProto], None]
-IMPORTERS: dict[str, Importer] = {}
 
 FLOAT_TYPES = {TensorProto.FLOAT, TensorProto.DOUBLE, TensorProto.FLOAT16, TensorProto.BFLOAT16}
 INT_TYPES = {TensorProto.INT64, TensorProto.INT32}
-
-
-def imports(*op_types: str) -> Callable[[Importer], Importer]:
-    """Register ``fn`` as the importer of the named ONNX operators (default domain)."""
-
-    def decorate(fn: Importer) -> Importer:
-        for op in op_types:
-            IMPORTERS[op] = fn
-        return fn
-
-    return decorate
-
-
-def _load_importers() -> None:
-    from engine.onnx import (  # noqa: F401, PLC0415 - registration side effects
-        import_activation,
-        import_conv,
-        import_dense,
-        import_merge,
-        import_misc,
-        import_norm,
-        import_rnn,
-        import_shape,
-    )
-
-
-def supported_operators() -> list[str]:
-    _load_importers()
-    return sorted(IMPORTERS)
-
-
-def attr(node: onnx.NodeProto, name: str, default=None):
-    """An attribute's value (ints, floats, strings decoded), or ``default``."""
-    for a in node.attribute:
-        if a.name == name:
-            count = max(len(a.ints), len(a.floats), len(a.strings), len(a.tensors))
-            if count > MAX_ATTRIBUTE_VALUES:  # checked before building a Python list of them
-                raise SizeRefused(
-                    f"has an attribute {name!r} of {count} values; LayerCanvas reads at most "
-                    f"{MAX_ATTRIBUTE_VALUES}"
-                )
-            value = helper.get_attribute_value(a)
-            if isinstance(value, bytes):
-                return value.decode("utf-8", "replace")
-            if isinstance(value, list) and value and isinstance(value[0], bytes):
-                return [v.decode("utf-8", "replace") for v in value]
-            return value
-    return default
 
 
 def layer_name_for(text: str | bytes) -> str:
@@ -332,7 +281,6 @@ def _input_layer(ctx: ImportContext, value_info: onnx.ValueInfoProto) -> Sym:
 
 def walk_graph(ctx: ImportContext) -> tuple[list[Sym], list[Sym], list[Issue]]:
     """Import every node; return the model's inputs, its outputs, and every issue."""
-    _load_importers()
     graph = ctx.graph
     issues: list[Issue] = []
     for tensor in graph.initializer:

@@ -13,8 +13,8 @@ import numpy as np
 
 from engine.onnx.import_dense import PendingLayer, as_bias
 from engine.onnx.import_errors import Unsupported
-from engine.onnx.import_graph import attr, imports
 from engine.onnx.import_limits import broadcast_shape, check_vector_length
+from engine.onnx.import_registry import attr, imports
 from engine.onnx.import_values import Const, Pending, ShapeVec, Sym
 
 LAYER = {"Add": "Add", "Sub": "Subtract", "Mul": "Multiply"}

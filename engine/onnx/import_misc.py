@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from engine.onnx.import_errors import Unsupported
-from engine.onnx.import_graph import attr, imports
+from engine.onnx.import_registry import attr, imports
 from engine.onnx.import_rnn import last_step
 from engine.onnx.import_shape import fold_gather
 from engine.onnx.import_values import Const, Pending, Sym

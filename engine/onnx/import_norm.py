@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from engine.onnx.import_errors import Unsupported
-from engine.onnx.import_graph import attr, imports
+from engine.onnx.import_registry import attr, imports
 from engine.onnx.import_shape import reshape_sym
 from engine.onnx.import_values import Sym
 

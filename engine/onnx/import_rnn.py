@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from engine.onnx.import_errors import Unsupported
-from engine.onnx.import_graph import attr, imports
+from engine.onnx.import_registry import attr, imports
 from engine.onnx.import_values import Filled, Pending, Sym
 from engine.onnx.mappings.recurrent import KERAS_BLOCK_OF_ONNX, reorder_blocks
 

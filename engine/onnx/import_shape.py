@@ -23,13 +23,13 @@ from onnx import helper
 
 from engine.onnx.import_errors import Unsupported
 from engine.onnx.import_file import to_array
-from engine.onnx.import_graph import attr, imports
 from engine.onnx.import_limits import (
     broadcast_shape,
     check_shape,
     check_vector_length,
     shape_text,
 )
+from engine.onnx.import_registry import attr, imports
 from engine.onnx.import_values import Const, Filled, Pending, ShapeVec, Sym
 
 

@@ -26,7 +26,8 @@ from pathlib import Path
 
 from engine.onnx.import_errors import Issue, OnnxImportError
 from engine.onnx.import_file import default_opset, read_model
-from engine.onnx.import_graph import ImportContext, supported_operators, walk_graph
+from engine.onnx.import_graph import ImportContext, walk_graph
+from engine.onnx.import_operators import supported_operators
 
 __all__ = [
     "ImportResult",
