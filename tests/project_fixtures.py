@@ -54,3 +54,49 @@ def tiny_project(
     if hidden_params:
         project["graph"]["nodes"][1]["params"].update(copy.deepcopy(hidden_params))
     return project
+
+
+def mlp_project(
+    name: str,
+    features: int,
+    classes: int,
+    dataset: dict[str, Any],
+    training: dict[str, Any],
+    *,
+    hidden_id: str = "hidden",
+    out_activation: str = "softmax",
+) -> dict[str, Any]:
+    """Input(features) -> Dense 8 relu -> Dense(classes, out_activation) on ``dataset``."""
+    return {
+        "format": "layercanvas-project",
+        "version": 1,
+        "name": name,
+        "graph": {
+            "nodes": [
+                {
+                    "id": "input",
+                    "type": "Input",
+                    "params": {"shape": [features]},
+                    "position": [0, 0],
+                },
+                {
+                    "id": hidden_id,
+                    "type": "Dense",
+                    "params": {"units": 8, "activation": "relu"},
+                    "position": [200, 0],
+                },
+                {
+                    "id": "out",
+                    "type": "Dense",
+                    "params": {"units": classes, "activation": out_activation},
+                    "position": [400, 0],
+                },
+            ],
+            "edges": [
+                {"source": "input", "target": hidden_id, "target_port": 0},
+                {"source": hidden_id, "target": "out", "target_port": 0},
+            ],
+        },
+        "dataset": copy.deepcopy(dataset),
+        "training": copy.deepcopy(training),
+    }

@@ -12,6 +12,7 @@ import engine
 from engine import schedules
 from engine.graph.project import load_project
 from engine.graph.session import prepare_training
+from tests.project_fixtures import mlp_project
 
 STEPS_PER_EPOCH = 8  # iris: 150 samples, 20% for validation, batches of 16
 EPOCHS = 2
@@ -92,34 +93,7 @@ def iris_project(schedule: dict, where: str) -> dict:
         training["schedule"] = schedule
     else:  # the schedule as the optimizer's learning_rate, as Keras configs hold it
         training["optimizer"] = {"name": "sgd", "learning_rate": schedule}
-    return {
-        "format": "layercanvas-project",
-        "version": 1,
-        "name": "iris",
-        "graph": {
-            "nodes": [
-                {"id": "input", "type": "Input", "params": {"shape": [4]}, "position": [0, 0]},
-                {
-                    "id": "hidden",
-                    "type": "Dense",
-                    "params": {"units": 8, "activation": "relu"},
-                    "position": [200, 0],
-                },
-                {
-                    "id": "out",
-                    "type": "Dense",
-                    "params": {"units": 3, "activation": "softmax"},
-                    "position": [400, 0],
-                },
-            ],
-            "edges": [
-                {"source": "input", "target": "hidden", "target_port": 0},
-                {"source": "hidden", "target": "out", "target_port": 0},
-            ],
-        },
-        "dataset": {"name": "iris", "validation_split": 0.2, "seed": 0},
-        "training": training,
-    }
+    return mlp_project("iris", 4, 3, {"name": "iris", "validation_split": 0.2, "seed": 0}, training)
 
 
 class RateRecorder(engine.callbacks.Callback):

@@ -6,34 +6,14 @@ import copy
 
 from engine.graph.project import Project, load_project, save_project
 from engine.graph.session import prepare_training
+from tests.project_fixtures import mlp_project
 
-PROJECT = {
-    "format": "layercanvas-project",
-    "version": 1,
-    "name": "Breast cancer",
-    "graph": {
-        "nodes": [
-            {"id": "input", "type": "Input", "params": {"shape": [30]}, "position": [0, 0]},
-            {
-                "id": "h",
-                "type": "Dense",
-                "params": {"units": 8, "activation": "relu"},
-                "position": [200, 0],
-            },
-            {
-                "id": "out",
-                "type": "Dense",
-                "params": {"units": 1, "activation": "sigmoid"},
-                "position": [400, 0],
-            },
-        ],
-        "edges": [
-            {"source": "input", "target": "h", "target_port": 0},
-            {"source": "h", "target": "out", "target_port": 0},
-        ],
-    },
-    "dataset": {"name": "breast_cancer", "validation_split": 0.2, "seed": 0},
-    "training": {
+PROJECT = mlp_project(
+    "Breast cancer",
+    30,
+    1,
+    {"name": "breast_cancer", "validation_split": 0.2, "seed": 0},
+    {
         "loss": "binary_crossentropy",
         "optimizer": {"name": "adam", "learning_rate": 0.01},
         "metrics": ["precision", "recall", {"name": "auc", "curve": "PR", "num_thresholds": 50}],
@@ -41,7 +21,9 @@ PROJECT = {
         "epochs": 2,
         "seed": 0,
     },
-}
+    hidden_id="h",
+    out_activation="sigmoid",
+)
 
 
 def test_project_metrics_with_arguments_train_and_round_trip(tmp_path):
