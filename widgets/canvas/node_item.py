@@ -44,6 +44,9 @@ def layer_info_or_none(type_name: str):
 class NodeItem(QGraphicsItem):
     """The card of node ``node_id``. ``sync`` re-reads the node, ``set_report`` the check."""
 
+    #: The least card height (a block's card, :mod:`widgets.canvas.block_item`, is taller).
+    min_height = theme.NODE_HEIGHT
+
     def __init__(self, node: Node):
         super().__init__()
         self.node_id = node.id
@@ -101,7 +104,7 @@ class NodeItem(QGraphicsItem):
                 port.scene().removeItem(port)
         while len(self.inputs) < count:
             self.inputs.append(PortItem(self, INPUT, len(self.inputs)))
-        height = max(theme.NODE_HEIGHT, 28.0 + (count - 1) * theme.PORT_SPACING)
+        height = max(self.min_height, 28.0 + (count - 1) * theme.PORT_SPACING)
         if height != self.height:
             self.prepareGeometryChange()
             self.height = height

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import QGraphicsScene
 from engine.graph.document import Edge, GraphEvent, Node
 from widgets.canvas import theme
 from widgets.canvas.api import disconnect_quietly
+from widgets.canvas.block_item import BLOCK_TYPE, make_item
 from widgets.canvas.edge_drop import EdgeHighlight, edge_at, insert_node_into_edge
 from widgets.canvas.edge_item import EdgeItem, RubberEdge
 from widgets.canvas.node_item import NodeItem
@@ -61,10 +62,12 @@ class GraphScene(QGraphicsScene):
         selectedNodesChanged(list): ids of the selected nodes, in document order.
         statusMessage(str): a short note for the status bar (e.g. why a connection was
             refused).
+        blockOpened(str): a block's card was double-clicked (its node id).
     """
 
     selectedNodesChanged = Signal(list)
     statusMessage = Signal(str)
+    blockOpened = Signal(str)
 
     def __init__(self, editor=None, parent=None):
         super().__init__(parent)
@@ -168,13 +171,21 @@ class GraphScene(QGraphicsScene):
                 if not items:
                     del self.edge_items[event.edge]
             self._refresh_ports({event.edge.source, event.edge.target})
+        if kind in ("blocks_changed", "node_added", "node_removed", "params_changed"):
+            # A block card shows its definition and how many uses share it.
+            self._refresh_ports([i for i, item in self.node_items.items()
+                                 if item.type_name == BLOCK_TYPE])  # fmt: skip
 
     def _add_node_item(self, node: Node) -> None:
         if node.id in self.node_items:
             return  # a duplicate id from a file: the compiler reports it, the first is shown
-        item = NodeItem(node)
+        item = make_item(node, self._blocks_root)
         self.node_items[node.id] = item
         self.addItem(item)
+
+    def _blocks_root(self):
+        """The project document holding the block definitions (also inside a block)."""
+        return getattr(self.editor, "blocks_root", None) or self.graph
 
     def _used_ports(self, node_id: str) -> int:
         ports = [e.target_port for e in self.graph.edges if e.target == node_id]
