@@ -14,6 +14,12 @@ Its JSON form is the ``graph`` object of a project file::
 ``GraphDocument.from_json(data).to_json() == data`` for every well-formed graph; keys this
 version does not know are kept (``extra``) and written back unchanged.
 
+A project's document also holds the block definitions its Block nodes use (``doc.blocks``,
+:mod:`engine.graph.block_definition`), written as a ``"blocks"`` object beside ``nodes`` and
+``edges`` — and left out when there are none, so files without blocks read and write exactly
+as before. An edit inside a definition's graph is re-emitted by the document as a
+``blocks_changed`` event (one document, so one undo step reverts a linked edit everywhere).
+
 Reading also bounds the numbers (:data:`MAX_PARAM_NUMBER`, :data:`MAX_POSITION`): a
 parameter of 10**300, a list of dimensions multiplying past it, or a node placed at infinity
 is refused by key path here, before shape inference, memory estimates or numpy see it.
@@ -22,14 +28,29 @@ is refused by key path here, before shape inference, memory estimates or numpy s
 from __future__ import annotations
 
 import copy
-import math
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
+
+from engine.graph.block_definition import BLOCK, DEFINITION_KEYS, BlockDefinition, block_name_of
+from engine.graph.document_parts import (
+    EVENT_KINDS,
+    MAX_PARAM_NUMBER,
+    MAX_POSITION,
+    Edge,
+    GraphEvent,
+    GraphFormatError,
+    Node,
+    RemovedNode,
+    edge_from_json,
+    kind_of,
+    node_from_json,
+)
 
 __all__ = [
     "EVENT_KINDS",
+    "MAX_PARAM_NUMBER",
+    "MAX_POSITION",
     "Edge",
     "GraphDocument",
     "GraphEvent",
@@ -38,115 +59,7 @@ __all__ = [
     "RemovedNode",
 ]
 
-#: What a subscriber can be told (``GraphEvent.kind``).
-EVENT_KINDS = (
-    "node_added",
-    "node_removed",
-    "node_moved",
-    "node_renamed",
-    "params_changed",
-    "edge_added",
-    "edge_removed",
-    "renamed",
-)
-
-#: The largest magnitude of a number in a node's params, or of the product of a list of them
-#: (a shape): 2**53, the largest integer every JSON reader keeps exact; no count comes near.
-MAX_PARAM_NUMBER = 2**53
-#: Canvas coordinates beyond this are refused (the canvas cannot show them anyway).
-MAX_POSITION = 1e9
-
-_NODE_KEYS = ("id", "type", "params", "position")
-_EDGE_KEYS = ("source", "target", "target_port")
-_GRAPH_KEYS = ("nodes", "edges")
-
-
-class GraphFormatError(ValueError):
-    """The JSON of a graph is malformed; ``key`` says where (``nodes[2].params``)."""
-
-    def __init__(self, key: str, problem: str):
-        super().__init__(f"{key}: {problem}" if key else problem)
-        self.key = key
-        self.problem = problem
-
-
-@dataclass(eq=False)
-class Node:
-    """One layer on the canvas.
-
-    ``params`` are the values the user set, as written in the file (defaults are not filled
-    in, so files stay short and a changed default reaches old files). ``position`` is the
-    canvas position ``[x, y]`` of the node's top-left corner. ``extra`` keeps keys this
-    version does not know.
-    """
-
-    id: str
-    type: str
-    params: dict[str, Any] = field(default_factory=dict)
-    position: list = field(default_factory=lambda: [0, 0])
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        data = {
-            "id": self.id,
-            "type": self.type,
-            "params": copy.deepcopy(self.params),
-            "position": list(self.position),
-        }
-        data.update(copy.deepcopy(self.extra))
-        return data
-
-    def copy(self) -> Node:
-        return Node(
-            self.id,
-            self.type,
-            copy.deepcopy(self.params),
-            list(self.position),
-            copy.deepcopy(self.extra),
-        )
-
-
-@dataclass(frozen=True)
-class Edge:
-    """A connection from ``source``'s output to input port ``target_port`` of ``target``."""
-
-    source: str
-    target: str
-    target_port: int = 0
-    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
-
-    @property
-    def id(self) -> str:
-        """A stable name for diagnostics and the canvas: ``"conv1->flat:0"``."""
-        return f"{self.source}->{self.target}:{self.target_port}"
-
-    def to_json(self) -> dict[str, Any]:
-        data = {"source": self.source, "target": self.target, "target_port": self.target_port}
-        data.update(copy.deepcopy(self.extra))
-        return data
-
-
-@dataclass(frozen=True)
-class GraphEvent:
-    """A change to a document. ``old``/``new`` carry the before/after value where useful
-    (positions, params, names)."""
-
-    kind: str
-    node_id: str | None = None
-    node: Node | None = None
-    edge: Edge | None = None
-    old: Any = None
-    new: Any = None
-
-
-@dataclass(frozen=True)
-class RemovedNode:
-    """What :meth:`GraphDocument.remove_node` took out, so an undo can put it back exactly."""
-
-    node: Node
-    index: int
-    edges: tuple[tuple[int, Edge], ...]  # (position in the edge list, edge), ascending
-
+_GRAPH_KEYS = ("nodes", "edges", "blocks")
 
 Listener = Callable[[GraphEvent], None]
 
@@ -160,6 +73,7 @@ class GraphDocument:
         nodes: list[Node] | tuple[Node, ...] = (),
         edges: list[Edge] | tuple[Edge, ...] = (),
         extra: dict[str, Any] | None = None,
+        blocks: dict[str, BlockDefinition] | None = None,
     ):
         self._name = name
         self._nodes: list[Node] = list(nodes)
@@ -168,12 +82,22 @@ class GraphDocument:
         self._listeners: list[Listener] = []
         # Bumped by every change; caches (the compiler's, the canvas's) can compare it.
         self.revision = 0
+        self._blocks: dict[str, BlockDefinition] = {}
+        self._block_links: dict[str, Callable[[], None]] = {}  # name -> unsubscribe
+        for definition in (blocks or {}).values():
+            self._link_block(definition)
 
     # -- reading -----------------------------------------------------------------------------
 
     @property
     def name(self) -> str:
         return self._name
+
+    @property
+    def blocks(self) -> dict[str, BlockDefinition]:
+        """The block definitions, by name (a copy of the mapping: change it through
+        :meth:`add_block` / :meth:`remove_block`; edit a definition's ``graph`` directly)."""
+        return dict(self._blocks)
 
     @property
     def nodes(self) -> tuple[Node, ...]:
@@ -356,6 +280,86 @@ class GraphDocument:
         self._emit(GraphEvent("renamed", old=old, new=name))
         return old
 
+    # -- block definitions -----------------------------------------------------------------------
+
+    def add_block(self, definition: BlockDefinition) -> BlockDefinition:
+        """Add a block definition (its name must be free)."""
+        if not isinstance(definition.name, str) or not definition.name:
+            raise ValueError("a block definition needs a name (non-empty text)")
+        if definition.name in self._blocks:
+            raise ValueError(f"a block named {definition.name!r} already exists")
+        self._link_block(definition)
+        self._emit(GraphEvent("blocks_changed", block=definition.name, new=definition))
+        return definition
+
+    def remove_block(self, name: str) -> BlockDefinition:
+        """Remove a definition nothing uses; returns it (for undo: :meth:`add_block`)."""
+        if name not in self._blocks:
+            raise KeyError(f"no block named {name!r}")
+        users = self.block_users(name)
+        if users:
+            raise ValueError(
+                f"block {name!r} is still used by {', '.join(repr(u) for u in users[:5])}"
+                + (" and more" if len(users) > 5 else "")
+                + "; ungroup or delete those first"
+            )
+        definition = self._blocks.pop(name)
+        self._block_links.pop(name)()
+        self._emit(GraphEvent("blocks_changed", block=name, old=definition))
+        return definition
+
+    def set_block_meta(
+        self, name: str, title: str | None = None, description: str | None = None
+    ) -> tuple[str, str]:
+        """Change a definition's title and/or description; returns the old (title, description)."""
+        definition = self._blocks[name]
+        old = (definition.title, definition.description)
+        if title is not None:
+            definition.title = title
+        if description is not None:
+            definition.description = description
+        new = (definition.title, definition.description)
+        self._emit(GraphEvent("blocks_changed", block=name, old=old, new=new))
+        return old
+
+    def copy_block(self, name: str) -> str:
+        """Add an independent copy of definition ``name``; returns the copy's (new) name."""
+        new_name = self.unique_block_name(name)
+        self.add_block(self._blocks[name].copy(new_name))
+        return new_name
+
+    def unique_block_name(self, base: str) -> str:
+        """``base`` if no definition has that name, else ``base_2``, ``base_3``, ..."""
+        stem = re.sub(r"[^0-9A-Za-z_]+", "_", base).strip("_") or "block"
+        if stem not in self._blocks:
+            return stem
+        stem = re.sub(r"_\d+$", "", stem) or stem
+        i = 2
+        while f"{stem}_{i}" in self._blocks:
+            i += 1
+        return f"{stem}_{i}"
+
+    def block_users(self, name: str) -> list[str]:
+        """Who uses definition ``name``: top-level node ids, and ``definition/node`` for uses
+        inside other definitions."""
+        users = [n.id for n in self._nodes if n.type == BLOCK and block_name_of(n) == name]
+        for other in self._blocks.values():
+            users += [
+                f"{other.name}/{n.id}"
+                for n in other.graph.nodes
+                if n.type == BLOCK and block_name_of(n) == name
+            ]
+        return users
+
+    def _link_block(self, definition: BlockDefinition) -> None:
+        self._blocks[definition.name] = definition
+        name = definition.name
+
+        def relay(event: GraphEvent) -> None:
+            self._emit(GraphEvent("blocks_changed", block=name, inner=event))
+
+        self._block_links[name] = definition.graph.subscribe(relay)
+
     # -- JSON ----------------------------------------------------------------------------------
 
     def to_json(self) -> dict[str, Any]:
@@ -364,7 +368,9 @@ class GraphDocument:
             "nodes": [n.to_json() for n in self._nodes],
             "edges": [e.to_json() for e in self._edges],
         }
-        data.update(copy.deepcopy(self.extra))
+        if self._blocks:
+            data["blocks"] = {name: d.to_json() for name, d in self._blocks.items()}
+        data.update({k: copy.deepcopy(v) for k, v in self.extra.items() if k not in data})
         return data
 
     @classmethod
@@ -376,18 +382,21 @@ class GraphDocument:
         """
         if not isinstance(data, dict):
             raise GraphFormatError(
-                "", f"expected an object with nodes and edges, got {_kind(data)}"
+                "", f"expected an object with nodes and edges, got {kind_of(data)}"
             )
         nodes_data = data.get("nodes", [])
         edges_data = data.get("edges", [])
         if not isinstance(nodes_data, list):
-            raise GraphFormatError("nodes", f"expected a list, got {_kind(nodes_data)}")
+            raise GraphFormatError("nodes", f"expected a list, got {kind_of(nodes_data)}")
         if not isinstance(edges_data, list):
-            raise GraphFormatError("edges", f"expected a list, got {_kind(edges_data)}")
-        nodes = [_node_from_json(item, f"nodes[{i}]") for i, item in enumerate(nodes_data)]
-        edges = [_edge_from_json(item, f"edges[{i}]") for i, item in enumerate(edges_data)]
+            raise GraphFormatError("edges", f"expected a list, got {kind_of(edges_data)}")
+        nodes = [node_from_json(item, f"nodes[{i}]") for i, item in enumerate(nodes_data)]
+        edges = [edge_from_json(item, f"edges[{i}]") for i, item in enumerate(edges_data)]
         extra = {k: copy.deepcopy(v) for k, v in data.items() if k not in _GRAPH_KEYS}
-        return cls(name, nodes, edges, extra)
+        blocks = _blocks_from_json(data["blocks"]) if "blocks" in data else {}
+        if "blocks" in data and not blocks:
+            extra["blocks"] = {}  # written back as it was read
+        return cls(name, nodes, edges, extra, blocks)
 
     def unknown_keys(self) -> list[str]:
         """Key paths this version does not understand (kept, but worth a warning)."""
@@ -396,6 +405,9 @@ class GraphDocument:
             found += [f"nodes[{i}].{k}" for k in n.extra]
         for i, e in enumerate(self._edges):
             found += [f"edges[{i}].{k}" for k in e.extra]
+        for name, definition in self._blocks.items():
+            found += [f"blocks.{name}.{k}" for k in definition.extra]
+            found += [f"blocks.{name}.graph.{k}" for k in definition.graph.unknown_keys()]
         return found
 
     def copy(self) -> GraphDocument:
@@ -405,97 +417,49 @@ class GraphDocument:
             [n.copy() for n in self._nodes],
             list(self._edges),
             copy.deepcopy(self.extra),
+            {name: d.copy() for name, d in self._blocks.items()},
         )
 
 
-def _kind(value: Any) -> str:
-    names = {dict: "an object", list: "a list", str: "text", bool: "true/false", type(None): "null"}
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return f"the number {value!r}"
-    return names.get(type(value), type(value).__name__)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and value == value
-
-
-def _node_from_json(item: Any, key: str) -> Node:
-    if not isinstance(item, dict):
-        raise GraphFormatError(key, f"expected a node object, got {_kind(item)}")
-    node_id = item.get("id")
-    if not isinstance(node_id, str) or not node_id:
-        raise GraphFormatError(f"{key}.id", "every node needs an id (non-empty text)")
-    type_name = item.get("type")
-    if not isinstance(type_name, str) or not type_name:
-        raise GraphFormatError(f"{key}.type", f"node {node_id!r} needs a layer type (text)")
-    params = item.get("params", {})
-    if not isinstance(params, dict):
-        raise GraphFormatError(f"{key}.params", f"expected an object, got {_kind(params)}")
-    for name, value in params.items():
-        _check_param_numbers(value, f"{key}.params.{name}", node_id)
-    position = item.get("position", [0, 0])
-    if (
-        not isinstance(position, list)
-        or len(position) != 2
-        or not all(_is_number(v) for v in position)
-    ):
-        raise GraphFormatError(f"{key}.position", "expected two numbers [x, y]")
-    if not all(math.isfinite(v) and abs(v) <= MAX_POSITION for v in position):
+def _blocks_from_json(data: Any) -> dict[str, BlockDefinition]:
+    """The ``"blocks"`` object: definition name -> definition (structure only)."""
+    if not isinstance(data, dict):
         raise GraphFormatError(
-            f"{key}.position",
-            f"node {node_id!r} is placed at {position}; positions are finite numbers of at "
-            f"most {MAX_POSITION:.0e} in size",
+            "blocks", f"expected an object of block definitions, got {kind_of(data)}"
         )
-    extra = {k: copy.deepcopy(v) for k, v in item.items() if k not in _NODE_KEYS}
-    return Node(node_id, type_name, copy.deepcopy(params), list(position), extra)
-
-
-def _too_large(value: Any) -> bool:
-    return _is_number(value) and math.isfinite(value) and abs(value) > MAX_PARAM_NUMBER
-
-
-def _check_param_numbers(value: Any, key: str, node_id: str) -> None:
-    """Refuse a number, or a list of numbers' product, beyond :data:`MAX_PARAM_NUMBER`.
-
-    Python numbers only, so nothing here can overflow; nested lists and objects are followed.
-    """
-    stack = [(value, key)]
-    while stack:
-        item, where = stack.pop()
-        if _too_large(item):
+    blocks = {}
+    for name, item in data.items():
+        key = f"blocks.{name}"
+        if not name or not isinstance(item, dict):
+            raise GraphFormatError(key, f"expected a block definition object, got {kind_of(item)}")
+        texts = {k: item.get(k, "") for k in ("title", "description")}
+        for k, value in texts.items():
+            if not isinstance(value, str):
+                raise GraphFormatError(f"{key}.{k}", f"expected text, got {kind_of(value)}")
+        inputs = item.get("inputs", [])
+        if not isinstance(inputs, list) or not all(isinstance(i, str) and i for i in inputs):
+            raise GraphFormatError(f"{key}.inputs", "expected a list of node ids (text)")
+        output = item.get("output")
+        if not isinstance(output, str) or not output:
+            raise GraphFormatError(f"{key}.output", "expected the id of the block's output node")
+        if "graph" not in item:
+            raise GraphFormatError(f"{key}.graph", "a block definition needs its graph")
+        try:
+            graph = GraphDocument.from_json(item["graph"], name)
+        except GraphFormatError as err:
+            raise GraphFormatError(_join(f"{key}.graph", err.key), err.problem) from None
+        if graph.blocks:  # definitions all live at the top level; nesting is by Block nodes
             raise GraphFormatError(
-                where,
-                f"{item!r} is too large for a parameter of node {node_id!r}; parameters are "
-                f"at most {MAX_PARAM_NUMBER} (2**53) in size",
+                f"{key}.graph.blocks", "block definitions belong in the top-level graph"
             )
-        if isinstance(item, list):
-            numbers = [v for v in item if _is_number(v) and math.isfinite(v)]
-            if len(numbers) > 1 and not any(_too_large(v) for v in numbers):
-                product = 1.0
-                for v in numbers:
-                    product *= abs(float(v))  # floats: at worst inf, never an exception
-                if product > MAX_PARAM_NUMBER:
-                    shown = str(item) if len(item) <= 8 else f"({len(item)} numbers)"
-                    raise GraphFormatError(
-                        where,
-                        f"the values {shown} of node {node_id!r} multiply to about "
-                        f"{product:.3g}, more than 2**53: no layer can hold that many values",
-                    )
-            stack.extend(reversed([(v, f"{where}[{i}]") for i, v in enumerate(item)]))
-        elif isinstance(item, dict):
-            stack.extend(reversed([(v, f"{where}.{k}") for k, v in item.items()]))
-
-
-def _edge_from_json(item: Any, key: str) -> Edge:
-    if not isinstance(item, dict):
-        raise GraphFormatError(key, f"expected an edge object, got {_kind(item)}")
-    for end in ("source", "target"):
-        if not isinstance(item.get(end), str) or not item.get(end):
-            raise GraphFormatError(f"{key}.{end}", "expected a node id (non-empty text)")
-    port = item.get("target_port", 0)
-    if isinstance(port, bool) or not isinstance(port, int):
-        raise GraphFormatError(
-            f"{key}.target_port", f"expected an input port number, got {_kind(port)}"
+        extra = {k: copy.deepcopy(v) for k, v in item.items() if k not in DEFINITION_KEYS}
+        blocks[name] = BlockDefinition(
+            name, texts["title"], texts["description"], graph, list(inputs), output, extra
         )
-    extra = {k: copy.deepcopy(v) for k, v in item.items() if k not in _EDGE_KEYS}
-    return Edge(item["source"], item["target"], port, extra)
+    return blocks
+
+
+def _join(prefix: str, key: str) -> str:
+    if not key:
+        return prefix
+    return f"{prefix}{key}" if key.startswith("[") else f"{prefix}.{key}"
