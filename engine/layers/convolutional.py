@@ -14,46 +14,32 @@ Regularizers and constraints take Keras's arguments (``kernel_regularizer``,
 ``padding="same"`` is TensorFlow/Keras's: ``H' = ceil(H / stride)``, and the total padding
 ``max((H' - 1) * stride + (kh - 1) * dilation + 1 - H, 0)`` is split with the odd row/column
 at the bottom/right - ONNX ``auto_pad="SAME_UPPER"``. The exporter may rely on this;
-:func:`engine.autodiff.kernels_conv.resolve_padding` gives the explicit pads.
+:func:`engine.autodiff.kernels_conv.resolve_padding` gives the explicit pads. ``padding`` may
+also be explicit zeros (``1``, ``(1, 2)`` or ``((top, bottom), (left, right))``; see
+:mod:`engine.layers.conv_params`), as PyTorch's ``Conv2d(padding=...)`` and ONNX ``pads``.
+
+``groups`` splits the channels into blocks convolved separately (Keras's ``groups``): the
+kernel is then ``(filters, in_channels / groups, kh, kw)``. The other convolution types
+live beside this module: ``convolutional_1d`` (Conv1D), ``convolutional_transpose``
+(Conv2DTranspose) and ``depthwise`` (DepthwiseConv2D, SeparableConv2D).
 """
 
 from __future__ import annotations
 
 from engine import activations
-from engine.autodiff import kernels_conv
+from engine.autodiff import kernels_conv, kernels_conv_groups
 from engine.layers.base import Layer, ShapeError, WeightSpec, register
+from engine.layers.conv_params import (
+    KERNEL_INITIALIZERS,
+    PADDING_PARAM,
+    check_image_shape,
+    groups_param,
+    padding_text,
+)
 from engine.layers.core import ACTIVATION_PARAM
-from engine.layers.schema import Param, penalty_map, penalty_params
+from engine.layers.schema import Param, ParameterError, penalty_map, penalty_params
 
-PADDING_PARAM = Param(
-    "padding",
-    "choice",
-    default="valid",
-    choices=("valid", "same"),
-    help="valid: no padding; same: zero-pad so that the output is ceil(input / stride)",
-)
-
-KERNEL_INITIALIZERS = (
-    "glorot_uniform",
-    "glorot_normal",
-    "he_uniform",
-    "he_normal",
-    "random_normal",
-    "random_uniform",
-    "zeros",
-    "ones",
-)
-
-
-def check_image_shape(type_name: str, input_shape) -> tuple[int, int, int]:
-    """The ``(C, H, W)`` of an image input, or a ShapeError that says how to get one."""
-    if len(input_shape) != 3:
-        raise ShapeError(
-            f"{type_name} expects an image (channels, height, width), got {tuple(input_shape)}",
-            "insert Reshape",
-        )
-    c, h, w = input_shape
-    return c, h, w
+__all__ = ["Conv2D", "KERNEL_INITIALIZERS", "PADDING_PARAM", "check_image_shape"]
 
 
 @register
@@ -108,6 +94,7 @@ class Conv2D(Layer):
             max=1024,
             help="Spacing between filter taps (atrous convolution)",
         ),
+        groups_param(),
         ACTIVATION_PARAM,
         Param("use_bias", "bool", default=True, help="Add a learned bias to each filter"),
         Param(
@@ -149,6 +136,18 @@ class Conv2D(Layer):
             "input_shape": (3, 2, 3),
         },
         {
+            "config": {"filters": 2, "kernel_size": 3, "strides": 2, "padding": 1},
+            "input_shape": (2, 5, 6),
+        },
+        {
+            "config": {"filters": 4, "kernel_size": (3, 2), "padding": ((0, 1), (2, 0))},
+            "input_shape": (1, 4, 4),
+        },
+        {
+            "config": {"filters": 4, "kernel_size": 3, "groups": 2, "padding": "same"},
+            "input_shape": (4, 4, 5),
+        },
+        {
             "config": {
                 "filters": 2,
                 "kernel_size": 2,
@@ -160,6 +159,15 @@ class Conv2D(Layer):
         },
     )
 
+    def validate_config(self) -> None:
+        if self.filters % self.groups:
+            raise ParameterError(
+                self.type_name,
+                "filters",
+                f"{self.filters} filters cannot be split into {self.groups} groups; use a "
+                f"multiple of {self.groups}",
+            )
+
     def explicit_pads(self, spatial) -> kernels_conv.Pads:
         """``((top, bottom), (left, right))`` zero padding for an input of ``(H, W)``."""
         return kernels_conv.resolve_padding(
@@ -169,6 +177,11 @@ class Conv2D(Layer):
     def _geometry(self, input_shape):
         """``(C, Ho, Wo)`` for an image input, with a clear error when the kernel misses."""
         c, h, w = check_image_shape(self.type_name, input_shape)
+        if c % self.groups:
+            raise ShapeError(
+                f"{c} input channels cannot be split into groups={self.groups}",
+                f"use a groups value that divides {c}",
+            )
         (kh, kw), (sh, sw), (dh, dw) = self.kernel_size, self.strides, self.dilation_rate
         pads = self.explicit_pads((h, w))
         ho = kernels_conv.output_length(h, kh, sh, *pads[0], dh)
@@ -178,7 +191,8 @@ class Conv2D(Layer):
             if (dh, dw) != (1, 1):
                 spans = f" (spanning {(kh - 1) * dh + 1}x{(kw - 1) * dw + 1} with dilation)"
             raise ShapeError(
-                f"kernel {kh}x{kw}{spans} does not fit in {h}x{w} input with padding='valid'",
+                f"kernel {kh}x{kw}{spans} does not fit in {h}x{w} input with "
+                f"{padding_text(self.padding)}",
                 "use padding='same' or a smaller kernel_size",
             )
         return c, ho, wo
@@ -193,10 +207,10 @@ class Conv2D(Layer):
         specs = [
             WeightSpec(
                 "kernel",
-                (self.filters, c, kh, kw),
+                (self.filters, c // self.groups, kh, kw),
                 self.kernel_initializer,
                 # Keras's fans for convolutions: the receptive field times the channels.
-                fan_in=c * kh * kw,
+                fan_in=c // self.groups * kh * kw,
                 fan_out=self.filters * kh * kw,
             )
         ]
@@ -208,16 +222,17 @@ class Conv2D(Layer):
         c, ho, wo = self._geometry(input_shape)
         kh, kw = self.kernel_size
         positions = self.filters * ho * wo
-        return positions * (2 * c * kh * kw + (1 if self.use_bias else 0))
+        return positions * (2 * c // self.groups * kh * kw + (1 if self.use_bias else 0))
 
     def call(self, inputs, training=False):
-        y = kernels_conv.conv2d(
+        y = kernels_conv_groups.conv2d_grouped(
             inputs,
             self.kernel,
             self.bias if self.use_bias else None,
             strides=self.strides,
             padding=self.padding,
             dilation=self.dilation_rate,
+            groups=self.groups,
             relu=self.activation == "relu",  # fused into the kernel: one pass fewer
         )
         if self.activation == "relu":

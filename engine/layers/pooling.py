@@ -5,7 +5,10 @@ None has weights. ``padding="same"`` follows Keras/TensorFlow: the output is
 ``ceil(size / stride)`` and the odd padding row/column goes at the bottom/right (ONNX
 ``auto_pad="SAME_UPPER"``). Padding never counts: max pooling ignores it, and
 ``AveragePooling2D`` divides each window's sum by the number of real (non-padding) elements
-it covers, as Keras does (ONNX ``count_include_pad=0``).
+it covers, as Keras does (ONNX ``count_include_pad=0``). ``padding`` may also be explicit
+(``1``, ``(1, 2)``, ``((top, bottom), (left, right))``, each side smaller than the window),
+as PyTorch's ``MaxPool2d(padding=1)`` and ONNX ``pads``. The 1-D poolings are in
+:mod:`engine.layers.pooling_1d`.
 
 Max-pooling gradient on ties: the whole gradient of a window goes to one maximal element
 (the topmost one in the leftmost column that holds the maximum); global max pooling gives
@@ -16,14 +19,16 @@ from __future__ import annotations
 
 from engine.autodiff import kernels_conv
 from engine.layers.base import Layer, ShapeError, register
-from engine.layers.convolutional import PADDING_PARAM, check_image_shape
-from engine.layers.schema import Param
+from engine.layers.conv_params import PADDING_PARAM, check_image_shape, padding_text
+from engine.layers.schema import Param, ParameterError
 
 _WINDOW_EXAMPLES = (
     {"config": {}, "input_shape": (2, 4, 4)},
     {"config": {"pool_size": 3, "strides": 2, "padding": "same"}, "input_shape": (2, 5, 6)},
     {"config": {"pool_size": (2, 3), "strides": 1}, "input_shape": (1, 4, 5)},
     {"config": {"pool_size": 2, "padding": "valid"}, "input_shape": (3, 5, 3)},
+    {"config": {"pool_size": 3, "strides": 2, "padding": 1}, "input_shape": (2, 5, 6)},
+    {"config": {"pool_size": (2, 3), "padding": ((1, 0), (0, 2))}, "input_shape": (1, 4, 5)},
 )
 
 _GLOBAL_EXAMPLES = (
@@ -61,6 +66,18 @@ class _WindowPooling2D(Layer):
     )
     examples = _WINDOW_EXAMPLES
 
+    def validate_config(self) -> None:
+        # A window made only of padding would have no value (max) or no count (average).
+        if not isinstance(self.padding, str):
+            for (before, after), size in zip(self.padding, self.pool_size, strict=True):
+                if max(before, after) >= size:
+                    raise ParameterError(
+                        self.type_name,
+                        "padding",
+                        f"explicit padding {max(before, after)} must be smaller than the pool "
+                        f"size {size} on every side",
+                    )
+
     @property
     def window_strides(self) -> tuple[int, int]:
         """The strides in effect (Keras: ``strides=None`` means ``pool_size``)."""
@@ -80,7 +97,7 @@ class _WindowPooling2D(Layer):
         wo = kernels_conv.output_length(w, kw, sw, *pads[1])
         if ho < 1 or wo < 1:
             raise ShapeError(
-                f"pool {kh}x{kw} does not fit in {h}x{w} input with padding='valid'",
+                f"pool {kh}x{kw} does not fit in {h}x{w} input with {padding_text(self.padding)}",
                 "use padding='same' or a smaller pool_size",
             )
         return (c, ho, wo)

@@ -24,6 +24,7 @@ KINDS = (
     "str",  # free text (names)
     "regularizer",  # None, a name ("l2") or {"name": "l2", "l2": 1e-4}: engine.regularizers
     "constraint",  # None, a name ("max_norm") or a dict: engine.constraints
+    "padding",  # one of ``choices`` or explicit pads: engine.layers.conv_params.PaddingParam
 )
 
 

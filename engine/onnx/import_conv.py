@@ -2,9 +2,14 @@
 ``AveragePooling2D``) and ``GlobalAveragePool`` / ``GlobalMaxPool`` (the global pooling
 layers, whose ``(N, C)`` output the usual ``Flatten`` after them simply keeps).
 
-ONNX gives padding per side (``pads`` or ``auto_pad``); the engine has ``valid`` and
-Keras's ``same``. A node is imported when its padding is exactly one of those for the
-input size at hand, otherwise refused with the pads it asked for.
+ONNX gives padding per side (``pads`` or ``auto_pad``). A node whose padding is exactly
+``valid`` or Keras's ``same`` for the input size at hand gets that name; any other padding
+(PyTorch's ``Conv2d(3, stride=2, padding=1)``, ``MaxPool2d(3, 2, padding=1)``) is kept as
+the layer's explicit ``((top, bottom), (left, right))`` padding: still ONE layer, no Pad.
+
+``Conv`` with ``group > 1`` becomes ``Conv2D(groups=...)``; ``group`` equal to the number of
+input channels (a depthwise convolution) becomes ``DepthwiseConv2D`` with the kernel
+``(C * M, 1, kh, kw)`` seen as its ``(C, M, kh, kw)``.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import math
 
 from engine.autodiff import kernels_conv
+from engine.layers.conv_params import MAX_PAD
 from engine.onnx.import_dense import PendingLayer
 from engine.onnx.import_errors import Unsupported
 from engine.onnx.import_registry import attr, imports
@@ -56,28 +62,30 @@ def requested_pads(node, spatial, kernel, strides, dilations) -> Pads:
     return (int(p[0]), int(p[2])), (int(p[1]), int(p[3]))
 
 
-def engine_padding(pads: Pads, spatial, kernel, strides, dilations) -> str:
-    """``"valid"`` or ``"same"`` when they pad exactly like ``pads``; else Unsupported."""
+def engine_padding(pads: Pads, spatial, kernel, strides, dilations):
+    """``"valid"`` or ``"same"`` when they pad exactly like ``pads``, else ``pads`` itself
+    (the layers' explicit padding)."""
     if pads == ((0, 0), (0, 0)):
         return "valid"
     if pads == kernels_conv.resolve_padding("same", spatial, kernel, strides, dilations):
         return "same"
-    (top, bottom), (left, right) = pads
-    raise Unsupported(
-        f"padding top={top}, bottom={bottom}, left={left}, right={right} matches neither "
-        "'valid' nor 'same' (Keras's, extra padding at the bottom/right) for this input size"
-    )
+    if max(max(p) for p in pads) > MAX_PAD:
+        raise Unsupported(f"padding {list(pads)} is larger than {MAX_PAD}")
+    return pads
 
 
 @imports("Conv")
 def import_conv(ctx, node):
     sym = _image(ctx, node)
-    if int(attr(node, "group", 1)) != 1:
-        raise Unsupported("grouped or depthwise convolution (group != 1)")
+    group = int(attr(node, "group", 1))
     kernel = ctx.float_const(node.input[1], "the kernel W")
     _, channels, h, w = sym.onnx_shape
-    if kernel.ndim != 4 or kernel.shape[1] != channels:
-        raise Unsupported(f"kernel of shape {kernel.shape} for {channels} input channels")
+    if group < 1 or kernel.ndim != 4 or kernel.shape[1] * group != channels:
+        raise Unsupported(
+            f"kernel of shape {kernel.shape} in {group} group(s) for {channels} input channels"
+        )
+    if kernel.shape[0] % group:
+        raise Unsupported(f"{kernel.shape[0]} filters cannot be split into {group} groups")
     size = tuple(int(k) for k in kernel.shape[2:])
     strides = _pair(attr(node, "strides"), 1, "strides")
     dilations = _pair(attr(node, "dilations"), 1, "dilations")
@@ -91,18 +99,42 @@ def import_conv(ctx, node):
         for n, k, s, p, d in zip((h, w), size, strides, pads, dilations, strict=True)
     ]
     config = {
-        "filters": int(kernel.shape[0]),
         "kernel_size": size,
         "strides": strides,
         "padding": padding,
         "dilation_rate": dilations,
     }
-    ctx.set(
-        node.output[0],
-        PendingLayer(
-            "Conv2D", ctx.node_label(node), sym, config, kernel, bias, (kernel.shape[0], *out)
-        ),
-    )
+    label, out_shape = ctx.node_label(node), (kernel.shape[0], *out)
+    if group == channels and group > 1:
+        config["depth_multiplier"] = int(kernel.shape[0]) // channels
+        depthwise = kernel.reshape(channels, -1, *size)
+        pending = PendingDepthwise(
+            "DepthwiseConv2D", label, sym, config, depthwise, bias, out_shape
+        )
+    else:
+        config.update(filters=int(kernel.shape[0]), groups=group)
+        pending = PendingLayer("Conv2D", label, sym, config, kernel, bias, out_shape)
+    ctx.set(node.output[0], pending)
+
+
+class PendingDepthwise(PendingLayer):
+    """A DepthwiseConv2D: its kernel is ``(C, M, kh, kw)``, its bias ``C * M`` values, and
+    its weights are called ``depthwise_kernel`` and ``bias``."""
+
+    @property
+    def bias_shape(self) -> int:
+        return int(self.kernel.shape[0] * self.kernel.shape[1])
+
+    def with_bias(self, bias) -> PendingDepthwise:
+        return PendingDepthwise(
+            self.type_name,
+            self.node_name,
+            self.source,
+            self.config,
+            self.kernel,
+            bias,
+            self.out_shape,
+        )
 
 
 def _ceil_length(size, k, s, before, after) -> int:
@@ -129,6 +161,10 @@ def import_pool(ctx, node):
             if _ceil_length(n, k, s, *p) != kernels_conv.output_length(n, k, s, *p):
                 raise Unsupported("ceil_mode=1 gives a different output size than the layers")
     padding = engine_padding(pads, (h, w), kernel, strides, (1, 1))
+    if not isinstance(padding, str) and any(
+        max(p) >= k for p, k in zip(padding, kernel, strict=True)
+    ):
+        raise Unsupported(f"padding {list(pads)} as large as the window {list(kernel)}")
     if node.op_type == "AveragePool" and padding != "valid" and attr(node, "count_include_pad", 0):
         raise Unsupported(
             "AveragePool with count_include_pad=1 averages the zero padding; the layer "

@@ -30,7 +30,7 @@ def export_conv2d(ctx, layer, inputs, output):
         strides=list(layer.strides),
         dilations=list(layer.dilation_rate),
         pads=onnx_pads(layer.explicit_pads((h, w))),
-        group=1,
+        group=layer.groups,
     )
     if pre != output:
         emit_with_activation(ctx, layer.activation, pre, output, layer)

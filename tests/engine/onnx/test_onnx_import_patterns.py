@@ -363,15 +363,15 @@ def test_conv_with_bias_and_relu_becomes_one_conv2d(attrs, padding):
     assert (layer.padding, layer.activation, layer.filters) == (padding, "relu", 4)
 
 
-def test_conv_padding_that_is_neither_valid_nor_same_is_refused():
+def test_conv_padding_that_is_neither_valid_nor_same_is_kept_explicit():
     model = make_model(
         [node("Conv", ["x", "W"], ["y"], "conv", pads=[2, 0, 2, 0])],
         [("x", [1, 5, 5])],
         [("y", ["C", "H", "W"])],
         {"W": weights(2, 1, 3, 3)},
     )
-    with pytest.raises(OnnxImportError, match="matches neither 'valid' nor 'same'"):
-        import_model(model)
+    layer = check(model, ["Conv2D"]).model.get_layer("conv")
+    assert layer.padding == ((2, 2), (0, 0))
 
 
 # -- pooling --------------------------------------------------------------------------------

@@ -1,0 +1,90 @@
+"""Grouped and depthwise 2-D convolution (channels-first), forward beside its VJP.
+
+``x (N, C, H, W)`` convolved with ``kernel (F, C / groups, kh, kw)`` (the ONNX/PyTorch
+layout): the channels split into ``groups`` consecutive blocks, each block convolved with its
+own ``F / groups`` filters. ``groups == C`` is a depthwise convolution (``DepthwiseConv2D``,
+ONNX ``Conv`` with ``group = C``).
+
+The work is the same im2col as :func:`engine.autodiff.kernels_conv.conv2d` (its column
+matrix has the channels leading, so each group's rows are one contiguous block), followed by
+ONE batched ``matmul`` over the groups: ``(G, F/G, Cg*kh*kw) @ (G, Cg*kh*kw, N*Ho*Wo)``. No
+Python loop runs over channels or samples; the loops that remain are over the ``kh*kw``
+kernel taps inside im2col/col2im. The VJP is two batched products and a col2im.
+"""
+
+from __future__ import annotations
+
+from engine import backend
+from engine.autodiff import kernels_conv
+from engine.autodiff.kernels_conv import _check_image, _Im2col, _pair
+from engine.autodiff.kernels_rnn import _record, _Scratch
+from engine.autodiff.ops import as_tensor
+from engine.autodiff.tensor import Tensor
+
+__all__ = ["conv2d_grouped"]
+
+
+def conv2d_grouped(
+    x,
+    kernel,
+    bias=None,
+    strides=(1, 1),
+    padding="valid",
+    dilation=(1, 1),
+    groups: int = 1,
+    relu: bool = False,
+) -> Tensor:
+    """Grouped 2-D cross-correlation; returns ``(N, F, Ho, Wo)``. Differentiable in ``x``,
+    ``kernel`` and ``bias``. ``groups=1`` is :func:`kernels_conv.conv2d` itself."""
+    if groups == 1:
+        return kernels_conv.conv2d(x, kernel, bias, strides, padding, dilation, relu)
+    x, w = as_tensor(x), as_tensor(kernel)
+    b = None if bias is None else as_tensor(bias)
+    _check_image("conv2d", x)
+    xp = backend.xp
+    strides, dilation = _pair(strides), _pair(dilation)
+    n, c, h, wd = x.shape
+    f, cg, kh, kw = w.shape
+    if c % groups or f % groups or cg * groups != c:
+        raise ValueError(
+            f"conv2d: {c} input channels and {f} filters in {groups} groups need a kernel of "
+            f"(filters, {c // groups if c % groups == 0 else '?'}, kh, kw), got {w.shape}"
+        )
+    pads = kernels_conv.resolve_padding(padding, (h, wd), (kh, kw), strides, dilation)
+    ho = kernels_conv.output_length(h, kh, strides[0], *pads[0], dilation[0])
+    wo = kernels_conv.output_length(wd, kw, strides[1], *pads[1], dilation[1])
+    if ho < 1 or wo < 1:
+        raise ValueError(f"conv2d: kernel {kh}x{kw} does not fit in the {h}x{wd} input")
+
+    scratch = _Scratch()
+    im2col = _Im2col(x.data, kh, kw, strides, dilation, pads, ho, wo, scratch.empty)
+    taps = cg * kh * kw
+    positions = n * ho * wo
+    cols = xp.reshape(im2col.columns, (groups, taps, positions))
+    w3 = xp.reshape(w.data, (groups, f // groups, taps))
+    out = xp.reshape(xp.matmul(w3, cols), (f, positions))  # one batched GEMM over groups
+    if b is not None:
+        out = out + xp.reshape(b.data, (f, 1))
+    if relu:
+        out = xp.maximum(out, 0.0)
+
+    def vjp(g):
+        work = _Scratch()
+        gt = im2col.to_grid(g, work.empty)
+        if relu:
+            gt = gt * xp.astype(out > 0, gt.dtype)
+        gx = gw = gb = None
+        if b is not None and b.requires_grad:
+            gb = xp.sum(gt, axis=1)
+        g3 = xp.reshape(gt, (groups, f // groups, positions))
+        if w.requires_grad:
+            gw = xp.matmul(g3, backend.permute_dims(cols, (0, 2, 1)))
+            gw = xp.reshape(gw, w.shape)
+        if x.requires_grad:
+            dcols = xp.matmul(backend.permute_dims(w3, (0, 2, 1)), g3)  # a fresh array
+            gx = im2col.col2im(xp.reshape(dcols, (c * kh * kw, positions)), work.empty)
+        work.give_back()
+        return (gx, gw) if b is None else (gx, gw, gb)
+
+    parents = (x, w) if b is None else (x, w, b)
+    return _record(im2col.from_grid(out), parents, vjp, scratch)
