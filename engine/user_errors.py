@@ -13,6 +13,7 @@ def user_error_types() -> tuple[type[BaseException], ...]:
     from engine.applications import PretrainedError  # noqa: PLC0415
     from engine.backend import BackendError  # noqa: PLC0415
     from engine.data import DataError  # noqa: PLC0415
+    from engine.experiments.errors import SweepError  # noqa: PLC0415
     from engine.graph.compiler import GraphError  # noqa: PLC0415
     from engine.graph.convert import ConversionError  # noqa: PLC0415
     from engine.graph.document import GraphFormatError  # noqa: PLC0415
@@ -30,4 +31,5 @@ def user_error_types() -> tuple[type[BaseException], ...]:
         PretrainedError,
         ProjectError,
         ProjectInvalid,
+        SweepError,
     )

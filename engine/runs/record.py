@@ -34,8 +34,10 @@ def record_run(
     source: str,
     parent: str | None = None,
     name: str | None = None,
+    experiment: dict | None = None,
 ) -> RunRecorder:
-    """Create the record of the run ``setup`` is about to make and its recorder."""
+    """Create the record of the run ``setup`` is about to make and its recorder
+    (``experiment``: the tag of an experiment's trial, see :mod:`engine.runs.store`)."""
     record = store.create(
         setup.project.to_json(),
         seed=setup.seed,
@@ -45,6 +47,7 @@ def record_run(
         parent=parent,
         source=source,
         name=name,
+        experiment=experiment,
     )
     early = [c for c in setup.callbacks if hasattr(c, "stopped_epoch")]
     has_validation = setup.data.validation is not None

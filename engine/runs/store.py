@@ -11,7 +11,13 @@ A record is one UTF-8 JSON file, ``run.json``::
      "final": {"loss": ..., "val_loss": ..., ...}, "wall_seconds": 12.5,
      "monitor": "val_loss", "best": {"epoch": 7, "value": 0.31},
      "weights": {"last": "last.lcmodel", "best": "best.lcmodel"},
-     "note": null, "notes": "", "starred": false}
+     "note": null, "notes": "", "starred": false,
+     "experiment": {"id": "20261204-170512-3fa2", "trial": "t003", "name": "lr sweep",
+                    "values": {"learning_rate": 0.001}}}
+
+``experiment`` is ``null`` (or absent, in files written before experiments) for a run
+that is not a trial of an experiment (:mod:`engine.experiments`); the folder
+``X.runs/experiments/`` holds the experiments themselves and is not a run.
 
 ``status`` is ``running`` while a run goes (a record left ``running`` by a process that
 died shows as unfinished), then ``finished``, ``stopped`` or ``diverged``. ``history``
@@ -56,6 +62,8 @@ BEST_WEIGHTS = "best.lcmodel"
 #: A record holds a project (at most 4 MiB) and its curves: more than this is not ours.
 MAX_RECORD_BYTES = 16 * 1024 * 1024
 STATUSES = ("running", "finished", "stopped", "diverged")
+#: The sub-folder of a run store that holds experiments (engine.experiments), not a run.
+EXPERIMENTS_DIR = "experiments"
 
 
 class RunRecordError(ValueError):
@@ -92,6 +100,8 @@ class RunRecord:
     note: str | None = None
     notes: str = ""
     starred: bool = False
+    # {"id": experiment id, "trial": trial id, "name": ..., "values": {param: value}}
+    experiment: dict[str, Any] | None = None
     folder: Path | None = None  # where it was read from or written to (not in the JSON)
 
     # -- what the Runs panel shows -----------------------------------------------------------
@@ -168,6 +178,7 @@ class RunRecord:
             "note": self.note,
             "notes": self.notes,
             "starred": self.starred,
+            "experiment": copy.deepcopy(self.experiment),
         }
 
     @classmethod
@@ -244,6 +255,7 @@ class RunRecord:
             note=get("note", (str, None)),
             notes=get("notes", (str,), ""),
             starred=get("starred", (bool,), False),
+            experiment=_experiment(get("experiment", (dict, None)), bad),
         )
 
 
@@ -267,10 +279,12 @@ class RunStore:
         parent: str | None = None,
         source: str = "app",
         name: str | None = None,
+        experiment: dict[str, Any] | None = None,
     ) -> RunRecord:
-        """A new record (status ``running``) in a fresh folder of its own, written now."""
+        """A new record (status ``running``) in a fresh folder of its own, written now;
+        ``experiment`` tags a trial of an experiment (see the module docstring)."""
         self.root.mkdir(parents=True, exist_ok=True)
-        number = 1 + sum(1 for p in self.root.iterdir() if p.is_dir())
+        number = 1 + sum(1 for p in self.root.iterdir() if _is_run_folder(p))
         while True:
             # Date, time and milliseconds: ids sort in the order runs started.
             now = time.time()
@@ -292,6 +306,7 @@ class RunStore:
             epochs_planned=int(epochs_planned),
             parent=parent,
             source=source,
+            experiment=copy.deepcopy(experiment),
             folder=self.root / run_id,
         )
         self.save(record)
@@ -316,7 +331,7 @@ class RunStore:
         be read (damaged, foreign, newer version). A missing store is empty."""
         records, problems = [], []
         try:
-            folders = sorted(p for p in self.root.iterdir() if p.is_dir())
+            folders = sorted(p for p in self.root.iterdir() if _is_run_folder(p))
         except (FileNotFoundError, NotADirectoryError):
             return [], []
         except OSError as err:
@@ -360,6 +375,22 @@ class RunStore:
             raise error(f"id: {record.id!r} does not match its folder {folder.name!r}")
         record.folder = folder
         return record
+
+
+def _is_run_folder(path: Path) -> bool:
+    return path.is_dir() and path.name != EXPERIMENTS_DIR
+
+
+def _experiment(value: dict | None, bad) -> dict[str, Any] | None:
+    """The ``experiment`` tag: ``id`` and ``trial`` text, ``values`` an object."""
+    if value is None:
+        return None
+    for key in ("id", "trial"):
+        if not isinstance(value.get(key), str):
+            raise bad(f"experiment.{key}", f"must be text, got {value.get(key)!r}")
+    if not isinstance(value.get("values", {}), dict):
+        raise bad("experiment.values", "must be an object")
+    return copy.deepcopy(value)
 
 
 def _finite_or_none(value: Any) -> Any:
