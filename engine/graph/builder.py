@@ -14,13 +14,18 @@ __all__ = ["build_model"]
 def build_model(doc: GraphDocument, result: CheckResult | None = None):
     """The trainable :class:`engine.Model` of a valid document (node ids become layer
     names); raises :class:`GraphError` with every diagnostic if the document has errors.
-    A node's ``"trainable": false`` (beside its schema's params) freezes that layer."""
+    A node's ``"trainable": false`` (beside its schema's params) freezes that layer.
+    Block nodes are expanded: the layers inside block ``res1`` are named ``res1.conv1``, so
+    a block compiles to exactly the model its expanded form gives."""
     import engine  # noqa: PLC0415
     from engine.layers.base import Input  # noqa: PLC0415
 
     result = result if result is not None else check_graph(doc)
     if not result.ok:
         raise GraphError(result)
+    name = doc.name
+    if result.flat is not None:  # blocks: build the expanded graph (layers 'block.inner')
+        doc, result = result.expanded.flat, result.flat
     tensors: dict[str, Any] = {}
     for node_id in result.order:
         node = doc.node(node_id)
@@ -37,7 +42,7 @@ def build_model(doc: GraphDocument, result: CheckResult | None = None):
     return engine.Model(
         inputs=inputs[0] if len(inputs) == 1 else inputs,
         outputs=outputs[0] if len(outputs) == 1 else outputs,
-        name=doc.name,
+        name=name,
     )
 
 

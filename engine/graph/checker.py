@@ -19,6 +19,8 @@ import heapq
 from collections import defaultdict
 from typing import Any
 
+from engine.graph.block_expand import expand_blocks, has_blocks
+from engine.graph.block_results import fold_result
 from engine.graph.diagnostics import ERROR, WARNING, Diagnostic
 from engine.graph.document import Edge, GraphDocument, Node
 from engine.graph.evaluation import Evaluation, Problem, evaluate, freeze, instantiate
@@ -59,7 +61,13 @@ class GraphChecker:
         if len(self._evaluations) > _CACHE_LIMIT or len(self._layers) > _CACHE_LIMIT:
             self._evaluations.clear()
             self._layers.clear()
-        return _Check(self, doc, training).run()
+        if not has_blocks(doc):
+            return _Check(self, doc, training).run()
+        # Blocks: check the expanded graph (the caches serve every use of a block at once),
+        # then tell the result in the document's terms.
+        expanded = expand_blocks(doc)
+        flat = _Check(self, expanded.flat, training, expanded.problems).run()
+        return fold_result(flat, expanded, doc)
 
     def limit(self) -> MemoryLimit:
         if self.memory_limit is not None:
@@ -105,7 +113,7 @@ class _Check:
     """The state of one check of one document (kept out of GraphChecker so checks are
     independent)."""
 
-    def __init__(self, checker: GraphChecker, doc: GraphDocument, training=None):
+    def __init__(self, checker: GraphChecker, doc: GraphDocument, training=None, preset=()):
         import engine.layers  # noqa: F401, PLC0415 - registers every layer family
         from engine.layers.base import LAYER_TYPES  # noqa: PLC0415
 
@@ -118,6 +126,9 @@ class _Check:
         self.classes: dict[str, type] = {}
         self.broken: set[str] = set()  # nodes with an error of their own
         self.index: dict[str, int] = {}
+        # Diagnostics found before the check (blocks that could not be expanded): their
+        # nodes are broken already, so their pseudo types are not "unknown" too.
+        self.preset = list(preset)
 
     def add(self, severity, code, message, fix=None, nodes=(), edges=(), param=None) -> None:
         self.diagnostics.append(
@@ -129,6 +140,8 @@ class _Check:
         self.broken.update(nodes)
 
     def run(self) -> CheckResult:
+        for d in self.preset:
+            self.error(d.code, d.message, d.fix, d.node_ids, d.edge_ids, d.param)
         self.collect_nodes()
         incoming, outgoing = self.collect_edges()
         self.check_ports(incoming)
@@ -163,6 +176,8 @@ class _Check:
             self.nodes[node.id] = node
             self.index[node.id] = i
             cls = self.registry.get(node.type)
+            if cls is None and node.id in self.broken:
+                continue  # a preset problem (an unexpandable block) already explains it
             if cls is None:
                 hint = closest_type(node.type)
                 self.error(

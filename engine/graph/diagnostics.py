@@ -35,6 +35,12 @@ CODES = (
     "memory",  # training the model needs more memory than this machine has
     "training",  # a project's training settings (loss, optimizer, metrics, ...) are wrong
     "dataset",  # a project's dataset choice is missing or wrong
+    "block_unknown",  # a Block node names a definition the project lacks
+    "block_recursive",  # a block definition contains itself
+    "block_definition",  # a block definition is malformed (ports, output, dead ends)
+    "block_too_deep",  # blocks nest deeper than engine.graph.block_expand allows
+    "block_too_large",  # blocks expand to more layers than engine.graph.block_expand allows
+    "block_input_outside",  # a BlockInput node outside a block definition
 )
 
 

@@ -5,6 +5,7 @@ and the exception a document with errors raises when asked to become a model.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from engine.graph.diagnostics import ERROR, WARNING, Diagnostic
 from engine.graph.document import Edge
@@ -50,6 +51,10 @@ class CheckResult:
     # Bytes a training step needs (weights, gradients, optimizer state, activations at the
     # batch size), from the nodes whose shapes are known; see engine.graph.memory.
     memory: MemoryEstimate | None = None
+    # For a document with blocks: the check of its expanded graph, and the expansion
+    # (engine.graph.block_expand.ExpandedGraph) that maps flat ids back; None without blocks.
+    flat: CheckResult | None = None
+    expanded: Any = None
 
     @property
     def ok(self) -> bool:
