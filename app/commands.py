@@ -33,6 +33,7 @@ from engine.graph.document import Edge, GraphDocument, GraphFormatError, Node
 __all__ = [
     "CLIP_FORMAT",
     "AddNode",
+    "ApplyChanges",
     "Connect",
     "Disconnect",
     "MoveEdge",
@@ -412,6 +413,33 @@ class SetSettings(QUndoCommand):
 
     def undo(self) -> None:
         self.target.apply_settings(self.key, copy.deepcopy(self.old))
+
+
+class ApplyChanges(_Macro):
+    """New training settings and node parameters as one undo step (an experiment's "Apply
+    best"). ``target`` is the :class:`app.editing.EditorDocument`; ``training`` replaces the
+    training settings (``None``: unchanged), ``nodes`` maps node ids to their new parameters.
+    Only what differs becomes a step; ``changes_anything`` says whether any does."""
+
+    def __init__(
+        self,
+        target,
+        training: Mapping[str, Any] | None,
+        nodes: Mapping[str, Mapping[str, Any]],
+        text: str,
+        parent: QUndoCommand | None = None,
+    ):
+        super().__init__(parent)
+        if training is not None and dict(training) != target.settings("training"):
+            self.steps.append(SetSettings(target, "training", training))
+        for node_id, params in nodes.items():
+            if dict(params) != target.graph.node(node_id).params:
+                self.steps.append(SetParams(target.graph, node_id, params))
+        self.setText(text)
+
+    @property
+    def changes_anything(self) -> bool:
+        return bool(self.steps)
 
 
 # -- clipboard data --------------------------------------------------------------------------------

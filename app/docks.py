@@ -19,6 +19,7 @@ from app.data_panel import DataPanel
 from app.model_summary import ModelSummary
 from widgets.activations_view import ActivationsView
 from widgets.diagnostics_panel import DiagnosticsPanel
+from widgets.experiments import ExperimentsView
 from widgets.inspector import Inspector
 from widgets.palette import LayerPalette
 from widgets.runs_panel import RunsPanel
@@ -90,6 +91,10 @@ def build_panels(window: MainWindow) -> None:
     )
     window.runs_panel = RunsPanel()
     window.runs_dock = add_dock(window, "runs", "Runs", window.runs_panel, "bottom", "diagnostics")
+    window.experiments_view = ExperimentsView()
+    window.experiments_dock = add_dock(
+        window, "experiments", "Experiments", window.experiments_view, "bottom", "runs"
+    )
     # On the left, with Layers and Data (not needed while looking inside): a sample picked
     # in Training ▸ Samples on the right and what a node makes of it are seen side by side.
     window.activations_view = ActivationsView()

@@ -33,6 +33,7 @@ from app.activations_controller import ActivationsController
 from app.autosave import AUTOSAVE_INTERVAL_MS, Autosaver
 from app.docks import build_panels
 from app.editing import EditorDocument
+from app.experiments_controller import ExperimentsController
 from app.export_controller import ExportController
 from app.file_controller import EXAMPLES_DIR, FileController, example_projects
 from app.menus import build_menus, build_toolbar
@@ -98,6 +99,7 @@ class MainWindow(QMainWindow):
         self.exports = ExportController(self)
         self.training = TrainingWiring(self)
         self.runs = RunsController(self)
+        self.experiments = ExperimentsController(self)
         self.activations = ActivationsController(self)
         build_menus(self)
         self.toolbar = build_toolbar(self)
@@ -370,6 +372,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.controller.shutdown()
+        self.experiments.shutdown()  # its trials left stay pending: Continue runs them
         # A clean close: the work is saved or the user discarded it, so is its copy.
         self.autosaver.close()
         self.settings.save_window(self.saveGeometry(), self.saveState())

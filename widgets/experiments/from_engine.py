@@ -1,0 +1,82 @@
+"""An engine experiment record as the view shows it.
+
+:func:`shown_experiment` turns an :class:`engine.experiments.Experiment` and the run
+records of its trials into a :class:`~widgets.experiments.view.ShownExperiment`: one
+:class:`~widgets.experiments.trials_table.TrialRow` per trial (its run's name and curves
+from the run record, or the epochs seen so far while it runs), and one
+:class:`~widgets.experiments.param_plot.PlotParam` per swept parameter (logarithmic when
+its values were given as a log range).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from engine.experiments import Experiment
+from widgets.experiments.param_plot import PlotParam
+from widgets.experiments.trials_table import TrialRow
+from widgets.experiments.view import ShownExperiment
+
+__all__ = ["chooser_label", "shown_experiment"]
+
+
+def shown_experiment(
+    experiment: Experiment,
+    records: Mapping[str, Any],
+    live: Mapping[str, dict[str, list[float]]] | None = None,
+) -> ShownExperiment:
+    """``records`` maps run ids to ``engine.runs.RunRecord``; ``live`` maps trial ids to the
+    history gathered from epoch events (for trials whose record is not read yet)."""
+    live = live or {}
+    rows = []
+    for trial in experiment.trials:
+        record = records.get(trial.run_id) if trial.run_id else None
+        history = dict(record.history) if record is not None else {}
+        if trial.id in live and len(live[trial.id].get("epoch", [])) > len(
+            history.get("epoch", [])
+        ):
+            history = live[trial.id]
+        rows.append(
+            TrialRow(
+                id=trial.id,
+                status=trial.status,
+                values=dict(trial.values),
+                metric=trial.metric,
+                run_id=trial.run_id,
+                run_name=record.name if record is not None else None,
+                epochs=experiment.trial_epochs(trial),
+                rung=trial.rung or None if experiment.strategy == "halving" else None,
+                error=trial.error,
+                history=history,
+            )
+        )
+    params = [
+        PlotParam(
+            p["name"],
+            p.get("label") or p["name"],
+            ":log:" in str(p.get("spec", "")).replace(" ", ""),
+            list(p.get("values", [])),
+        )
+        for p in experiment.params
+    ]
+    return ShownExperiment(
+        id=experiment.id,
+        name=experiment.name,
+        status=experiment.status,
+        metric=experiment.metric,
+        mode=experiment.mode,
+        strategy=experiment.strategy,
+        params=params,
+        specs=[(p["name"], str(p.get("spec", ""))) for p in experiment.params],
+        rows=rows,
+        trials_requested=experiment.trials_requested,
+        epochs=experiment.epochs,
+        parallel=experiment.parallel,
+    )
+
+
+def chooser_label(experiment: Experiment) -> str:
+    """``"lr sweep · 4/6 finished · stopped"``: an experiment in the chooser."""
+    done = sum(1 for t in experiment.trials if t.status == "finished")
+    return f"{experiment.name} · {done}/{len(experiment.trials)} finished · {experiment.status}"
