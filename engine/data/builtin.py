@@ -12,7 +12,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from engine.data import bundled, sentiment, synthetic
+from engine.data import bundled, downloadable, sentiment, synthetic
 from engine.data.dataset import Dataset
 from engine.data.errors import DataError
 
@@ -31,6 +31,7 @@ BUILTIN_LOADERS: dict[str, Callable[..., Dataset]] = {
     "sine": synthetic.sine,
     "timeseries": synthetic.timeseries,
     "sentiment": sentiment.sentiment,
+    **downloadable.DOWNLOADABLE,  # read from the dataset cache; see engine.data.downloadable
 }
 
 #: name -> one line for the user (the data panel's list).
@@ -47,6 +48,12 @@ BUILTIN_DATASETS: dict[str, str] = {
     "sine": "Regression: y = sin(x) + noise, x in [-pi, pi]",
     "timeseries": "Forecasting: next value of a noisy sum of sines from 24 past steps",
     "sentiment": "Text: short review sentences, positive/negative, with negations",
+    "mnist": "MNIST digits: 60000 grey 28x28 images (1, 28, 28), 10 classes (download)",
+    "fashion_mnist": "Fashion-MNIST: 60000 grey 28x28 clothing images, 10 classes (download)",
+    "cifar10": "CIFAR-10: 50000 colour 32x32 photos (3, 32, 32), 10 classes (download)",
+    "cifar100": "CIFAR-100: 50000 colour 32x32 photos, 100 classes (download)",
+    "imdb": "IMDB reviews: 25000 word-id sequences, positive/negative (download)",
+    "reuters": "Reuters newswires: 8982 word-id sequences, 46 topics (download)",
 }
 
 

@@ -10,6 +10,11 @@ through a one-slot queue so at most two batches exist ahead of the consumer.
 
 ``x`` and ``y`` may be arrays or lists/tuples of arrays (models with several inputs or
 outputs); batches then have the same structure. ``y`` may be ``None`` (prediction).
+
+Nothing is copied per epoch: an epoch is an index permutation, and each batch gathers its
+own samples. Raw ``uint8`` inputs (images as downloaded) stay ``uint8`` in memory and each
+``x`` batch is converted to ``float32`` (values unchanged, 0-255) as it is built, so training
+on CIFAR-10 never holds a float copy of the whole set (4x its size).
 """
 
 from __future__ import annotations
@@ -57,6 +62,17 @@ def _take(value: Any, idx: np.ndarray) -> Any:
     if isinstance(value, tuple):
         return [v[idx] for v in value]
     return value[idx]
+
+
+def _as_float(batch: np.ndarray) -> np.ndarray:
+    return batch.astype(np.float32) if batch.dtype == np.uint8 else batch
+
+
+def _float_inputs(value: Any) -> Any:
+    """A batch of ``x`` with its raw uint8 arrays as float32 (the model's input dtype)."""
+    if isinstance(value, list):
+        return [_as_float(v) for v in value]
+    return _as_float(value)
 
 
 class BatchLoader:
@@ -137,7 +153,7 @@ class BatchLoader:
         order = self.order(epoch_index)
         for b in range(len(self)):
             idx = order[b * self.batch_size : (b + 1) * self.batch_size]
-            xb = _take(self.x, idx)
+            xb = _float_inputs(_take(self.x, idx))
             if self.augment is not None:
                 rng = np.random.default_rng(
                     np.random.SeedSequence(self.seed, spawn_key=(epoch_index, b))

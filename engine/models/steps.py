@@ -60,7 +60,11 @@ def _as_float64(array):
 
 
 def _to_device(arrays) -> list:
-    return [None if a is None else backend.asarray(a) for a in arrays]
+    # Raw uint8 images are kept uint8 on the host and become float32 one batch at a time.
+    return [
+        None if a is None else backend.asarray(a.astype("float32") if a.dtype == "uint8" else a)
+        for a in arrays
+    ]
 
 
 class StepsMixin:

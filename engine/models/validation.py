@@ -115,7 +115,7 @@ def input_arrays(model, x, what: str = "x") -> list[np.ndarray]:
             if np.issubdtype(array.dtype, np.floating) and not np.all(array == np.round(array)):
                 raise ValueError(f"{label} must hold integer token ids, got fractions")
             array = array.astype(np.int64, copy=False)
-        else:
+        elif array.dtype != np.uint8:  # raw uint8 images become float32 batch by batch
             array = array.astype(np.float32, copy=False)
         arrays.append(array)
     return arrays
@@ -135,7 +135,10 @@ def input_tensors(model, inputs) -> list[Tensor]:
                     f"model expects input of shape {_fmt((None, *spec.shape))}, got {_fmt(t.shape)}"
                 )
         return list(items)
-    return [Tensor(backend.asarray(a)) for a in input_arrays(model, inputs)]
+    arrays = input_arrays(model, inputs)
+    return [
+        Tensor(backend.asarray(a.astype(np.float32) if a.dtype == np.uint8 else a)) for a in arrays
+    ]
 
 
 def check_same_length(x_arrays: list[np.ndarray], y_arrays: list[np.ndarray] | None) -> int:

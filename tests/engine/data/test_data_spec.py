@@ -71,8 +71,8 @@ def test_unknown_and_missing_keys_are_named(tmp_path):
         load_dataset({"format": "xlsx", "path": "a.xlsx"})
     with pytest.raises(DataError, match="give either 'name'"):
         load_dataset({"validation_split": 0.1})
-    with pytest.raises(DataError, match="unknown built-in dataset 'mnist'"):
-        load_dataset({"name": "mnist"})
+    with pytest.raises(DataError, match="unknown built-in dataset 'svhn'"):
+        load_dataset({"name": "svhn"})
     with pytest.raises(DataError, match="houses.csv: file not found"):
         load_dataset({"format": "csv", "path": "houses.csv"}, tmp_path)
 

@@ -1,10 +1,11 @@
-"""Keras-style access to the built-in datasets: ``engine.datasets.load_digits()`` -> (x, y).
+"""The small built-in datasets as arrays: ``engine.datasets.load_digits()`` -> (x, y).
 
 A thin façade over :mod:`engine.data`: each ``load_<name>(**options)`` returns the numpy
 arrays ``(x, y)`` of that built-in set (options as in :func:`engine.data.load_builtin`, e.g.
 ``load_moons(n_samples=1000, noise=0.2, seed=1)``), and :func:`load` returns the full
-:class:`~engine.data.Dataset` with class names, vocabulary and description. No downloads:
-everything is bundled or generated.
+:class:`~engine.data.Dataset` with class names, vocabulary and description. Nothing here
+downloads: these sets are bundled or generated (the large, downloaded ones are the sibling
+modules ``mnist``, ``cifar10``...).
 """
 
 from __future__ import annotations
@@ -30,6 +31,12 @@ __all__ = [
     "load_sine",
     "load_timeseries",
     "load_sentiment",
+    "load_mnist",
+    "load_fashion_mnist",
+    "load_cifar10",
+    "load_cifar100",
+    "load_imdb",
+    "load_reuters",
 ]
 
 
@@ -113,3 +120,37 @@ def load_sentiment(**options: Any) -> tuple[np.ndarray, np.ndarray]:
     maps ids back to words.
     """
     return _xy("sentiment", options)
+
+
+# The downloaded sets through the same façade: their training split as (x, y), read from the
+# cache (DatasetNotDownloaded when absent). Keras's ``load_data()`` is in their own modules.
+
+
+def load_mnist() -> tuple[np.ndarray, np.ndarray]:
+    """MNIST training digits: x uint8 (60000, 1, 28, 28), y int64 0-9."""
+    return _xy("mnist", {})
+
+
+def load_fashion_mnist() -> tuple[np.ndarray, np.ndarray]:
+    """Fashion-MNIST training images: x uint8 (60000, 1, 28, 28), y int64 0-9."""
+    return _xy("fashion_mnist", {})
+
+
+def load_cifar10() -> tuple[np.ndarray, np.ndarray]:
+    """CIFAR-10 training photos: x uint8 (50000, 3, 32, 32), y int64 0-9."""
+    return _xy("cifar10", {})
+
+
+def load_cifar100(**options: Any) -> tuple[np.ndarray, np.ndarray]:
+    """CIFAR-100 training photos: x uint8 (50000, 3, 32, 32), y int64. Option: label_mode."""
+    return _xy("cifar100", options)
+
+
+def load_imdb(**options: Any) -> tuple[np.ndarray, np.ndarray]:
+    """IMDB training reviews: x int64 (25000, maxlen) word ids. Options: num_words, maxlen."""
+    return _xy("imdb", options)
+
+
+def load_reuters(**options: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Reuters training wires: x int64 (8982, maxlen) word ids. Options: num_words, maxlen."""
+    return _xy("reuters", options)
