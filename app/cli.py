@@ -82,6 +82,10 @@ from app.cli_train import add_train_command  # noqa: E402
 
 SUBCOMMANDS += [add_train_command, add_export_command, add_import_command]
 
+from app.cli_sweep import add_sweep_command  # noqa: E402
+
+SUBCOMMANDS.append(add_sweep_command)
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
