@@ -86,11 +86,32 @@ class Multiply(_ElementwiseMerge):
 
     type_name = "Multiply"
     display_name = "Multiply"
-    description = "Multiplies two or more inputs of the same shape elementwise."
+    description = (
+        "Multiplies two or more inputs elementwise; a gate with size 1 along some axes "
+        "(channel weights (C, 1, 1) on a (C, H, W) image) is repeated along them."
+    )
     examples = (
         {"config": {}, "input_shape": [(4,), (4,)]},
         {"config": {}, "input_shape": [(3, 2), (3, 2), (3, 2)]},
+        {"config": {}, "input_shape": [(3, 4, 4), (3, 1, 1)]},
     )
+
+    def compute_output_shape(self, input_shape):
+        # Gating (squeeze-and-excitation) multiplies by per-channel weights, so size-1 axes
+        # repeat as in Keras; ranks must still agree, so a wiring mistake is still reported.
+        shapes = [tuple(s) for s in input_shape]
+        if len(shapes) < self.min_inputs or any(len(s) != len(shapes[0]) for s in shapes):
+            return super().compute_output_shape(input_shape)
+        out = []
+        for dims in zip(*shapes, strict=True):
+            sizes = {d for d in dims if d != 1}
+            if len(sizes) > 1:
+                return super().compute_output_shape(input_shape)
+            out.append(sizes.pop() if sizes else 1)
+        return tuple(out)
+
+    def flops(self, input_shape) -> int:
+        return (len(input_shape) - 1) * math.prod(self.compute_output_shape(input_shape))
 
     def call(self, inputs, training=False):
         out = inputs[0]
