@@ -22,7 +22,14 @@ from engine.graph.block_definition import BLOCK, BLOCK_INPUT, BlockDefinition, b
 from engine.graph.diagnostics import ERROR, Diagnostic
 from engine.graph.document import Edge, GraphDocument, Node
 
-__all__ = ["MAX_BLOCK_DEPTH", "MAX_FLAT_NODES", "ExpandedGraph", "expand_blocks", "has_blocks"]
+__all__ = [
+    "MAX_BLOCK_DEPTH",
+    "MAX_FLAT_NODES",
+    "ExpandedGraph",
+    "definition_problem",
+    "expand_blocks",
+    "has_blocks",
+]
 
 #: A project whose blocks expand to more layers than this is refused (a hostile file can nest
 #: a block that uses another twice, thirty levels deep: 2**30 layers).
@@ -134,7 +141,7 @@ class _Expander:
                 "ungroup some of the inner blocks",
             )
         if name not in self.definition_problems:
-            self.definition_problems[name] = _definition_problem(definition)
+            self.definition_problems[name] = definition_problem(definition)
         broken = self.definition_problems[name]
         if broken is not None:
             return None, ("block_definition", f"block '{name}': {broken}", "edit inside the block")
@@ -293,7 +300,7 @@ class _Expander:
         return feeds
 
 
-def _definition_problem(definition: BlockDefinition) -> str | None:
+def definition_problem(definition: BlockDefinition) -> str | None:
     """What makes a definition unusable as it stands, or ``None``."""
     graph = definition.graph
     ids = [n.id for n in graph.nodes]
