@@ -1,14 +1,17 @@
 """Activation functions by Keras name (``keras.activations.relu`` and friends).
 
 Layers take ``activation="relu"`` etc.; :func:`get` turns the name into the function. Each
-function maps a Tensor to a Tensor through the differentiable primitives.
+function maps a Tensor to a Tensor through the differentiable primitives. The names are
+Keras 3's, aliases included (``swish`` is ``silu``, ``hard_swish`` is ``hard_silu``), so a
+Keras model's ``activation=`` strings carry over unchanged; ``hard_sigmoid`` is Keras 3's
+``relu6(x + 3) / 6`` (not Keras 2's ``0.2 x + 0.5``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from engine.autodiff import ops
+from engine.autodiff import kernels_activation, ops
 from engine.autodiff.tensor import Tensor
 
 
@@ -57,6 +60,38 @@ def linear(x) -> Tensor:
     return ops.as_tensor(x)
 
 
+def relu6(x) -> Tensor:
+    return kernels_activation.relu6(x)
+
+
+def silu(x) -> Tensor:
+    return kernels_activation.silu(x)
+
+
+def hard_sigmoid(x) -> Tensor:
+    return kernels_activation.hard_sigmoid(x)
+
+
+def hard_silu(x) -> Tensor:
+    return kernels_activation.hard_silu(x)
+
+
+def mish(x) -> Tensor:
+    return kernels_activation.mish(x)
+
+
+def selu(x) -> Tensor:
+    return kernels_activation.selu(x)
+
+
+def softsign(x) -> Tensor:
+    return kernels_activation.softsign(x)
+
+
+swish = silu
+hard_swish = hard_silu
+
+
 ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
     "linear": linear,
     "relu": relu,
@@ -67,7 +102,18 @@ ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
     "elu": elu,
     "gelu": gelu,
     "softplus": softplus,
+    "relu6": relu6,
+    "silu": silu,
+    "swish": swish,
+    "hard_sigmoid": hard_sigmoid,
+    "hard_silu": hard_silu,
+    "hard_swish": hard_swish,
+    "mish": mish,
+    "selu": selu,
+    "softsign": softsign,
 }
+# Keras's aliases, and the name each one is exported / imported under.
+ALIASES: dict[str, str] = {"swish": "silu", "hard_swish": "hard_silu"}
 
 ACTIVATION_NAMES: tuple[str, ...] = tuple(ACTIVATIONS)
 

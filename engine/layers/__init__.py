@@ -4,6 +4,7 @@ Importing this package imports each family module, which registers its types in
 :data:`engine.layers.base.LAYER_TYPES`.
 """
 
+from engine.layers.activation_layers import GELU, PReLU, ReLU
 from engine.layers.advanced_activations import ELU, LeakyReLU, Softmax
 from engine.layers.base import (
     LAYER_TYPES,
@@ -58,6 +59,7 @@ __all__ = [
     "Subtract",
 ]
 __all__ += ["ELU", "LeakyReLU", "Softmax"]
+__all__ += ["GELU", "PReLU", "ReLU"]
 __all__ += ["Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D"]
 __all__ += ["GlobalMaxPooling2D"]
 __all__ += ["GRU", "LSTM", "SimpleRNN"]

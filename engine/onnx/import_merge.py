@@ -32,7 +32,9 @@ class PendingMerge(Pending):
 
     @property
     def onnx_shape(self) -> tuple:
-        return self.operands[0].onnx_shape
+        # A Multiply by a gate repeats its size-1 axes: the widest size on each axis.
+        shapes = [o.onnx_shape for o in self.operands]
+        return tuple(next((d for d in dims if d != 1), dims[0]) for dims in zip(*shapes))
 
     def build(self, ctx) -> Sym:
         out = ctx.call_layer(self.type_name, self.node_name, list(self.operands))
@@ -92,10 +94,13 @@ def import_binary(ctx, node):
         operands = _operand(ctx, node.input[0], type_name) + _operand(ctx, node.input[1], type_name)
     first = operands[0]
     for other in operands[1:]:
-        if other.onnx_shape != first.onnx_shape:
+        if other.onnx_shape != first.onnx_shape and not (
+            type_name == "Multiply" and _gates(first.onnx_shape, other.onnx_shape)
+        ):
             raise Unsupported(
                 f"{node.op_type} of shapes {_fmt(first.onnx_shape)} and "
-                f"{_fmt(other.onnx_shape)}: LayerCanvas merges do not broadcast"
+                f"{_fmt(other.onnx_shape)}: LayerCanvas merges do not broadcast (except a "
+                "Multiply by a gate with size-1 axes)"
             )
         if (other.perm, other.units) != (first.perm, first.units):
             raise Unsupported(f"{node.op_type} of tensors transposed differently")
@@ -113,6 +118,14 @@ def import_div(ctx, node):
     a, b = ctx.value(node.input[0]), ctx.value(node.input[1])
     if not _fold(ctx, node, a, b):
         raise Unsupported("division of data has no layer equivalent")
+
+
+def _gates(a: tuple, b: tuple) -> bool:
+    """Shapes of the same rank whose differing sizes are 1 on one side (a per-channel gate,
+    which the ``Multiply`` layer repeats as Keras does); the batch axis must agree."""
+    if len(a) != len(b) or a[0] != b[0]:
+        return False
+    return all(x == y or x == 1 or y == 1 for x, y in zip(a[1:], b[1:], strict=True))
 
 
 def _fmt(shape) -> str:

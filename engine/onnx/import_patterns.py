@@ -4,6 +4,8 @@ Before opset 20 ONNX has no ``Gelu``; exporters (ours, PyTorch's) write the exac
 ``x * 0.5 * (1 + erf(x / sqrt(2)))`` as five nodes. Those groups are replaced by one
 ``Gelu`` node here, placed where the group's last node was, so the walk sees the operator.
 A group is only recognised when its intermediate results are used by nothing else.
+The other activation formulas (SiLU, Mish, tanh GELU, ...) and group normalisation are
+rewritten afterwards by :mod:`engine.onnx.import_activation_patterns`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import numpy as np
 import onnx
 from onnx import helper
 
+from engine.onnx.import_activation_patterns import rewrite_activation_patterns
 from engine.onnx.import_file import to_array
 
 
@@ -118,4 +121,4 @@ def rewrite_patterns(ctx, nodes: list[onnx.NodeProto]) -> list[onnx.NodeProto]:
             result.append(replaced[id(node)])
         elif id(node) not in removed:
             result.append(node)
-    return result
+    return rewrite_activation_patterns(graph, result)

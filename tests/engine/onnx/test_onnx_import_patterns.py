@@ -187,12 +187,12 @@ def test_the_erf_formula_of_gelu_before_opset_20_becomes_gelu(style):
     assert result.model.layers[-1].activation == "gelu"
 
 
-def test_gelu_with_the_tanh_approximation_is_refused():
+def test_gelu_with_the_tanh_approximation_is_a_gelu_layer():
     model = make_model(
         [node("Gelu", ["x"], ["y"], "g", approximate="tanh")], [("x", [3])], [("y", [3])], opset=20
     )
-    with pytest.raises(OnnxImportError, match="tanh approximation"):
-        import_model(model)
+    result = check(model, ["GELU"])
+    assert result.model.layers[-1].approximate is True
 
 
 # -- shapes ---------------------------------------------------------------------------------

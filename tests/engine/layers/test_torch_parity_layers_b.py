@@ -1,0 +1,167 @@
+"""PyTorch parity (float64) of LAYERS-B's types: forward values and the gradients of the
+inputs and weights for an arbitrary upstream gradient, relative error <= 1e-4 (in practice
+float64 rounding). Activations are also checked against Keras 3's own functions where
+PyTorch has no counterpart (Keras 3's ``hard_sigmoid``, ``ReLU`` with a threshold)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F  # noqa: N812
+
+import engine.layers as L  # noqa: N812
+from engine import activations
+from engine.autodiff.tensor import Tensor, grad
+
+RTOL = 1e-4
+
+
+def rel_error(have, want) -> float:
+    have, want = np.asarray(have, np.float64), np.asarray(want, np.float64)
+    return float(np.max(np.abs(have - want)) / max(np.max(np.abs(want)), 1e-12))
+
+
+def _inputs(shapes, seed=0, scale=3.0):
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal(s) * scale for s in shapes]
+
+
+def compare(engine_fn, torch_fn, shapes, weights=(), seed=0, scale=3.0):
+    """Run ``engine_fn(*tensors, *weights)`` and ``torch_fn(*tensors, *weights)``; compare
+    outputs and the gradients of every input and weight for a random upstream gradient."""
+    arrays = _inputs(shapes, seed, scale) + [np.asarray(w, np.float64) for w in weights]
+    mine = [Tensor(a.copy(), requires_grad=True) for a in arrays]
+    out = engine_fn(*mine)
+    upstream = np.random.default_rng(seed + 1).standard_normal(out.shape)
+    grads = grad(out, mine, grad_output=upstream)
+
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    ref = torch_fn(*theirs)
+    ref.backward(torch.tensor(upstream))
+    assert out.shape == tuple(ref.shape)
+    assert rel_error(out.numpy(), ref.detach().numpy()) <= RTOL
+    for i, (g, t) in enumerate(zip(grads, theirs, strict=True)):
+        assert rel_error(g, t.grad.numpy()) <= RTOL, f"gradient of argument {i}"
+
+
+def _layer(layer):
+    return lambda *xs: layer(xs[0] if len(xs) == 1 else list(xs))
+
+
+# -- activations --------------------------------------------------------------------------
+
+
+TORCH_ACTIVATIONS = {
+    "relu6": F.relu6,
+    "silu": F.silu,
+    "swish": F.silu,
+    "hard_silu": F.hardswish,
+    "hard_swish": F.hardswish,
+    "hard_sigmoid": F.hardsigmoid,
+    "mish": F.mish,
+    "selu": F.selu,
+    "softsign": F.softsign,
+    "softplus": F.softplus,
+    "gelu": F.gelu,
+    "tanh": torch.tanh,
+    "sigmoid": torch.sigmoid,
+    "elu": F.elu,
+}
+
+
+@pytest.mark.parametrize("name", sorted(TORCH_ACTIVATIONS))
+def test_activation_strings_match_torch(name):
+    compare(activations.get(name), TORCH_ACTIVATIONS[name], [(4, 3, 5)])
+
+
+@pytest.mark.parametrize("name", sorted(TORCH_ACTIVATIONS))
+def test_activation_layer_and_dense_argument_match_torch(name):
+    rng = np.random.default_rng(5)
+    kernel, bias = rng.standard_normal((6, 4)), rng.standard_normal(4)
+    dense = L.Dense(4, activation=name)
+    dense.build((6,))
+
+    def mine(x, k, b):
+        dense.kernel, dense.bias = k, b
+        return dense(x)
+
+    compare(
+        mine, lambda x, k, b: TORCH_ACTIVATIONS[name](x @ k + b), [(5, 6)], weights=(kernel, bias)
+    )
+    compare(_layer(L.Activation(name)), TORCH_ACTIVATIONS[name], [(2, 3, 4)])
+
+
+def test_hard_sigmoid_is_keras_3s_definition():
+    import keras  # noqa: PLC0415
+
+    x = np.linspace(-5, 5, 41)
+    want = np.asarray(keras.activations.hard_sigmoid(x))
+    np.testing.assert_allclose(activations.hard_sigmoid(Tensor(x)).numpy(), want, atol=1e-7)
+    want = np.asarray(keras.activations.hard_silu(x))
+    np.testing.assert_allclose(activations.hard_silu(Tensor(x)).numpy(), want, atol=1e-6)
+
+
+@pytest.mark.parametrize("approximate", [False, True])
+def test_gelu_layer_matches_torch(approximate):
+    compare(
+        _layer(L.GELU(approximate=approximate)),
+        lambda x: F.gelu(x, approximate="tanh" if approximate else "none"),
+        [(3, 4, 5)],
+    )
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {},
+        {"max_value": 6.0},
+        {"negative_slope": 0.1},
+        {"threshold": 0.5},
+        {"negative_slope": 0.2, "threshold": 0.5, "max_value": 2.0},
+    ],
+)
+def test_relu_layer_matches_its_formula_in_torch_and_keras(config):
+    slope = config.get("negative_slope", 0.0)
+    ceiling = config.get("max_value")
+    threshold = config.get("threshold", 0.0)
+
+    def reference(x):
+        y = torch.where(x >= threshold, x, slope * (x - threshold))
+        return y if ceiling is None else torch.clamp(y, max=ceiling)
+
+    compare(_layer(L.ReLU(**config)), reference, [(4, 10)])
+    import keras  # noqa: PLC0415
+
+    x = _inputs([(4, 10)])[0].astype(np.float32)
+    want = np.asarray(keras.layers.ReLU(**config)(x).detach().cpu())
+    np.testing.assert_allclose(L.ReLU(**config)(Tensor(x)).numpy(), want, rtol=1e-6)
+
+
+def test_relu6_layer_is_torch_relu6():
+    compare(_layer(L.ReLU(max_value=6.0)), F.relu6, [(2, 3, 4, 4)])
+
+
+def test_prelu_per_channel_matches_torch():
+    layer = L.PReLU(shared_axes=[2, 3])
+    layer.build((3, 4, 4))
+    alpha = np.random.default_rng(2).uniform(0.05, 0.5, size=(3, 1, 1))
+
+    def mine(x, a):
+        layer.alpha = a
+        return layer(x)
+
+    compare(mine, lambda x, a: F.prelu(x, a.reshape(3)), [(2, 3, 4, 4)], weights=(alpha,))
+    assert layer.count_params() == 3
+
+
+def test_prelu_per_value_matches_torch_formula():
+    layer = L.PReLU()
+    layer.build((5,))
+    alpha = np.random.default_rng(3).uniform(0.0, 0.5, size=(5,))
+
+    def mine(x, a):
+        layer.alpha = a
+        return layer(x)
+
+    compare(mine, lambda x, a: torch.where(x > 0, x, a * x), [(4, 5)], weights=(alpha,))

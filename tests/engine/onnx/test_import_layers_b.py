@@ -1,0 +1,162 @@
+"""ONNX import of LAYERS-B's operators and patterns: PyTorch modules exported with
+``torch.onnx.export`` (opset 17, the TorchScript exporter) or graphs built with
+``onnx.helper`` import into the expected layers and match onnxruntime (the independent
+reference) on a fresh batch; the engine's own export of each type imports back to it."""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import numpy as np
+import onnx
+import pytest
+import torch
+from torch import nn
+
+import engine.layers as L  # noqa: N812
+from engine.layers.base import Input
+from engine.onnx import OnnxImportError, export_model, import_model
+from tests.engine.onnx.onnx_graphs import run_onnxruntime
+from tests.engine.onnx.test_onnx_import_patterns import node
+
+RNG = np.random.default_rng(0)
+
+
+def torch_onnx(module: nn.Module, *shapes) -> onnx.ModelProto:
+    """``module`` exported by PyTorch at opset 17 with a dynamic batch axis."""
+    module.eval()
+    names = [f"x{i}" for i in range(len(shapes))]
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            module,
+            tuple(torch.randn(2, *s) for s in shapes),
+            buffer,
+            opset_version=17,
+            dynamo=False,
+            input_names=names,
+            output_names=["y"],
+            dynamic_axes={n: {0: "batch"} for n in [*names, "y"]},
+        )
+    return onnx.load_from_string(buffer.getvalue())
+
+
+def check(model: onnx.ModelProto, expected_types: list[str], batch: int = 3):
+    """Import ``model``: its layers are ``expected_types`` and it matches onnxruntime."""
+    result = import_model(model)
+    types = [layer.type_name for layer in result.model.layers if layer.type_name != "Input"]
+    assert types == expected_types
+    feeds = {}
+    for value_info in model.graph.input:
+        dims = [d.dim_value for d in value_info.type.tensor_type.shape.dim][1:]
+        feeds[value_info.name] = (RNG.normal(size=(batch, *dims)) * 3).astype(np.float32)
+    expected = run_onnxruntime(model, feeds)
+    arrays = list(feeds.values())
+    got = result.model.predict(arrays if len(arrays) > 1 else arrays[0], verbose=0)
+    got = got if isinstance(got, list) else [got]
+    for want, have in zip(expected, got, strict=True):
+        assert have.shape == want.shape
+        np.testing.assert_allclose(have, want, rtol=1e-4, atol=1e-5)
+    return result
+
+
+# -- activations ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("module", "activation"),
+    [
+        (nn.SiLU(), "silu"),
+        (nn.Mish(), "mish"),
+        (nn.GELU(), "gelu"),
+        (nn.ReLU6(), "relu6"),
+        (nn.Hardswish(), "hard_silu"),
+        (nn.Hardsigmoid(), "hard_sigmoid"),
+        (nn.SELU(), "selu"),
+        (nn.Softsign(), "softsign"),
+        (nn.Sigmoid(), "sigmoid"),
+        (nn.Tanh(), "tanh"),
+    ],
+)
+def test_torch_activation_after_linear_fuses_into_dense(module, activation):
+    result = check(torch_onnx(nn.Sequential(nn.Linear(5, 4), module), (5,)), ["Dense"])
+    assert result.model.layers[-1].activation == activation
+
+
+@pytest.mark.parametrize(
+    ("module", "activation"),
+    [(nn.SiLU(), "silu"), (nn.Mish(), "mish"), (nn.Hardswish(), "hard_silu")],
+)
+def test_torch_activation_on_its_own_is_an_activation_layer(module, activation):
+    result = check(torch_onnx(module, (3, 4)), ["Activation"])
+    assert result.model.layers[-1].activation == activation
+
+
+def test_torch_tanh_gelu_becomes_one_gelu_layer():
+    result = check(torch_onnx(nn.GELU(approximate="tanh"), (6,)), ["GELU"])
+    assert result.model.layers[-1].approximate is True
+
+
+def test_torch_prelu_per_channel_after_conv():
+    module = nn.Sequential(nn.Conv2d(2, 3, 3), nn.PReLU(3))
+    with torch.no_grad():
+        module[1].weight.uniform_(0.05, 0.5)
+    result = check(torch_onnx(module, (2, 6, 6)), ["Conv2D", "PReLU"])
+    prelu = result.model.layers[-1]
+    assert prelu.shared_axes == (2, 3) and prelu.get_weights()[0].shape == (3, 1, 1)
+
+
+def test_clip_with_a_ceiling_is_a_relu_layer():
+    graph = onnx.helper.make_graph(
+        [node("Clip", ["x", "lo", "hi"], ["y"], "clip")],
+        "g",
+        [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["N", 4])],
+        [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, ["N", 4])],
+        [
+            onnx.numpy_helper.from_array(np.array(0.0, np.float32), "lo"),
+            onnx.numpy_helper.from_array(np.array(2.5, np.float32), "hi"),
+        ],
+    )
+    model = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 17)])
+    result = check(model, ["ReLU"])
+    assert result.model.layers[-1].max_value == 2.5
+
+
+def test_keras_2_hard_sigmoid_is_refused_with_the_reason():
+    graph = onnx.helper.make_graph(
+        [node("HardSigmoid", ["x"], ["y"], "hs")],
+        "g",
+        [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["N", 4])],
+        [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, ["N", 4])],
+    )
+    model = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 17)])
+    with pytest.raises(OnnxImportError, match="alpha 1/6"):
+        import_model(model)
+
+
+@pytest.mark.parametrize(
+    ("make", "shape", "types"),
+    [
+        (lambda: L.GELU(approximate=True), (5,), ["GELU"]),
+        (lambda: L.GELU(), (5,), ["Activation"]),
+        (lambda: L.ReLU(max_value=6.0), (5,), ["Activation"]),
+        (lambda: L.ReLU(max_value=2.0), (5,), ["ReLU"]),
+        (lambda: L.ReLU(threshold=0.5), (5,), ["ReLU"]),
+        (lambda: L.PReLU(shared_axes=[2, 3]), (3, 4, 4), ["PReLU"]),
+        (lambda: L.Activation("swish"), (5,), ["Activation"]),
+        (lambda: L.Activation("mish"), (2, 5), ["Activation"]),
+    ],
+)
+def test_engine_export_imports_back(tmp_path, make, shape, types):
+    from engine.models.functional import Model  # noqa: PLC0415
+
+    x = Input(shape)
+    layer = make()
+    model = Model(x, layer(x))
+    if layer.weights:
+        layer.set_weights([RNG.uniform(0.1, 0.4, size=w.shape) for w in layer.get_weights()])
+    path = tmp_path / "m.onnx"
+    export_model(model, path)
+    check(onnx.load(path), types)
