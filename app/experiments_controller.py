@@ -90,6 +90,7 @@ class ExperimentsController(QObject):
         self.running_id: str | None = None
         self._records: dict[str, Any] = {}  # run id -> RunRecord (finished runs cached)
         self._live: dict[str, dict[str, list[float]]] = {}  # trial id -> epochs seen
+        self._skipping: set[str] = set()  # trials the user skipped in the running experiment
         self._redraw = QTimer(self)
         self._redraw.setSingleShot(True)
         self._redraw.setInterval(_REDRAW_MS)
@@ -181,7 +182,8 @@ class ExperimentsController(QObject):
         for trial in experiment.trials:
             if trial.run_id and self._record_stale(trial.run_id, trial.status):
                 self._load_record(trial.run_id)
-        return shown_experiment(experiment, self._records, self._live)
+        skipping = self._skipping if experiment.id == self.running_id else set()
+        return shown_experiment(experiment, self._records, self._live, skipping)
 
     def _record_stale(self, run_id: str, status: str) -> bool:
         record = self._records.get(run_id)
@@ -275,6 +277,7 @@ class ExperimentsController(QObject):
         self.runner = runner
         self.running_id = experiment.id
         self._live = {}
+        self._skipping = set()
         thread = _RunnerThread(runner, self)
         thread.failed.connect(self._on_failed)
         thread.finished.connect(self._on_thread_finished)
@@ -299,6 +302,8 @@ class ExperimentsController(QObject):
         """Stop trial ``trial_id`` if it runs, or never start it."""
         if self.runner is not None and self.running:
             self.runner.skip(trial_id)
+            self._skipping.add(trial_id)
+            self.show_current()
             self.view.show_message(f"Skipping trial {trial_id}…")
 
     def _on_event(self, event: dict[str, Any]) -> None:
@@ -317,7 +322,7 @@ class ExperimentsController(QObject):
             if not self._redraw.isActive():
                 self._redraw.start()
             return
-        if kind in ("trial_started", "trial_finished"):
+        if kind in ("trial_started", "run", "trial_finished"):
             self.show_current()
             self.window.runs.refresh()
             self._progress()

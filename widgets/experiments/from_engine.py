@@ -10,7 +10,7 @@ its values were given as a log range).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from engine.experiments import Experiment
@@ -25,9 +25,11 @@ def shown_experiment(
     experiment: Experiment,
     records: Mapping[str, Any],
     live: Mapping[str, dict[str, list[float]]] | None = None,
+    skipping: Collection[str] = (),
 ) -> ShownExperiment:
     """``records`` maps run ids to ``engine.runs.RunRecord``; ``live`` maps trial ids to the
-    history gathered from epoch events (for trials whose record is not read yet)."""
+    history gathered from epoch events (for trials whose record is not read yet);
+    ``skipping`` are the trials the user asked to skip."""
     live = live or {}
     rows = []
     for trial in experiment.trials:
@@ -49,6 +51,7 @@ def shown_experiment(
                 rung=trial.rung or None if experiment.strategy == "halving" else None,
                 error=trial.error,
                 history=history,
+                skip_requested=trial.id in skipping,
             )
         )
     params = [
@@ -77,6 +80,8 @@ def shown_experiment(
 
 
 def chooser_label(experiment: Experiment) -> str:
-    """``"lr sweep · 4/6 finished · stopped"``: an experiment in the chooser."""
+    """``"lr sweep · 4/6 · stopped"`` (finished trials of all; the status unless the
+    experiment is finished): an experiment in the chooser."""
     done = sum(1 for t in experiment.trials if t.status == "finished")
-    return f"{experiment.name} · {done}/{len(experiment.trials)} finished · {experiment.status}"
+    label = f"{experiment.name} · {done}/{len(experiment.trials)}"
+    return label if experiment.status == "finished" else f"{label} · {experiment.status}"

@@ -1,7 +1,7 @@
 """The trials of an experiment as a table ranked by the chosen metric.
 
-Columns: rank, status, the metric's final value, the run it was recorded as (its name in
-the Runs panel), the epochs it trained, then one column per swept parameter. Finished
+Columns: rank, status, the metric's final value, one column per swept parameter, the
+epochs it trained, and the run it was recorded as (its name in the Runs panel). Finished
 trials come first, best first (:func:`ranked`: highest or lowest by the experiment's mode);
 trials without a value follow — running, then pending, then stopped, skipped, pruned and
 failed ones. The best trial's rank is a star. Rows can be selected (Ctrl/Shift-click) to
@@ -34,8 +34,9 @@ STATUS_COLORS = {
 }
 # Order of the trials that have no metric value, after the ranked ones.
 _UNRANKED_ORDER = ("running", "pending", "stopped", "skipped", "pruned", "failed")
-_FIXED = ("#", "Status", "Metric", "Run", "Epochs")
-RANK, STATUS, METRIC, RUN, EPOCHS = range(len(_FIXED))
+_FIXED = ("#", "Status", "Metric")
+RANK, STATUS, METRIC = range(len(_FIXED))
+_TAIL = ("Epochs", "Run")
 
 
 @dataclass
@@ -52,6 +53,7 @@ class TrialRow:
     rung: int | None = None
     error: str | None = None
     history: dict[str, list[float]] = field(default_factory=dict)
+    skip_requested: bool = False  # the user skipped it; the runner has not reached it yet
 
     @property
     def has_metric(self) -> bool:
@@ -131,7 +133,7 @@ class TrialsTable(QTableWidget):
         self.rows = ranked(rows, mode)
         self.params = list(params)
         self.metric_name = metric
-        headers = [*_FIXED, *(label for _, label in self.params)]
+        headers = [*_FIXED, *(label for _, label in self.params), *_TAIL]
         headers[METRIC] = metric
         with QSignalBlocker(self):
             self.setColumnCount(len(headers))
@@ -186,27 +188,31 @@ class TrialsTable(QTableWidget):
     def _fill(self, row: int, trial: TrialRow, best: bool) -> None:
         rank = "★" if best else (str(row + 1) if trial.has_metric else "")
         status = trial.status + (f" (rung {trial.rung})" if trial.rung else "")
+        if trial.skip_requested and trial.status in ("pending", "running"):
+            status = "skipping…"
         cells = [
             rank,
             status,
             format_value(trial.metric) if trial.has_metric else "—",
-            trial.run_name or (trial.run_id or "—"),
-            format_value(trial.epochs),
             *(format_value(trial.values.get(name)) for name, _ in self.params),
+            format_value(trial.epochs),
+            trial.run_name or (trial.run_id or "—"),
         ]
+        run_column, epochs_column = len(cells) - 1, len(cells) - 2
         bold = QFont(self.font())
         bold.setBold(True)
         for column, text in enumerate(cells):
             item = QTableWidgetItem(text)
             item.setData(TRIAL_ROLE, trial.id)
             item.setFlags(Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled)
-            if column in (RANK, METRIC, EPOCHS) or column >= len(_FIXED):
+            if column in (RANK, METRIC) or len(_FIXED) <= column <= epochs_column:
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             if column == STATUS:
-                item.setForeground(QBrush(QColor(STATUS_COLORS.get(trial.status, "#dfe3e8"))))
+                shown = "skipped" if trial.skip_requested else trial.status
+                item.setForeground(QBrush(QColor(STATUS_COLORS.get(shown, "#dfe3e8"))))
                 if trial.error:
                     item.setToolTip(trial.error)
-            if column == RUN and trial.run_id:
+            if column == run_column and trial.run_id:
                 item.setToolTip(f"Run {trial.run_id} (in the Runs panel)")
             if best:
                 item.setFont(bold)

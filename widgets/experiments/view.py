@@ -132,6 +132,7 @@ class ExperimentsView(QWidget):
         self.editor.startRequested.connect(self.startRequested)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setWidget(self.editor)
         scroll.setMinimumWidth(300)
@@ -276,8 +277,11 @@ class ExperimentsView(QWidget):
         self.empty.setVisible(not has_rows)
         counts = shown.counts if shown is not None else {}
         left = counts.get("pending", 0) + counts.get("running", 0)
-        self.stop_button.setEnabled(self.running)
+        # Stop and Skip exist only while trials run; Continue only while some are left.
+        self.stop_button.setVisible(self.running)
+        self.skip_button.setVisible(self.running)
         self.skip_button.setEnabled(self.running and self._skippable() is not None)
+        self.continue_button.setVisible(not self.running and left > 0)
         self.continue_button.setEnabled(not self.running and shown is not None and left > 0)
         self.apply_button.setEnabled(shown is not None and shown.best is not None)
         if shown is not None and not self.running:

@@ -1,0 +1,259 @@
+"""The Experiments view in the real window: a sweep of six learning rates on the digits MLP
+run from the view (each trial its own process) records six runs in the Runs panel, ranked
+by the metric; "Apply best" sets the best trial's rate as one undo step; bad values start
+nothing; a sweep whose process was killed is listed when the project is reopened and
+"Continue" runs the rest; Stop and Skip act on the trials."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("PySide6")
+
+from PySide6.QtCore import Qt  # noqa: E402
+
+from engine.experiments import ExperimentStore, resolve_params  # noqa: E402
+from engine.runs import RunStore, runs_dir_for  # noqa: E402
+from tests.gui_window import discarding_window  # noqa: E402
+from widgets.experiments.trials_table import METRIC  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "resources" / "examples" / "digits_mlp.lcproj"
+RATES = "1e-4:1e-1:log:6"
+SWEEP_S = 120_000  # ms: six one-epoch trials, each a fresh process on a shared machine
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    yield from discarding_window(qtbot, tmp_path, monkeypatch, size=(1500, 950))
+
+
+@pytest.fixture
+def project(tmp_path):
+    path = tmp_path / "digits_mlp.lcproj"
+    shutil.copy(EXAMPLE, path)
+    return path
+
+
+def open_view(window, path):
+    assert window.open_project(path, ask=False)
+    window.experiments_dock.show()
+    window.experiments_dock.raise_()
+    return window.experiments_view
+
+
+def type_sweep(qtbot, view, name, values, epochs=1):
+    editor = view.editor
+    row = editor.rows[0]
+    row.name_box.lineEdit().clear()
+    qtbot.keyClicks(row.name_box.lineEdit(), name)
+    row.values_edit.clear()
+    qtbot.keyClicks(row.values_edit, values)
+    editor.set_options(epochs=epochs)
+    editor.check()
+
+
+def wait_ended(qtbot, window, timeout=SWEEP_S):
+    with qtbot.waitSignal(window.experiments.experimentEnded, timeout=timeout):
+        pass
+
+
+def test_a_sweep_of_six_rates_records_six_runs_and_applies_the_best(qtbot, window, project):
+    view = open_view(window, project)
+    type_sweep(qtbot, view, "learning_rate", RATES)
+    assert view.editor.start_button.isEnabled()
+    events = []
+    window.experiments.event.connect(events.append)
+    with qtbot.waitSignal(window.experiments.experimentEnded, timeout=SWEEP_S):
+        qtbot.mouseClick(view.editor.start_button, Qt.MouseButton.LeftButton)
+        assert view.stop_button.isVisible()  # running: the UI took the click and goes on
+        assert not view.editor.rows[0].values_edit.isEnabled()
+    # The window's event loop ran while the trials trained: their epochs arrived live.
+    assert {e["kind"] for e in events} >= {"trial_started", "epoch", "trial_finished"}
+
+    experiment = ExperimentStore(runs_dir_for(project)).list()[0]
+    trials = experiment.trials
+    assert [t.status for t in trials] == ["finished"] * 6
+    rates = [t.values["learning_rate"] for t in trials]
+    assert rates[0] == pytest.approx(1e-4) and rates[-1] == pytest.approx(0.1)
+    assert all(b / a == pytest.approx(10**0.6, rel=1e-6) for a, b in zip(rates, rates[1:]))
+
+    # Six runs in the Runs panel, each the trial's: its rate trained, its metric logged.
+    records = {r.id: r for r in RunStore(runs_dir_for(project)).list()[0]}
+    assert len(window.runs.records) == 6 and window.runs_panel.table.rowCount() == 6
+    for trial in trials:
+        record = records[trial.run_id]
+        assert record.status == "finished"
+        assert record.experiment["id"] == experiment.id
+        assert record.experiment["trial"] == trial.id
+        assert record.learning_rate == pytest.approx(trial.values["learning_rate"])
+        assert record.history["val_accuracy"][-1] == pytest.approx(trial.metric)
+
+    # The table ranks the trials by val_accuracy, best first.
+    shown = [float(t) for t in view.table.column_texts(METRIC)]
+    expected = sorted((t.metric for t in trials), reverse=True)
+    assert shown == pytest.approx(expected, abs=6e-5)
+    assert view.table.item(0, 0).text() == "★"
+    best = max(trials, key=lambda t: t.metric)
+    assert view.table.rows[0].id == best.id
+
+    # The plot has one point per trial, at its rate (log axis), at its metric.
+    x, y = view.plot.points()
+    assert sorted(x) == pytest.approx(sorted(rates), rel=1e-6)
+    assert sorted(y) == pytest.approx(sorted(t.metric for t in trials))
+
+    # Selecting two trials overlays their curves (the run records' histories).
+    view.table.select_ids([trials[0].id, best.id])
+    xs, ys = view.curves.curve(best.id, "val_accuracy")
+    assert list(ys) == pytest.approx(records[best.run_id].history["val_accuracy"])
+
+    # Apply best: the project's rate becomes the best trial's, one undo step.
+    editor = window.editor
+    steps = editor.undo_stack.count()
+    assert view.apply_button.isEnabled()
+    qtbot.mouseClick(view.apply_button, Qt.MouseButton.LeftButton)
+    rate = editor.settings("training")["optimizer"]["learning_rate"]
+    assert rate == pytest.approx(best.values["learning_rate"])
+    assert editor.undo_stack.count() == steps + 1
+    assert window.training_panel  # the training panel follows the document (not a copy)
+    editor.undo_stack.undo()
+    assert editor.settings("training")["optimizer"]["learning_rate"] == 0.003
+
+
+@pytest.mark.parametrize(
+    ("name", "values", "words"),
+    [
+        ("learning_rate", "-1e-3:1e-1:4", "-0.001"),
+        ("nosuch", "1,2,3", "nosuch"),
+        ("hidden.units", "", "no values"),
+    ],
+)
+def test_bad_values_show_an_error_and_start_nothing(qtbot, window, project, name, values, words):
+    view = open_view(window, project)
+    type_sweep(qtbot, view, name, values)
+    row = view.editor.rows[0]
+    assert row.message.isVisible() and words in row.message.text()
+    assert row.message.property("role") == "error"
+    assert not view.editor.start_button.isEnabled()
+    assert window.experiments.start() is False  # even when asked directly
+    assert not window.experiments.running
+    assert not (runs_dir_for(project) / "experiments").exists()
+    assert window.runs.records == []
+
+
+def test_an_empty_sweep_starts_nothing(qtbot, window, project):
+    view = open_view(window, project)
+    qtbot.mouseClick(view.editor.rows[0].remove_button, Qt.MouseButton.LeftButton)
+    view.editor.check()
+    assert not view.editor.start_button.isEnabled()
+    assert "add a parameter" in view.editor.summary.text().lower()
+    assert window.experiments.start() is False
+    assert not (runs_dir_for(project) / "experiments").exists()
+
+
+_RUNNER = """
+import sys
+from engine.experiments import ExperimentStore
+from engine.experiments.runner import ExperimentRunner
+store = ExperimentStore(sys.argv[2])
+ExperimentRunner(sys.argv[1], store.load(sys.argv[3])).run()
+"""
+
+
+def test_a_killed_sweep_is_listed_on_reopening_and_continue_runs_the_rest(qtbot, window, project):
+    # A sweep run by another process (as `layercanvas sweep` does), killed with SIGKILL
+    # after two trials finished.
+    data = json.loads(project.read_text())
+    params = resolve_params(data, ["learning_rate=1e-3,3e-3,1e-2,3e-2"])
+    store = ExperimentStore(runs_dir_for(project))
+    experiment = store.create(params, epochs=1, project=data, source="cli", name="killed")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(
+        [sys.executable, "-c", _RUNNER, str(project), str(store.runs_dir), experiment.id],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            done = [t for t in store.load(experiment.id).trials if t.status == "finished"]
+            if len(done) >= 2:
+                break
+            time.sleep(0.1)
+        os.kill(process.pid, signal.SIGKILL)
+    finally:
+        process.wait(30)
+    before = store.load(experiment.id)
+    finished = {t.id: t.run_id for t in before.trials if t.status == "finished"}
+    assert len(finished) >= 2 and len(finished) < 4
+
+    view = open_view(window, project)
+    assert view.chooser.count() == 2  # "New experiment" and the killed one
+    assert "killed" in view.chooser.itemText(1)
+    view.chooser.setCurrentIndex(1)  # as a user picks it
+    assert view.shown is not None and view.shown.id == experiment.id
+    assert view.editor.rows[0].values_text == "1e-3,3e-3,1e-2,3e-2"  # its sweep, to vary
+    assert view.continue_button.isVisible() and view.continue_button.isEnabled()
+    with qtbot.waitSignal(window.experiments.experimentEnded, timeout=SWEEP_S):
+        qtbot.mouseClick(view.continue_button, Qt.MouseButton.LeftButton)
+
+    after = store.load(experiment.id)
+    assert [t.status for t in after.trials] == ["finished"] * 4
+    for trial_id, run_id in finished.items():  # finished trials were not run again
+        assert after.trial(trial_id).run_id == run_id
+    assert after.status == "finished"
+    assert not view.continue_button.isVisible()
+    finished_runs = [r for r in window.runs.records if r.status == "finished"]
+    assert len(finished_runs) == 4
+    assert all(not math.isnan(t.metric) for t in after.trials)
+
+
+def test_skip_and_stop(qtbot, window, project):
+    view = open_view(window, project)
+    type_sweep(qtbot, view, "learning_rate", "1e-3,2e-3,3e-3,4e-3,5e-3", epochs=200)
+    controller = window.experiments
+    done = []
+
+    def on_event(event):
+        if event["kind"] == "epoch" and event["trial"] == "t001" and "t001" not in done:
+            done.append("t001")
+            # Skip the running trial (none selected: Skip acts on the one running), and
+            # t003, waiting, chosen in the table: it never starts.
+            qtbot.mouseClick(view.skip_button, Qt.MouseButton.LeftButton)
+            view.table.select_ids(["t003"])
+            qtbot.mouseClick(view.skip_button, Qt.MouseButton.LeftButton)
+            row = next(i for i, r in enumerate(view.table.rows) if r.id == "t003")
+            assert view.table.item(row, 1).text() == "skipping…"
+        elif event["kind"] == "epoch" and event["trial"] == "t002" and "t002" not in done:
+            done.append("t002")
+            qtbot.mouseClick(view.stop_button, Qt.MouseButton.LeftButton)
+
+    controller.event.connect(on_event)
+    with qtbot.waitSignal(controller.experimentEnded, timeout=SWEEP_S):
+        qtbot.mouseClick(view.editor.start_button, Qt.MouseButton.LeftButton)
+    experiment = ExperimentStore(runs_dir_for(project)).list()[0]
+    statuses = {t.id: t.status for t in experiment.trials}
+    assert statuses == {
+        "t001": "skipped",
+        "t002": "stopped",
+        "t003": "skipped",
+        "t004": "pending",
+        "t005": "pending",
+    }
+    assert experiment.status == "stopped"
+    assert view.continue_button.isVisible() and not view.stop_button.isVisible()
+    assert view.editor.rows[0].values_edit.isEnabled()  # editable again
+    # The two runs cut short are in the history, marked stopped.
+    runs = {r.id: r for r in window.runs.records}
+    assert runs[experiment.trial("t002").run_id].status == "stopped"
