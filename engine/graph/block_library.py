@@ -140,14 +140,14 @@ def load_block(path: str | Path) -> tuple[BlockDefinition, dict[str, BlockDefini
         raise BlockFileError(path, _file_key(err.key, name), err.problem) from None
     for def_name, definition in parsed.items():
         where = "block" if def_name == name else f"dependencies.{def_name}"
-        problem = definition_problem(definition)
-        if problem is not None:
-            raise BlockFileError(path, where, problem)
         for used in _uses(definition):
             if used not in parsed:
                 raise BlockFileError(
                     path, where, f"uses the block '{used}', which the file does not include"
                 )
+        problem = definition_problem(definition)
+        if problem is not None:
+            raise BlockFileError(path, where, problem)
     loop = _find_loop(parsed)
     if loop:
         raise BlockFileError(path, "", f"block '{loop[0]}' contains itself ({' -> '.join(loop)})")

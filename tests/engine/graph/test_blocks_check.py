@@ -167,3 +167,20 @@ def test_incremental_checks_agree_with_fresh_ones_across_block_edits():
         doc.blocks["stage"].graph.set_param("conv2", "filters", filters)
         again, fresh = checker.check(doc), check_graph(doc)
         assert again.nodes == fresh.nodes and again.diagnostics == fresh.diagnostics
+
+
+def test_nested_blocks_compile_to_the_same_model_as_the_ungrouped_graph():
+    doc = load_project(EXAMPLES / "digits_cnn.lcproj").graph
+    plain = build_model(doc.copy())
+    stage = plan_group(doc, ["conv2", "pool2"], "stage", "Stage")
+    apply_group(stage, doc)
+    apply_group(plan_group(doc, ["pool1", stage.block_node.id, "flatten"], "body", "Body"), doc)
+    nested = build_model(doc)
+    names = sorted(layer.name for layer in nested.layers)
+    assert "body.stage.conv2" in names and "body.pool1" in names
+    for layer in nested.layers:
+        plain.get_layer(layer.name.rsplit(".", 1)[-1]).set_weights(layer.get_weights())
+    x = np.random.default_rng(0).random((4, 1, 8, 8), np.float32)
+    np.testing.assert_allclose(nested.predict(x, verbose=0), plain.predict(x, verbose=0), 1e-6)
+    conv2 = plain.get_layer("conv2").count_params()
+    assert check_graph(doc).nodes["body"].param_count == conv2  # summed through the nesting
