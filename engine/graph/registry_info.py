@@ -3,6 +3,11 @@
 Everything here is read from the layer classes registered in
 :data:`engine.layers.base.LAYER_TYPES` — nothing is duplicated — so a new layer type shows up
 in the palette, the inspector and the compiler by registering itself.
+
+The two pseudo types of blocks are described here too, though no layer class stands behind
+them: :func:`block_info` for a ``Block`` node (its ports come from its definition) and
+:func:`block_input_info` for a ``BlockInput`` port inside a definition. ``layer_info`` and
+the palette's sections list only registered layers.
 """
 
 from __future__ import annotations
@@ -13,9 +18,12 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "BLOCKS_CATEGORY",
     "CATEGORY_ORDER",
     "LayerInfo",
     "all_layer_info",
+    "block_info",
+    "block_input_info",
     "by_category",
     "closest_type",
     "default_params",
@@ -36,6 +44,8 @@ CATEGORY_ORDER = (
     "Embedding",
     "Reshaping",
 )
+#: The palette section of the block library (after the layer categories).
+BLOCKS_CATEGORY = "Blocks"
 
 
 @dataclass(frozen=True)
@@ -109,6 +119,42 @@ def layer_info(type_name: str) -> LayerInfo:
         params=tuple(p.to_json() for p in cls.params),
         min_inputs=cls.min_inputs,
         max_inputs=cls.max_inputs,
+    )
+
+
+def block_info(definition) -> LayerInfo:
+    """A ``Block`` node using ``definition`` (a
+    :class:`~engine.graph.block_definition.BlockDefinition`) as the app sees it: its title,
+    description, one input port per block input and the one parameter naming the block."""
+    param = {
+        "name": "block",
+        "kind": "str",
+        "default": definition.name,
+        "help": "The block definition this node uses (uses of one definition are linked)",
+        "nullable": False,
+        "required": True,
+    }
+    return LayerInfo(
+        type_name="Block",
+        display_name=definition.title or definition.name,
+        category=BLOCKS_CATEGORY,
+        description=definition.description or f"The block '{definition.name}'",
+        params=(param,),
+        min_inputs=definition.port_count,
+        max_inputs=definition.port_count,
+    )
+
+
+def block_input_info() -> LayerInfo:
+    """A ``BlockInput`` node: an input port inside a block definition."""
+    return LayerInfo(
+        type_name="BlockInput",
+        display_name="Block input",
+        category=BLOCKS_CATEGORY,
+        description="Where data enters the block: its shape is whatever feeds the block's port",
+        params=(),
+        min_inputs=0,
+        max_inputs=0,
     )
 
 

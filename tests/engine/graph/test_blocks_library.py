@@ -166,3 +166,15 @@ def test_oversized_and_special_files_are_refused_before_reading(tmp_path):
         os.mkfifo(fifo)
         with pytest.raises(BlockFileError):
             load_block(fifo)
+
+
+def test_registry_info_describes_block_nodes_and_ports():
+    from engine.graph.registry_info import block_info, block_input_info, by_category
+
+    definition, _ = load_block(SHIPPED_DIR / "inception.lcblock")
+    info = block_info(definition)
+    assert info.type_name == "Block" and info.display_name == "Inception module"
+    assert info.port_count() == 1 and info.category == "Blocks"
+    assert info.param("block")["default"] == "inception"
+    assert block_input_info().port_count() == 0
+    assert "Blocks" not in by_category()  # the palette lists the library itself
