@@ -12,7 +12,8 @@ Only the runner writes the experiment record: a trial's state changes are saved 
 so a killed runner loses at most the trials that were running. Starting again (on the
 reloaded record) finds them ``running`` with no live runner, puts them back to
 ``pending`` (their cut-short run stays in the history, unfinished, and is listed in the
-trial's ``earlier_runs``) and runs them again; finished trials are never re-run. A record
+trial's ``earlier_runs``) and runs them again, as it does trials ``stopped`` by
+:meth:`~ExperimentRunner.stop`; finished, failed and skipped trials are never re-run. A record
 whose runner is still alive is refused.
 
 ``on_event(event)`` is called from the thread that called ``run()``, with::
@@ -160,7 +161,9 @@ class ExperimentRunner:
                 f"process {experiment.runner['pid']}"
             )
         for trial in experiment.trials:
-            if trial.status == "running":  # its process died with the last runner
+            # Running: its process died with the last runner. Stopped: cut short by stop().
+            # Either way its run is partial; "Continue" runs it again.
+            if trial.status in ("running", "stopped"):
                 if trial.run_id:
                     trial.earlier_runs.append(trial.run_id)
                 trial.run_id, trial.status, trial.error = None, "pending", None
@@ -176,6 +179,9 @@ class ExperimentRunner:
             trial = experiment.trial(trial_id)
             trial.status = "stopped"
         self._processes.clear()
+        for trial in experiment.remaining():  # skipped while waiting, then stopped: keep it
+            if trial.id in self._skipped:
+                trial.status = "skipped"
         experiment.runner = None
         stopped = self._stopping.is_set() and bool(experiment.remaining())
         experiment.status = "stopped" if stopped else "finished"
@@ -266,6 +272,7 @@ class ExperimentRunner:
                 continue
             if isinstance(message, dict) and "kind" in message:
                 self._messages.put((trial_id, message))
+        process.stdout.close()  # the pipe is read to its end: release it (no ResourceWarning)
         code = process.wait()
         self._messages.put((trial_id, {"kind": "exit", "code": code}))
 
