@@ -30,7 +30,8 @@ from engine.layers.pooling import (
 )
 from engine.layers.recurrent import GRU, LSTM, SimpleRNN
 from engine.layers.regularization import Dropout
-from engine.layers.reshaping import Flatten, Reshape
+from engine.layers.resampling import Cropping2D, UpSampling2D, ZeroPadding2D
+from engine.layers.reshaping import Flatten, Permute, RepeatVector, Reshape
 from engine.layers.schema import Param, ParameterError
 
 __all__ = [
@@ -63,3 +64,4 @@ __all__ += ["GELU", "PReLU", "ReLU"]
 __all__ += ["Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D"]
 __all__ += ["GlobalMaxPooling2D"]
 __all__ += ["GRU", "LSTM", "SimpleRNN"]
+__all__ += ["Cropping2D", "Permute", "RepeatVector", "UpSampling2D", "ZeroPadding2D"]

@@ -46,13 +46,14 @@ def _int(value: Any, fail) -> int:
     return value
 
 
-def explicit_padding(value: Any, layer_type: str, name: str = "padding"):
+def explicit_padding(value: Any, layer_type: str, name: str = "padding", choices=()):
     """``p``, ``(p, q)`` or ``((top, bottom), (left, right))`` -> the canonical nested tuple,
     or a ParameterError that says which forms are allowed."""
+    names = "".join(f"'{c}', " for c in choices)
     fail = ParameterError(
         layer_type,
         name,
-        f"{value!r} is not allowed; use 'valid', 'same', an integer, [rows, columns] or "
+        f"{value!r} is not allowed; use {names}an integer, [rows, columns] or "
         f"[[top, bottom], [left, right]] (0 to {MAX_PAD})",
     )
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -75,18 +76,12 @@ class PaddingParam(Param):
     ``"padding"``; the inspector offers the choices and accepts typed numbers)."""
 
     def coerce(self, layer_type: str, value: Any) -> Any:
-        if isinstance(value, str):
-            if value in (self.choices or ()):
-                return value
-            raise ParameterError(
-                layer_type,
-                self.name,
-                f"{value!r} is not allowed; use {self.describe_range()}, an integer or "
-                "[[top, bottom], [left, right]]",
-            )
+        choices = self.choices or ()
+        if isinstance(value, str) and value in choices:
+            return value
         if value is None:
             raise ParameterError(layer_type, self.name, "a value is required")
-        return explicit_padding(value, layer_type, self.name)
+        return explicit_padding(value, layer_type, self.name, choices)
 
     def to_json(self) -> dict:
         data = super().to_json()

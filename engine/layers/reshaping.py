@@ -1,17 +1,22 @@
-"""Layers that only rearrange values: ``Flatten`` and ``Reshape``.
+"""Layers that only rearrange values: ``Flatten``, ``Reshape``, ``Permute`` and
+``RepeatVector``.
 
-Both work on the per-sample shape (the batch axis is kept) in C order, which for a
-channels-first image ``(C, H, W)`` is the order ONNX's ``Flatten`` and PyTorch use. They
-have no weights.
+They work on the per-sample shape (the batch axis is kept); Flatten and Reshape in C order,
+which for a channels-first image ``(C, H, W)`` is the order ONNX's ``Flatten`` and PyTorch
+use. ``Permute(dims)`` reorders the per-sample axes (Keras's ``dims``: 1-based, the batch
+excluded, so ``Permute((2, 1))`` swaps the steps and features of a sequence).
+``RepeatVector(n)`` turns a vector ``(F,)`` into the sequence ``(n, F)``. None has weights.
+The image resizers (ZeroPadding2D, Cropping2D, UpSampling2D) are in
+:mod:`engine.layers.resampling`.
 """
 
 from __future__ import annotations
 
 import math
 
-from engine.autodiff import ops
+from engine.autodiff import kernels_resample, ops
 from engine.layers.base import Layer, ShapeError, register
-from engine.layers.schema import Param
+from engine.layers.schema import Param, ParameterError
 
 
 @register
@@ -86,3 +91,80 @@ class Reshape(Layer):
     def call(self, inputs, training=False):
         shape = self.compute_output_shape(inputs.shape[1:])
         return ops.reshape(inputs, (inputs.shape[0],) + shape)
+
+
+@register
+class Permute(Layer):
+    """Reorders the axes of each sample: output axis ``i`` is input axis ``dims[i]``
+    (1-based, batch excluded, as in Keras). No weights."""
+
+    type_name = "Permute"
+    display_name = "Permute"
+    category = "Reshaping"
+    description = "Reorders the axes of each sample, e.g. (2, 1) swaps steps and features."
+    params = (
+        Param(
+            "dims",
+            "ints",
+            default=None,
+            required=True,
+            help="New order of the sample's axes, numbered from 1 (the batch is not counted)",
+        ),
+    )
+    examples = (
+        {"config": {"dims": (2, 1)}, "input_shape": (3, 4)},
+        {"config": {"dims": (2, 3, 1)}, "input_shape": (2, 3, 4)},
+        {"config": {"dims": (1, 3, 2)}, "input_shape": (2, 3, 4)},
+    )
+
+    def validate_config(self) -> None:
+        if sorted(self.dims) != list(range(1, len(self.dims) + 1)):
+            raise ParameterError(
+                self.type_name,
+                "dims",
+                f"{list(self.dims)} is not a reordering of 1..{len(self.dims)}; list every "
+                "axis once, numbered from 1",
+            )
+
+    def compute_output_shape(self, input_shape):
+        input_shape = tuple(input_shape)
+        if len(input_shape) != len(self.dims):
+            raise ShapeError(
+                f"Permute with dims {list(self.dims)} reorders {len(self.dims)} axes, but "
+                f"the input {input_shape} has {len(input_shape)}",
+                f"give dims {len(input_shape)} entries",
+            )
+        return tuple(input_shape[d - 1] for d in self.dims)
+
+    def call(self, inputs, training=False):
+        return ops.transpose(inputs, (0, *self.dims))
+
+
+@register
+class RepeatVector(Layer):
+    """Repeats a vector ``n`` times: ``(F,) -> (n, F)``, e.g. to feed one encoding to every
+    step of a recurrent decoder. No weights."""
+
+    type_name = "RepeatVector"
+    display_name = "RepeatVector"
+    category = "Reshaping"
+    description = "Repeats a vector n times, making a sequence (n, features)."
+    params = (
+        Param("n", "int", default=None, min=1, max=1_000_000, required=True, help="Repetitions"),
+    )
+    examples = (
+        {"config": {"n": 3}, "input_shape": (4,)},
+        {"config": {"n": 1}, "input_shape": (2,)},
+    )
+
+    def compute_output_shape(self, input_shape):
+        input_shape = tuple(input_shape)
+        if len(input_shape) != 1:
+            raise ShapeError(
+                f"RepeatVector expects a vector (features,), got {input_shape}",
+                "insert Flatten or GlobalAveragePooling before it",
+            )
+        return (self.n, input_shape[0])
+
+    def call(self, inputs, training=False):
+        return kernels_resample.repeat_vector(inputs, self.n)

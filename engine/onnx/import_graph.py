@@ -155,6 +155,12 @@ class ImportContext:
             )
             self._plain[name] = Sym(out, None, sym.dtype)
             return self._plain[name]
+        if sym.perm is not None and sym.perm[0] == 0 and not sym.units:
+            # A transpose that keeps the batch first is a Permute layer (Keras's 1-based dims).
+            label = self.producers.get(name, layer_name_for(name))
+            out = self.call_layer("Permute", label, Sym(sym.tensor), dims=tuple(sym.perm[1:]))
+            self._plain[name] = Sym(out, None, sym.dtype)
+            return self._plain[name]
         if sym.onnx_shape[0] is not None:
             raise Unsupported(
                 f"{what} ({name!r}) does not have the batch on axis 0 (it has shape "

@@ -10,6 +10,7 @@ from engine.onnx import (  # noqa: F401 - imported for their registrations
     import_merge,
     import_misc,
     import_norm,
+    import_resample,
     import_rnn,
     import_shape,
 )

@@ -30,6 +30,7 @@ from engine.onnx.import_limits import (
     shape_text,
 )
 from engine.onnx.import_registry import attr, imports
+from engine.onnx.import_resample import crop_from_slice, expand_data
 from engine.onnx.import_values import Const, Filled, Pending, ShapeVec, Sym
 
 
@@ -267,16 +268,26 @@ def import_slice(ctx, node):
             dims[axis] = len(range(dims[axis])[slice(starts[k], ends[k], step)])
         ctx.set(node.output[0], Filled(tuple(dims), value.value))
         return
-    raise Unsupported("slicing data has no layer equivalent (only constants are sliced)")
+    if isinstance(value, Sym | Pending) and crop_from_slice(ctx, node, starts, ends, axes, steps):
+        return
+    raise Unsupported(
+        "slicing data has no layer equivalent (only constants, and the height and width of "
+        "an image: Cropping2D)"
+    )
 
 
 @imports("Expand")
 def import_expand(ctx, node):
     """A constant broadcast to a shape: folded, or (batch-dependent) kept as Filled."""
     value = ctx.value(node.input[0])
-    if not isinstance(value, Const):
-        raise Unsupported("Expand of data has no layer equivalent (only constants)")
     shape = check_shape(_int_vector(ctx, node.input[1], "the shape"), "the shape")
+    if isinstance(value, Sym | Pending) and expand_data(ctx, node, shape):
+        return
+    if not isinstance(value, Const):
+        raise Unsupported(
+            "Expand of data has no layer equivalent (only constants, and a vector repeated "
+            "along a new axis: RepeatVector)"
+        )
     if all(d is not None for d in shape):
         full = broadcast_shape(value.value.shape, shape)
         ctx.fold(full, value.value.dtype)  # before allocating: the shape is the file's word
