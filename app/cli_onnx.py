@@ -49,7 +49,7 @@ def add_export_command(subparsers) -> None:
         "onnx.checker and compared with the engine under onnxruntime before it is kept.",
     )
     p.add_argument("model", metavar="MODEL_OR_PROJECT", help="a .lcmodel or .lcproj file")
-    p.add_argument("--onnx", required=True, type=Path, metavar="OUT.onnx", help="file to write")
+    p.add_argument("--onnx", type=Path, metavar="OUT.onnx", help="file to write")
     p.add_argument(
         "--opset",
         type=int,
@@ -63,6 +63,9 @@ def add_export_command(subparsers) -> None:
         action="store_true",
         help="export even if some weights are NaN or infinite (the model will predict NaN)",
     )
+    from app.cli_keras import add_export_flags  # noqa: PLC0415
+
+    add_export_flags(p)  # --keras, --keras-code
     p.set_defaults(run=run_export)
 
 
@@ -74,7 +77,7 @@ def add_import_command(subparsers) -> None:
         "beside it, named by the project's 'weights' key). Unsupported operators are all "
         "listed and nothing is written.",
     )
-    p.add_argument("model", metavar="MODEL.onnx", help="the ONNX file to import")
+    p.add_argument("model", metavar="MODEL", help="the ONNX, .keras or Keras 2 .h5 file to import")
     p.add_argument(
         "--out", required=True, type=Path, metavar="PROJECT.lcproj", help="project to write"
     )
@@ -133,6 +136,16 @@ def run_export(args: argparse.Namespace) -> int:
     from engine.onnx import ExportError, export_model  # noqa: PLC0415
     from engine.onnx.export import NonFiniteWeightsError  # noqa: PLC0415
 
+    if getattr(args, "keras", None) or getattr(args, "keras_code", None):
+        from app.cli_keras import run_keras_export  # noqa: PLC0415
+
+        if args.onnx is None:
+            return run_keras_export(args)
+        code = run_keras_export(args)
+        if code != EXIT_OK:
+            return code
+    elif args.onnx is None:
+        return _fail("say what to write: --onnx OUT.onnx, --keras OUT.keras or --keras-code OUT.py")
     source = Path(args.model)
     problem = regular_file_problem(source)
     if problem is not None:  # a device, a FIFO or a folder is named, never read or waited on
@@ -194,10 +207,13 @@ def _issues_line(err) -> str:
 
 
 def run_import(args: argparse.Namespace) -> int:
+    from app.cli_keras import is_keras_file, run_keras_import  # noqa: PLC0415
     from engine.graph.project import Project  # noqa: PLC0415
     from engine.io import save_model  # noqa: PLC0415
     from engine.onnx import OnnxImportError, import_model  # noqa: PLC0415
 
+    if is_keras_file(args.model):  # .keras / .h5: Keras's own formats
+        return run_keras_import(args)
     out = Path(args.out)
     if out.suffix.lower() != ".lcproj":
         return _fail(f"{out}: the project file must end in .lcproj")

@@ -119,6 +119,9 @@ def write_archive(path, members: list[tuple[str, bytes]], overwrite: bool) -> No
 class ModelArchive:
     """A model archive opened for reading, its directory checked up front (module doc)."""
 
+    # The member names a file may hold (a subclass reads another format's archive).
+    member_names = _MEMBER_NAME
+
     def __init__(self, path):
         self.path = path
         self.handle = _open_regular(path)
@@ -162,7 +165,7 @@ class ModelArchive:
 
     def _check_member(self, info: zipfile.ZipInfo) -> None:
         name = info.filename
-        if not _MEMBER_NAME.match(name):
+        if not self.member_names.match(name):
             raise self.fail(f"unexpected member {name!r} in the archive")
         if name in self.infos:
             raise self.fail(f"the member {name!r} appears twice")
