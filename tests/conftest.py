@@ -9,6 +9,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("KERAS_BACKEND", "torch")
 # Autosaved recovery copies go to a throwaway folder, never the user's app data.
 os.environ.setdefault("LAYERCANVAS_DATA_DIR", tempfile.mkdtemp(prefix="layercanvas-test-data-"))
+# Downloaded datasets: an empty cache, so no test sees (or writes) the user's real one.
+os.environ["LAYERCANVAS_CACHE_DIR"] = tempfile.mkdtemp(prefix="layercanvas-test-cache-")
 
 import pytest  # noqa: E402
 

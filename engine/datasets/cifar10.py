@@ -19,13 +19,15 @@ __all__ = ["load_data", "CLASS_NAMES"]
 NAME = "cifar10"
 CLASS_NAMES = list(CATALOG[NAME].class_names)
 _FOLDER = "cifar-10-batches-bin/"
-_TRAIN = [(f"{_FOLDER}data_batch_{i}.bin", 10_000) for i in range(1, 6)]
-_TEST = [(f"{_FOLDER}test_batch.bin", 10_000)]
+#: Records in each batch file (five for training, one for testing).
+RECORDS_PER_BATCH = 10_000
 
 
 def load_data(download: bool = True):
     """``(x_train, y_train), (x_test, y_test)``; see the module docstring for shapes."""
     path = ensure_cached(NAME, download_missing=download)["cifar-10-binary.tar.gz"]
-    x, y, _ = read_cifar(path, _TRAIN + _TEST, label_bytes=1)
-    n = 50_000
+    names = [f"{_FOLDER}data_batch_{i}.bin" for i in range(1, 6)] + [f"{_FOLDER}test_batch.bin"]
+    x, y, _ = read_cifar(path, [(name, RECORDS_PER_BATCH) for name in names], label_bytes=1)
+    n = 5 * RECORDS_PER_BATCH
+    # Views of one array: the test split costs no copy.
     return (x[:n], y[:n]), (x[n:], y[n:])

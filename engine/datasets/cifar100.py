@@ -17,6 +17,8 @@ __all__ = ["load_data", "class_names"]
 
 NAME = "cifar100"
 _FOLDER = "cifar-100-binary/"
+#: Records in train.bin and test.bin.
+TRAIN_RECORDS, TEST_RECORDS = 50_000, 10_000
 _NAMES = {"fine": f"{_FOLDER}fine_label_names.txt", "coarse": f"{_FOLDER}coarse_label_names.txt"}
 
 
@@ -29,11 +31,11 @@ def load_data(label_mode: str = "fine", download: bool = True):
     """``(x_train, y_train), (x_test, y_test)``; see the module docstring for shapes."""
     _check_mode(label_mode)
     path = ensure_cached(NAME, download_missing=download)["cifar-100-binary.tar.gz"]
-    members = [(f"{_FOLDER}train.bin", 50_000), (f"{_FOLDER}test.bin", 10_000)]
+    members = [(f"{_FOLDER}train.bin", TRAIN_RECORDS), (f"{_FOLDER}test.bin", TEST_RECORDS)]
     x, y, _ = read_cifar(path, members, label_bytes=2)
     column = 0 if label_mode == "coarse" else 1  # each record: coarse byte, fine byte
     labels = y[:, column : column + 1]
-    n = 50_000
+    n = TRAIN_RECORDS
     return (x[:n], labels[:n]), (x[n:], labels[n:])
 
 
