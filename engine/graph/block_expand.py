@@ -5,7 +5,8 @@
 and their edges are rewired to whatever feeds the block's port, and the edges leaving the
 block leave from its output node. The checker, the model builder, the summary, the memory
 estimate and the ONNX export all work on this flat graph, so a block compiles to exactly the
-model its expanded form would.
+model its expanded form would. Its nodes share their ``params`` with the document's (it is
+rebuilt on every check): it is for reading, never for editing.
 
 Nothing here raises on a bad block. A use that cannot be expanded — its definition is
 missing, contains itself, is malformed, or would expand past :data:`MAX_FLAT_NODES` — stays
@@ -219,9 +220,9 @@ class _Expander:
                     flat_id,
                 )
             out.setdefault(node.id, flat_id)
-            copy = node.copy()
-            copy.id = flat_id
-            self.nodes.append(copy)
+            # Shares params with the document (not copied: expanding runs on every check);
+            # the flat graph is read, never edited.
+            self.nodes.append(Node(flat_id, node.type, node.params, node.position, node.extra))
             self.result.origin[flat_id] = top if top is not None else flat_id
 
         incoming: dict[str, list[Edge]] = defaultdict(list)
