@@ -173,17 +173,16 @@ def _output_node(nodes: list[Node], outgoing: list[Edge], inside: list[Edge]) ->
             + ", ".join(f"'{s}'" for s in sources)
             + ": add the layers that merge them to the selection, or select fewer"
         )
-    if sources:
-        return sources[0]
-    feeding = {e.source for e in inside}
+    feeding = {e.source for e in inside} | set(sources)
     sinks = [n.id for n in nodes if n.id not in feeding]
-    if len(sinks) != 1:
+    ends = list(dict.fromkeys(sources + sinks))
+    if len(ends) != 1:
         raise BlockError(
             "a block has one output, but the selection ends in "
-            + ", ".join(f"'{s}'" for s in sinks)
+            + ", ".join(f"'{s}'" for s in ends)
             + ": select layers that end in a single one"
         )
-    return sinks[0]
+    return ends[0]
 
 
 def _free_id(base: str, taken: set[str]) -> str:

@@ -12,6 +12,7 @@ from engine.graph.blocks import (
     plan_group,
     plan_ungroup,
 )
+from engine.graph.checker import check_graph
 from engine.graph.document import GraphDocument, GraphFormatError
 from engine.graph.project import load_project, save_project
 
@@ -173,3 +174,29 @@ def test_malformed_block_definitions_name_the_key(blocks, key):
     with pytest.raises(GraphFormatError) as err:
         GraphDocument.from_json(data)
     assert err.value.key == key
+
+
+def test_a_selection_with_a_second_model_output_is_refused():
+    doc = example("digits_cnn")
+    doc.create_node("Dense", {"units": 3}, node_id="side")
+    doc.connect("pool1", "side")
+    with pytest.raises(BlockError, match="'conv2', 'side'|'side', 'conv2'"):
+        plan_group(doc, ["conv2", "side"], "b", "B")
+
+
+def test_group_and_ungroup_inside_a_definition():
+    doc = example("digits_cnn")
+    outer = plan_group(doc, ["conv2", "pool2", "flatten"], "body", "Body")
+    apply_group(outer, doc)
+    inner_graph = doc.blocks["body"].graph
+    before = inner_graph.to_json()
+    plan = plan_group(inner_graph, ["conv2", "pool2"], "body", "Stage", root=doc)
+    assert plan.definition.name == "body_2"  # unique among the project's definitions
+    apply_group(plan, inner_graph, root=doc)
+    assert doc.blocks["body_2"].uses() == [] and doc.blocks["body"].uses() == ["body_2"]
+    assert check_graph(doc).ok
+    ungroup = plan_ungroup(inner_graph, plan.block_node.id, root=doc)
+    assert ungroup.remove_definition == "body_2"
+    apply_ungroup(ungroup, inner_graph, root=doc)
+    assert set(doc.blocks) == {"body"}
+    assert shape_of(inner_graph) == shape_of(GraphDocument.from_json(before))
