@@ -31,6 +31,7 @@ from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QM
 
 from app.activations_controller import ActivationsController
 from app.autosave import AUTOSAVE_INTERVAL_MS, Autosaver
+from app.blocks_controller import BlocksController
 from app.docks import build_panels
 from app.editing import EditorDocument
 from app.experiments_controller import ExperimentsController
@@ -46,6 +47,7 @@ from app.training_controller import Evaluation, TrainingController
 from app.training_wiring import TrainingWiring
 from app.ui_text import count_text
 from widgets.canvas import theme
+from widgets.canvas.breadcrumb import BreadcrumbBar, stacked
 from widgets.canvas.view import GraphView
 
 __all__ = ["EXAMPLES_DIR", "MainWindow", "ModelSummary", "example_projects", "run_gui"]
@@ -93,7 +95,9 @@ class MainWindow(QMainWindow):
         self.autosaver = Autosaver(recovery_store, autosave_interval_ms, self)
 
         self.view = GraphView(parent=self)
-        self.setCentralWidget(self.view)
+        # Above the canvas, the way back out while a block's inside is shown.
+        self.breadcrumb = BreadcrumbBar()
+        self.setCentralWidget(stacked(self.breadcrumb, self.view))
         build_panels(self)
         self.files = FileController(self)
         self.exports = ExportController(self)
@@ -101,6 +105,7 @@ class MainWindow(QMainWindow):
         self.runs = RunsController(self)
         self.experiments = ExperimentsController(self)
         self.activations = ActivationsController(self)
+        self.blocks = BlocksController(self)
         build_menus(self)
         self.toolbar = build_toolbar(self)
         self._build_status_bar()

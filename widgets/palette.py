@@ -5,6 +5,11 @@ registering itself. Drag an entry onto the canvas (mime type
 :data:`widgets.canvas.api.LAYER_MIME`, the type name), or double-click it / press Enter to
 emit :attr:`LayerPalette.layerActivated` (the canvas adds it at the view's centre). The
 box below the list describes the entry under the cursor or selected.
+
+A last section, "Blocks", lists the block library the app gives :meth:`LayerPalette.set_blocks`
+(shipped blocks and the user's own): dragging one carries its file
+(:data:`widgets.canvas.block_item.BLOCK_MIME`), double-clicking emits
+:attr:`LayerPalette.blockActivated`.
 """
 
 from __future__ import annotations
@@ -26,10 +31,12 @@ from PySide6.QtWidgets import (
 from engine.graph.registry_info import LayerInfo, by_category
 from widgets.canvas import theme
 from widgets.canvas.api import LAYER_MIME
+from widgets.canvas.block_item import BLOCK_COLOR, BLOCK_MIME
 
 __all__ = ["LayerPalette"]
 
 _TYPE_ROLE = Qt.ItemDataRole.UserRole + 1
+_BLOCK_ROLE = Qt.ItemDataRole.UserRole + 2  # a block entry's library file (text)
 
 
 def _swatch(color: QColor, size: int = 12) -> QIcon:
@@ -72,10 +79,14 @@ class _LayerTree(QTreeWidget):
         super().keyPressEvent(event)
 
     def mimeTypes(self) -> list[str]:  # noqa: N802 - Qt's name
-        return [LAYER_MIME]
+        return [LAYER_MIME]  # (a drag-only list: what a drag carries is mimeData's choice)
 
     def mimeData(self, items) -> QMimeData:  # noqa: N802 - Qt's name
         mime = QMimeData()
+        blocks = [i.data(0, _BLOCK_ROLE) for i in items if i.data(0, _BLOCK_ROLE)]
+        if blocks:
+            mime.setData(BLOCK_MIME, blocks[0].encode("utf-8"))
+            return mime
         names = [i.data(0, _TYPE_ROLE) for i in items if i.data(0, _TYPE_ROLE)]
         if names:
             mime.setData(LAYER_MIME, names[0].encode("utf-8"))
@@ -88,9 +99,11 @@ class LayerPalette(QWidget):
 
     Signals:
         layerActivated(str): a type name was double-clicked or chosen with Enter.
+        blockActivated(str): a block's library file was double-clicked or chosen.
     """
 
     layerActivated = Signal(str)
+    blockActivated = Signal(str)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -132,6 +145,8 @@ class LayerPalette(QWidget):
 
         self._items: dict[str, QTreeWidgetItem] = {}
         self._infos: dict[str, LayerInfo] = {}
+        self._blocks: dict[str, object] = {}  # library file -> its LibraryEntry
+        self._block_section: QTreeWidgetItem | None = None
         self._populate()
         self.search.textChanged.connect(self.filter)
         self.search.returnPressed.connect(self._activate_first_match)
@@ -163,6 +178,46 @@ class LayerPalette(QWidget):
                 self._infos[info.type_name] = info
             section.setExpanded(True)
 
+    def set_blocks(self, entries) -> None:
+        """List the block library (``engine.graph.block_library.LibraryEntry`` items: name,
+        title, description, source "shipped" | "user", path) under "Blocks"."""
+        if self._block_section is not None:
+            self.tree.takeTopLevelItem(self.tree.indexOfTopLevelItem(self._block_section))
+        self._blocks = {str(e.path): e for e in entries}
+        section = QTreeWidgetItem(self.tree, ["BLOCKS"])
+        section.setFlags(Qt.ItemFlag.ItemIsEnabled)
+        section.setFont(0, theme.ui_font(8.5, bold=True))
+        section.setForeground(0, theme.TEXT_MUTED)
+        for path, entry in self._blocks.items():
+            label = entry.title + ("" if entry.source == "shipped" else "  (yours)")
+            item = QTreeWidgetItem(section, [label])
+            item.setData(0, _BLOCK_ROLE, path)
+            item.setIcon(0, _swatch(BLOCK_COLOR))
+            item.setToolTip(0, _block_tooltip(entry))
+            item.setFlags(
+                Qt.ItemFlag.ItemIsEnabled
+                | Qt.ItemFlag.ItemIsSelectable
+                | Qt.ItemFlag.ItemIsDragEnabled
+            )
+        section.setExpanded(True)
+        self._block_section = section
+        self.filter(self.search.text())
+
+    def block_item(self, name: str) -> QTreeWidgetItem:
+        """The entry of the library block called ``name`` (its definition name)."""
+        for i in range(self._block_section.childCount() if self._block_section else 0):
+            item = self._block_section.child(i)
+            if self._blocks[item.data(0, _BLOCK_ROLE)].name == name:
+                return item
+        raise KeyError(name)
+
+    def block_path(self, name: str) -> str:
+        """The library file of the block called ``name``."""
+        return self.block_item(name).data(0, _BLOCK_ROLE)
+
+    def block_names(self) -> list[str]:
+        return [entry.name for entry in self._blocks.values()]
+
     # -- reading -----------------------------------------------------------------------------------
 
     def type_names(self, visible_only: bool = False) -> list[str]:
@@ -183,10 +238,13 @@ class LayerPalette(QWidget):
             shown = 0
             for j in range(section.childCount()):
                 item = section.child(j)
-                info = self._infos[item.data(0, _TYPE_ROLE)]
-                haystack = " ".join(
-                    (info.display_name, info.type_name, info.category, info.description)
-                ).lower()
+                block = self._blocks.get(item.data(0, _BLOCK_ROLE))
+                if block is not None:
+                    fields = ("block", block.name, block.title, block.description)
+                else:
+                    info = self._infos[item.data(0, _TYPE_ROLE)]
+                    fields = (info.display_name, info.type_name, info.category, info.description)
+                haystack = " ".join(fields).lower()
                 hidden = not all(w in haystack for w in words)
                 item.setHidden(hidden)
                 shown += not hidden
@@ -195,12 +253,22 @@ class LayerPalette(QWidget):
         self.tree.setVisible(any_shown)
         self.empty.setVisible(not any_shown)
         if words and any_shown:
-            first = self.type_names(visible_only=True)[0]
-            self.tree.setCurrentItem(self._items[first])
+            self.tree.setCurrentItem(self._first_visible())
+
+    def _first_visible(self) -> QTreeWidgetItem | None:
+        for i in range(self.tree.topLevelItemCount()):
+            section = self.tree.topLevelItem(i)
+            for j in range(section.childCount() if not section.isHidden() else 0):
+                if not section.child(j).isHidden():
+                    return section.child(j)
+        return None
 
     def _activate_first_match(self) -> None:
         visible = self.type_names(visible_only=True)
         current = self.tree.currentItem()
+        if current is not None and current.data(0, _BLOCK_ROLE) and not current.isHidden():
+            self.blockActivated.emit(current.data(0, _BLOCK_ROLE))
+            return
         chosen = current.data(0, _TYPE_ROLE) if current is not None else None
         if chosen not in visible:
             chosen = visible[0] if visible else None
@@ -208,6 +276,9 @@ class LayerPalette(QWidget):
             self.layerActivated.emit(chosen)
 
     def _on_double_click(self, item: QTreeWidgetItem, _column: int = 0) -> None:
+        if item.data(0, _BLOCK_ROLE):
+            self.blockActivated.emit(item.data(0, _BLOCK_ROLE))
+            return
         type_name = item.data(0, _TYPE_ROLE)
         if type_name:
             self.layerActivated.emit(type_name)
@@ -215,6 +286,15 @@ class LayerPalette(QWidget):
     def _describe(self, item: QTreeWidgetItem | None, _column: int = 0) -> None:
         type_name = item.data(0, _TYPE_ROLE) if item is not None else None
         info = self._infos.get(type_name) if type_name else None
+        block = self._blocks.get(item.data(0, _BLOCK_ROLE)) if item is not None else None
+        if block is not None:
+            where = "shipped with LayerCanvas" if block.source == "shipped" else "your library"
+            self.details.setText(
+                f"<b style='color:{BLOCK_COLOR.name()}'>■</b> <b>{html.escape(block.title)}"
+                f"</b> <span style='color:#6c7580'>Block · {where}</span><br>"
+                f"<span style='color:#b7c0cc'>{html.escape(block.description)}</span>"
+            )
+            return
         if info is None:
             self.details.setText(
                 "<span style='color:#98a2ae'>Drag a layer onto the canvas, or double-click "
@@ -227,3 +307,14 @@ class LayerPalette(QWidget):
             f" <span style='color:#6c7580'>{html.escape(info.category)}</span><br>"
             f"<span style='color:#b7c0cc'>{html.escape(info.description)}</span>"
         )
+
+
+def _block_tooltip(entry) -> str:
+    lines = [f"<b>{html.escape(entry.title)}</b> <i>(block {html.escape(entry.name)})</i>"]
+    if entry.description:
+        lines.append(html.escape(entry.description))
+    lines.append(
+        "<span style='color:#98a2ae'>Drag onto the canvas, or double-click: one node that "
+        "stands for the block's layers.</span>"
+    )
+    return "<br>".join(lines)

@@ -1,11 +1,15 @@
-"""Edit menu: undo/redo (of the active project's stack) and the canvas's editing actions."""
+"""Edit menu: undo/redo (of the active project's stack), the canvas's editing actions, and
+blocks (group, ungroup, edit inside, back out: :mod:`app.blocks_controller`)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QMenu, QStyle
+
+from app.menus.common import make_action
 
 if TYPE_CHECKING:
     from app.main_window import MainWindow
@@ -28,6 +32,22 @@ def make_actions(window: MainWindow) -> dict:
         actions[name].setIconText(name.capitalize())
     # The canvas owns cut/copy/paste/delete and zoom: they act on its selection and view.
     actions.update(window.view.edit_actions())
+    blocks = window.blocks
+    for name, text, key, slot, tip in (
+        ("group", "&Group into Block", "Ctrl+G", blocks.group_selection,
+         "Make the selected layers one block node"),
+        ("ungroup", "&Ungroup Block", "Ctrl+Shift+G", blocks.ungroup_selection,
+         "Put the selected block's layers back in its place"),
+        ("edit_block", "Edit Block &Inside", None, blocks.enter_selected,
+         "Show the selected block's layers (double-click a block does the same)"),
+        ("leave_block", "&Back Out of Block", None, blocks.leave,
+         "Back to the graph that uses this block (Esc)"),
+    ):  # fmt: skip
+        action = make_action(window, text, slot, QKeySequence(key) if key else None, tip=tip)
+        # Like cut and paste, they act on the canvas's selection: only while it has focus.
+        action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        window.view.addAction(action)
+        actions[name] = action
     return actions
 
 
@@ -37,6 +57,9 @@ def fill(window: MainWindow, menu: QMenu) -> None:
     menu.addAction(actions["redo"])
     menu.addSeparator()
     for name in ("cut", "copy", "paste", "duplicate", "delete"):
+        menu.addAction(actions[name])
+    menu.addSeparator()
+    for name in ("group", "ungroup", "edit_block", "leave_block"):
         menu.addAction(actions[name])
     menu.addSeparator()
     menu.addAction(actions["select_all"])

@@ -28,7 +28,10 @@ from widgets.canvas.text import count_text, flops_text, shape_text, short_messag
 
 __all__ = [
     "BLOCK_COLOR",
+    "BLOCK_MIME",
+    "BLOCK_INPUT_TYPE",
     "BLOCK_TYPE",
+    "BlockInputItem",
     "BlockCardInfo",
     "BlockItem",
     "block_card_info",
@@ -37,6 +40,10 @@ __all__ = [
 
 #: The node type of a block use (``{"type": "Block", "params": {"block": name}}``).
 BLOCK_TYPE = "Block"
+#: The node type of a block's input port, inside its definition.
+BLOCK_INPUT_TYPE = "BlockInput"
+#: Drag-and-drop payload of a palette block: its library file's path, UTF-8.
+BLOCK_MIME = "application/x-layercanvas-block"
 BLOCK_COLOR = QColor("#e8b64c")
 _HEIGHT = 92.0
 _HEADER = 45.0
@@ -89,13 +96,30 @@ def block_card_info(root, name) -> BlockCardInfo:
         definition.description or "",
         tuple(definition.inputs),
         block_uses(root, name),
-        layers=tuple(n.type for n in definition.graph.nodes if n.type != "BlockInput"),
+        layers=tuple(n.type for n in definition.graph.nodes if n.type != BLOCK_INPUT_TYPE),
     )
 
 
 def make_item(node: Node, root: Callable[[], object]) -> NodeItem:
-    """The card for ``node``: a :class:`BlockItem` for a block use, else a layer's."""
-    return BlockItem(node, root) if node.type == BLOCK_TYPE else NodeItem(node)
+    """The card for ``node``: a :class:`BlockItem` for a block use, a
+    :class:`BlockInputItem` for a block's input port, else a layer's."""
+    if node.type == BLOCK_TYPE:
+        return BlockItem(node, root)
+    if node.type == BLOCK_INPUT_TYPE:
+        return BlockInputItem(node)
+    return NodeItem(node)
+
+
+class BlockInputItem(NodeItem):
+    """An input port inside a block: data enters here, so it looks like an Input and has
+    no input of its own."""
+
+    def __init__(self, node: Node):
+        super().__init__(node)
+        self.accent = QColor(theme.INPUT_COLOR)
+
+    def _input_count(self, used_ports: int) -> int:
+        return used_ports  # only an edge a broken file brings in gets a port
 
 
 class BlockItem(NodeItem):

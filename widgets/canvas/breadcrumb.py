@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
 from widgets.canvas import theme
 
-__all__ = ["BreadcrumbBar"]
+__all__ = ["BreadcrumbBar", "stacked"]
 
 _SEPARATOR = "▸"
 
@@ -88,3 +88,15 @@ class BreadcrumbBar(QWidget):
         self._layout.addStretch(1)
         self.note.setText(note)
         self._layout.addWidget(self.note)
+
+
+def stacked(bar: BreadcrumbBar, view: QWidget) -> QWidget:
+    """The bar above the canvas, edge to edge, as one widget (a window's central widget)."""
+    holder = QWidget()
+    holder.setObjectName("CanvasArea")
+    layout = QVBoxLayout(holder)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.setSpacing(0)
+    layout.addWidget(bar)
+    layout.addWidget(view, 1)
+    return holder

@@ -1,0 +1,226 @@
+"""Undo commands for blocks: group, ungroup, insert a block, make a linked use independent.
+
+Each command replays a plan of :mod:`engine.graph.blocks` (or builds a small one) as steps
+that each change the document once and remember what undoes them exactly: removed nodes
+come back at their list index with their edges at theirs, a removed definition comes back
+as the very same object (so commands made later on its graph, such as an edit inside the
+block, still find it after an undo and a redo). Steps undo in reverse order.
+
+``doc`` is the graph the nodes are in — the project's, or a definition's graph when the
+canvas shows the inside of a block — and ``root`` the project's document, which holds
+every definition (``root.blocks``). They are the same object at the top level.
+
+Saving a block to the library is not an edit of the project, so it is a function here
+(:func:`save_to_library`), not an undo step.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from PySide6.QtGui import QUndoCommand
+
+from app.commands import RemoveNode, SetParams
+from engine.graph.block_definition import BLOCK, BlockDefinition
+from engine.graph.blocks import BlockError, plan_group, plan_ungroup
+from engine.graph.document import Edge, GraphDocument, Node
+
+__all__ = [
+    "BlockError",
+    "CopyBlock",
+    "GroupNodes",
+    "InsertBlock",
+    "SetBlockTitle",
+    "UngroupNode",
+    "group_title",
+    "save_to_library",
+]
+
+
+class _Steps(QUndoCommand):
+    """One undo step made of several (as :class:`app.commands.RemoveItems`): redo runs the
+    steps in order, undo undoes them in reverse, so every recorded list index is valid."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.steps: list = []
+        self.setText(text)
+
+    def redo(self) -> None:
+        for step in self.steps:
+            step.redo()
+
+    def undo(self) -> None:
+        for step in reversed(self.steps):
+            step.undo()
+
+
+class _AddDefinition:
+    def __init__(self, root: GraphDocument, definition: BlockDefinition):
+        self.root, self.definition = root, definition
+
+    def redo(self) -> None:
+        self.root.add_block(self.definition)
+
+    def undo(self) -> None:
+        self.root.remove_block(self.definition.name)
+
+
+class _RemoveDefinition:
+    def __init__(self, root: GraphDocument, name: str):
+        self.root, self.name = root, name
+        self.definition: BlockDefinition | None = None
+
+    def redo(self) -> None:
+        self.definition = self.root.remove_block(self.name)
+
+    def undo(self) -> None:
+        self.root.add_block(self.definition)
+
+
+class _AddNode:
+    def __init__(self, doc: GraphDocument, node: Node, index: int | None = None):
+        self.doc, self.node, self.index = doc, node.copy(), index
+
+    def redo(self) -> None:
+        self.doc.add_node(self.node.copy(), self.index)
+
+    def undo(self) -> None:
+        self.doc.remove_node(self.node.id)
+
+
+class _AddEdge:
+    def __init__(self, doc: GraphDocument, edge: Edge):
+        self.doc, self.edge = doc, edge
+
+    def redo(self) -> None:
+        self.doc.add_edge(self.edge)
+
+    def undo(self) -> None:
+        self.doc.remove_edge(self.edge)
+
+
+def group_title(doc: GraphDocument, node_ids: Iterable[str]) -> str:
+    """A title for a new group from its layers' types: ``Conv2D → BatchNormalization → ReLU``,
+    or ``Conv2D … Dense (5 layers)`` for a longer selection."""
+    chosen = set(node_ids)
+    types = [n.type for n in doc.nodes if n.id in chosen]
+    if not types:
+        return "Block"
+    if len(types) <= 3:
+        return " → ".join(types)
+    return f"{types[0]} … {types[-1]} ({len(types)} layers)"
+
+
+class GroupNodes(_Steps):
+    """The selected nodes become a new definition and one Block node in their place.
+
+    Raises :class:`engine.graph.blocks.BlockError` (a message for the user) when the
+    selection cannot be one block. ``block_id`` is the new node's id."""
+
+    def __init__(
+        self,
+        doc: GraphDocument,
+        node_ids: Iterable[str],
+        root: GraphDocument | None = None,
+        name: str = "block",
+        title: str | None = None,
+    ):
+        root = doc if root is None else root
+        ids = list(node_ids)
+        plan = plan_group(doc, ids, name, title or group_title(doc, ids), root=root)
+        count = len(plan.remove_nodes)
+        super().__init__(f"Group {count} layer{'' if count == 1 else 's'} into a block")
+        self.plan = plan
+        self.block_id = plan.block_node.id
+        self.steps.append(_AddDefinition(root, plan.definition))
+        self.steps += [RemoveNode(doc, node_id) for node_id in plan.remove_nodes]
+        self.steps.append(_AddNode(doc, plan.block_node, plan.block_index))
+        self.steps += [_AddEdge(doc, edge) for edge in plan.add_edges]
+
+
+class UngroupNode(_Steps):
+    """A Block node is replaced by its definition's layers; the definition goes too when
+    this was its last use. ``node_ids`` are the layers put back."""
+
+    def __init__(self, doc: GraphDocument, node_id: str, root: GraphDocument | None = None):
+        root = doc if root is None else root
+        plan = plan_ungroup(doc, node_id, root=root)
+        super().__init__(f"Ungroup '{node_id}'")
+        self.plan = plan
+        self.node_ids = [n.id for n in plan.add_nodes]
+        self.steps.append(RemoveNode(doc, node_id))
+        self.steps += [
+            _AddNode(doc, node, plan.node_index + offset)
+            for offset, node in enumerate(plan.add_nodes)
+        ]
+        self.steps += [_AddEdge(doc, edge) for edge in plan.add_edges]
+        if plan.remove_definition is not None:
+            self.steps.append(_RemoveDefinition(root, plan.remove_definition))
+
+
+class InsertBlock(_Steps):
+    """Add a Block node using ``name`` at ``position``, first adding ``definitions`` (the
+    block's own and those it uses inside) that the project does not have yet."""
+
+    def __init__(
+        self,
+        doc: GraphDocument,
+        name: str,
+        position: Sequence[float],
+        definitions: Iterable[BlockDefinition] = (),
+        root: GraphDocument | None = None,
+        title: str | None = None,
+    ):
+        root = doc if root is None else root
+        node_id = doc.unique_id(name)
+        super().__init__(f"Insert block '{title or name}'")
+        self.node_id = node_id
+        self.steps += [_AddDefinition(root, d) for d in definitions]
+        node = Node(node_id, BLOCK, {"block": name}, [float(v) for v in position])
+        self.steps.append(_AddNode(doc, node))
+
+
+class CopyBlock(_Steps):
+    """Make a linked use independent: a copy of its definition under a new name
+    (``residual_basic_2``), used by this node only. ``new_name`` is the copy's name."""
+
+    def __init__(self, doc: GraphDocument, node_id: str, root: GraphDocument | None = None):
+        root = doc if root is None else root
+        node = doc.node(node_id)
+        name = node.params.get("block")
+        if node.type != BLOCK or name not in root.blocks:
+            raise BlockError(f"'{node_id}' is not a block of this project")
+        super().__init__(f"Make '{node_id}' an independent copy")
+        self.new_name = root.unique_block_name(name)
+        definition = root.blocks[name].copy(self.new_name)
+        params = copy.deepcopy(node.params)
+        params["block"] = self.new_name
+        self.steps.append(_AddDefinition(root, definition))
+        self.steps.append(SetParams(doc, node_id, params))
+
+
+class SetBlockTitle(QUndoCommand):
+    """Change the title a block's cards show (every use of the definition)."""
+
+    def __init__(self, root: GraphDocument, name: str, title: str):
+        super().__init__()
+        self.root, self.name, self.new = root, name, title
+        self.old = root.blocks[name].title
+        self.setText(f"Rename block '{self.old}' to '{title}'")
+
+    def redo(self) -> None:
+        self.root.set_block_meta(self.name, title=self.new)
+
+    def undo(self) -> None:
+        self.root.set_block_meta(self.name, title=self.old)
+
+
+def save_to_library(root: GraphDocument, name: str, data_dir: Path) -> Path:
+    """Write definition ``name`` (with the definitions it uses) to the user's block library
+    in ``data_dir``; returns the file. Raises ``OSError`` when it cannot be written."""
+    from engine.graph.block_library import save_block  # noqa: PLC0415
+
+    return save_block(root.blocks[name], root, data_dir)

@@ -1,0 +1,271 @@
+"""Blocks in the real window: group and ungroup from the keyboard, undo and redo, the
+inside of a block with its breadcrumb, linked uses, nesting (pytest-qt, offscreen)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("PySide6")
+
+from PySide6.QtCore import QPoint, Qt  # noqa: E402
+from PySide6.QtTest import QTest  # noqa: E402
+
+from engine.graph.builder import build_model  # noqa: E402
+from engine.graph.document import GraphDocument  # noqa: E402
+from tests.gui_window import discarding_window  # noqa: E402
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
+THREE = ["conv1", "pool1", "conv2"]
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    yield from discarding_window(qtbot, tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def cnn(window):
+    assert window.open_example(EXAMPLES / "digits_cnn.lcproj", ask=False)
+    return window
+
+
+def _press(window, key, modifiers=Qt.KeyboardModifier.NoModifier) -> None:
+    window.activateWindow()
+    window.view.setFocus()
+    QTest.keyClick(window.view, key, modifiers)
+
+
+def _group(window, ids) -> str:
+    window.view.graph_scene.select_nodes(ids)
+    _press(window, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)
+    (block,) = window.view.graph_scene.selected_node_ids()
+    return block
+
+
+def _summary_total(window) -> str:
+    last = window.summary.topLevelItem(window.summary.topLevelItemCount() - 1)
+    assert last.text(0) == "Total"
+    return last.text(3)
+
+
+def _predict(graph_json, weights=None, seed=0):
+    model = build_model(GraphDocument.from_json(graph_json))
+    if weights is not None:
+        model.set_weights(weights)
+    x = np.random.default_rng(seed).normal(size=(4, 1, 8, 8)).astype("float32")
+    return model, model.predict(x, verbose=0)
+
+
+def _same_graph(a: dict, b: dict) -> None:
+    """Equal nodes (ids, types, params, positions, order) and the same edges."""
+    assert a["nodes"] == b["nodes"]
+    key = lambda e: (e["source"], e["target"], e["target_port"])  # noqa: E731
+    assert sorted(a["edges"], key=key) == sorted(b["edges"], key=key)
+    assert a.get("blocks") == b.get("blocks")
+
+
+def test_ctrl_g_groups_three_layers_into_one_block_with_the_same_model(cnn):
+    before = cnn.editor.graph.to_json()
+    total = _summary_total(cnn)
+    block = _group(cnn, THREE)
+
+    graph = cnn.editor.graph
+    assert [n.id for n in graph.nodes] == ["input", block, "pool2", "flatten", "hidden", "output"]
+    assert graph.node(block).type == "Block"
+    definition = graph.blocks[graph.node(block).params["block"]]
+    assert [n.id for n in definition.graph.nodes if n.type != "BlockInput"] == THREE
+    # The card: one node with one input and one output, the summed parameters.
+    card = cnn.view.graph_scene.node_items[block]
+    assert len(card.inputs) == 1
+    assert card.report.param_count == 160 + 4640  # conv1 3x3x1x16+16, conv2 3x3x16x32+32
+    assert card.report.output_shape == (32, 4, 4)
+    assert _summary_total(cnn) == total == "13,706"
+    assert cnn.graph_status.text() == "✓ 5 layers · 13,706 params"
+    # It compiles to the same model: the same weights give the same outputs.
+    reference, expected = _predict(before)
+    _, got = _predict(graph.to_json(), reference.get_weights())
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-7)
+
+
+def test_group_ungroup_and_their_undo_redo_restore_the_graph(cnn):
+    before = cnn.editor.graph.to_json()
+    block = _group(cnn, THREE)
+    grouped = cnn.editor.graph.to_json()
+    assert cnn.actions["undo"].text() == "&Undo Group 3 layers into a block"
+
+    cnn.actions["undo"].trigger()
+    assert cnn.editor.graph.to_json() == before
+    assert set(cnn.view.graph_scene.node_items) == {n["id"] for n in before["nodes"]}
+    cnn.actions["redo"].trigger()
+    assert cnn.editor.graph.to_json() == grouped
+
+    cnn.view.graph_scene.select_nodes([block])
+    _press(
+        cnn, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    )
+    _same_graph(cnn.editor.graph.to_json(), before)
+    assert "blocks" not in cnn.editor.graph.to_json()  # the last use took its definition
+    assert cnn.view.graph_scene.selected_node_ids() == THREE
+    cnn.actions["undo"].trigger()
+    assert cnn.editor.graph.to_json() == grouped
+    cnn.actions["redo"].trigger()
+    _same_graph(cnn.editor.graph.to_json(), before)
+    assert not cnn.editor.modified or cnn.editor.undo_stack.count() == 2
+
+
+def test_an_impossible_group_says_why_and_changes_nothing(cnn):
+    before = cnn.editor.graph.to_json()
+    cnn.view.graph_scene.select_nodes(["input", "conv1"])
+    _press(cnn, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)
+    assert cnn.editor.graph.to_json() == before
+    assert "Input" in cnn.statusBar().currentMessage()
+    assert cnn.editor.undo_stack.count() == 0
+
+
+def test_double_click_enters_a_block_and_the_breadcrumb_or_esc_leaves(cnn, qtbot):
+    block = _group(cnn, THREE)
+    scene, view = cnn.view.graph_scene, cnn.view
+    card = scene.node_items[block]
+    view.centerOn(card)
+    spot = view.mapFromScene(card.sceneBoundingRect().center())
+    QTest.mouseDClick(view.viewport(), Qt.MouseButton.LeftButton, pos=spot)
+
+    assert cnn.blocks.path == [block]
+    assert cnn.breadcrumb.isVisible()
+    assert cnn.breadcrumb.labels == ["Digits CNN", f"{block} (Conv2D → MaxPooling2D → Conv2D)"]
+    assert set(scene.node_items) == {"x", *THREE}
+    # Inside, the cards show this use's shapes: the port gets what feeds the block.
+    assert scene.node_items["x"].report.output_shape == (1, 8, 8)
+    assert scene.node_items["conv2"].report.output_shape == (32, 4, 4)
+    assert cnn.inspector.editor is cnn.blocks.scope
+
+    cnn.breadcrumb.buttons[0].click()
+    assert cnn.blocks.path == []
+    assert not cnn.breadcrumb.isVisible()
+    assert block in scene.node_items and scene.selected_node_ids() == [block]
+
+    cnn.blocks.enter(block)
+    scene.clearSelection()
+    _press(cnn, Qt.Key.Key_Escape)
+    assert cnn.blocks.path == []
+    assert cnn.inspector.editor is cnn.editor
+
+
+def test_an_edit_inside_a_linked_block_changes_every_use_and_one_undo_reverts_it(cnn):
+    block = _group(cnn, ["conv2"])
+    name = cnn.editor.graph.node(block).params["block"]
+    # A second use of the same definition: duplicate the card (Ctrl+D) — linked.
+    cnn.view.graph_scene.select_nodes([block])
+    _press(cnn, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
+    (twin,) = cnn.view.graph_scene.selected_node_ids()
+    assert cnn.editor.graph.node(twin).params == {"block": name}
+    cnn.editor.connect_ports("pool1", twin)
+    assert "linked ×2" in cnn.view.graph_scene.node_items[block]._chip_text()
+
+    assert cnn.blocks.enter(block)
+    assert "Linked: 2 uses" in cnn.breadcrumb.note.text()
+    cnn.view.graph_scene.select_nodes(["conv2"])
+    cnn.inspector.editor.set_param("conv2", "filters", 8)  # what the inspector's field does
+    assert cnn.editor.check_result.nodes[block].output_shape == (8, 4, 4)
+    assert cnn.editor.check_result.nodes[twin].output_shape == (8, 4, 4)
+    assert cnn.view.graph_scene.node_items["conv2"].report.output_shape == (8, 4, 4)
+
+    cnn.actions["undo"].trigger()
+    assert cnn.editor.check_result.nodes[block].output_shape == (32, 4, 4)
+    assert cnn.editor.check_result.nodes[twin].output_shape == (32, 4, 4)
+    assert cnn.blocks.path == [block]  # the undo happened inside; the canvas stays there
+
+
+def test_make_independent_copy_detaches_one_use(cnn):
+    block = _group(cnn, ["conv2"])
+    twin = cnn.editor.duplicate_nodes([block])[0]
+    cnn.editor.connect_ports("pool1", twin)
+    new_name = cnn.blocks.make_independent(twin)
+    graph = cnn.editor.graph
+    assert graph.node(twin).params["block"] == new_name != graph.node(block).params["block"]
+    cnn.blocks.enter(twin)
+    cnn.blocks.editor.set_param("conv2", "filters", 4)
+    assert graph.blocks[new_name].graph.node("conv2").params["filters"] == 4
+    old = graph.blocks[graph.node(block).params["block"]]
+    assert old.graph.node("conv2").params["filters"] == 32
+    assert cnn.view.graph_scene.node_items["conv2"].report.output_shape == (4, 4, 4)
+
+
+def test_blocks_nest_and_the_breadcrumb_follows(cnn):
+    inner = _group(cnn, ["conv1", "pool1"])
+    outer = _group(cnn, [inner, "conv2"])
+    graph = cnn.editor.graph
+    assert len(graph.blocks) == 2
+    assert cnn.editor.check_result.total_params == 13706
+    assert cnn.view.graph_scene.node_items[outer].report.param_count == 160 + 4640
+
+    assert cnn.blocks.enter(outer)
+    assert inner in cnn.view.graph_scene.node_items
+    assert cnn.view.graph_scene.node_items[inner].report.output_shape == (16, 4, 4)
+    assert cnn.blocks.enter(inner)
+    assert cnn.blocks.path == [outer, inner]
+    assert len(cnn.breadcrumb.labels) == 3
+    assert set(cnn.view.graph_scene.node_items) == {"x", "conv1", "pool1"}
+    cnn.breadcrumb.buttons[1].click()
+    assert cnn.blocks.path == [outer]
+    cnn.breadcrumb.buttons[0].click()
+    assert cnn.blocks.path == []
+
+    # Ungrouping the outer block leaves the inner one, still a block.
+    cnn.view.graph_scene.select_nodes([outer])
+    cnn.blocks.ungroup_selection()
+    assert graph.node(inner).type == "Block" and "conv2" in graph
+
+
+def test_undoing_the_group_while_inside_goes_back_out(cnn):
+    block = _group(cnn, THREE)
+    cnn.blocks.enter(block)
+    cnn.actions["undo"].trigger()
+    assert cnn.blocks.path == []
+    assert not cnn.breadcrumb.isVisible()
+    assert set(cnn.view.graph_scene.node_items) >= set(THREE)
+
+
+def test_the_context_menu_of_a_block_offers_the_block_actions(cnn):
+    block = _group(cnn, THREE)
+    view = cnn.view
+    card = view.graph_scene.node_items[block]
+    view.centerOn(card)
+    menu = cnn.blocks.context_menu(view.mapFromScene(card.sceneBoundingRect().center()))
+    texts = [a.text() for a in menu.actions() if a.text()]
+    for entry in ("Edit Inside", "Make Independent Copy", "Save to Library…", "Rename Block…"):
+        assert entry in texts
+    assert "&Ungroup Block" in texts
+    copy = next(a for a in menu.actions() if a.text() == "Make Independent Copy")
+    assert not copy.isEnabled()  # one use: nothing to detach from
+    next(a for a in menu.actions() if a.text() == "Edit Inside").trigger()
+    assert cnn.blocks.path == [block]
+    # On an empty spot inside: no block entries.
+    empty = cnn.blocks.context_menu(QPoint(5, 5))
+    assert "Edit Inside" not in [a.text() for a in empty.actions()]
+
+
+def test_rename_block_changes_every_card_and_undoes(cnn):
+    block = _group(cnn, ["conv2"])
+    twin = cnn.editor.duplicate_nodes([block])[0]
+    cnn.blocks.rename_block(block, "Wide conv")
+    cards = cnn.view.graph_scene.node_items
+    assert cards[block].block.title == cards[twin].block.title == "Wide conv"
+    cnn.actions["undo"].trigger()
+    assert cards[block].block.title == "Conv2D"
+
+
+def test_a_project_with_blocks_saves_and_reopens(cnn, tmp_path):
+    block = _group(cnn, THREE)
+    saved = cnn.editor.graph.to_json()
+    path = tmp_path / "grouped.lcproj"
+    cnn.editor.save(path)
+    assert cnn.open_project(path, ask=False)
+    assert cnn.editor.graph.to_json() == saved
+    card = cnn.view.graph_scene.node_items[block]
+    assert card.block.title == "Conv2D → MaxPooling2D → Conv2D"
+    assert card.report.param_count == 4800
+    assert cnn.blocks.enter(block)
