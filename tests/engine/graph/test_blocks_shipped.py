@@ -165,3 +165,29 @@ def test_block_model_trains_and_exports_to_onnx(name, tmp_path):
     assert np.all(np.isfinite(losses)) and losses[-1] < losses[0]
     report = export_model(model, tmp_path / f"{name}.onnx")
     assert report.max_relative_error <= 1e-4
+
+
+def test_squeeze_excitation_matches_torch_outputs_and_gradients():
+    """The per-channel gate (Multiply repeating a (C, 1, 1) input) against PyTorch."""
+    torch = pytest.importorskip("torch")
+    model = build_model(block_document("squeeze_excitation"))
+    rng = np.random.default_rng(2)
+    randomize(model, rng)
+    x = rng.normal(0, 1, (2, 32, 5, 5)).astype(np.float32)
+    seed = rng.normal(0, 1, x.shape).astype(np.float32)
+    xt = engine.constant(x)
+    with GradientTape() as tape:
+        tape.watch(xt)
+        y = model(xt)
+        loss = engine.ops.sum_(engine.ops.mul(y, engine.constant(seed)))
+    (gx,) = tape.gradient(loss, [xt])
+
+    w1, b1 = (torch.tensor(w) for w in model.get_layer("b.reduce").get_weights())
+    w2, b2 = (torch.tensor(w) for w in model.get_layer("b.excite").get_weights())
+    xr = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    s = torch.relu(xr.mean(dim=(2, 3)) @ w1.double() + b1.double())
+    s = torch.sigmoid(s @ w2.double() + b2.double())
+    yr = xr * s[:, :, None, None]
+    (yr * torch.tensor(seed, dtype=torch.float64)).sum().backward()
+    np.testing.assert_allclose(y.numpy(), yr.detach().numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(gx.numpy(), xr.grad.numpy(), rtol=1e-4, atol=1e-5)
