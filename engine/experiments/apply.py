@@ -12,9 +12,10 @@ How the training settings interact:
 * ``schedule`` ``none`` removes the schedule (the rate becomes its starting rate); a name
   keeps the project's schedule when it is already that one, else starts one with its
   required arguments seeded from the planned run, as the app's schedule box does (decay
-  steps = all the run's steps, a step decay every epoch, the starting rate = the current
-  rate). The schedule stays where the project keeps it (``training.schedule`` or the
-  optimizer's ``learning_rate``);
+  steps = all the run's steps, counted from the dataset's training samples and the batch
+  size; a step decay every epoch; the starting rate = the current rate). The schedule
+  stays where the project keeps it (``training.schedule`` or the optimizer's
+  ``learning_rate``);
 * ``learning_rate`` sets the schedule's starting rate when a schedule is in use, else the
   optimizer's rate.
 """
@@ -22,8 +23,12 @@ How the training settings interact:
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
+import json
 import math
+import os
+from pathlib import Path
 from typing import Any
 
 from engine.experiments.errors import SweepError
@@ -34,6 +39,7 @@ __all__ = [
     "changes_for",
     "optimizer_dict",
     "schedule_name",
+    "train_samples_of",
 ]
 
 #: Steps per epoch assumed for a new schedule's step counts while the data size is unknown.
@@ -64,11 +70,19 @@ def schedule_name(name: str) -> str | None:
 
 
 def apply_values(
-    project_json: dict, values: dict[str, Any], *, train_samples: int | None = None
+    project_json: dict,
+    values: dict[str, Any],
+    *,
+    train_samples: int | None = None,
+    base_dir: str | os.PathLike | None = None,
 ) -> dict:
     """A copy of ``project_json`` with ``values`` applied (see the module docstring).
-    ``train_samples`` sizes a new schedule's steps; without it an epoch counts
-    :data:`DEFAULT_STEPS_PER_EPOCH` steps."""
+
+    ``train_samples`` sizes a new schedule's steps; without it they are counted from the
+    project's dataset (relative file paths start at ``base_dir``, the project's folder),
+    and when that cannot be loaded an epoch counts :data:`DEFAULT_STEPS_PER_EPOCH` steps."""
+    if train_samples is None and values.get("schedule") not in (None, "none"):
+        train_samples = train_samples_of(project_json, base_dir)
     project = copy.deepcopy(project_json)
     training = project.setdefault("training", {})
     if not isinstance(training, dict):
@@ -104,11 +118,15 @@ def apply_values(
 
 
 def changes_for(
-    project_json: dict, values: dict[str, Any], *, train_samples: int | None = None
+    project_json: dict,
+    values: dict[str, Any],
+    *,
+    train_samples: int | None = None,
+    base_dir: str | os.PathLike | None = None,
 ) -> dict[str, Any]:
     """``{"training": new training dict or None when unchanged, "nodes": {node id: new
-    params}}`` (only the nodes whose params change)."""
-    applied = apply_values(project_json, values, train_samples=train_samples)
+    params}}`` (only the nodes whose params change); arguments as :func:`apply_values`."""
+    applied = apply_values(project_json, values, train_samples=train_samples, base_dir=base_dir)
     old_training = project_json.get("training", {})
     new_training = applied.get("training", {})
     old_nodes = {n.get("id"): n for n in project_json.get("graph", {}).get("nodes", [])}
@@ -121,6 +139,30 @@ def changes_for(
         "training": None if new_training == old_training else copy.deepcopy(new_training),
         "nodes": nodes,
     }
+
+
+def train_samples_of(project_json: dict, base_dir: str | os.PathLike | None = None) -> int | None:
+    """Training samples of the project's dataset after its split, or None when it cannot
+    be loaded (the run itself will say why). Counted once per dataset setting."""
+    dataset = project_json.get("dataset")
+    if not isinstance(dataset, dict) or not dataset:
+        return None
+    split = (project_json.get("training") or {}).get("validation_split")
+    folder = str(Path(base_dir).resolve()) if base_dir is not None else None
+    return _count_samples(json.dumps(dataset, sort_keys=True), json.dumps(split), folder)
+
+
+@functools.lru_cache(maxsize=16)
+def _count_samples(dataset: str, split: str, folder: str | None) -> int | None:
+    from engine import data  # noqa: PLC0415
+
+    fraction = json.loads(split)
+    overrides = {} if fraction is None else {"validation_split": float(fraction)}
+    try:
+        loaded = data.load_dataset(json.loads(dataset), folder)
+        return len(data.prepare(loaded, **overrides).train)
+    except (data.DataError, OSError, ValueError, TypeError, KeyError):
+        return None
 
 
 # -- the training settings --------------------------------------------------------------------

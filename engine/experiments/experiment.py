@@ -221,7 +221,7 @@ class ExperimentStore:
         *,
         strategy: str = "grid",
         trials: int | None = None,
-        metric: str = "val_accuracy",
+        metric: str | None = None,
         mode: str | None = None,
         parallel: int = 1,
         epochs: int,
@@ -232,9 +232,16 @@ class ExperimentStore:
     ) -> Experiment:
         """Plan and write a new experiment. ``params`` are resolved :class:`SweepParam`\\ s;
         ``project`` (the project JSON) is kept beside the record so a later "Continue" trains
-        the same settings."""
+        the same settings, and decides the ``metric`` when none is given (the first
+        metric's validation value, else ``val_loss``; see :mod:`engine.experiments.metrics`),
+        which must be one its runs log."""
+        from engine.experiments.metrics import check_metric, default_metric  # noqa: PLC0415
         from engine.experiments.plan import initial_trials  # noqa: PLC0415
 
+        if project is not None:
+            metric = metric or default_metric(project)
+            check_metric(project, metric)
+        metric = metric or "val_loss"
         mode = mode or default_mode(metric)
         if mode not in ("max", "min"):
             raise SweepError(f"mode must be max or min, got {mode!r}")

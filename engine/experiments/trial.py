@@ -148,8 +148,11 @@ def _prepare(args, channel: _Channel):
     base = experiment.project_json()
     if base is None:
         base = load_project(args.project).to_json()
-    samples = _train_samples(base, args.project) if "schedule" in trial.values else None
-    applied = apply_values(base, trial.values, train_samples=samples)
+    # The run's epochs are the project's setting too, so a new schedule spans the run (all
+    # the rungs of successive halving: the continued runs share one schedule).
+    planned = experiment.epochs if experiment.strategy == "halving" else None
+    values = {"epochs": planned or experiment.trial_epochs(trial), **trial.values}
+    applied = apply_values(base, values, base_dir=args.project.parent)
     project = Project.from_json(applied, file=args.project)
     store = RunStore(runs_dir_for(args.project))
     total = experiment.trial_epochs(trial)
@@ -188,19 +191,6 @@ def _train(setup, recorder, channel: _Channel) -> None:
             channel.send({"kind": "epoch", "epoch": epoch + 1, "logs": dict(logs or {})})
 
     setup.model.fit(**setup.fit_arguments([recorder, Progress()]))
-
-
-def _train_samples(project_json: dict, project_path: Path) -> int | None:
-    """Training samples after the split, to size a new schedule's steps."""
-    from engine import data  # noqa: PLC0415
-
-    dataset = project_json.get("dataset") or {}
-    if not dataset:
-        return None
-    loaded = data.load_dataset(dataset, project_path.parent)
-    split = (project_json.get("training") or {}).get("validation_split")
-    overrides = {} if split is None else {"validation_split": float(split)}
-    return len(data.prepare(loaded, **overrides).train)
 
 
 if __name__ == "__main__":

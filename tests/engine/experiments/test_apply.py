@@ -59,6 +59,18 @@ def test_a_new_schedule_is_seeded_from_the_planned_run(base):
     assert schedule(config["decay_steps"]) == pytest.approx(0.0)
 
 
+def test_without_a_sample_count_the_steps_are_counted_from_the_dataset(base):
+    data = apply_values(base, {"schedule": "cosine_decay", "batch_size": 64})
+    setup = built(data)
+    assert setup.model.optimizer.learning_rate.get_config()["decay_steps"] == (
+        setup.epochs * setup.steps_per_epoch
+    )
+    unreadable = copy.deepcopy(base)
+    unreadable["dataset"] = {"format": "csv", "path": "nowhere.csv", "target": "y"}
+    fallback = apply_values(unreadable, {"schedule": "cosine_decay"})
+    assert fallback["training"]["optimizer"]["learning_rate"]["decay_steps"] == 30 * 100
+
+
 def test_the_rate_goes_to_the_schedule_when_one_is_in_use(base):
     scheduled = apply_values(base, {"schedule": "cosine_decay", "learning_rate": 0.01})
     schedule = built(scheduled).model.optimizer.learning_rate
@@ -80,7 +92,10 @@ def test_the_rate_goes_to_the_schedule_when_one_is_in_use(base):
 
 def test_no_schedule_restores_a_constant_rate(base):
     scheduled = apply_values(base, {"schedule": "step_decay", "learning_rate": 0.02})
-    assert scheduled["training"]["optimizer"]["learning_rate"]["step_size"] == 100
+    # A step every epoch: the digits' training samples over the batch, counted from the data.
+    assert scheduled["training"]["optimizer"]["learning_rate"]["step_size"] == (
+        built(base).steps_per_epoch
+    )
     constant = apply_values(scheduled, {"schedule": "none"})
     assert constant["training"]["optimizer"]["learning_rate"] == 0.02
     assert math.isclose(float(built(constant).model.optimizer.learning_rate), 0.02)

@@ -151,3 +151,15 @@ def test_a_live_runner_is_not_run_twice(project_file):
         other.wait()
     assert runs_by_id(project_file) == {}
     assert ExperimentRunner(project_file, experiment).run() == "finished"
+
+
+def test_a_schedule_trial_trains_with_the_steps_of_its_run(project_file):
+    store, experiment = create(project_file, ["schedule=none,cosine_decay"], epochs=1)
+    assert ExperimentRunner(project_file, experiment, parallel=2).run() == "finished"
+    runs = runs_by_id(project_file)
+    constant, cosine = (runs[t.run_id] for t in experiment.trials)
+    assert constant.learning_rate == 0.003 and cosine.learning_rate == "schedule"
+    schedule = cosine.project["training"]["optimizer"]["learning_rate"]
+    # One epoch of the digits' 1438 training samples in batches of 32.
+    assert schedule == {"name": "cosine_decay", "initial_learning_rate": 0.003, "decay_steps": 45}
+    assert cosine.history["learning_rate"][-1] < 0.003 * 0.01

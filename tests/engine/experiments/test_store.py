@@ -101,3 +101,13 @@ def test_a_run_record_written_before_experiments_still_reads(tmp_path):
     data["experiment"] = {"id": 3}
     with pytest.raises(ValueError, match="experiment.id: must be text"):
         RunRecord.from_json(data, "r")
+
+
+def test_the_metric_defaults_to_the_first_metrics_validation_value_and_must_be_logged(tmp_path):
+    store = ExperimentStore(tmp_path / "p.runs")
+    experiment = store.create([LR], epochs=2, project=tiny_project())
+    assert (experiment.metric, experiment.mode) == ("val_accuracy", "max")
+    with pytest.raises(
+        SweepError, match="metric 'val_auc'.*val_accuracy, val_loss, accuracy, loss"
+    ):
+        store.create([LR], epochs=2, project=tiny_project(), metric="val_auc")
