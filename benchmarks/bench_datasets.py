@@ -35,7 +35,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args(argv)
     print(f"{'dataset':<15} {'median load':>12}")
+    from engine.datasets import CATALOG, is_cached  # noqa: PLC0415
+
     for name in sorted(BUILTIN_DATASETS):
+        if name in CATALOG and not is_cached(name):
+            print(f"{name:<15} {'not downloaded':>12}", flush=True)
+            continue
         print(f"{name:<15} {time_load(name, args.repeats) * 1000:>9.1f} ms", flush=True)
 
 

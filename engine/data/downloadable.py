@@ -52,7 +52,7 @@ def mnist() -> Dataset:
     """MNIST's 60,000 training digits, uint8 (1, 28, 28)."""
     from engine.datasets import catalog, mnist  # noqa: PLC0415
 
-    (x, y), _ = mnist.load_data(download=False)
+    x, y = mnist.load_train(download=False)
     return _images("mnist", x, y, list(catalog.CATALOG["mnist"].class_names))
 
 
@@ -60,7 +60,7 @@ def fashion_mnist() -> Dataset:
     """Fashion-MNIST's 60,000 training images, uint8 (1, 28, 28)."""
     from engine.datasets import fashion_mnist  # noqa: PLC0415
 
-    (x, y), _ = fashion_mnist.load_data(download=False)
+    x, y = fashion_mnist.load_train(download=False)
     return _images("fashion_mnist", x, y, fashion_mnist.CLASS_NAMES)
 
 
@@ -68,7 +68,7 @@ def cifar10() -> Dataset:
     """CIFAR-10's 50,000 training photos, uint8 (3, 32, 32)."""
     from engine.datasets import cifar10  # noqa: PLC0415
 
-    (x, y), _ = cifar10.load_data(download=False)
+    x, y = cifar10.load_train(download=False)
     return _images("cifar10", x, y, cifar10.CLASS_NAMES)
 
 
@@ -76,8 +76,8 @@ def cifar100(label_mode: str = "fine") -> Dataset:
     """CIFAR-100's 50,000 training photos, uint8 (3, 32, 32); ``label_mode`` fine or coarse."""
     from engine.datasets import cifar100  # noqa: PLC0415
 
-    (x, y), _ = cifar100.load_data(label_mode=label_mode, download=False)
-    return _images("cifar100", x, y, cifar100.class_names(label_mode))
+    x, y, names = cifar100.load_train(label_mode=label_mode, download=False)
+    return _images("cifar100", x, y, names)
 
 
 def _check_int(name: str, value, low: int, high: int) -> int:

@@ -14,7 +14,7 @@ from engine.datasets.catalog import CATALOG
 from engine.datasets.cifar_archive import read_cifar
 from engine.datasets.download import ensure_cached
 
-__all__ = ["load_data", "CLASS_NAMES"]
+__all__ = ["load_data", "load_train", "CLASS_NAMES"]
 
 NAME = "cifar10"
 CLASS_NAMES = list(CATALOG[NAME].class_names)
@@ -31,3 +31,11 @@ def load_data(download: bool = True):
     n = 5 * RECORDS_PER_BATCH
     # Views of one array: the test split costs no copy.
     return (x[:n], y[:n]), (x[n:], y[n:])
+
+
+def load_train(download: bool = True):
+    """Only ``(x_train, y_train)``: the test batch is not decoded (projects train on this)."""
+    path = ensure_cached(NAME, download_missing=download)["cifar-10-binary.tar.gz"]
+    names = [f"{_FOLDER}data_batch_{i}.bin" for i in range(1, 6)]
+    x, y, _ = read_cifar(path, [(name, RECORDS_PER_BATCH) for name in names], label_bytes=1)
+    return x, y

@@ -13,7 +13,7 @@ from engine.data.errors import DataError
 from engine.datasets.cifar_archive import read_cifar
 from engine.datasets.download import ensure_cached
 
-__all__ = ["load_data", "class_names"]
+__all__ = ["load_data", "load_train", "class_names"]
 
 NAME = "cifar100"
 _FOLDER = "cifar-100-binary/"
@@ -37,6 +37,16 @@ def load_data(label_mode: str = "fine", download: bool = True):
     labels = y[:, column : column + 1]
     n = TRAIN_RECORDS
     return (x[:n], labels[:n]), (x[n:], labels[n:])
+
+
+def load_train(label_mode: str = "fine", download: bool = True):
+    """Only ``(x_train, y_train)`` and the class names: the test file is not decoded."""
+    _check_mode(label_mode)
+    path = ensure_cached(NAME, download_missing=download)["cifar-100-binary.tar.gz"]
+    members = [(f"{_FOLDER}train.bin", TRAIN_RECORDS)]
+    x, y, texts = read_cifar(path, members, label_bytes=2, text_members=[_NAMES[label_mode]])
+    column = 0 if label_mode == "coarse" else 1
+    return x, y[:, column : column + 1], texts[_NAMES[label_mode]]
 
 
 def class_names(label_mode: str = "fine", download: bool = False) -> list[str]:

@@ -13,7 +13,7 @@ from engine.data.importers import read_idx
 from engine.datasets.catalog import CATALOG
 from engine.datasets.download import ensure_cached
 
-__all__ = ["load_data", "CLASS_NAMES"]
+__all__ = ["load_data", "load_train", "CLASS_NAMES"]
 
 NAME = "fashion_mnist"
 CLASS_NAMES = list(CATALOG[NAME].class_names)
@@ -31,3 +31,8 @@ def load_data(download: bool = True):
     """``(x_train, y_train), (x_test, y_test)``; see the module docstring for shapes."""
     files = ensure_cached(NAME, download_missing=download)
     return _pair(files, "train"), _pair(files, "t10k")
+
+
+def load_train(download: bool = True):
+    """Only ``(x_train, y_train)`` (projects train on this; the test files are not read)."""
+    return _pair(ensure_cached(NAME, download_missing=download), "train")

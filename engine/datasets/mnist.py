@@ -14,19 +14,29 @@ import numpy as np
 from engine.data.errors import DataError
 from engine.datasets.download import ensure_cached
 
-__all__ = ["load_data"]
+__all__ = ["load_data", "load_train"]
 
 NAME = "mnist"
+
+
+def _read(keys: tuple[str, ...], download: bool) -> dict:
+    path = ensure_cached(NAME, download_missing=download)["mnist.npz"]
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            return {k: f[k] for k in keys}
+    except (OSError, ValueError, KeyError) as err:
+        raise DataError(f"{path}: not a readable MNIST archive ({err})") from None
 
 
 def load_data(download: bool = True):
     """``(x_train, y_train), (x_test, y_test)``; see the module docstring for shapes.
     ``download=False`` raises DatasetNotDownloaded instead of downloading."""
-    path = ensure_cached(NAME, download_missing=download)["mnist.npz"]
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in ("x_train", "y_train", "x_test", "y_test")}
-    except (OSError, ValueError, KeyError) as err:
-        raise DataError(f"{path}: not a readable MNIST archive ({err})") from None
+    arrays = _read(("x_train", "y_train", "x_test", "y_test"), download)
     x_train, x_test = arrays["x_train"][:, None], arrays["x_test"][:, None]
     return (x_train, arrays["y_train"]), (x_test, arrays["y_test"])
+
+
+def load_train(download: bool = True):
+    """Only ``(x_train, y_train)`` (projects train on this; the test arrays are not read)."""
+    arrays = _read(("x_train", "y_train"), download)
+    return arrays["x_train"][:, None], arrays["y_train"]

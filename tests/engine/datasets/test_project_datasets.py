@@ -109,3 +109,22 @@ def test_batch_loader_converts_uint8_per_batch_only():
     assert all(b.dtype == np.float32 for b in batches)
     np.testing.assert_array_equal(np.concatenate(batches), x.astype(np.float32))
     assert loader.x is x
+
+
+@pytest.mark.parametrize("name", ["fashion_mnist", "cifar10", "cifar100"])
+def test_image_sets_give_their_training_split(cache, tmp_path, monkeypatch, name):
+    from engine.datasets import cifar10, cifar100
+
+    truth = install(name, tmp_path, monkeypatch)
+    monkeypatch.setattr(cifar10, "RECORDS_PER_BATCH", 10)
+    monkeypatch.setattr(cifar100, "TRAIN_RECORDS", 50)
+    ds = load_dataset({"name": name})
+    assert ds.x.dtype == np.uint8 and ds.y.dtype == np.int64
+    if name == "fashion_mnist":
+        np.testing.assert_array_equal(ds.x[:, 0], truth["train"][0])
+        assert ds.class_names[-1] == "Ankle boot"
+    else:
+        np.testing.assert_array_equal(ds.x, truth["x"][:50])
+        fine = truth["labels"][:50, -1]
+        np.testing.assert_array_equal(ds.y, fine)
+        assert len(ds.class_names) == (10 if name == "cifar10" else 100)
