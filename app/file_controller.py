@@ -78,8 +78,15 @@ class FileController:
         if not self.confirm_discard():
             return False
         path, _ = QFileDialog.getOpenFileName(
-            self.window, "Open project", str(self.window.settings.last_directory()), PROJECT_FILTER
+            self.window,
+            "Open project",
+            str(self.window.settings.last_directory()),
+            f"{PROJECT_FILTER};;Keras models (*.keras *.h5)",
         )
+        if path and Path(path).suffix.lower() in (".keras", ".h5"):
+            from app.keras_controller import keras_controller  # noqa: PLC0415
+
+            return keras_controller(self.window).import_dialog(path)  # a project is made first
         return bool(path) and self.open_project(path, ask=False)
 
     def open_project(self, path: str | Path, ask: bool = True) -> bool:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QMenu, QStyle
 
+from app.keras_controller import keras_controller
 from app.menus.common import make_action
 
 if TYPE_CHECKING:
@@ -33,6 +34,13 @@ def make_actions(window: MainWindow) -> dict:
          "Export the model to ONNX, verified with onnxruntime"),
         ("export_model", "Export &Trained Model...", exports.export_trained_model, None, None,
          "Save the trained model as a .lcmodel file"),
+        ("import_keras", "Import &Keras Model...", lambda: keras_controller(window).import_dialog(),
+         None, None, "Turn a Keras .keras or .h5 model into a project with its weights"),
+        ("export_keras", "Export Ke&ras Model...", lambda: keras_controller(window).export_model(),
+         None, None, "Write a Keras 3 .keras model that keras.saving.load_model opens"),
+        ("export_keras_code", "Export Keras &Code...",
+         lambda: keras_controller(window).export_code(), None, None,
+         "Write a Keras script that rebuilds, compiles and fits the model"),
         ("quit", "&Quit", window.close, keys.Quit, None, "Quit LayerCanvas"),
     ]  # fmt: skip
     return {name: make_action(window, *rest) for name, *rest in specs}
@@ -50,7 +58,8 @@ def fill(window: MainWindow, menu: QMenu) -> None:
     menu.addAction(actions["save"])
     menu.addAction(actions["save_as"])
     menu.addSeparator()
-    for name in ("import_onnx", "export_onnx", "export_model"):
+    for name in ("import_onnx", "import_keras", "export_onnx", "export_keras",
+                 "export_keras_code", "export_model"):
         menu.addAction(actions[name])
     menu.addSeparator()
     menu.addAction(actions["quit"])
