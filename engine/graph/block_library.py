@@ -36,6 +36,7 @@ __all__ = [
     "BLOCK_FORMAT",
     "BLOCK_VERSION",
     "MAX_BLOCK_BYTES",
+    "MAX_DEPENDENCIES",
     "SHIPPED_DIR",
     "SUFFIX",
     "BlockFileError",
@@ -53,6 +54,8 @@ __all__ = [
 BLOCK_FORMAT, BLOCK_VERSION, SUFFIX = "layercanvas-block", 1, ".lcblock"
 #: A block file holds a few small graphs; anything bigger is not one.
 MAX_BLOCK_BYTES = 1024 * 1024
+#: Blocks used inside one block (nesting is far shallower: the checker allows 32 levels).
+MAX_DEPENDENCIES = 100
 SHIPPED_DIR = Path(__file__).resolve().parents[2] / "resources" / "blocks"
 _NAME = re.compile(r"^[A-Za-z_][0-9A-Za-z_]{0,63}$")
 
@@ -130,6 +133,12 @@ def load_block(path: str | Path) -> tuple[BlockDefinition, dict[str, BlockDefini
     dependencies = data.get("dependencies", {})
     if not isinstance(dependencies, dict):
         raise BlockFileError(path, "dependencies", "expected an object of block definitions")
+    if len(dependencies) > MAX_DEPENDENCIES:
+        raise BlockFileError(
+            path,
+            "dependencies",
+            f"{len(dependencies)} inner blocks; a block file holds at most {MAX_DEPENDENCIES}",
+        )
     for dep in dependencies:
         if not _NAME.match(dep) or dep == name:
             raise BlockFileError(path, f"dependencies.{dep}", "not a usable block name")

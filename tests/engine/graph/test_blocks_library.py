@@ -125,6 +125,11 @@ HOSTILE = [
         "'ghost', which the file does not include",
     ),
     ("deep", '{"format": "layercanvas-block", "version": 1, "block": ' + "[" * 5000, "nested"),
+    (
+        "many dependencies",
+        mutate(lambda d: d.update(dependencies={f"d{i}": {} for i in range(500)})),
+        "at most 100",
+    ),
 ]
 
 
