@@ -19,8 +19,17 @@ from engine.layers.base import (
 )
 from engine.layers.convolutional import Conv2D
 from engine.layers.core import Activation, Dense
+from engine.layers.dot import Dot
 from engine.layers.embedding import Embedding
-from engine.layers.merging import Add, Concatenate, Multiply, Subtract
+from engine.layers.merging import (
+    Add,
+    Average,
+    Concatenate,
+    Maximum,
+    Minimum,
+    Multiply,
+    Subtract,
+)
 from engine.layers.normalization import BatchNormalization, LayerNormalization
 from engine.layers.pooling import (
     AveragePooling2D,
@@ -61,6 +70,7 @@ __all__ = [
 ]
 __all__ += ["ELU", "LeakyReLU", "Softmax"]
 __all__ += ["GELU", "PReLU", "ReLU"]
+__all__ += ["Average", "Dot", "Maximum", "Minimum"]
 __all__ += ["Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D"]
 __all__ += ["GlobalMaxPooling2D"]
 __all__ += ["GRU", "LSTM", "SimpleRNN"]

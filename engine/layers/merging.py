@@ -1,4 +1,5 @@
-"""Layers that join several branches: ``Add``, ``Subtract``, ``Multiply``, ``Concatenate``.
+"""Layers that join several branches: ``Add``, ``Subtract``, ``Multiply``, ``Average``,
+``Maximum``, ``Minimum``, ``Concatenate`` (``Dot`` is in :mod:`engine.layers.dot`).
 
 They take a list of inputs (their ``input_shape`` is a list of per-sample shapes) and have
 no weights. Unlike Keras, the elementwise merges do not broadcast: their inputs must have
@@ -117,6 +118,65 @@ class Multiply(_ElementwiseMerge):
         out = inputs[0]
         for x in inputs[1:]:
             out = ops.mul(out, x)
+        return out
+
+
+@register
+class Average(_ElementwiseMerge):
+    """The elementwise mean of its inputs."""
+
+    type_name = "Average"
+    display_name = "Average"
+    description = "Averages two or more inputs of the same shape elementwise."
+    examples = (
+        {"config": {}, "input_shape": [(4,), (4,)]},
+        {"config": {}, "input_shape": [(2, 3, 3), (2, 3, 3), (2, 3, 3)]},
+    )
+
+    def call(self, inputs, training=False):
+        out = inputs[0]
+        for x in inputs[1:]:
+            out = ops.add(out, x)
+        return ops.mul(out, 1.0 / len(inputs))
+
+
+@register
+class Maximum(_ElementwiseMerge):
+    """The elementwise maximum of its inputs (the gradient goes to the largest; on a tie, to
+    the first input)."""
+
+    type_name = "Maximum"
+    display_name = "Maximum"
+    description = "Keeps the largest of two or more same-shape inputs at each position."
+    examples = (
+        {"config": {}, "input_shape": [(4,), (4,)]},
+        {"config": {}, "input_shape": [(3, 2), (3, 2), (3, 2)]},
+    )
+
+    def call(self, inputs, training=False):
+        out = inputs[0]
+        for x in inputs[1:]:
+            out = ops.maximum(out, x)
+        return out
+
+
+@register
+class Minimum(_ElementwiseMerge):
+    """The elementwise minimum of its inputs (the gradient goes to the smallest; on a tie,
+    to the first input)."""
+
+    type_name = "Minimum"
+    display_name = "Minimum"
+    description = "Keeps the smallest of two or more same-shape inputs at each position."
+    examples = (
+        {"config": {}, "input_shape": [(4,), (4,)]},
+        {"config": {}, "input_shape": [(2, 2, 2), (2, 2, 2), (2, 2, 2)]},
+    )
+
+    def call(self, inputs, training=False):
+        out = inputs[0]
+        for x in inputs[1:]:
+            out = ops.minimum(out, x)
         return out
 
 

@@ -1,5 +1,6 @@
-"""Importers for ``Add`` / ``Sub`` / ``Mul`` / ``Concat`` between data tensors (merge
-layers), bias folding (``MatMul -> Add(constant)``), and arithmetic on constants.
+"""Importers for ``Add`` / ``Sub`` / ``Mul`` / ``Concat`` / ``Mean`` / ``Max`` / ``Min``
+between data tensors (merge layers), bias folding (``MatMul -> Add(constant)``), and
+arithmetic on constants.
 
 Chains such as ``Add(Add(a, b), c)`` become one variadic ``Add`` layer when the inner
 result is used by nothing else, which is how the exporter writes a three-input ``Add``.
@@ -168,3 +169,31 @@ def import_concat(ctx, node):
         raise Unsupported("Concat of integer tensors")
     out = ctx.call_layer("Concatenate", ctx.node_label(node), syms, axis=axis)
     ctx.set(node.output[0], Sym(out))
+
+
+VARIADIC = {"Mean": "Average", "Max": "Maximum", "Min": "Minimum"}
+
+
+@imports(*VARIADIC)
+def import_variadic(ctx, node):
+    """``Mean`` / ``Max`` / ``Min`` of data tensors of one shape: one merge layer."""
+    values = [ctx.value(n) for n in node.input]
+    if any(isinstance(v, Const | ShapeVec) for v in values):
+        raise Unsupported(f"{node.op_type} with a constant tensor has no layer equivalent")
+    syms = [ctx.sym(n) for n in node.input]
+    if len(syms) == 1:
+        ctx.set(node.output[0], syms[0])
+        return
+    first = syms[0]
+    for other in syms[1:]:
+        if other.onnx_shape != first.onnx_shape:
+            raise Unsupported(
+                f"{node.op_type} of shapes {_fmt(first.onnx_shape)} and "
+                f"{_fmt(other.onnx_shape)}: LayerCanvas merges do not broadcast"
+            )
+        if (other.perm, other.units) != (first.perm, first.units):
+            raise Unsupported(f"{node.op_type} of tensors transposed differently")
+    if any(s.dtype != "float32" for s in syms):
+        raise Unsupported(f"{node.op_type} of integer tensors")
+    out = ctx.call_layer(VARIADIC[node.op_type], ctx.node_label(node), syms)
+    ctx.set(node.output[0], first.like(out))

@@ -7,6 +7,7 @@ from engine.onnx import (  # noqa: F401 - imported for their registrations
     import_activation,
     import_conv,
     import_dense,
+    import_dot,
     import_merge,
     import_misc,
     import_norm,

@@ -1,6 +1,7 @@
 """ONNX for the merge layers: ``Add`` / ``Multiply`` as chains of binary nodes, ``Subtract``
-as ``Sub``, ``Concatenate`` as ``Concat`` (both count the batch axis, so ``axis`` carries
-over unchanged)."""
+as ``Sub``, ``Average`` / ``Maximum`` / ``Minimum`` as one variadic ``Mean`` / ``Max`` /
+``Min``, ``Concatenate`` as ``Concat`` (both count the batch axis, so ``axis`` carries over
+unchanged)."""
 
 from __future__ import annotations
 
@@ -37,3 +38,10 @@ def export_subtract(ctx, layer, inputs, output):
 @exports("Concatenate")
 def export_concatenate(ctx, layer, inputs, output):
     ctx.add_node("Concat", list(inputs), [output], name=layer.name, axis=int(layer.axis))
+
+
+@exports("Average", "Maximum", "Minimum")
+def export_variadic(ctx, layer, inputs, output):
+    """ONNX ``Mean`` / ``Max`` / ``Min`` take any number of inputs: one node."""
+    op_type = {"Average": "Mean", "Maximum": "Max", "Minimum": "Min"}[layer.type_name]
+    ctx.add_node(op_type, list(inputs), [output], name=layer.name)

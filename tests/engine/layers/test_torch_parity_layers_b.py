@@ -165,3 +165,44 @@ def test_prelu_per_value_matches_torch_formula():
         return layer(x)
 
     compare(mine, lambda x, a: torch.where(x > 0, x, a * x), [(4, 5)], weights=(alpha,))
+
+
+# -- merging ------------------------------------------------------------------------------
+
+
+def test_average_maximum_minimum_match_torch():
+    shapes = [(4, 3, 5)] * 3
+    compare(_layer(L.Average()), lambda a, b, c: (a + b + c) / 3, shapes)
+    compare(_layer(L.Maximum()), lambda a, b, c: torch.maximum(torch.maximum(a, b), c), shapes)
+    compare(_layer(L.Minimum()), lambda a, b, c: torch.minimum(torch.minimum(a, b), c), shapes)
+
+
+@pytest.mark.parametrize(
+    ("axes", "shapes", "equation"),
+    [
+        (-1, [(6,), (6,)], "bi,bi->b"),
+        ([2, 2], [(3, 4), (5, 4)], "bxi,byi->bxy"),
+        ([1, 2], [(3, 2), (4, 3)], "bix,byi->bxy"),
+        ([1, 1], [(3,), (3, 2)], "bi,biy->by"),
+        ([2, 1], [(2, 3), (3, 4)], "bxi,biy->bxy"),
+    ],
+)
+@pytest.mark.parametrize("normalize", [False, True])
+def test_dot_matches_torch_einsum(axes, shapes, equation, normalize):
+    sample_axes = L.Dot(axes=axes).sample_axes(shapes)
+
+    def reference(x, y):
+        if normalize:
+            x = F.normalize(x, dim=sample_axes[0] + 1, eps=1e-7)
+            y = F.normalize(y, dim=sample_axes[1] + 1, eps=1e-7)
+        out = torch.einsum(equation, x, y)
+        return out.reshape(-1, 1) if out.ndim == 1 else out
+
+    compare(_layer(L.Dot(axes=axes, normalize=normalize)), reference, [(4, *s) for s in shapes])
+
+
+def test_dot_shape_errors_name_the_axes_and_a_fix():
+    with pytest.raises(ValueError, match="Dot axes differ in size.*choose axes"):
+        L.Dot(axes=-1).compute_output_shape([(3, 4), (3, 5)])
+    with pytest.raises(ValueError, match="axis 0 is the batch axis"):
+        L.Dot(axes=0)

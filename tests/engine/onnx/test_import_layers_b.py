@@ -160,3 +160,74 @@ def test_engine_export_imports_back(tmp_path, make, shape, types):
     path = tmp_path / "m.onnx"
     export_model(model, path)
     check(onnx.load(path), types)
+
+
+# -- merging --------------------------------------------------------------------------------
+
+
+class _Pair(nn.Module):
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+        self.a, self.b = nn.Linear(4, 3), nn.Linear(4, 3)
+
+    def forward(self, x):
+        return self.fn(self.a(x), self.b(x))
+
+
+@pytest.mark.parametrize(("fn", "merge"), [(torch.maximum, "Maximum"), (torch.minimum, "Minimum")])
+def test_torch_maximum_and_minimum_become_merge_layers(fn, merge):
+    check(torch_onnx(_Pair(fn), (4,)), ["Dense", "Dense", merge])
+
+
+def test_onnx_mean_of_three_branches_is_an_average_layer():
+    inputs = [
+        onnx.helper.make_tensor_value_info(n, onnx.TensorProto.FLOAT, ["N", 2, 3])
+        for n in ("a", "b", "c")
+    ]
+    graph = onnx.helper.make_graph(
+        [node("Mean", ["a", "b", "c"], ["y"], "mean")],
+        "g",
+        inputs,
+        [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, ["N", 2, 3])],
+    )
+    model = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 17)])
+    check(model, ["Average"])
+
+
+class _Einsum(nn.Module):
+    def __init__(self, equation):
+        super().__init__()
+        self.equation = equation
+
+    def forward(self, x, y):
+        return torch.einsum(self.equation, x, y)
+
+
+@pytest.mark.parametrize(
+    ("equation", "shapes", "axes"),
+    [("bij,bkj->bik", [(3, 4), (5, 4)], (2, 2)), ("bji,bjk->bik", [(4, 3), (4, 2)], (1, 1))],
+)
+def test_torch_einsum_batch_dot_becomes_a_dot_layer(equation, shapes, axes):
+    result = check(torch_onnx(_Einsum(equation), *shapes), ["Dot"])
+    assert result.model.layers[-1].axes == axes
+
+
+def test_einsum_that_is_not_a_batch_dot_is_refused():
+    with pytest.raises(OnnxImportError, match="not a batch dot product"):
+        import_model(torch_onnx(_Einsum("bij,bij->bij"), (3, 4), (3, 4)))
+
+
+@pytest.mark.parametrize(
+    ("axes", "shapes"), [(-1, [(4,), (4,)]), ((2, 2), [(3, 4), (2, 4)]), ((1, 1), [(3,), (3, 2)])]
+)
+@pytest.mark.parametrize("normalize", [False, True])
+def test_engine_dot_export_imports_back_as_one_dot(tmp_path, axes, shapes, normalize):
+    from engine.models.functional import Model  # noqa: PLC0415
+
+    inputs = [Input(s) for s in shapes]
+    model = Model(inputs, L.Dot(axes=axes, normalize=normalize)(inputs))
+    path = tmp_path / "m.onnx"
+    export_model(model, path)
+    result = check(onnx.load(path), ["Dot"])
+    assert result.model.layers[-1].normalize is normalize
