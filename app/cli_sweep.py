@@ -151,24 +151,30 @@ def _run(args, experiment) -> int:
         Path(args.project), experiment, parallel=parallel, on_event=progress, source="cli"
     )
     outcome: dict = {}
+    done = threading.Event()
 
     def work() -> None:
         try:
             outcome["status"] = runner.run()
         except BaseException as err:  # noqa: BLE001 - raised again in the main thread
             outcome["error"] = err
+        finally:
+            done.set()
 
     thread = threading.Thread(target=work, name="sweep-runner")
     thread.start()
     interrupted = False
-    while thread.is_alive():
+    # Waiting on an Event, not on join(): a Ctrl-C that interrupts Thread.join can leave
+    # the thread looking finished while it still runs.
+    while not done.is_set():
         try:
-            thread.join(0.2)
+            done.wait(0.2)
         except KeyboardInterrupt:
             if not interrupted:
                 print("\nstopping the running trials ...", file=sys.stderr, flush=True)
             interrupted = True
             runner.stop()
+    thread.join()
     if "error" in outcome:
         raise outcome["error"]
     print(_table(experiment))

@@ -248,6 +248,9 @@ class ExperimentRunner:
                     stderr=log,
                     env=env,
                     cwd=str(self.project_path.parent),
+                    # Ctrl-C in a terminal goes to the runner alone, which stops the trials
+                    # itself (so they record their runs as stopped, not failed).
+                    start_new_session=os.name == "posix",
                 )
             except OSError as err:
                 trial.status, trial.error = "failed", f"cannot start the trial: {err}"

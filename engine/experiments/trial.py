@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         recorder, setup = _prepare(args, channel)
         _train(setup, recorder, channel)
-    except TrialStopped:
+    except (TrialStopped, KeyboardInterrupt):
         if recorder is not None:
             recorder.interrupted()
         run_id = recorder.record.id if recorder is not None else None
