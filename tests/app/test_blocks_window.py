@@ -90,6 +90,18 @@ def test_ctrl_g_groups_three_layers_into_one_block_with_the_same_model(cnn):
     np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-7)
 
 
+def test_the_grouped_model_trains(cnn):
+    _group(cnn, THREE)
+    model = build_model(cnn.editor.graph)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 1, 8, 8)).astype("float32")
+    y = rng.integers(0, 10, size=64)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    history = model.fit(x, y, epochs=4, batch_size=16, verbose=0)
+    losses = history.history["loss"]
+    assert np.isfinite(losses).all() and losses[-1] < losses[0]
+
+
 def test_group_ungroup_and_their_undo_redo_restore_the_graph(cnn):
     before = cnn.editor.graph.to_json()
     block = _group(cnn, THREE)
