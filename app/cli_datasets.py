@@ -18,16 +18,9 @@ import argparse
 import sys
 
 from app.cli_common import EXIT_INTERRUPTED, EXIT_OK, PROG, fail
+from engine.datasets.catalog import format_size
 
-__all__ = ["add_datasets_command", "format_size"]
-
-
-def format_size(n_bytes: int) -> str:
-    """``170.1 MB``: decimal units, as download sizes are usually quoted."""
-    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if n_bytes >= scale:
-            return f"{n_bytes / scale:.1f} {unit}"
-    return f"{n_bytes} bytes"
+__all__ = ["add_datasets_command"]
 
 
 def add_datasets_command(subparsers) -> None:

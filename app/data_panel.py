@@ -305,7 +305,8 @@ class DataPanel(QWidget):
     def refresh_fit(self) -> None:
         """Re-run the fit check against the last preview (after the graph changed)."""
         preview = self.last_preview
-        if preview is None or preview.error or self._fit_check is None:
+        # A set not downloaded yet still has known shapes (its stand-in) to check against.
+        if preview is None or preview.dataset is None or self._fit_check is None:
             self.fit_label.setText("")
             return
         try:

@@ -32,6 +32,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.data_panel_download import DownloadBox
+from engine.datasets.catalog import format_size
+
 __all__ = ["SOURCES", "FILE_FIELDS", "BuiltinPage", "FormatPage", "Blocked"]
 
 #: (format key or "builtin", label) in the order the source box lists them.
@@ -269,6 +272,7 @@ class BuiltinPage(QWidget):
         for name, line in BUILTIN_DATASETS.items():
             item = QListWidgetItem(name)
             item.setData(Qt.ItemDataRole.UserRole, name)
+            item.setData(Qt.ItemDataRole.AccessibleTextRole, name)
             item.setToolTip(line)
             self.list.addItem(item)
         self.list.currentItemChanged.connect(self._on_choice)
@@ -279,6 +283,8 @@ class BuiltinPage(QWidget):
         self.description.setWordWrap(True)
         self.description.setObjectName("datasetDescription")
         self.description.setProperty("role", "description")
+        self.download = DownloadBox()
+        self.download.cache_changed.connect(self._on_cache_changed)
         self.options_box = QGroupBox("Generator options")
         self.options_form = QFormLayout(self.options_box)
         self.option_widgets: dict[str, tuple[Any, Any]] = {}
@@ -286,7 +292,24 @@ class BuiltinPage(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.list, 1)
         layout.addWidget(self.description)
+        layout.addWidget(self.download)
         layout.addWidget(self.options_box)
+        self.refresh_labels()
+
+    def refresh_labels(self) -> None:
+        """Downloadable sets read "name · size · in the cache / download" in the list."""
+        from engine.datasets import CATALOG, is_cached  # noqa: PLC0415
+
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            name = item.data(Qt.ItemDataRole.UserRole)
+            if name in CATALOG:
+                state = "in the cache" if is_cached(name) else "download"
+                item.setText(f"{name}  ·  {format_size(CATALOG[name].size)}  ·  {state}")
+
+    def _on_cache_changed(self, _name: str) -> None:
+        self.refresh_labels()
+        self.changed.emit()  # the preview can load the set now
 
     def name(self) -> str | None:
         item = self.list.currentItem()
@@ -304,6 +327,8 @@ class BuiltinPage(QWidget):
         self.option_widgets = {}
         name = self.name()
         self.description.setText(BUILTIN_DATASETS.get(name, "") if name else "")
+        self.download.show_dataset(name)
+        self.options_box.setTitle("Options" if self.download.name else "Generator options")
         if name is None:
             self.options_box.setVisible(False)
             return

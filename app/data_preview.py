@@ -42,6 +42,7 @@ class DatasetPreview:
     test_samples: int = 0
     notes: list[str] = field(default_factory=list)
     dataset: Any = None  # the engine Dataset, for the fit check
+    not_downloaded: str | None = None  # a downloadable set not in the cache yet
 
     def summary_lines(self) -> list[str]:
         if self.error:
@@ -70,10 +71,13 @@ class DatasetPreview:
 def load_preview(spec: dict[str, Any], base_dir: Path | None) -> DatasetPreview:
     """Load ``spec`` and describe it; any problem becomes ``error`` (never raised)."""
     from engine import data as data_module  # noqa: PLC0415
+    from engine.datasets import CATALOG, DatasetNotDownloaded  # noqa: PLC0415
 
     try:
         ds = data_module.load_dataset(spec, base_dir)
         prepared = data_module.prepare(ds)
+    except DatasetNotDownloaded as err:
+        return _not_downloaded(spec, err.name, CATALOG[err.name].size)
     except (ValueError, OSError, MemoryError) as err:
         message = " ".join(str(err).split()) or type(err).__name__
         return DatasetPreview(spec=spec, error=f"Cannot load this dataset: {message}")
@@ -102,6 +106,26 @@ def load_preview(spec: dict[str, Any], base_dir: Path | None) -> DatasetPreview:
         test_samples=len(prepared.test) if prepared.test is not None else 0,
         notes=list(ds.notes),
         dataset=ds,
+    )
+
+
+def _not_downloaded(spec: dict[str, Any], name: str, size: int) -> DatasetPreview:
+    """The preview of a set not downloaded yet: what to do, and a stand-in of its shapes so
+    the graph can still be checked against it."""
+    from engine.data.downloadable import stand_in  # noqa: PLC0415
+    from engine.datasets.catalog import format_size  # noqa: PLC0415
+
+    try:
+        dataset = stand_in(name, spec)
+    except ValueError:
+        dataset = None  # a bad option; loading names it once the set is there
+    return DatasetPreview(
+        spec=spec,
+        error=f"Dataset '{name}' is not downloaded yet — Download it ({format_size(size)}) "
+        "with the button above, or add its files from disk.",
+        name=name,
+        dataset=dataset,
+        not_downloaded=name,
     )
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from engine.data.errors import DataError
 
-__all__ = ["RemoteFile", "RemoteDataset", "CATALOG", "remote_dataset"]
+__all__ = ["RemoteFile", "RemoteDataset", "CATALOG", "format_size", "remote_dataset"]
 
 _KERAS = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 _KRIZ = "https://www.cs.toronto.edu/~kriz/"
@@ -240,3 +240,11 @@ def remote_dataset(name: str) -> RemoteDataset:
         raise DataError(
             f"unknown downloadable dataset {name!r}; available: {', '.join(CATALOG)}"
         ) from None
+
+
+def format_size(n_bytes: int) -> str:
+    """``170.1 MB``: decimal units, as download sizes are quoted."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n_bytes >= scale:
+            return f"{n_bytes / scale:.1f} {unit}"
+    return f"{n_bytes} bytes"

@@ -14,6 +14,7 @@ import io
 import struct
 import tarfile
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -141,7 +142,8 @@ class FileServer:
 
     ``drop_after``: close the connection after sending this many body bytes (once);
     ``ignore_range``: answer every request with the whole file (200);
-    ``corrupt``: flip one byte of every body. ``requests`` records (path, Range header).
+    ``corrupt``: flip one byte of every body; ``chunk_delay``: seconds to wait between
+    16 kB chunks (a slow network). ``requests`` records (path, Range header).
     """
 
     def __init__(self, folder: Path) -> None:
@@ -149,6 +151,7 @@ class FileServer:
         self.drop_after: int | None = None
         self.ignore_range = False
         self.corrupt = False
+        self.chunk_delay = 0.0
         self.requests: list[tuple[str, str | None]] = []
         server = self
 
@@ -185,7 +188,13 @@ class FileServer:
                     self.wfile.flush()
                     self.close_connection = True
                     return
-                self.wfile.write(body)
+                for start in range(0, len(body), 16_384):
+                    if server.chunk_delay:
+                        time.sleep(server.chunk_delay)
+                    try:
+                        self.wfile.write(body[start : start + 16_384])
+                    except (BrokenPipeError, ConnectionResetError):
+                        return  # the client cancelled
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
