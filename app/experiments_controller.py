@@ -25,7 +25,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, QThread, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal
 
 from app.commands import ApplyChanges
 from app.runs_controller import runs_root
@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 __all__ = ["ExperimentsController"]
 
 _REDRAW_MS = 300  # epoch events are shown at most about three times a second
+_MIN_HEIGHT = 380  # px: the view's height once an experiment runs
 
 
 class _RunnerThread(QThread):
@@ -137,7 +138,7 @@ class ExperimentsController(QObject):
     def _project_changed(self, editor) -> None:
         # The chooser's names and the live checks follow the graph and settings.
         if editor is self.window.editor and not self.running:
-            self.view.editor.set_project(editor.project.to_json())
+            self.view.editor.set_project(editor.project.to_json(), check_now=False)
 
     def refresh_list(self, current: str | None = None) -> list[Experiment]:
         """Read the project's experiments again and list them in the chooser."""
@@ -283,11 +284,21 @@ class ExperimentsController(QObject):
         thread.finished.connect(self._on_thread_finished)
         self.thread = thread
         self.view.set_running(True)
+        self._reveal()
         self.view.show_experiment(self._shown())
         self.view.show_message(f"Running '{experiment.name}'…")
         thread.start()
         self.experimentStarted.emit(experiment.id)
         return True
+
+    def _reveal(self) -> None:
+        """Raise the view, tall enough for the table and the plots (the bottom area is
+        short by default)."""
+        dock = self.window.experiments_dock
+        dock.show()
+        dock.raise_()
+        if not dock.isFloating() and dock.height() < _MIN_HEIGHT:
+            self.window.resizeDocks([dock], [_MIN_HEIGHT], Qt.Orientation.Vertical)
 
     # -- while it runs ------------------------------------------------------------------------
 

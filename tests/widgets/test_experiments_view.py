@@ -16,7 +16,7 @@ pytest.importorskip("PySide6")
 
 from engine.experiments import ExperimentStore, resolve_params  # noqa: E402
 from widgets.experiments.from_engine import chooser_label, shown_experiment  # noqa: E402
-from widgets.experiments.param_plot import PARALLEL, ParamPlot, PlotParam  # noqa: E402
+from widgets.experiments.param_plot import PARALLEL, ParamPlot  # noqa: E402
 from widgets.experiments.trial_curves import TrialCurves  # noqa: E402
 from widgets.experiments.trials_table import METRIC, TrialRow, TrialsTable, ranked  # noqa: E402
 from widgets.experiments.view import ExperimentsView, progress_text  # noqa: E402

@@ -63,14 +63,19 @@ class ParamRow(QWidget):
         self.name_box = QComboBox()
         self.name_box.setEditable(True)
         self.name_box.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self.name_box.setMinimumWidth(150)
+        # Long names (optimizer.gradient_accumulation_steps) must not widen the row.
+        self.name_box.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.name_box.setMinimumContentsLength(12)
+        self.name_box.view().setMinimumWidth(260)  # the list shows them whole
         self.name_box.lineEdit().setPlaceholderText("parameter")
         self.name_box.setToolTip(
             "What to sweep: a training setting (learning_rate, batch_size, epochs, optimizer, "
             "schedule, optimizer.<argument>) or a layer parameter as <layer>.<parameter>"
         )
         self.values_edit = QLineEdit()
-        self.values_edit.setMinimumWidth(140)
+        self.values_edit.setMinimumWidth(100)
         self.values_edit.setToolTip(
             "A list: 32,64,128 or adam,sgd\n"
             "A range (ends included): start:stop:count, e.g. 0.1:0.5:5\n"

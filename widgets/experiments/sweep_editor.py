@@ -105,6 +105,10 @@ class SweepEditor(QWidget):
         self.trials_spin.setToolTip("Random: trials drawn; halving: configurations at the start")
         self.metric_box = QComboBox()
         self.metric_box.setEditable(True)
+        self.metric_box.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.metric_box.setMinimumContentsLength(10)
         self.metric_box.setToolTip("The final value that ranks the trials")
         self.mode_box = QComboBox()
         self.mode_box.addItem("higher is better", "max")
@@ -180,15 +184,19 @@ class SweepEditor(QWidget):
 
     # -- what the view calls ---------------------------------------------------------------
 
-    def set_project(self, project_json: dict[str, Any] | None) -> None:
+    def set_project(self, project_json: dict[str, Any] | None, check_now: bool = True) -> None:
         """The open project (its JSON): the names offered, the metrics, and what rows are
-        checked against."""
+        checked against (at once, or after a short pause when ``check_now`` is false: the
+        project changes at every edit)."""
         self._project = project_json
         self._names = sweep_names(project_json) if project_json else []
         for row in self.rows:
             row.set_names(self._names)
         self._set_metrics(project_json)
-        self.check()
+        if check_now:
+            self.check()
+        else:
+            self._schedule()
 
     def add_row(self, name: str = "", values: str = "") -> ParamRow:
         row = ParamRow(self._names)
@@ -367,8 +375,10 @@ class SweepEditor(QWidget):
         with QSignalBlocker(self.metric_box):
             self.metric_box.clear()
             self.metric_box.addItems(names)
-            self.metric_box.setEditText(current if current else names[0])
-        self._on_metric(self.metric_box.currentText())
+            keep = current in names
+            self.metric_box.setEditText(current if keep else names[0])
+        if not keep:  # a metric chosen before keeps the mode the user set
+            self._on_metric(self.metric_box.currentText())
 
     def _on_metric(self, text: str) -> None:
         # Losses and errors go down, scores go up: preset the mode (the user may change it).

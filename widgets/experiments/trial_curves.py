@@ -38,7 +38,12 @@ class TrialCurves(QWidget):
         for plot in (self.metric_plot, self.loss_plot):
             style_plot(plot, self._theme)
             plot.setLabel("bottom", "epoch")
-        self.legend = self.loss_plot.addLegend(offset=(-8, 8), labelTextSize="8pt")
+        self.legend = self.loss_plot.addLegend(
+            offset=(-8, 8),
+            labelTextSize="8pt",
+            brush=pg.mkBrush(30, 33, 39, 210),  # readable over the curves it covers
+            pen=pg.mkPen(60, 66, 76),
+        )
         self.metric = "metric"
         # (trial id, key) -> the curve drawn (selected trials only), for tests and legend
         self.items: dict[tuple[str, str], pg.PlotDataItem] = {}
@@ -109,5 +114,12 @@ class TrialCurves(QWidget):
 
 
 def _legend(row: TrialRow, params: Sequence[tuple[str, str]]) -> str:
-    parts = [f"{label} {format_value(row.values.get(name))}" for name, label in params[:2]]
-    return ", ".join(parts) or row.id
+    """``"lr 0.0063 · units 128"``: a trial by its values, short enough for a small plot."""
+    parts = [f"{_short(label)} {format_value(row.values.get(name))}" for name, label in params[:2]]
+    return " · ".join(parts) or row.id
+
+
+def _short(label: str) -> str:
+    if label == "learning rate":
+        return "lr"
+    return label.rpartition(".")[2].replace("_", " ")

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSplitter,
     QTabWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -36,6 +37,8 @@ __all__ = ["NEW", "ExperimentsView", "ShownExperiment"]
 
 #: The chooser's data for "New experiment".
 NEW = ""
+#: Narrower than this (px), the sweep editor folds away while trials run.
+_ROOMY = 1200
 
 
 @dataclass
@@ -118,8 +121,14 @@ class ExperimentsView(QWidget):
         self.skip_button.clicked.connect(self._on_skip)
         self.continue_button.clicked.connect(self._emit_with_id(self.continueRequested))
         self.apply_button.clicked.connect(self._emit_with_id(self.applyBestRequested))
+        self.sweep_toggle = QToolButton()
+        self.sweep_toggle.setText("◂ Sweep")
+        self.sweep_toggle.setCheckable(True)
+        self.sweep_toggle.setChecked(True)
+        self.sweep_toggle.setToolTip("Show or hide the sweep editor (more room for the trials)")
         top = QHBoxLayout()
         top.setSpacing(6)
+        top.addWidget(self.sweep_toggle)
         heading = QLabel("Experiment")
         heading.setProperty("role", "section")
         top.addWidget(heading)
@@ -135,7 +144,10 @@ class ExperimentsView(QWidget):
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setWidget(self.editor)
-        scroll.setMinimumWidth(300)
+        # As wide as the editor needs: nothing of it is cut, and it never scrolls sideways.
+        scroll.setMinimumWidth(self.editor.minimumSizeHint().width() + 14)
+        self.sweep_pane = scroll
+        self.sweep_toggle.toggled.connect(self._on_sweep_toggled)
         self.table = TrialsTable()
         self.table.selectionChanged.connect(self._on_selection)
         self.empty = QLabel(
@@ -166,7 +178,7 @@ class ExperimentsView(QWidget):
         self.splitter.setStretchFactor(1, 3)
         self.splitter.setStretchFactor(2, 3)
         self.splitter.setChildrenCollapsible(False)
-        self.splitter.setSizes([330, 520, 520])
+        self.splitter.setSizes([300, 560, 440])
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 6)
@@ -218,6 +230,8 @@ class ExperimentsView(QWidget):
     def set_running(self, running: bool) -> None:
         """Lock the editor and switch the actions while an experiment runs."""
         self.running = running
+        if running and self.width() < _ROOMY:  # the trials and plots need the room now
+            self.sweep_toggle.setChecked(False)
         self.editor.set_editable(not running)
         self.chooser.setEnabled(not running)
         self._update()
@@ -232,7 +246,13 @@ class ExperimentsView(QWidget):
 
     # -- reactions -------------------------------------------------------------------------
 
+    def _on_sweep_toggled(self, on: bool) -> None:
+        self.sweep_pane.setVisible(on)
+        self.sweep_toggle.setText("◂ Sweep" if on else "Sweep ▸")
+
     def _on_chosen(self, _index: int) -> None:
+        if self.current_id == NEW:  # a new experiment is written in the editor: show it
+            self.sweep_toggle.setChecked(True)
         self.experimentChosen.emit(self.current_id)
 
     def _on_selection(self, trial_ids: list[str], redraw_table: bool = True) -> None:
