@@ -104,7 +104,7 @@ def _fold_diagnostic(d: Diagnostic, expanded: ExpandedGraph) -> Diagnostic | Non
         dict.fromkeys(expanded.edge_origin[e] for e in d.edge_ids if e in expanded.edge_origin)
     )
     message = d.message
-    if inner:
+    if inner and d.code != "memory":  # a memory message already names the layer in full
         message = f"{expanded.inner_path(inner[0])}: {message}"
     return Diagnostic(
         d.severity, d.code, message, d.fix, nodes, edges, None if inner else d.param, d.key

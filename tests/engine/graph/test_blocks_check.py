@@ -184,3 +184,14 @@ def test_nested_blocks_compile_to_the_same_model_as_the_ungrouped_graph():
     np.testing.assert_allclose(nested.predict(x, verbose=0), plain.predict(x, verbose=0), 1e-6)
     conv2 = plain.get_layer("conv2").count_params()
     assert check_graph(doc).nodes["body"].param_count == conv2  # summed through the nesting
+
+
+def test_memory_is_estimated_through_blocks_and_refusals_name_the_block():
+    doc = grouped_cnn()
+    doc.blocks["stage"].graph.set_param("conv2", "filters", 4096)
+    result = GraphChecker(memory_limit=16 * 1024 * 1024).check(doc)
+    [error] = [d for d in result.errors if d.code == "memory"]
+    assert error.node_ids == ("stage",) and "stage.conv2" in error.text()
+    plain = load_project(EXAMPLES / "digits_cnn.lcproj").graph
+    plain.set_param("conv2", "filters", 4096)
+    assert result.memory.total == check_graph(plain).memory.total
