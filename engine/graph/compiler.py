@@ -9,7 +9,9 @@ This module is the compiler's public face; the work lives in one module per job:
 - :mod:`engine.graph.memory` — the training-memory estimate and the machine's limit;
 - :mod:`engine.graph.results` — :class:`CheckResult`, :class:`NodeReport`, :class:`GraphError`;
 - :mod:`engine.graph.walks` — reachability, strongly connected components, loops;
-- :mod:`engine.graph.builder` — :func:`build_model`.
+- :mod:`engine.graph.builder` — :func:`build_model`;
+- :mod:`engine.graph.block_expand` / :mod:`engine.graph.block_results` — a document with
+  blocks is checked and built expanded, and its result told back on the Block nodes.
 
 A 200-node graph re-checks in a few milliseconds after one edit
 (``python -m benchmarks.bench_compiler``).
