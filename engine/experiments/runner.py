@@ -183,7 +183,8 @@ class ExperimentRunner:
             if trial.id in self._skipped:
                 trial.status = "skipped"
         experiment.runner = None
-        stopped = self._stopping.is_set() and bool(experiment.remaining())
+        cut = any(t.status == "stopped" for t in experiment.trials)
+        stopped = self._stopping.is_set() and (cut or bool(experiment.remaining()))
         experiment.status = "stopped" if stopped else "finished"
         self._save()
 
