@@ -312,6 +312,7 @@ class _Builder:
             mapping = IMPORTS[call.class_name]
             try:
                 converted = mapping.weights_to_engine(call.config, arrays)
+                converted = _in_engine_layout(converted, self._mapped[call.id].weights_layout)
                 layer.set_weights(converted)
             except (ValueError, IndexError) as err:
                 found = ", ".join(str(tuple(a.shape)) for a in arrays) or "none"
@@ -319,6 +320,14 @@ class _Builder:
                     f"the weights of layer {call.layer_name!r} ({call.class_name}) do not fit "
                     f"it (found {found}): {err}"
                 ) from None
+
+
+def _in_engine_layout(arrays, layout):
+    """Weights shaped like a sample (PReLU's alpha) moved into the engine's axis order."""
+    if layout is None or is_identity(layout):
+        return arrays
+    order = [axis - 1 for axis in layout[1:]]
+    return [a.transpose(order) if a.ndim == len(order) else a for a in arrays]
 
 
 def _why(call) -> str:

@@ -16,6 +16,7 @@ _MODULES = (
     "reshaping",
     "activations",
     "embedding",
+    "resampling",
 )
 
 _loaded = False

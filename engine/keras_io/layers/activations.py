@@ -1,9 +1,12 @@
-"""Activation layers with parameters: ``LeakyReLU``, ``ELU``, ``Softmax``, and Keras's
-``ReLU`` layer, which becomes ``Activation("relu")`` (or ``relu6``, or ``LeakyReLU``) when its
-options match one of those and is refused otherwise."""
+"""Activation layers with parameters: ``LeakyReLU``, ``ELU``, ``Softmax``, ``ReLU``,
+``PReLU`` (its ``shared_axes`` mapped to the engine's axes; the weights of a PReLU on a
+channels-last image are transposed by the importer's layout) and ``GELU`` (export only: Keras
+writes it as ``Activation("gelu")``)."""
 
 from __future__ import annotations
 
+from engine.keras_io.errors import KerasExportError
+from engine.keras_io.layers.common import keras_penalties, penalties
 from engine.keras_io.layers.registry import EngineNode, KerasMapping, Unsupported, register
 from engine.keras_io.layouts import engine_axis, is_identity
 
@@ -32,17 +35,49 @@ def _softmax(config, inputs):
 
 def _relu(config, inputs):
     max_value = config.get("max_value")
-    slope = float(config.get("negative_slope", 0.0) or 0.0)
-    threshold = float(config.get("threshold", 0.0) or 0.0)
-    if threshold != 0.0:
-        raise Unsupported(f"threshold={threshold} is not supported")
-    if max_value is None and slope == 0.0:
-        return EngineNode("Activation", {"activation": "relu"})
-    if max_value is not None and float(max_value) == 6.0 and slope == 0.0:
-        return EngineNode("Activation", {"activation": "relu6"})
-    if max_value is None:
-        return EngineNode("LeakyReLU", {"negative_slope": slope})
-    raise Unsupported(f"max_value={max_value} (other than 6) is not supported")
+    params = {
+        "max_value": None if max_value is None else float(max_value),
+        "negative_slope": float(config.get("negative_slope", 0.0) or 0.0),
+        "threshold": float(config.get("threshold", 0.0) or 0.0),
+    }
+    return EngineNode("ReLU", {k: v for k, v in params.items() if v})
+
+
+def _relu_to_keras(layer):
+    c = layer.config
+    return {
+        "max_value": c.get("max_value"),
+        "negative_slope": c.get("negative_slope", 0.0),
+        "threshold": c.get("threshold", 0.0),
+    }
+
+
+def _prelu(config, inputs):
+    layout = inputs[0].layout
+    shared = config.get("shared_axes")
+    params = {}
+    if shared:
+        axes = [shared] if isinstance(shared, int) else list(shared)
+        params["shared_axes"] = sorted(engine_axis(int(a), layout) for a in axes)
+    params.update(penalties(config, ("alpha_regularizer", "alpha_constraint")))
+    return EngineNode("PReLU", params, weights_layout=layout)
+
+
+def _prelu_to_keras(layer):
+    shared = layer.config.get("shared_axes")
+    return {
+        "shared_axes": list(shared) if shared else None,
+        **keras_penalties(layer, ("alpha_regularizer", "alpha_constraint")),
+    }
+
+
+def _gelu_to_keras(layer):
+    if layer.config.get("approximate"):
+        raise KerasExportError(
+            f"layer {layer.name!r} (GELU): Keras has no layer for the tanh-approximate GELU; "
+            "use approximate=False"
+        )
+    return {"activation": "gelu"}
 
 
 register(
@@ -55,4 +90,7 @@ register(
 )
 register(KerasMapping("ELU", "ELU", _elu, lambda layer: {"alpha": layer.config["alpha"]}))
 register(KerasMapping("Softmax", "Softmax", _softmax, lambda layer: {"axis": layer.config["axis"]}))
-register(KerasMapping("ReLU", "Activation", _relu), export=False)
+register(KerasMapping("ReLU", "ReLU", _relu, _relu_to_keras))
+register(KerasMapping("PReLU", "PReLU", _prelu, _prelu_to_keras))
+# Keras has no GELU layer: the engine's exact GELU is written as Activation("gelu").
+register(KerasMapping("GELU", "GELU", None, _gelu_to_keras, export_class="Activation"))

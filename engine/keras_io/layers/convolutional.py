@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.keras_io.errors import KerasExportError
 from engine.keras_io.layers.common import (
     choices,
     engine_activation,
@@ -16,7 +17,6 @@ from engine.keras_io.layers.common import (
     ints,
     keras_penalties,
     penalties,
-    refuse_unless,
 )
 from engine.keras_io.layers.registry import EngineNode, KerasMapping, register
 from engine.keras_io.layouts import channels_first, identity
@@ -39,7 +39,6 @@ def spatial_layouts(config, inputs):
 
 
 def _conv2d(config, inputs):
-    refuse_unless(config, "groups", (1,), "grouped convolution (groups > 1) is not supported")
     needs, output = spatial_layouts(config, inputs)
     params = {
         "filters": int(config["filters"]),
@@ -47,6 +46,7 @@ def _conv2d(config, inputs):
         "strides": ints(config.get("strides", 1), 2, "strides"),
         "padding": config.get("padding", "valid"),
         "dilation_rate": ints(config.get("dilation_rate", 1), 2, "dilation_rate"),
+        **({"groups": int(config["groups"])} if config.get("groups", 1) != 1 else {}),
         "activation": engine_activation(config, "Conv2D"),
         "use_bias": bool(config.get("use_bias", True)),
         **initializer(config, "kernel_initializer", choices("Conv2D", "kernel_initializer")),
@@ -55,15 +55,27 @@ def _conv2d(config, inputs):
     return EngineNode("Conv2D", params, needs, output)
 
 
+def keras_padding(layer) -> str:
+    """Keras has only 'valid' and 'same'; explicit pads need a ZeroPadding2D in front."""
+    padding = layer.config["padding"]
+    if padding not in ("valid", "same"):
+        raise KerasExportError(
+            f"layer {layer.name!r} ({layer.type_name}) pads explicitly ({padding!r}); Keras "
+            "layers pad only 'valid' or 'same': put a ZeroPadding2D before it and use 'valid'"
+        )
+    return padding
+
+
 def _conv2d_to_keras(layer):
     c = layer.config
     return {
         "filters": c["filters"],
         "kernel_size": list(c["kernel_size"]),
         "strides": list(c["strides"]),
-        "padding": c["padding"],
+        "padding": keras_padding(layer),
         "data_format": "channels_first",
         "dilation_rate": list(c["dilation_rate"]),
+        "groups": c.get("groups", 1),
         "activation": c["activation"],
         "use_bias": c["use_bias"],
         "kernel_initializer": c["kernel_initializer"],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from engine.keras_io.layers.common import ints
-from engine.keras_io.layers.convolutional import spatial_layouts
+from engine.keras_io.layers.convolutional import keras_padding, spatial_layouts
 from engine.keras_io.layers.registry import EngineNode, KerasMapping, register
 from engine.keras_io.layouts import identity
 
@@ -28,7 +28,7 @@ def _window_to_keras(layer):
     return {
         "pool_size": list(c["pool_size"]),
         "strides": list(strides) if strides is not None else None,
-        "padding": c["padding"],
+        "padding": keras_padding(layer),
         "data_format": "channels_first",
     }
 

@@ -63,6 +63,8 @@ class EngineNode:
     needs: list[Layout | None] | None = None
     output: Layout | None = None
     notes: list[str] = field(default_factory=list)  # what changed, for the import report
+    # Weights shaped like the input (PReLU's alpha): the layout to transpose them by.
+    weights_layout: Layout | None = None
 
 
 def _same(config, arrays):
@@ -77,7 +79,7 @@ def _same_layer(layer, arrays):
 class KerasMapping:
     keras_class: str
     engine_type: str
-    to_engine: Callable[[dict, list[InputInfo]], EngineNode]
+    to_engine: Callable[[dict, list[InputInfo]], EngineNode] | None  # None: export only
     to_keras: Callable[[Any], dict] | None = None
     weights_to_engine: Callable[[dict, list], list] = _same
     weights_to_keras: Callable[[Any, list], list] = _same_layer
@@ -91,7 +93,8 @@ EXPORTS: dict[str, KerasMapping] = {}
 def register(mapping: KerasMapping, export: bool = True) -> KerasMapping:
     if mapping.keras_class in IMPORTS:
         raise TypeError(f"Keras class {mapping.keras_class!r} is mapped twice")
-    IMPORTS[mapping.keras_class] = mapping
+    if mapping.to_engine is not None:
+        IMPORTS[mapping.keras_class] = mapping
     if export and mapping.to_keras is not None:
         if mapping.engine_type in EXPORTS:
             raise TypeError(f"engine type {mapping.engine_type!r} is exported twice")

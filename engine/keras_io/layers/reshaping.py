@@ -57,3 +57,12 @@ register(
 register(
     KerasMapping("Permute", "Permute", _permute, lambda layer: {"dims": list(layer.config["dims"])})
 )
+
+
+def _repeat(config, inputs):
+    return EngineNode("RepeatVector", {"n": int(config["n"])}, need_identity(inputs), identity(3))
+
+
+register(
+    KerasMapping("RepeatVector", "RepeatVector", _repeat, lambda layer: {"n": layer.config["n"]})
+)
