@@ -21,6 +21,7 @@ from engine.layers.convolutional import Conv2D
 from engine.layers.core import Activation, Dense
 from engine.layers.dot import Dot
 from engine.layers.embedding import Embedding
+from engine.layers.group_normalization import GroupNormalization
 from engine.layers.merging import (
     Add,
     Average,
@@ -71,6 +72,7 @@ __all__ = [
 __all__ += ["ELU", "LeakyReLU", "Softmax"]
 __all__ += ["GELU", "PReLU", "ReLU"]
 __all__ += ["Average", "Dot", "Maximum", "Minimum"]
+__all__ += ["GroupNormalization"]
 __all__ += ["Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D"]
 __all__ += ["GlobalMaxPooling2D"]
 __all__ += ["GRU", "LSTM", "SimpleRNN"]

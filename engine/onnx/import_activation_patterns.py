@@ -16,7 +16,8 @@ Opset 17 has no ``Swish``, ``Mish`` (opset 18) or tanh ``Gelu`` (opset 20), so e
 
 A group is only rewritten when its intermediate results are read by nothing else; the
 operator node takes the place of the group's last node (the erf form of GELU is
-:mod:`engine.onnx.import_patterns`' job).
+:mod:`engine.onnx.import_patterns`' job, group normalisation
+:mod:`engine.onnx.import_group_norm`'s, run first).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import onnx
 from onnx import helper
 
 from engine.onnx.import_file import to_array
+from engine.onnx.import_group_norm import rewrite_group_norm
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 
@@ -51,15 +53,19 @@ class _Index:
                     self.readers[name].append(node)
         self.outputs = {o.name for o in graph.output}
 
-    def scalar(self, name: str) -> float | None:
+    def array(self, name: str, max_size: int = 4096) -> np.ndarray | None:
+        """A small constant's value (None if not a constant, too large or unreadable)."""
         tensor = self.consts.get(name)
-        if tensor is None or math.prod(tensor.dims) != 1:
+        if tensor is None or math.prod(tensor.dims) > max_size:
             return None
         try:
-            value = to_array(tensor)
+            return np.asarray(to_array(tensor))
         except Exception:  # unreadable data: reported when the walk reads it
             return None
-        return float(np.asarray(value).reshape(-1)[0]) if value.size == 1 else None
+
+    def scalar(self, name: str) -> float | None:
+        value = self.array(name, max_size=1)
+        return float(value.reshape(-1)[0]) if value is not None and value.size == 1 else None
 
     def near(self, name: str | None, target: float) -> bool:
         value = None if name is None else self.scalar(name)
@@ -224,6 +230,8 @@ def _relu_formula(index: _Index, where: onnx.NodeProto):
 
 def rewrite_activation_patterns(graph: onnx.GraphProto, nodes: list[onnx.NodeProto]):
     """``nodes`` with each recognised formula replaced by its operator node."""
+    index = _Index(graph, nodes)
+    nodes = rewrite_group_norm(index, nodes)
     index = _Index(graph, nodes)
     replaced: dict[int, onnx.NodeProto] = {}
     removed: set[int] = set()

@@ -8,6 +8,7 @@ from engine.onnx import (  # noqa: F401 - imported for their registrations
     import_conv,
     import_dense,
     import_dot,
+    import_group_norm,
     import_merge,
     import_misc,
     import_norm,

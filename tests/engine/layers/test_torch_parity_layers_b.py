@@ -206,3 +206,49 @@ def test_dot_shape_errors_name_the_axes_and_a_fix():
         L.Dot(axes=-1).compute_output_shape([(3, 4), (3, 5)])
     with pytest.raises(ValueError, match="axis 0 is the batch axis"):
         L.Dot(axes=0)
+
+
+# -- normalization ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("groups", "shape"), [(2, (4, 6, 3, 3)), (1, (3, 4, 5)), (6, (2, 6, 2, 2)), (3, (5, 6))]
+)
+def test_group_normalization_matches_torch_group_norm(groups, shape):
+    channels = shape[1]
+    layer = L.GroupNormalization(groups=groups, epsilon=1e-5)
+    layer.build(shape[1:])
+    rng = np.random.default_rng(4)
+    gamma, beta = rng.uniform(0.5, 1.5, channels), rng.standard_normal(channels)
+
+    def mine(x, g, b):
+        layer.gamma, layer.beta = g, b
+        return layer(x)
+
+    compare(
+        mine,
+        lambda x, g, b: F.group_norm(x, groups, g, b, eps=1e-5),
+        [shape],
+        weights=(gamma, beta),
+        scale=2.0,
+    )
+
+
+def test_group_normalization_on_the_last_axis_matches_torch():
+    layer = L.GroupNormalization(groups=2, axis=-1, epsilon=1e-4, center=False)
+    layer.build((5, 4))
+    gamma = np.random.default_rng(6).uniform(0.5, 1.5, 4)
+
+    def mine(x, g):
+        layer.gamma = g
+        return layer(x)
+
+    def reference(x, g):
+        return F.group_norm(x.transpose(1, 2), 2, g, None, eps=1e-4).transpose(1, 2)
+
+    compare(mine, reference, [(3, 5, 4)], weights=(gamma,))
+
+
+def test_group_normalization_refuses_groups_that_do_not_divide_the_channels():
+    with pytest.raises(ValueError, match="cannot split 6 channels into 4 groups.*1, 2, 3, 6"):
+        L.GroupNormalization(groups=4).compute_output_shape((6, 3, 3))

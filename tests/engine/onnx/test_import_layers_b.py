@@ -231,3 +231,43 @@ def test_engine_dot_export_imports_back_as_one_dot(tmp_path, axes, shapes, norma
     export_model(model, path)
     result = check(onnx.load(path), ["Dot"])
     assert result.model.layers[-1].normalize is normalize
+
+
+# -- normalization ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("affine", [True, False])
+def test_torch_group_norm_becomes_one_group_normalization(affine):
+    module = nn.Sequential(nn.Conv2d(2, 6, 3), nn.GroupNorm(3, 6, affine=affine))
+    if affine:
+        with torch.no_grad():
+            module[1].weight.uniform_(0.5, 1.5)
+            module[1].bias.normal_()
+    result = check(torch_onnx(module, (2, 5, 5)), ["Conv2D", "GroupNormalization"])
+    layer = result.model.layers[-1]
+    assert (layer.groups, layer.axis) == (3, 1)  # without affine, PyTorch writes ones/zeros
+    assert layer.epsilon == pytest.approx(1e-5)
+
+
+def test_torch_instance_norm_is_group_normalization_per_channel():
+    module = nn.InstanceNorm2d(3, affine=True)
+    with torch.no_grad():
+        module.weight.uniform_(0.5, 1.5)
+        module.bias.normal_()
+    result = check(torch_onnx(module, (3, 4, 4)), ["GroupNormalization"])
+    assert result.model.layers[-1].groups == -1
+
+
+def test_opset_21_group_normalization_operator():
+    scale = np.array([0.5, 2.0, 1.0, 1.5], np.float32)
+    bias = np.array([0.1, -0.3, 0.0, 0.2], np.float32)
+    graph = onnx.helper.make_graph(
+        [node("GroupNormalization", ["x", "s", "b"], ["y"], "gn", num_groups=2, epsilon=1e-3)],
+        "g",
+        [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["N", 4, 3, 3])],
+        [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, ["N", 4, 3, 3])],
+        [onnx.numpy_helper.from_array(scale, "s"), onnx.numpy_helper.from_array(bias, "b")],
+    )
+    model = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 21)])
+    result = check(model, ["GroupNormalization"])
+    np.testing.assert_array_equal(result.model.layers[-1].get_weights()[0], scale)
