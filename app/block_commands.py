@@ -22,7 +22,7 @@ from pathlib import Path
 
 from PySide6.QtGui import QUndoCommand
 
-from app.commands import RemoveNode, SetParams
+from app.commands import RemoveNode, RenameNode, SetParams
 from engine.graph.block_definition import BLOCK, BlockDefinition
 from engine.graph.blocks import BlockError, plan_group, plan_ungroup
 from engine.graph.document import Edge, GraphDocument, Node
@@ -32,6 +32,7 @@ __all__ = [
     "CopyBlock",
     "GroupNodes",
     "InsertBlock",
+    "RenameInBlock",
     "SetBlockTitle",
     "UngroupNode",
     "group_title",
@@ -200,6 +201,37 @@ class CopyBlock(_Steps):
         params["block"] = self.new_name
         self.steps.append(_AddDefinition(root, definition))
         self.steps.append(SetParams(doc, node_id, params))
+
+
+class RenameInBlock(_Steps):
+    """Rename a node inside definition ``name`` of ``root``; the definition's port list and
+    output follow (they name its nodes by id)."""
+
+    def __init__(self, root: GraphDocument, name: str, old_id: str, new_id: str):
+        super().__init__(f"Rename '{old_id}' to '{new_id}'")
+        definition = root.blocks[name]
+        self.steps.append(RenameNode(definition.graph, old_id, new_id))
+        self.steps.append(_RenamePort(root, definition, old_id, new_id))
+
+
+class _RenamePort:
+    def __init__(self, root: GraphDocument, definition: BlockDefinition, old: str, new: str):
+        self.root, self.definition, self.old, self.new = root, definition, old, new
+
+    def _swap(self, old: str, new: str) -> None:
+        d = self.definition
+        d.inputs = [new if i == old else i for i in d.inputs]
+        if d.output == old:
+            d.output = new
+        # An event after the change: whatever was checked during the rename is checked
+        # again (set_block_meta with nothing to set only announces the definition).
+        self.root.set_block_meta(d.name)
+
+    def redo(self) -> None:
+        self._swap(self.old, self.new)
+
+    def undo(self) -> None:
+        self._swap(self.new, self.old)
 
 
 class SetBlockTitle(QUndoCommand):

@@ -23,6 +23,7 @@ from dataclasses import replace
 import shiboken6
 from PySide6.QtCore import QObject, Signal
 
+from app.block_commands import RenameInBlock
 from app.graph_edits import GraphEdits
 from engine.graph.block_definition import BLOCK, BLOCK_INPUT, block_name_of
 from engine.graph.checker import GraphChecker
@@ -112,6 +113,21 @@ class BlockScope(GraphEdits, QObject):
 
     def push(self, command) -> None:
         self.editor.push(command)
+
+    def node_id_problem(self, new_id: str, old_id: str | None = None) -> str | None:
+        if isinstance(new_id, str) and "." in new_id:
+            # Expanded, the layers inside block 'res1' are 'res1.<name>'.
+            return "a name inside a block cannot contain '.'"
+        return super().node_id_problem(new_id, old_id)
+
+    def rename_node(self, old_id: str, new_id: str) -> None:
+        """Rename a layer inside; the block's ports and output follow the new name."""
+        if new_id == old_id:
+            return
+        problem = self.node_id_problem(new_id, old_id)
+        if problem:
+            raise ValueError(problem)
+        self.push(RenameInBlock(self.editor.graph, self.levels[-1].name, old_id, new_id))
 
     def still_valid(self) -> bool:
         """Whether the path still leads to the graph shown (an undo may have removed it)."""

@@ -191,6 +191,29 @@ def test_an_edit_inside_a_linked_block_changes_every_use_and_one_undo_reverts_it
     assert cnn.blocks.path == [block]  # the undo happened inside; the canvas stays there
 
 
+def test_renaming_the_output_or_a_port_inside_keeps_the_block_working(cnn, qtbot):
+    block = _group(cnn, THREE)
+    definition = cnn.editor.graph.blocks[cnn.editor.graph.node(block).params["block"]]
+    cnn.blocks.enter(block)
+    inspector = cnn.inspector
+    for old, new in (("conv2", "features"), ("x", "pixels")):
+        cnn.view.graph_scene.select_nodes([old])
+        assert inspector.node_id == old
+        inspector.name_edit.setText(new)
+        inspector.name_edit.editingFinished.emit()
+        assert cnn.view.graph_scene.selected_node_ids() == [new] == [inspector.node_id]
+    assert (definition.inputs, definition.output) == (["pixels"], "features")
+    assert cnn.editor.check_result.ok
+    assert cnn.editor.check_result.nodes[block].output_shape == (32, 4, 4)
+    inspector.name_edit.setText("a.b")  # would clash with the expanded names
+    inspector.name_edit.editingFinished.emit()
+    assert "cannot contain '.'" in inspector.name_problem.text()
+    cnn.actions["undo"].trigger()
+    cnn.actions["undo"].trigger()
+    assert (definition.inputs, definition.output) == (["x"], "conv2")
+    assert cnn.editor.check_result.ok
+
+
 def test_make_independent_copy_detaches_one_use(cnn):
     block = _group(cnn, ["conv2"])
     twin = cnn.editor.duplicate_nodes([block])[0]

@@ -151,6 +151,7 @@ class GraphScene(QGraphicsScene):
         elif kind == "node_renamed":
             item = self.node_items.pop(event.old, None)
             if item is not None:
+                item.node_id = event.new  # (a card without inputs is not synced below)
                 self.node_items[event.new] = item
                 touched = self._remove_edges_touching(event.old) | {event.new}
                 for edge in self.graph.edges:
