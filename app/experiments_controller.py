@@ -355,6 +355,8 @@ class ExperimentsController(QObject):
         self.window.warn("The experiment stopped", message)
 
     def _on_thread_finished(self) -> None:
+        if self.thread is None:  # already handled by shutdown()
+            return
         exp_id, self.running_id = self.running_id, None
         self.runner = None
         self.thread = None

@@ -257,3 +257,31 @@ def test_skip_and_stop(qtbot, window, project):
     # The two runs cut short are in the history, marked stopped.
     runs = {r.id: r for r in window.runs.records}
     assert runs[experiment.trial("t002").run_id].status == "stopped"
+
+
+def test_an_untitled_project_is_saved_first(qtbot, window):
+    window.new_project(ask=False)
+    view = window.experiments_view
+    assert "Save the project" in view.progress.text()
+    type_sweep(qtbot, view, "learning_rate", "0.01,0.1")
+    assert window.experiments.start() is False
+    assert window.last_message[0] == "Save the project first"
+    assert not window.experiments.running
+
+
+def test_closing_the_window_stops_the_experiment_and_keeps_the_rest(qtbot, window, project):
+    view = open_view(window, project)
+    type_sweep(qtbot, view, "learning_rate", "1e-3,2e-3,3e-3", epochs=500)
+    controller = window.experiments
+    with qtbot.waitSignal(controller.event, timeout=SWEEP_S, check_params_cb=_an_epoch):
+        qtbot.mouseClick(view.editor.start_button, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(controller.experimentEnded, timeout=30_000):
+        window.close()
+    assert not controller.running
+    experiment = ExperimentStore(runs_dir_for(project)).list()[0]
+    assert [t.status for t in experiment.trials] == ["stopped", "pending", "pending"]
+    assert experiment.status == "stopped" and experiment.runner is None
+
+
+def _an_epoch(event):
+    return event["kind"] == "epoch"
