@@ -167,3 +167,34 @@ def test_the_box_is_hidden_for_sets_that_need_no_download(panel, qtbot):
     assert panel.builtin.download.isVisible()
     assert panel.builtin.options_box.title() == "Options"
     assert "num_words" in panel.builtin.option_widgets
+
+
+@pytest.mark.parametrize("example", ["mnist_cnn", "cifar10_resnet", "imdb_lstm"])
+def test_examples_open_with_the_download_offer_and_train_says_why_not(
+    qtbot, tmp_path, monkeypatch, cache, example
+):
+    from pathlib import Path
+
+    from tests.gui_window import discarding_window
+
+    path = Path(__file__).resolve().parents[2] / "resources" / "examples" / f"{example}.lcproj"
+    windows = discarding_window(qtbot, tmp_path, monkeypatch, size=(1280, 800))
+    window = next(windows)
+    try:
+        assert window.open_example(path, ask=False)
+        assert not [d for d in window.editor.diagnostics if d.severity == "error"]
+        panel = window.data_panel
+        window.data_dock.show()
+        window.data_dock.raise_()
+        preview = _wait_preview(qtbot, panel)
+        assert preview.not_downloaded in ("mnist", "cifar10", "imdb")
+        assert "not downloaded yet — Download" in panel.preview_label.text()
+        assert panel.builtin.download.isVisible()
+        assert panel.fit_label.text() == "✓ The graph fits this data"  # known shapes
+        _shot(window, f"window_{example}_not_downloaded")
+        window.train()
+        qtbot.waitUntil(lambda: window.last_message is not None, timeout=10_000)
+        title, text = window.last_message
+        assert "not downloaded yet" in text and "Traceback" not in text
+    finally:
+        next(windows, None)
