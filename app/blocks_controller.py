@@ -36,7 +36,7 @@ from app.block_scope import BlockScope, resolve_path
 from app.settings import data_dir
 from engine.graph.block_definition import BLOCK, block_name_of
 from widgets.canvas import theme
-from widgets.canvas.block_item import BLOCK_MIME, BlockItem, block_uses
+from widgets.canvas.block_item import BLOCK_MIME, BlockItem, block_uses, mark_block_output
 from widgets.canvas.node_item import NodeItem
 
 if TYPE_CHECKING:
@@ -134,8 +134,16 @@ class BlocksController(QObject):
             old.close()
             old.deleteLater()
         self._update_breadcrumb()
+        self._mark_output()
         self.update_actions()
         window.view.setFocus()
+
+    def _mark_output(self) -> None:
+        output = None
+        if self.scope is not None:
+            definition = self.window.editor.graph.blocks.get(self.scope.levels[-1].name)
+            output = definition.output if definition is not None else None
+        mark_block_output(self.window.view.graph_scene, output)
 
     def _update_breadcrumb(self) -> None:
         bar = self.window.breadcrumb
@@ -179,6 +187,7 @@ class BlocksController(QObject):
             return
         scope.levels = resolve_path(self.window.editor.graph, scope.path)
         self._update_breadcrumb()
+        self._mark_output()
 
     # -- edits ---------------------------------------------------------------------------------
 

@@ -153,6 +153,9 @@ def test_double_click_enters_a_block_and_the_breadcrumb_or_esc_leaves(cnn, qtbot
     assert scene.node_items["x"].report.output_shape == (1, 8, 8)
     assert scene.node_items["conv2"].report.output_shape == (32, 4, 4)
     assert cnn.inspector.editor is cnn.blocks.scope
+    # The layer whose output leaves the block is marked as such, and only it.
+    marked = [i for i, card in scene.node_items.items() if getattr(card, "output_marker", None)]
+    assert marked == ["conv2"]
 
     cnn.breadcrumb.buttons[0].click()
     assert cnn.blocks.path == []
@@ -203,6 +206,7 @@ def test_renaming_the_output_or_a_port_inside_keeps_the_block_working(cnn, qtbot
         inspector.name_edit.editingFinished.emit()
         assert cnn.view.graph_scene.selected_node_ids() == [new] == [inspector.node_id]
     assert (definition.inputs, definition.output) == (["pixels"], "features")
+    assert cnn.view.graph_scene.node_items["features"].output_marker is not None
     assert cnn.editor.check_result.ok
     assert cnn.editor.check_result.nodes[block].output_shape == (32, 4, 4)
     inspector.name_edit.setText("a.b")  # would clash with the expanded names

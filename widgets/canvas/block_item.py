@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFontMetricsF, QPainterPath, QPen
+from PySide6.QtWidgets import QGraphicsItem
 
 from engine.graph.document import Node
 from widgets.canvas import theme
@@ -34,8 +35,10 @@ __all__ = [
     "BlockInputItem",
     "BlockCardInfo",
     "BlockItem",
+    "OutputMarker",
     "block_card_info",
     "make_item",
+    "mark_block_output",
 ]
 
 #: The node type of a block use (``{"type": "Block", "params": {"block": name}}``).
@@ -344,3 +347,46 @@ class BlockItem(NodeItem):
             event.accept()
             return
         super().mouseDoubleClickEvent(event)
+
+
+class OutputMarker(QGraphicsItem):
+    """A pill right of a card's output port, inside a block: "this layer's output is the
+    block's output"."""
+
+    def __init__(self, card: NodeItem):
+        super().__init__(card)
+        self._font = theme.ui_font(7.5, bold=True)
+        self.text = "block output"
+        width = QFontMetricsF(self._font).horizontalAdvance(self.text) + 16
+        self._rect = QRectF(14, -8, width, 16)
+        self.setPos(card.output.pos())
+        self.setZValue(3)
+        self.setToolTip("The block's output: what follows the block on the outside gets this")
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt's name
+        return self._rect.adjusted(-14, -2, 2, 2)
+
+    def paint(self, painter, option, widget=None) -> None:
+        painter.setRenderHint(painter.RenderHint.Antialiasing)
+        painter.setPen(QPen(BLOCK_COLOR, 1.6))
+        painter.drawLine(QPointF(6, 0), QPointF(self._rect.left(), 0))
+        fill = QColor(BLOCK_COLOR)
+        fill.setAlpha(52)
+        painter.setBrush(fill)
+        painter.setPen(QPen(BLOCK_COLOR.darker(115), 1.0))
+        painter.drawRoundedRect(self._rect, 8, 8)
+        painter.setFont(self._font)
+        painter.setPen(BLOCK_COLOR.lighter(130))
+        painter.drawText(self._rect, Qt.AlignmentFlag.AlignCenter, self.text)
+
+
+def mark_block_output(scene, node_id: str | None) -> None:
+    """Show the output marker on card ``node_id`` of ``scene`` only (``None``: on none)."""
+    for card in scene.node_items.values():
+        marker = getattr(card, "output_marker", None)
+        if marker is not None and card.node_id != node_id:
+            scene.removeItem(marker)
+            card.output_marker = None
+    card = scene.node_items.get(node_id) if node_id else None
+    if card is not None and getattr(card, "output_marker", None) is None:
+        card.output_marker = OutputMarker(card)
