@@ -23,6 +23,7 @@ built from :func:`engine.experiments.changes_for`: one Ctrl+Z restores the proje
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal
@@ -398,7 +399,10 @@ class ExperimentsController(QObject):
             self.view.show_message("No finished trial yet: nothing to apply.", error=True)
             return False
         try:
-            changes = changes_for(editor.project.to_json(), best.values)
+            # The project's folder: a swept schedule counts its steps from the same data.
+            changes = changes_for(
+                editor.project.to_json(), best.values, base_dir=Path(editor.path).parent
+            )
         except SweepError as err:
             self.window.warn("Cannot apply the best trial", str(err))
             return False

@@ -148,6 +148,15 @@ def test_removing_rows_and_an_empty_sweep(qtbot, editor):
     assert not editor.start_button.isEnabled()
 
 
+def test_a_metric_the_runs_do_not_log_is_refused(qtbot, editor):
+    type_row(qtbot, editor.rows[0], "lr", "0.01")
+    assert editor.check()
+    editor.set_options(metric="val_f1_score")
+    assert not editor.check()
+    assert "does not log" in editor.summary.text() or "do not log" in editor.summary.text()
+    assert not editor.start_button.isEnabled()
+
+
 def test_the_metric_presets_the_mode(editor):
     editor.set_options(metric="val_loss")
     assert editor.mode_box.currentData() == "min"

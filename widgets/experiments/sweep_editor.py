@@ -33,6 +33,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.experiments.errors import SweepError
+from engine.experiments.metrics import check_metric, metric_choices
 from widgets.experiments.names import SweepName, sweep_names
 from widgets.experiments.param_row import ParamRow
 from widgets.experiments.validation import RowCheck, check_rows, grid_size
@@ -290,8 +292,14 @@ class SweepEditor(QWidget):
         found = [c.error for c in self.checks if c.error]
         if not [row for row in self.rows if not row.is_blank]:
             found.append("add a parameter to sweep")
-        if not self.metric_box.currentText().strip():
+        metric = self.metric_box.currentText().strip()
+        if not metric:
             found.append("choose the metric that ranks the trials")
+        elif self._project is not None:
+            try:
+                check_metric(self._project, metric)
+            except SweepError as err:
+                found.append(str(err))
         return found
 
     # -- checking --------------------------------------------------------------------------
@@ -365,13 +373,7 @@ class SweepEditor(QWidget):
 
     def _set_metrics(self, project_json: dict[str, Any] | None) -> None:
         current = self.metric_box.currentText()
-        names = ["val_loss", "loss"]
-        training = (project_json or {}).get("training") or {}
-        for metric in training.get("metrics") or []:
-            name = metric.get("name") if isinstance(metric, dict) else metric
-            if isinstance(name, str):
-                names[:0] = [f"val_{name}"]
-                names.append(name)
+        names = metric_choices(project_json) if project_json else ["val_loss", "loss"]
         with QSignalBlocker(self.metric_box):
             self.metric_box.clear()
             self.metric_box.addItems(names)
