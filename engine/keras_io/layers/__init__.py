@@ -9,6 +9,7 @@ import importlib
 _MODULES = (
     "core",
     "convolutional",
+    "convolutional_more",
     "pooling",
     "normalization",
     "recurrent",

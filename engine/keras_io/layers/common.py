@@ -175,3 +175,14 @@ def choices(engine_type: str, param: str) -> tuple:
 
 def engine_activation(config: dict, engine_type: str, key: str = "activation") -> str:
     return activation(config, key, choices(engine_type, key))
+
+
+def penalty_keys(engine_type: str) -> tuple[str, ...]:
+    """The engine type's regularizer and constraint params (Keras's names)."""
+    from engine.layers.base import get_layer_class  # noqa: PLC0415
+
+    return tuple(
+        p.name
+        for p in get_layer_class(engine_type).params
+        if p.kind in ("regularizer", "constraint")
+    )

@@ -70,3 +70,24 @@ def _layer_norm(config, inputs):
 
 register(KerasMapping("BatchNormalization", "BatchNormalization", _batch_norm, _norm_to_keras))
 register(KerasMapping("LayerNormalization", "LayerNormalization", _layer_norm, _norm_to_keras))
+
+
+def _group_norm(config, inputs):
+    params = {
+        "groups": int(config.get("groups", 32)),
+        "axis": _axis(config, inputs, -1),
+        "epsilon": float(config.get("epsilon", 1e-3)),
+        "center": bool(config.get("center", True)),
+        "scale": bool(config.get("scale", True)),
+        **penalties(config, NORM_PENALTIES),
+    }
+    return EngineNode("GroupNormalization", params)
+
+
+def _group_norm_to_keras(layer):
+    return {"groups": layer.config["groups"], **_norm_to_keras(layer)}
+
+
+register(
+    KerasMapping("GroupNormalization", "GroupNormalization", _group_norm, _group_norm_to_keras)
+)

@@ -240,3 +240,23 @@ def test_h5_external_link_is_refused(tmp_path):
         f["model_weights/x"] = h5py.ExternalLink("/etc/passwd", "/")
     with pytest.raises(KerasImportError, match="links to another file"):
         import_keras(path)
+
+
+def test_conv1d_text_model(tmp_path):
+    model = keras.Sequential(
+        [
+            keras.Input((12,), dtype="int32"),
+            layers.Embedding(30, 8),
+            layers.Conv1D(6, 3, activation="relu", padding="same"),
+            layers.MaxPooling1D(2),
+            layers.Conv1D(4, 3, activation="relu"),
+            layers.GlobalMaxPooling1D(),
+            layers.Dense(1, activation="sigmoid"),
+        ]
+    )
+    _randomize(model)
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    result = import_keras(_save(model, tmp_path))
+    _compare(model, result, RNG.integers(0, 30, (5, 12)))
+    assert not [n for n in result.document.nodes if n.type == "Permute"]  # same layout
+    assert result.training["loss"] == "binary_crossentropy"

@@ -64,6 +64,15 @@ SEQUENTIAL_CASES = {
     "ZeroPadding2D": image(L.ZeroPadding2D(((1, 0), (2, 1)))),
     "Cropping2D": image(L.Cropping2D(((1, 0), (0, 2)))),
     "UpSampling2D": image(L.UpSampling2D((2, 1), interpolation="bilinear")),
+    "Conv1D": seq(L.Conv1D(4, 3, padding="causal", dilation_rate=2), steps=7),
+    "MaxPooling1D": seq(L.MaxPooling1D(3, strides=2, padding="same"), steps=7),
+    "AveragePooling1D": seq(L.AveragePooling1D(2), steps=6),
+    "GlobalAveragePooling1D": seq(L.GlobalAveragePooling1D()),
+    "GlobalMaxPooling1D": seq(L.GlobalMaxPooling1D()),
+    "Conv2DTranspose": image(L.Conv2DTranspose(2, 3, strides=2, padding="same")),
+    "DepthwiseConv2D": image(L.DepthwiseConv2D(3, depth_multiplier=2)),
+    "SeparableConv2D": image(L.SeparableConv2D(4, 3, depth_multiplier=2, padding="same")),
+    "GroupNormalization": image(L.Conv2D(4, 1), L.GroupNormalization(groups=2)),
 }
 
 
