@@ -119,7 +119,13 @@ def cell(record: RunRecord, column: int, live: bool = False) -> SortableItem:
     elif column == NAME:
         text, sort = record.name, record.name.lower()
         parent = f"\ncontinues run {record.parent}" if record.parent else ""
-        tip = f"{record.name}: run {record.id} ({record.source}){parent}"
+        tag = record.experiment or {}
+        trial = (
+            f"\ntrial {tag.get('trial')} of experiment '{tag.get('name') or tag.get('id')}'"
+            if tag
+            else ""
+        )
+        tip = f"{record.name}: run {record.id} ({record.source}){parent}{trial}"
     elif column == DATE:
         text, sort = _date(record.created), record.created
     elif column == STATUS:

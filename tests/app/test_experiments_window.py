@@ -26,6 +26,7 @@ from engine.experiments import ExperimentStore, resolve_params  # noqa: E402
 from engine.runs import RunStore, runs_dir_for  # noqa: E402
 from tests.gui_window import discarding_window  # noqa: E402
 from widgets.experiments.trials_table import METRIC  # noqa: E402
+from widgets.runs_table import NAME  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "resources" / "examples" / "digits_mlp.lcproj"
@@ -98,6 +99,9 @@ def test_a_sweep_of_six_rates_records_six_runs_and_applies_the_best(qtbot, windo
         assert record.experiment["trial"] == trial.id
         assert record.learning_rate == pytest.approx(trial.values["learning_rate"])
         assert record.history["val_accuracy"][-1] == pytest.approx(trial.metric)
+        row = window.runs_panel.row_of(record.id)  # the Runs panel names its experiment
+        tip = window.runs_panel.table.item(row, NAME).toolTip()
+        assert f"trial {trial.id} of experiment '{experiment.name}'" in tip
 
     # The table ranks the trials by val_accuracy, best first.
     shown = [float(t) for t in view.table.column_texts(METRIC)]
