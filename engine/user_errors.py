@@ -20,6 +20,7 @@ def user_error_types() -> tuple[type[BaseException], ...]:
     from engine.graph.project import ProjectError  # noqa: PLC0415
     from engine.graph.session import ProjectInvalid  # noqa: PLC0415
     from engine.io import ModelFileError  # noqa: PLC0415
+    from engine.keras_io.errors import KerasExportError, KerasImportError  # noqa: PLC0415
 
     return (
         BackendError,
@@ -27,6 +28,8 @@ def user_error_types() -> tuple[type[BaseException], ...]:
         DataError,
         GraphError,
         GraphFormatError,
+        KerasExportError,
+        KerasImportError,
         ModelFileError,
         PretrainedError,
         ProjectError,
