@@ -126,6 +126,15 @@ class ExperimentsController(QObject):
         if editor is not self.window.editor:
             return
         root = runs_root(editor.path)
+        moved = self.running and self.store is not None and self.store.runs_dir != root
+        if moved:  # saved elsewhere while trials ran: the experiment stays where it was
+            where = self.store.root
+            self.shutdown()
+            self.window.warn(
+                "Experiment stopped",
+                f"The project was saved to a new place, so the experiment was stopped. It "
+                f"stays in {where} with the old project file; open that file to continue it.",
+            )
         self.store = ExperimentStore(root) if editor.path is not None else None
         self.run_store = RunStore(root)
         self._records = {}

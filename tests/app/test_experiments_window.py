@@ -289,3 +289,17 @@ def test_closing_the_window_stops_the_experiment_and_keeps_the_rest(qtbot, windo
 
 def _an_epoch(event):
     return event["kind"] == "epoch"
+
+
+def test_saving_elsewhere_while_trials_run_stops_the_experiment(qtbot, window, project, tmp_path):
+    view = open_view(window, project)
+    type_sweep(qtbot, view, "learning_rate", "1e-3,2e-3", epochs=500)
+    controller = window.experiments
+    with qtbot.waitSignal(controller.event, timeout=SWEEP_S, check_params_cb=_an_epoch):
+        qtbot.mouseClick(view.editor.start_button, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(controller.experimentEnded, timeout=30_000):
+        window.editor.save(tmp_path / "moved" / "copy.lcproj")
+    assert window.last_message[0] == "Experiment stopped"
+    old = ExperimentStore(runs_dir_for(project)).list()[0]
+    assert [t.status for t in old.trials] == ["stopped", "pending"]
+    assert view.chooser.count() == 1  # the new place has no experiments yet
