@@ -5,11 +5,12 @@ against its pinned SHA-256 (and size) before it enters the cache, whether it was
 (:mod:`engine.datasets.download`) or installed from disk (``layercanvas datasets add``).
 
 Sources. The URLs and SHA-256 of ``mnist.npz``, ``imdb.npz`` and ``reuters.npz`` are Keras's
-own (``keras/src/datasets/*.py``). Fashion-MNIST's gz files are the ones Keras downloads from
-the same bucket; their SHA-256 are the ones Zalando's files hash to, as pinned by many public
-projects. CIFAR comes in its official *binary* versions (``cifar-*-binary.tar.gz`` from the
-authors' page), not the Python-pickle versions Keras uses, because loading must never
-unpickle; their SHA-256 are the ones TensorFlow Datasets and other public loaders pin.
+own (``keras/src/datasets/*.py``). Fashion-MNIST's gz files come from Zalando's repository,
+with the SHA-256 its files hash to, as pinned by many public projects (Keras downloads the
+same four files from its bucket but pins no checksum). CIFAR comes in its official *binary*
+versions (``cifar-*-binary.tar.gz`` from the authors' page), not the Python-pickle versions
+Keras uses, because loading must never unpickle; their SHA-256 are the ones TensorFlow
+Datasets and other public loaders pin.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ __all__ = ["RemoteFile", "RemoteDataset", "CATALOG", "format_size", "remote_data
 
 _KERAS = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 _KRIZ = "https://www.cs.toronto.edu/~kriz/"
+_ZALANDO = "https://github.com/zalandoresearch/fashion-mnist/raw/master/data/fashion/"
 
 
 @dataclass(frozen=True)
@@ -125,25 +127,25 @@ CATALOG: dict[str, RemoteDataset] = {
             files=(
                 RemoteFile(
                     "train-labels-idx1-ubyte.gz",
-                    _KERAS + "train-labels-idx1-ubyte.gz",
+                    _ZALANDO + "train-labels-idx1-ubyte.gz",
                     29_515,
                     "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
                 ),
                 RemoteFile(
                     "train-images-idx3-ubyte.gz",
-                    _KERAS + "train-images-idx3-ubyte.gz",
+                    _ZALANDO + "train-images-idx3-ubyte.gz",
                     26_421_880,
                     "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
                 ),
                 RemoteFile(
                     "t10k-labels-idx1-ubyte.gz",
-                    _KERAS + "t10k-labels-idx1-ubyte.gz",
+                    _ZALANDO + "t10k-labels-idx1-ubyte.gz",
                     5_148,
                     "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
                 ),
                 RemoteFile(
                     "t10k-images-idx3-ubyte.gz",
-                    _KERAS + "t10k-images-idx3-ubyte.gz",
+                    _ZALANDO + "t10k-images-idx3-ubyte.gz",
                     4_422_102,
                     "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
                 ),
