@@ -18,7 +18,10 @@ from engine.layers.base import (
     register,
 )
 from engine.layers.convolutional import Conv2D
+from engine.layers.convolutional_1d import Conv1D
+from engine.layers.convolutional_transpose import Conv2DTranspose
 from engine.layers.core import Activation, Dense
+from engine.layers.depthwise import DepthwiseConv2D, SeparableConv2D
 from engine.layers.dot import Dot
 from engine.layers.embedding import Embedding
 from engine.layers.group_normalization import GroupNormalization
@@ -31,7 +34,6 @@ from engine.layers.merging import (
     Multiply,
     Subtract,
 )
-from engine.layers.noise import GaussianDropout, GaussianNoise
 from engine.layers.normalization import BatchNormalization, LayerNormalization
 from engine.layers.pooling import (
     AveragePooling2D,
@@ -39,13 +41,14 @@ from engine.layers.pooling import (
     GlobalMaxPooling2D,
     MaxPooling2D,
 )
-from engine.layers.recurrent import GRU, LSTM, SimpleRNN
-from engine.layers.regularization import (
-    ActivityRegularization,
-    Dropout,
-    SpatialDropout1D,
-    SpatialDropout2D,
+from engine.layers.pooling_1d import (
+    AveragePooling1D,
+    GlobalAveragePooling1D,
+    GlobalMaxPooling1D,
+    MaxPooling1D,
 )
+from engine.layers.recurrent import GRU, LSTM, SimpleRNN
+from engine.layers.regularization import Dropout
 from engine.layers.resampling import Cropping2D, UpSampling2D, ZeroPadding2D
 from engine.layers.reshaping import Flatten, Permute, RepeatVector, Reshape
 from engine.layers.schema import Param, ParameterError
@@ -79,9 +82,9 @@ __all__ += ["ELU", "LeakyReLU", "Softmax"]
 __all__ += ["GELU", "PReLU", "ReLU"]
 __all__ += ["Average", "Dot", "Maximum", "Minimum"]
 __all__ += ["GroupNormalization"]
-__all__ += ["ActivityRegularization", "GaussianDropout", "GaussianNoise"]
-__all__ += ["SpatialDropout1D", "SpatialDropout2D"]
 __all__ += ["Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D"]
 __all__ += ["GlobalMaxPooling2D"]
 __all__ += ["GRU", "LSTM", "SimpleRNN"]
 __all__ += ["Cropping2D", "Permute", "RepeatVector", "UpSampling2D", "ZeroPadding2D"]
+__all__ += ["Conv1D", "Conv2DTranspose", "DepthwiseConv2D", "SeparableConv2D"]
+__all__ += ["AveragePooling1D", "GlobalAveragePooling1D", "GlobalMaxPooling1D", "MaxPooling1D"]

@@ -18,6 +18,12 @@ import math
 
 from engine.autodiff import kernels_conv
 from engine.layers.conv_params import MAX_PAD
+from engine.onnx.import_conv1d import (
+    data_rank,
+    import_conv_1d,
+    import_pool_1d,
+    import_reduce_1d,
+)
 from engine.onnx.import_dense import PendingLayer
 from engine.onnx.import_errors import Unsupported
 from engine.onnx.import_registry import attr, imports
@@ -76,6 +82,11 @@ def engine_padding(pads: Pads, spatial, kernel, strides, dilations):
 
 @imports("Conv")
 def import_conv(ctx, node):
+    if data_rank(ctx, node.input[0]) == 3:
+        import_conv_1d(ctx, node)
+        return
+    if fold_pointwise(ctx, node):
+        return
     sym = _image(ctx, node)
     group = int(attr(node, "group", 1))
     kernel = ctx.float_const(node.input[1], "the kernel W")
@@ -137,6 +148,74 @@ class PendingDepthwise(PendingLayer):
         )
 
 
+class PendingSeparable(PendingLayer):
+    """A DepthwiseConv2D (no bias, no activation) followed by a 1x1 Conv: SeparableConv2D,
+    whose bias and activation may still be folded in. ``kernel`` is the pointwise kernel."""
+
+    def __init__(self, node_name, source, config, depthwise, pointwise, bias, out_shape):
+        super().__init__("SeparableConv2D", node_name, source, config, pointwise, bias, out_shape)
+        self.depthwise = depthwise
+
+    def with_bias(self, bias) -> PendingSeparable:
+        return PendingSeparable(
+            self.node_name,
+            self.source,
+            self.config,
+            self.depthwise,
+            self.kernel,
+            bias,
+            self.out_shape,
+        )
+
+    def build(self, ctx) -> Sym:
+        weights = [self.depthwise, self.kernel] + ([] if self.bias is None else [self.bias])
+        out = ctx.call_layer(
+            self.type_name,
+            self.node_name,
+            self.source,
+            weights=weights,
+            activation=self.activation,
+            use_bias=self.bias is not None,
+            **self.config,
+        )
+        return Sym(out)
+
+
+def fold_pointwise(ctx, node) -> bool:
+    """A 1x1 Conv right after a bias-free, linear DepthwiseConv2D that nothing else reads
+    becomes one SeparableConv2D (the exporter writes SeparableConv2D this way)."""
+    value = ctx.value(node.input[0])
+    if not (
+        isinstance(value, PendingDepthwise)
+        and value.bias is None
+        and value.activation == "linear"
+        and ctx.private(node.input[0])
+    ):
+        return False
+    kernel = ctx.float_const(node.input[1], "the kernel W")
+    plain_1x1 = (
+        kernel.ndim == 4
+        and kernel.shape[1:] == (value.bias_shape, 1, 1)
+        and int(attr(node, "group", 1)) == 1
+        and _pair(attr(node, "strides"), 1, "strides") == (1, 1)
+        and _pair(attr(node, "dilations"), 1, "dilations") == (1, 1)
+        and not any(attr(node, "pads") or [])
+        and attr(node, "auto_pad", "NOTSET") in ("NOTSET", "VALID")
+    )
+    if not plain_1x1:
+        return False
+    bias = (
+        ctx.float_const(node.input[2], "the bias B").reshape(-1) if ctx.has_input(node, 2) else None
+    )
+    config = dict(value.config, filters=int(kernel.shape[0]))
+    out_shape = (int(kernel.shape[0]), *value.out_shape[1:])
+    pending = PendingSeparable(
+        value.node_name, value.source, config, value.kernel, kernel, bias, out_shape
+    )
+    ctx.set(node.output[0], pending)
+    return True
+
+
 def _ceil_length(size, k, s, before, after) -> int:
     """ONNX's output length with ``ceil_mode=1`` (a last window must start inside)."""
     out = math.ceil((size + before + after - k) / s) + 1
@@ -149,6 +228,9 @@ def _ceil_length(size, k, s, before, after) -> int:
 def import_pool(ctx, node):
     if ctx.outputs_used(node, 1):
         raise Unsupported("the Indices output of MaxPool is used")
+    if data_rank(ctx, node.input[0]) == 3:
+        import_pool_1d(ctx, node)
+        return
     sym = _image(ctx, node)
     kernel = _pair(attr(node, "kernel_shape"), 1, "kernel_shape")
     strides = _pair(attr(node, "strides"), 1, "strides")
@@ -236,6 +318,8 @@ def import_reduce(ctx, node):
         axes = ctx.ints(node.input[1], "axes") if ctx.has_input(node, 1) else None
     else:
         axes = attr(node, "axes")
+    if data_rank(ctx, node.input[0]) == 3 and import_reduce_1d(ctx, node, axes):
+        return
     sym = ctx.plain(node.input[0])
     if axes is None or sym.rank != 4 or sorted(int(a) % 4 for a in axes) != [2, 3]:
         raise Unsupported(

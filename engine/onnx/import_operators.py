@@ -6,6 +6,7 @@ from __future__ import annotations
 from engine.onnx import (  # noqa: F401 - imported for their registrations
     import_activation,
     import_conv,
+    import_conv_transpose,
     import_dense,
     import_dot,
     import_group_norm,

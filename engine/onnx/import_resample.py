@@ -255,15 +255,17 @@ def import_tile(ctx, node):
     sym = ctx.sym(node.input[0])
     repeats = ctx.ints(node.input[1], "repeats")
     shape = sym.onnx_shape
+    vector_pattern = len(shape) == 3 and shape[1] == 1 and len(repeats) == 3
+    if vector_pattern and repeats[0] == 1 and repeats[2] == 1:
+        _repeat_vector(ctx, node, sym, repeats[1])
+        return
     if repeats and all(r == 1 for r in repeats):
         ctx.set(node.output[0], ctx.value(node.input[0]))
         return
-    if len(shape) != 3 or shape[1] != 1 or len(repeats) != 3 or repeats[0] != 1 or repeats[2] != 1:
-        raise Unsupported(
-            f"Tile of {shape} by {repeats}: only repeating a vector along a new time axis "
-            "(RepeatVector) has a layer"
-        )
-    _repeat_vector(ctx, node, sym, repeats[1])
+    raise Unsupported(
+        f"Tile of {shape} by {repeats}: only repeating a vector along a new time axis "
+        "(RepeatVector) has a layer"
+    )
 
 
 def expand_data(ctx, node, target) -> bool:

@@ -126,3 +126,131 @@ def test_permute_and_repeat_vector():
     parity(L.Permute((2, 3, 1)), normal(2, 3, 4, 5), [], lambda t: t.permute(0, 2, 3, 1))
     parity(L.Permute((2, 1)), normal(3, 4, 5), [], lambda t: t.permute(0, 2, 1))
     parity(L.RepeatVector(4), normal(3, 5), [], lambda t: t.unsqueeze(1).repeat(1, 4, 1))
+
+
+# -- 1-D layers on (N, T, F) sequences ----------------------------------------------------------
+
+
+def _conv1d_reference(strides, padding, dilation, groups, k):
+    def reference(x, kernel, bias):
+        t = x.transpose(1, 2)  # PyTorch's Conv1d wants (N, C, L)
+        if padding == "causal":
+            t = F.pad(t, ((k - 1) * dilation, 0))
+        elif padding == "same":
+            steps = x.shape[1]
+            out = -(-steps // strides)
+            total = max((out - 1) * strides + (k - 1) * dilation + 1 - steps, 0)
+            t = F.pad(t, (total // 2, total - total // 2))
+        y = F.conv1d(t, kernel, bias, stride=strides, dilation=dilation, groups=groups)
+        return torch.relu(y).transpose(1, 2)
+
+    return reference
+
+
+@pytest.mark.parametrize(
+    ("strides", "padding", "dilation", "groups"),
+    [
+        (1, "valid", 1, 1),
+        (2, "same", 1, 1),
+        (1, "causal", 2, 1),
+        (1, "same", 1, 2),
+        (3, "valid", 1, 2),
+    ],
+)
+def test_conv1d(strides, padding, dilation, groups):
+    k, features, filters = 3, 4, 6
+    x = normal(2, 9, features)
+    kernel, bias = normal(filters, features // groups, k), normal(filters)
+    layer = L.Conv1D(
+        filters,
+        k,
+        strides=strides,
+        padding=padding,
+        dilation_rate=dilation,
+        groups=groups,
+        activation="relu",
+    )
+    parity(layer, x, [kernel, bias], _conv1d_reference(strides, padding, dilation, groups, k))
+
+
+@pytest.mark.parametrize("padding", ["valid", "same"])
+def test_pooling_1d(padding):
+    x = normal(2, 9, 3)
+    pad = (1, 1) if padding == "same" else (0, 0)  # 9 steps, window 3, stride 2: 5 outputs
+
+    def max_ref(t):
+        t = F.pad(t.transpose(1, 2), pad, value=-float("inf"))
+        return F.max_pool1d(t, 3, 2).transpose(1, 2)
+
+    def avg_ref(t):
+        t = t.transpose(1, 2)
+        total = F.avg_pool1d(F.pad(t, pad), 3, 2) * 3
+        counts = F.avg_pool1d(F.pad(torch.ones_like(t), pad), 3, 2) * 3
+        return (total / counts).transpose(1, 2)
+
+    parity(L.MaxPooling1D(3, strides=2, padding=padding), x, [], max_ref)
+    parity(L.AveragePooling1D(3, strides=2, padding=padding), x, [], avg_ref)
+
+
+def test_global_pooling_1d():
+    x = normal(3, 5, 4)
+    parity(L.GlobalAveragePooling1D(), x, [], lambda t: t.mean(dim=1))
+    parity(L.GlobalMaxPooling1D(keepdims=True), x, [], lambda t: t.amax(dim=1, keepdim=True))
+
+
+# -- Conv2DTranspose, DepthwiseConv2D, SeparableConv2D --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("strides", "padding", "output_padding", "dilation"),
+    [
+        (2, ((1, 1), (1, 1)), (1, 1), 1),
+        (1, ((0, 0), (0, 0)), None, 2),
+        (3, ((2, 0), (0, 1)), None, 1),
+    ],
+)
+def test_conv2d_transpose_with_explicit_padding_is_pytorchs(
+    strides, padding, output_padding, dilation
+):
+    x, kernel, bias = normal(2, 3, 4, 5), normal(3, 5, 3, 3), normal(5)
+    layer = L.Conv2DTranspose(
+        5,
+        3,
+        strides=strides,
+        padding=padding,
+        output_padding=output_padding,
+        dilation_rate=dilation,
+        activation="relu",
+    )
+    (top, bottom), (left, right) = padding
+
+    def reference(x, k, b):
+        # ONNX's rule, from PyTorch's full (unpadded) result: rows top .. full - bottom +
+        # output_padding are kept; rows past the full result hold only the bias.
+        y = F.conv_transpose2d(x, k, b, stride=strides, dilation=dilation)
+        extra = output_padding or (0, 0)
+        y = F.pad(y - b.view(1, -1, 1, 1), (0, extra[1], 0, extra[0])) + b.view(1, -1, 1, 1)
+        h, w = y.shape[2:]
+        return torch.relu(y[:, :, top : h - bottom, left : w - right])
+
+    parity(layer, x, [kernel, bias], reference)
+
+
+def test_depthwise_and_separable():
+    x = normal(2, 3, 6, 7)
+    depthwise, bias = normal(3, 2, 3, 3), normal(6)
+    layer = L.DepthwiseConv2D(3, strides=2, padding=1, depth_multiplier=2, activation="relu")
+
+    def reference(t, k, b):
+        kernel = k.reshape(6, 1, 3, 3)
+        return torch.relu(F.conv2d(t, kernel, b, stride=2, padding=1, groups=3))
+
+    parity(layer, x, [depthwise, bias], reference)
+    pointwise, bias = normal(4, 6, 1, 1), normal(4)
+    layer = L.SeparableConv2D(4, 3, padding="same", depth_multiplier=2)
+
+    def separable(t, k, p, b):
+        middle = F.conv2d(t, k.reshape(6, 1, 3, 3), padding=1, groups=3)
+        return F.conv2d(middle, p, b)
+
+    parity(layer, x, [depthwise, pointwise, bias], separable)

@@ -158,3 +158,68 @@ def test_permute_and_repeat_vector():
         {"axes": np.array([1], np.int64), "shape": np.array([1, 3, 5], np.int64)},
     )
     assert check(expand, ["RepeatVector"]).model.layers[1].n == 3
+
+
+class SequenceConv(nn.Module):
+    """PyTorch's text-CNN shape: (N, T, F) -> transpose -> Conv1d -> ReLU -> pool -> back."""
+
+    def __init__(self, pool: str):
+        super().__init__()
+        self.conv = nn.Conv1d(4, 6, 3, padding=1)
+        self.pool = pool
+
+    def forward(self, x):
+        y = torch.relu(self.conv(x.transpose(1, 2)))
+        if self.pool == "max":
+            return nn.functional.max_pool1d(y, 2).transpose(1, 2)
+        if self.pool == "mean":
+            return y.mean(dim=2)
+        return y.transpose(1, 2)
+
+
+@pytest.mark.parametrize(
+    ("pool", "types"),
+    [
+        ("none", ["Conv1D"]),
+        ("max", ["Conv1D", "MaxPooling1D"]),
+        ("mean", ["Conv1D", "GlobalAveragePooling1D"]),
+    ],
+)
+def test_pytorch_conv1d_on_sequences(pool, types):
+    result = check(torch_onnx(SequenceConv(pool), (7, 4)), types)
+    conv = result.model.layers[1]
+    assert conv.padding == "same" and conv.activation == "relu"
+
+
+def test_pytorch_conv1d_on_channels_first_data_gets_permutes():
+    model = torch_onnx(nn.Conv1d(3, 5, 2, stride=2), (3, 8))
+    check(model, ["Permute", "Conv1D", "Permute"])
+
+
+@pytest.mark.parametrize(
+    ("module", "padding", "output_padding"),
+    [
+        (nn.ConvTranspose2d(3, 4, 2, stride=2), "valid", None),
+        # The same rows as padding=1 + output_padding=1: one dropped at the top only.
+        (
+            nn.ConvTranspose2d(3, 4, 3, stride=2, padding=1, output_padding=1),
+            ((1, 0), (1, 0)),
+            None,
+        ),
+        (nn.ConvTranspose2d(3, 2, 3, stride=1, padding=1), "same", None),
+    ],
+)
+def test_pytorch_conv_transpose(module, padding, output_padding):
+    layer = check(torch_onnx(module, (3, 4, 5)), ["Conv2DTranspose"]).model.layers[1]
+    assert (layer.padding, layer.output_padding) == (padding, output_padding)
+
+
+def test_pytorch_depthwise_and_separable():
+    depthwise = nn.Conv2d(4, 8, 3, padding=1, groups=4)
+    layer = check(torch_onnx(depthwise, (4, 5, 6)), ["DepthwiseConv2D"]).model.layers[1]
+    assert layer.depth_multiplier == 2
+    separable = nn.Sequential(
+        nn.Conv2d(4, 4, 3, stride=2, padding=1, groups=4, bias=False), nn.Conv2d(4, 6, 1), nn.ReLU()
+    )
+    layer = check(torch_onnx(separable, (4, 7, 6)), ["SeparableConv2D"]).model.layers[1]
+    assert (layer.filters, layer.activation, layer.padding) == (6, "relu", ((1, 1), (1, 1)))
