@@ -295,6 +295,7 @@ class ExperimentsView(QWidget):
         has_rows = shown is not None and bool(shown.rows)
         self.table.setVisible(has_rows)
         self.empty.setVisible(not has_rows)
+        self.tabs.setVisible(has_rows)  # no empty plots: the hint has the room
         counts = shown.counts if shown is not None else {}
         left = counts.get("pending", 0) + counts.get("running", 0)
         # Stop and Skip exist only while trials run; Continue only while some are left.
