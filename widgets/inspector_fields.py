@@ -29,6 +29,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from widgets.padding_text import PADDING_HINT, padding_text, parse_padding
+
 __all__ = ["NONE_TEXT", "Field", "list_text", "make_field", "parse_int_list"]
 
 _INT_LIMIT = 2**31 - 1
@@ -422,6 +424,36 @@ class _PenaltyField(Field):
         return known
 
 
+class _PaddingField(Field):
+    """``padding``: a named choice from the list, or explicit zeros typed as ``1``,
+    ``1, 2`` or ``top, bottom, left, right`` (see :mod:`widgets.padding_text`)."""
+
+    def _make(self) -> QWidget:
+        box = QComboBox()
+        box.setEditable(True)
+        box.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self._choices = list(self.param.get("choices") or [])
+        box.addItems(self._choices)
+        box.lineEdit().setPlaceholderText(PADDING_HINT)
+        box.activated.connect(lambda i: self._finished(box.itemText(i)))
+        box.lineEdit().editingFinished.connect(lambda: self._finished(box.currentText()))
+        self._shown = None
+        return box
+
+    def _finished(self, text: str) -> None:
+        value, problem = parse_padding(text, self._choices)
+        self.set_problem(problem)
+        if problem is None and value != self._shown:
+            self._shown = value
+            self.commit(value)
+
+    def show_value(self, value: Any) -> bool:
+        with QSignalBlocker(self.widget):
+            self.widget.setEditText(padding_text(value))
+        self._shown = parse_padding(padding_text(value), self._choices)[0]
+        return self._shown is not None
+
+
 _FIELDS: dict[str, type[Field]] = {
     "int": _IntField,
     "float": _FloatField,
@@ -433,6 +465,7 @@ _FIELDS: dict[str, type[Field]] = {
     "str": _TextField,
     "regularizer": _PenaltyField,
     "constraint": _PenaltyField,
+    "padding": _PaddingField,
 }
 
 
