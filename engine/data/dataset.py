@@ -189,10 +189,13 @@ class Dataset:
         """The samples at ``indices`` (in that order), with every other attribute kept."""
         idx = np.asarray(indices, dtype=np.int64)
         texts = None if self.texts is None else [self.texts[i] for i in idx]
+        take: np.ndarray | slice = idx
+        if len(idx) and idx[-1] - idx[0] == len(idx) - 1 and np.all(np.diff(idx) == 1):
+            take = slice(int(idx[0]), int(idx[-1]) + 1)  # a contiguous block: a view, no copy
         return dataclasses.replace(
             self,
-            x=self.x[idx],
-            y=self.y[idx],
+            x=self.x[take],
+            y=self.y[take],
             texts=texts,
             name=self.name if name is None else name,
             notes=list(self.notes),

@@ -4,9 +4,11 @@ Each loader reads the set from the cache (never downloads: the project then says
 not downloaded yet" through :class:`~engine.datasets.cache.DatasetNotDownloaded`, a
 DataError, and the app offers a Download button) and returns its *training* split as a
 :class:`Dataset` — the official test split stays out, so a project's validation split comes
-from the training data as for every other set. Images stay uint8 ``(N, C, H, W)``: the batch
-loader turns each batch into float32 as it is built, so the whole set is never copied to
-float (put a ``BatchNormalization`` first in the graph, or scale in the model, to normalise).
+from the training data. Images stay uint8 ``(N, C, H, W)``: the batch loader turns each batch
+into float32 as it is built, so the whole set is never copied to float (put a
+``BatchNormalization`` first in the graph, or scale in the model, to normalise). Image sets
+are ``ordered``: their validation share is the last block of the (already shuffled) training
+file, as Keras's ``validation_split`` takes it, so the splits are views and cost no copy.
 Text sets are padded (zeros in front) or cut to ``maxlen`` word ids, of the ``num_words``
 most frequent words.
 
@@ -45,6 +47,9 @@ def _images(name: str, x: np.ndarray, y: np.ndarray, class_names: list[str]) -> 
         class_names=list(class_names),
         description=f"{entry.title} (training split, {len(x)} images)",
         metadata={"source": "dataset cache", "test_samples": entry.test_samples},
+        # The files are in random order already: the validation share is the last block,
+        # as Keras's validation_split takes it, and contiguous blocks are views, not copies.
+        ordered=True,
     )
 
 

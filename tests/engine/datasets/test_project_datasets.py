@@ -44,6 +44,9 @@ def test_mnist_project_dataset_keeps_uint8_and_batches_become_float(cache, tmp_p
     np.testing.assert_array_equal(ds.x[:, 0], truth["x_train"])  # the training split only
     data = prepare(ds)
     assert data.train.x.dtype == np.uint8 and len(data.validation) == 50
+    # Keras's validation_split: the last block; both splits are views of the loaded images.
+    assert np.shares_memory(data.train.x, ds.x) and np.shares_memory(data.validation.x, ds.x)
+    np.testing.assert_array_equal(data.validation.x, ds.x[150:])
     loader = data.train_loader(batch_size=16, prefetch=False)
     assert loader.x is data.train.x  # epochs index into it; nothing is copied per epoch
     order = loader.order(0)
