@@ -129,7 +129,6 @@ def test_a_sweep_of_six_rates_records_six_runs_and_applies_the_best(qtbot, windo
     rate = editor.settings("training")["optimizer"]["learning_rate"]
     assert rate == pytest.approx(best.values["learning_rate"])
     assert editor.undo_stack.count() == steps + 1
-    assert window.training_panel  # the training panel follows the document (not a copy)
     editor.undo_stack.undo()
     assert editor.settings("training")["optimizer"]["learning_rate"] == 0.003
 
@@ -303,3 +302,36 @@ def test_saving_elsewhere_while_trials_run_stops_the_experiment(qtbot, window, p
     old = ExperimentStore(runs_dir_for(project)).list()[0]
     assert [t.status for t in old.trials] == ["stopped", "pending"]
     assert view.chooser.count() == 1  # the new place has no experiments yet
+
+
+def test_apply_best_sets_training_and_layer_values_in_one_step(qtbot, window, project):
+    # A finished experiment on record (its metrics written as a runner would).
+    data = json.loads(project.read_text())
+    params = resolve_params(data, ["lr=0.01,0.001", "hidden.units=16,128"])
+    store = ExperimentStore(runs_dir_for(project))
+    experiment = store.create(params, epochs=1, project=data, name="lr × units")
+    for trial, value in zip(experiment.trials, [0.7, 0.95, 0.8, 0.6], strict=True):
+        trial.status, trial.metric = "finished", value
+    experiment.status = "finished"
+    store.save(experiment)
+
+    view = open_view(window, project)
+    view.chooser.setCurrentIndex(1)
+    assert view.table.rows[0].values == {"learning_rate": 0.01, "hidden.units": 128}
+    editor = window.editor
+    before = editor.project.to_json()
+    steps = editor.undo_stack.count()
+    qtbot.mouseClick(view.apply_button, Qt.MouseButton.LeftButton)
+    assert editor.undo_stack.count() == steps + 1
+    assert editor.undo_stack.undoText() == "Apply best of 'lr × units'"
+    assert editor.settings("training")["optimizer"]["learning_rate"] == 0.01
+    assert editor.graph.node("hidden").params["units"] == 128
+    assert window.training_panel.rate_box.value() == pytest.approx(0.01)  # panels follow
+    assert editor.modified
+    editor.undo_stack.undo()
+    assert editor.project.to_json() == before
+    assert not editor.modified
+    # Applying what the project already has changes nothing and adds no step.
+    editor.undo_stack.redo()
+    assert window.experiments.apply_best(experiment.id) is False
+    assert editor.undo_stack.count() == steps + 1
