@@ -30,8 +30,8 @@ from engine.data.errors import DataError
 
 __all__ = ["Ragged", "read_npz", "read_pickled_object_array"]
 
-#: Largest member an archive may hold once decompressed (the real IMDB arrays are ~100 MB).
-MAX_MEMBER_BYTES = 1 << 30
+#: Largest member read once decompressed (IMDB's largest is ~15 MB; ints unpack to 8 bytes).
+MAX_MEMBER_BYTES = 1 << 28
 
 _RECONSTRUCT = {
     ("numpy.core.multiarray", "_reconstruct"),
