@@ -49,7 +49,7 @@ def elu(x, alpha: float = 1.0) -> Tensor:
 
 
 def gelu(x, approximate: bool = False) -> Tensor:
-    return ops.gelu(x, approximate)
+    return kernels_activation.gelu(x, approximate)
 
 
 def softplus(x) -> Tensor:

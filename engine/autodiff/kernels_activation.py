@@ -11,11 +11,15 @@ selected with ``where``, which is several times slower in numpy.
 
 from __future__ import annotations
 
+import math
+
 from engine import backend
+from engine.autodiff import ops
 from engine.autodiff.ops import _unbroadcast, as_tensor, sigmoid_array
 from engine.autodiff.tensor import Tensor
 
 __all__ = [
+    "gelu",
     "hard_sigmoid",
     "hard_silu",
     "mish",
@@ -101,10 +105,16 @@ def mish(a) -> Tensor:
     a = as_tensor(a)
     xp = backend.xp
     x = a.data
-    softplus = xp.log1p(xp.exp(-xp.abs(x))) + xp.maximum(x, xp.zeros_like(x))
-    t = xp.tanh(softplus)
+    decay = xp.exp(-xp.abs(x))  # shared by softplus and, in the backward pass, sigmoid
+    positive = _mask(x >= 0, x)
+    t = xp.tanh(xp.log1p(decay) + x * positive)
     out = x * t
-    return Tensor.from_op(out, (a,), lambda g: (g * (t + x * (1.0 - t * t) * sigmoid_array(x)),))
+
+    def vjp(g):
+        sigmoid = (positive + (1.0 - positive) * decay) / (1.0 + decay)
+        return (g * (t + x * (1.0 - t * t) * sigmoid),)
+
+    return Tensor.from_op(out, (a,), vjp)
 
 
 def hard_sigmoid(a) -> Tensor:
@@ -154,3 +164,44 @@ def softsign(a) -> Tensor:
     denominator = 1.0 + xp.abs(x)
     out = x / denominator
     return Tensor.from_op(out, (a,), lambda g: (g / (denominator * denominator),))
+
+
+# Numerical Recipes' erfc (Chebyshev fit): relative error below 1.2e-7 for every x, tails
+# included, i.e. float32 rounding. erfc(z) = t * exp(-z^2 + P(t)), t = 1 / (1 + z / 2).
+_ERFC = (
+    -1.26551223,
+    1.00002368,
+    0.37409196,
+    0.09678418,
+    -0.18628806,
+    0.27886807,
+    -1.13520398,
+    1.48851587,
+    -0.82215223,
+    0.17087277,
+)
+_INV_SQRT2 = 1.0 / math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+def gelu(a, approximate: bool = False) -> Tensor:
+    """GELU ``x * Phi(x)``. In float32 the exact (erf) form evaluates ``Phi`` with a
+    rational-exponential fit accurate to float32 rounding on SIMD numpy operations, several
+    times faster than ``scipy.special.erf``; float64 (gradient checks) and the tanh form use
+    :func:`engine.autodiff.ops.gelu`."""
+    a = as_tensor(a)
+    xp = backend.xp
+    if approximate or a.dtype != xp.float32:
+        return ops.gelu(a, approximate)
+    x = a.data
+    z = xp.abs(x) * _INV_SQRT2
+    t = 1.0 / (1.0 + 0.5 * z)
+    poly = t * _ERFC[9] + _ERFC[8]
+    for c in _ERFC[7::-1]:
+        poly = poly * t + c
+    gauss = xp.exp(-(z * z))  # exp(-x^2 / 2)
+    tail = 0.5 * t * gauss * xp.exp(poly)  # Phi(-|x|), accurate in the tail
+    positive = _mask(x >= 0, x)
+    cdf = positive + (1.0 - 2.0 * positive) * tail
+    out = x * cdf
+    return Tensor.from_op(out, (a,), lambda g: (g * (cdf + x * gauss * _INV_SQRT_2PI),))

@@ -184,4 +184,4 @@ class GELU(Layer):
         return 8 * math.prod(input_shape)
 
     def call(self, inputs, training=False):
-        return ops.gelu(inputs, self.approximate)
+        return kernels_activation.gelu(inputs, self.approximate)

@@ -252,3 +252,18 @@ def test_group_normalization_on_the_last_axis_matches_torch():
 def test_group_normalization_refuses_groups_that_do_not_divide_the_channels():
     with pytest.raises(ValueError, match="cannot split 6 channels into 4 groups.*1, 2, 3, 6"):
         L.GroupNormalization(groups=4).compute_output_shape((6, 3, 3))
+
+
+def test_float32_exact_gelu_fast_path_matches_torch_in_float64():
+    """float32 GELU evaluates the normal CDF with a fit instead of erf: within float32
+    rounding of PyTorch's float64 value and gradient (and exact where float64's
+    ``1 + erf`` cancels to 0 for x < -8)."""
+    x = np.concatenate([np.linspace(-8, 8, 4001), _inputs([(1000,)], scale=3.0)[0]])
+    mine = Tensor(x.astype(np.float32), requires_grad=True)
+    out = activations.gelu(mine)
+    assert out.dtype == np.float32
+    (g,) = grad(out, [mine], grad_output=np.ones(x.shape, np.float32))
+    ref = torch.tensor(x, requires_grad=True)
+    F.gelu(ref).sum().backward()
+    np.testing.assert_allclose(out.numpy(), F.gelu(ref).detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(g, ref.grad.numpy(), rtol=1e-5, atol=1e-6)
