@@ -15,6 +15,7 @@ import keyword
 import re
 
 from engine.keras_io.errors import KerasExportError
+from engine.keras_io.exporter import keras_layer_names
 from engine.keras_io.layers import load_mappings
 from engine.keras_io.layers.registry import EXPORTS
 from engine.keras_io.training_config import keras_compile_config
@@ -34,13 +35,13 @@ def _ident(name: str, used: set[str]) -> str:
     return ident
 
 
-def _args(layer) -> str:
+def _args(layer, names: dict[str, str]) -> str:
     mapping = EXPORTS.get(layer.type_name)
     if mapping is None:
         raise KerasExportError(f"layer {layer.name!r} ({layer.type_name}) has no Keras equivalent")
     args = {k: v for k, v in mapping.to_keras(layer).items() if v is not None}
     parts = [f"{k}={_value(v)}" for k, v in args.items()]
-    parts.append(f"name={layer.name!r}")
+    parts.append(f"name={names[layer.name]!r}")
     return ", ".join(parts)
 
 
@@ -79,10 +80,11 @@ def keras_code(model, training: dict | None = None) -> str:
         "from keras import layers",
         "",
     ]
+    names = keras_layer_names([t.layer.name for t in tensors])
     if chain:
-        lines += _sequential(model, tensors)
+        lines += _sequential(model, tensors, names)
     else:
-        lines += _functional(model, tensors)
+        lines += _functional(model, tensors, names)
     lines += _compile_and_fit(model, training)
     return "\n".join(lines) + "\n"
 
@@ -95,42 +97,43 @@ def _is_chain(tensors) -> bool:
     return all(n <= 1 for n in consumers.values())
 
 
-def _input_line(tensor) -> str:
+def _input_line(tensor, names: dict[str, str]) -> str:
     layer = tensor.layer
     dtype = ', dtype="int32"' if layer.config.get("dtype") == "int64" else ""
-    return f"keras.Input(shape={tuple(layer.config['shape'])!r}{dtype}, name={layer.name!r})"
+    shape = tuple(layer.config["shape"])
+    return f"keras.Input(shape={shape!r}{dtype}, name={names[layer.name]!r})"
 
 
-def _sequential(model, tensors) -> list[str]:
+def _sequential(model, tensors, names) -> list[str]:
     lines = ["model = keras.Sequential("]
     lines.append("    [")
     for tensor in tensors:
         if tensor.layer.type_name == "Input":
-            lines.append(f"        {_input_line(tensor)},")
+            lines.append(f"        {_input_line(tensor, names)},")
         else:
-            lines.append(f"        layers.{_class(tensor.layer)}({_args(tensor.layer)}),")
+            lines.append(f"        layers.{_class(tensor.layer)}({_args(tensor.layer, names)}),")
     lines.append("    ],")
     lines.append(f"    name={(model.name or 'model')!r},")
     lines.append(")")
     return lines
 
 
-def _functional(model, tensors) -> list[str]:
+def _functional(model, tensors, names) -> list[str]:
     used: set[str] = set()
-    names: dict[int, str] = {}
+    variables: dict[int, str] = {}
     lines = []
     for tensor in tensors:
         layer = tensor.layer
         var = _ident(layer.name, used)
-        names[id(layer)] = var
+        variables[id(layer)] = var
         if layer.type_name == "Input":
-            lines.append(f"{var} = {_input_line(tensor)}")
+            lines.append(f"{var} = {_input_line(tensor, names)}")
             continue
-        args = [names[id(t.layer)] for t in tensor.inputs]
+        args = [variables[id(t.layer)] for t in tensor.inputs]
         call = f"[{', '.join(args)}]" if layer.max_inputs != 1 else args[0]
-        lines.append(f"{var} = layers.{_class(layer)}({_args(layer)})({call})")
-    ins = [names[id(t.layer)] for t in model.inputs]
-    outs = [names[id(t.layer)] for t in model.outputs]
+        lines.append(f"{var} = layers.{_class(layer)}({_args(layer, names)})({call})")
+    ins = [variables[id(t.layer)] for t in model.inputs]
+    outs = [variables[id(t.layer)] for t in model.outputs]
     inputs = ins[0] if len(ins) == 1 else f"[{', '.join(ins)}]"
     outputs = outs[0] if len(outs) == 1 else f"[{', '.join(outs)}]"
     lines.append(f"model = keras.Model({inputs}, {outputs}, name={(model.name or 'model')!r})")

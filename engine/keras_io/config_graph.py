@@ -51,6 +51,8 @@ class KerasCall:
     weights_path: str | None = None  # group in a Keras 3 weights file
     legacy_path: tuple[str, str | None] | None = None  # (top-level group, inner layer)
     use: int = 0  # 0 for the first call of a layer, 1 for the second, ...
+    # The nested models it sits in, outermost first, each as (model name, which call).
+    scope: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass
@@ -99,6 +101,7 @@ def _name(entry: dict) -> str:
 class _Walker:
     def __init__(self, graph: KerasGraph):
         self.graph = graph
+        self.scope: list[tuple[str, int]] = []
 
     def model(self, entry, inputs, prefix, h5_path, legacy, depth) -> list[str]:
         """Add the calls of one (possibly nested) model; ``inputs`` are the outer tensors it
@@ -208,7 +211,11 @@ class _Walker:
         name = _name(entry)
         if class_name in MODEL_CLASSES:
             inner_legacy = (legacy[0] or name, None)
-            return self.model(entry, args, _join(prefix, name), h5, inner_legacy, depth + 1)
+            self.scope.append((name, use))
+            try:
+                return self.model(entry, args, _join(prefix, name), h5, inner_legacy, depth + 1)
+            finally:
+                self.scope.pop()
         if class_name == INPUT_CLASS:
             return args
         config = entry.get("config")
@@ -217,7 +224,9 @@ class _Walker:
         full = _join(prefix, name)
         node_id = self.graph.new_id(full)
         group = (legacy[0], name) if legacy[0] else (name, None)
-        call = KerasCall(node_id, class_name, full, config, list(args), h5, group, use)
+        call = KerasCall(
+            node_id, class_name, full, config, list(args), h5, group, use, tuple(self.scope)
+        )
         self.graph.calls.append(call)
         return [node_id]
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import time
 from dataclasses import dataclass
 
@@ -61,6 +62,22 @@ def _graph(model):
     return layers, inputs_of, shapes, inputs, outputs
 
 
+def keras_layer_names(names) -> dict[str, str]:
+    """A Keras-safe unique name for each engine layer name: a layer inside a block is
+    ``block.dense`` in the engine, and PyTorch (Keras's torch backend) refuses dots."""
+    out: dict[str, str] = {}
+    taken: set[str] = set()
+    for name in names:
+        safe = re.sub(r"[^\w-]", "_", name) or "layer"
+        candidate, n = safe, 1
+        while candidate in taken:
+            n += 1
+            candidate = f"{safe}_{n}"
+        taken.add(candidate)
+        out[name] = candidate
+    return out
+
+
 def keras_model_config(model, training: dict | None = None) -> tuple[dict, list[str]]:
     """``(config, order)``: Keras's ``config.json`` for ``model`` and its layers in Keras's
     ``model.layers`` order."""
@@ -70,6 +87,7 @@ def keras_model_config(model, training: dict | None = None) -> tuple[dict, list[
     for name in inputs:
         if name not in order:  # an input no output depends on: Keras keeps it first
             order.insert(0, name)
+    keras_name = keras_layer_names(order)
     entries = []
     for name in order:
         layer = layers[name]
@@ -81,13 +99,18 @@ def keras_model_config(model, training: dict | None = None) -> tuple[dict, list[
         args = mapping.to_keras(layer)
         keras_class = mapping.export_class or mapping.keras_class
         if layer.type_name == "Input":
-            config = {"name": name, **args}
+            config = {"name": keras_name[name], **args}
             if config.get("dtype") == "int64":
                 config["dtype"] = "int32"  # token ids: Keras's usual integer input
             nodes = []
         else:
-            config = {"name": name, "trainable": layer.trainable, "dtype": "float32", **args}
-            refs = [_tensor(src, shapes[src]) for src in inputs_of[name]]
+            config = {
+                "name": keras_name[name],
+                "trainable": layer.trainable,
+                "dtype": "float32",
+                **args,
+            }
+            refs = [_tensor(keras_name[src], shapes[src]) for src in inputs_of[name]]
             nodes = [{"args": [refs] if layer.max_inputs != 1 else refs, "kwargs": {}}]
         entries.append(
             {
@@ -95,12 +118,12 @@ def keras_model_config(model, training: dict | None = None) -> tuple[dict, list[
                 "class_name": keras_class,
                 "config": config,
                 "registered_name": None,
-                "name": name,
+                "name": keras_name[name],
                 "inbound_nodes": nodes,
             }
         )
-    refs_in = [[n, 0, 0] for n in inputs]
-    refs_out = [[n, 0, 0] for n in outputs]
+    refs_in = [[keras_name[n], 0, 0] for n in inputs]
+    refs_out = [[keras_name[n], 0, 0] for n in outputs]
     document = {
         "module": "keras.src.models.functional",
         "class_name": "Functional",

@@ -111,8 +111,10 @@ def import_keras(path, name: str | None = None) -> KerasImport:
                 f"{len(builder.issues)} layer(s) have no LayerCanvas equivalent",
                 builder.issues,
             )
-        model = builder.model(fail)
-        builder.load_weights(model, weights, fail)
+        doc_name = name or model_config.get("config", {}).get("name") or path.stem
+        document, layer_names = builder.grouped_document(doc_name)
+        model = builder.model(document, fail)
+        builder.load_weights(model, weights, layer_names, fail)
     keras_outputs = [
         graph.calls[[c.id for c in graph.calls].index(o)].layer_name for o in graph.outputs
     ]
@@ -121,7 +123,6 @@ def import_keras(path, name: str | None = None) -> KerasImport:
     training, training_notes = training_from_keras(
         compile_config, builder.output_ids, keras_outputs, default_training(model)
     )
-    document = builder.document(name or model_config.get("config", {}).get("name") or path.stem)
     return KerasImport(
         document=document,
         model=model,
@@ -160,6 +161,7 @@ class _Builder:
         self._permutes: dict[tuple[str, Layout], _Tensor] = {}
         self._ids = {c.id for c in graph.calls}
         self._mapped: dict[str, EngineNode] = {}
+        self.scopes: dict[str, tuple] = {}  # node id -> nested-model chain
 
     def build(self) -> None:
         from engine.layers.base import LAYER_TYPES  # noqa: PLC0415
@@ -180,7 +182,7 @@ class _Builder:
                     raise Unsupported(f"LayerCanvas has no {spec.type} layer")
                 needs = spec.needs if spec.needs is not None else [None] * len(inputs)
                 inputs = [
-                    t if need is None else self._in_layout(t, need)
+                    t if need is None else self._in_layout(t, need, call.scope)
                     for t, need in zip(inputs, needs, strict=True)
                 ]
                 shape = self._output_shape(spec, inputs)
@@ -196,6 +198,7 @@ class _Builder:
                 first = inputs[0].layout if inputs else identity(len(shape) + 1)
                 layout = first if len(first) == len(shape) + 1 else identity(len(shape) + 1)
             self._add_node(call.id, spec.type, spec.params, [t.node for t in inputs])
+            self.scopes[call.id] = call.scope
             self._mapped[call.id] = spec
             self.tensors[call.id] = _Tensor(call.id, shape, layout)
         for layer, ids in shared.items():
@@ -210,7 +213,7 @@ class _Builder:
         for out in self.graph.outputs:
             tensor = self.tensors[out]
             if not is_identity(tensor.layout):  # outputs come out in Keras's order
-                tensor = self._in_layout(tensor, identity(len(tensor.layout)))
+                tensor = self._in_layout(tensor, identity(len(tensor.layout)), ())
             self.output_ids.append(tensor.node)
         if self.inserted:
             self.notes.append(
@@ -235,7 +238,7 @@ class _Builder:
         out = layer.compute_output_shape(shapes if cls.max_inputs != 1 else shapes[0])
         return tuple(out)
 
-    def _in_layout(self, tensor: _Tensor, target: Layout) -> _Tensor:
+    def _in_layout(self, tensor: _Tensor, target: Layout, scope: tuple) -> _Tensor:
         """``tensor`` held in ``target`` layout: itself, or a (shared) Permute of it."""
         if tensor.layout == target:
             return tensor
@@ -255,6 +258,7 @@ class _Builder:
         node_id = self._free_id(f"{tensor.node}_permute")
         shape = tuple(tensor.shape[d - 1] for d in dims)
         self._add_node(node_id, "Permute", {"dims": list(dims)}, [tensor.node])
+        self.scopes[node_id] = _common_prefix(self.scopes.get(tensor.node, ()), scope)
         self.inserted.append(node_id)
         result = _Tensor(node_id, shape, target)
         self._permutes[key] = result
@@ -293,19 +297,37 @@ class _Builder:
                 stack.extend(sources.get(node, []))
         return used | set(self.graph.inputs)
 
-    def model(self, fail):
+    def grouped_document(self, name: str):
+        """The laid-out document with nested models as blocks, and the layer name each flat
+        node has in the model built from it."""
+        from engine.graph.convert import auto_layout  # noqa: PLC0415
+
+        doc = self.document(name)
+        used = {n.id for n in doc.nodes}
+        scopes = {node: scope for node, scope in self.scopes.items() if node in used}
+        if not any(scopes.values()):
+            return doc, {node: node for node in used}
+        from engine.keras_io.nested_blocks import group_nested  # noqa: PLC0415
+
+        names, notes = group_nested(doc, scopes)
+        self.notes.extend(notes)
+        for node_id, position in auto_layout(doc).items():
+            doc.node(node_id).position = position
+        return doc, names
+
+    def model(self, document, fail):
         from engine.graph.compiler import GraphError  # noqa: PLC0415
         from engine.graph.convert import model_from_document  # noqa: PLC0415
 
         try:
-            return model_from_document(self.document("keras_import"))
+            return model_from_document(document)
         except GraphError as err:
             raise fail(f"the imported graph is not valid: {err}") from None
 
-    def load_weights(self, model, weights, fail) -> None:
+    def load_weights(self, model, weights, layer_names, fail) -> None:
         by_name = {layer.name: layer for layer in model.layers}
         for call in self.graph.calls:
-            layer = by_name.get(call.id)
+            layer = by_name.get(layer_names.get(call.id, call.id))
             if layer is None or not layer.weights:
                 continue
             arrays = weights.arrays(call)
@@ -320,6 +342,13 @@ class _Builder:
                     f"the weights of layer {call.layer_name!r} ({call.class_name}) do not fit "
                     f"it (found {found}): {err}"
                 ) from None
+
+
+def _common_prefix(a: tuple, b: tuple) -> tuple:
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return a[:n]
 
 
 def _in_engine_layout(arrays, layout):

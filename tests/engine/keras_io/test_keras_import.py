@@ -10,7 +10,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from engine.keras_io import KerasImportError, import_keras
+from engine.keras_io import KerasImportError, export_keras, import_keras
 from tests.engine.keras_reference import keras
 
 h5py = pytest.importorskip("h5py")
@@ -144,16 +144,44 @@ def test_gru_reset_before_and_simple_rnn(tmp_path):
     _compare(model, result, RNG.random((2, 5, 3)).astype("float32"))
 
 
-def test_nested_sequential_is_flattened_with_prefixed_names(tmp_path):
+def test_nested_models_become_blocks(tmp_path):
+    inner = keras.Sequential([keras.Input((3,)), layers.Dense(3, activation="tanh")], name="inner")
     block = keras.Sequential(
-        [keras.Input((4,)), layers.Dense(3, activation="relu"), layers.Dense(3)], name="block"
+        [keras.Input((4,)), layers.Dense(3, activation="relu"), inner, layers.Dense(3)],
+        name="block",
     )
+    a = keras.Input((4,), name="a")
+    b = keras.Input((4,), name="b")
+    merged = layers.Add()([block(a), block(b)])  # a shared nested model: one block per call
+    model = keras.Model([a, b], layers.Dense(2)(merged))
+    _randomize(model)
+    result = import_keras(_save(model, tmp_path))
+    x = [RNG.random((3, 4)).astype("float32"), RNG.random((3, 4)).astype("float32")]
+    _compare(model, result, x)
+    doc = result.document
+    blocks = [n for n in doc.nodes if n.type == "Block"]
+    assert len(blocks) == 2 and {n.params["block"] for n in blocks} <= set(doc.blocks)
+    inner_defs = [d for d in doc.blocks.values() if any(n.type == "Block" for n in d.graph.nodes)]
+    assert inner_defs  # the model nested in the nested model is a block inside the block
+    assert any("block" in note for note in result.notes)
+    back = tmp_path / "back.keras"  # and out again, as one flat Keras model
+    export_keras(result.model, back)
+    reloaded = keras.saving.load_model(back)
+    got = reloaded.predict(x, verbose=0)
+    np.testing.assert_allclose(got, model.predict(x, verbose=0), atol=1e-5, rtol=1e-5)
+
+
+def test_nested_model_with_two_outputs_stays_flattened(tmp_path):
+    x = keras.Input((4,))
+    two = keras.Model(x, [layers.Dense(2)(x), layers.Dense(2)(x)], name="two")
     inp = keras.Input((4,))
-    model = keras.Model(inp, layers.Dense(2)(block(inp)))
+    p, q = two(inp)
+    model = keras.Model(inp, layers.Concatenate()([p, q]))
     _randomize(model)
     result = import_keras(_save(model, tmp_path))
     _compare(model, result, RNG.random((3, 4)).astype("float32"))
-    assert any(n.id.startswith("block_") for n in result.document.nodes)
+    assert any(n.id.startswith("two_") for n in result.document.nodes)
+    assert any("stays flattened" in note for note in result.notes)
 
 
 def test_lambda_layer_is_refused_by_name(tmp_path):
