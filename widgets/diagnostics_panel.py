@@ -149,6 +149,7 @@ class DiagnosticsPanel(QWidget):
         self.setObjectName("DiagnosticsPanel")
         self.editor = None
         self.diagnostics: list[Diagnostic] = []
+        self._shown = False  # set_diagnostics has filled the list at least once
         self.rows: list[DiagnosticRow] = []
 
         self.summary = QLabel(self)
@@ -207,6 +208,9 @@ class DiagnosticsPanel(QWidget):
         ordered = [d for d in diagnostics if d.is_error] + [
             d for d in diagnostics if not d.is_error
         ]
+        if self._shown and ordered == self.diagnostics:
+            return  # most edits leave the problems as they were: keep the rows
+        self._shown = True
         self.diagnostics = ordered
         for row in self.rows:
             self.list_layout.removeWidget(row)

@@ -524,7 +524,8 @@ class Inspector(QScrollArea):
             reports = list(result.nodes.values())
         # Layers as the status bar counts them: the Input nodes are data, not layers.
         ids = chosen if len(chosen) > 1 else list(result.nodes)
-        layers = sum(1 for i in ids if editor.graph.node(i).type != "Input")
+        types = {node.id: node.type for node in editor.graph.nodes}  # one pass, not one per id
+        layers = sum(1 for i in ids if types.get(i) != "Input")
         values["layers"].setText(str(layers))
         values["params"].setText(count_text(sum(r.param_count or 0 for r in reports)))
         values["flops"].setText(flops_text(sum(r.flops or 0 for r in reports)))

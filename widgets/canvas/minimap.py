@@ -103,12 +103,38 @@ class Minimap(QWidget):
         painter.setPen(QPen(theme.NODE_BORDER, 1))
         painter.setBrush(back)
         painter.drawRoundedRect(QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5), 6, 6)
-        world = self._world()
+        # One pass over the cards, and two batched draws: the map repaints on every scene
+        # change, so a 300-node graph must not walk its items three times per edit.
+        cards = [
+            (item.sceneBoundingRect(), item.isSelected())
+            for item in self.view.graph_scene.node_items.values()
+        ]
+        if self._held is not None:
+            world = self._held
+        else:
+            world = QRectF()
+            for rect, _selected in cards:
+                world = world.united(rect)
+            world = world.united(self.visible_rect()).adjusted(-40, -40, 40, 40)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)  # tiny rectangles
         painter.setPen(Qt.PenStyle.NoPen)
-        for item in self.view.graph_scene.node_items.values():
-            color = QColor(theme.SELECTION if item.isSelected() else theme.TEXT_MUTED)
-            painter.setBrush(color)
-            painter.drawRect(self.to_map(item.sceneBoundingRect(), world))
+        k, ox, oy = self._scale(world)
+        left, top = world.left(), world.top()
+        for selected in (False, True):
+            rects = [
+                QRectF(
+                    ox + (r.left() - left) * k,
+                    oy + (r.top() - top) * k,
+                    r.width() * k,
+                    r.height() * k,
+                )
+                for r, sel in cards
+                if sel is selected
+            ]
+            if rects:
+                painter.setBrush(QColor(theme.SELECTION if selected else theme.TEXT_MUTED))
+                painter.drawRects(rects)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         frame = QColor(theme.SELECTION)
         painter.setPen(QPen(frame, 1.5))
         frame.setAlpha(40)
