@@ -52,6 +52,7 @@ from engine.layers.regularization import Dropout
 from engine.layers.resampling import Cropping2D, UpSampling2D, ZeroPadding2D
 from engine.layers.reshaping import Flatten, Permute, RepeatVector, Reshape
 from engine.layers.schema import Param, ParameterError
+from engine.layers.wrappers import Bidirectional, TimeDistributed
 
 __all__ = [
     "LAYER_TYPES",
@@ -88,3 +89,4 @@ __all__ += ["GRU", "LSTM", "SimpleRNN"]
 __all__ += ["Cropping2D", "Permute", "RepeatVector", "UpSampling2D", "ZeroPadding2D"]
 __all__ += ["Conv1D", "Conv2DTranspose", "DepthwiseConv2D", "SeparableConv2D"]
 __all__ += ["AveragePooling1D", "GlobalAveragePooling1D", "GlobalMaxPooling1D", "MaxPooling1D"]
+__all__ += ["Bidirectional", "TimeDistributed"]

@@ -1,0 +1,32 @@
+"""Small sequence primitives shared by the wrapper and attention layers.
+
+``reverse_time`` flips a batch-first sequence ``(N, T, ...)`` along its time axis (its VJP
+is the same flip); ``masked_steps`` keeps, at every step where a boolean ``(N, T)`` mask is
+False, the previous step's value, as Keras's recurrent layers do with a mask (the carried
+value starts from zeros). Both run on the backend namespace ``xp`` without Python loops
+over samples.
+"""
+
+from __future__ import annotations
+
+from engine import backend
+from engine.autodiff.ops import as_tensor
+from engine.autodiff.tensor import Tensor
+
+__all__ = ["reverse_time", "last_valid_index"]
+
+
+def reverse_time(x) -> Tensor:
+    """``x[:, ::-1]``: the sequence read from its last step to its first."""
+    x = as_tensor(x)
+    xp = backend.xp
+    return Tensor.from_op(xp.flip(x.data, axis=1), (x,), lambda g: (xp.flip(g, axis=1),))
+
+
+def last_valid_index(mask):
+    """For a boolean ``(N, T)`` mask, the index of each row's last True step (-1 if none)."""
+    xp = backend.xp
+    steps = mask.shape[1]
+    positions = xp.reshape(xp.arange(steps, dtype=xp.int64), (1, steps))
+    marked = xp.where(mask, positions, xp.full(mask.shape, -1, dtype=xp.int64))
+    return xp.max(marked, axis=1)
