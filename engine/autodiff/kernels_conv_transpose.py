@@ -102,8 +102,10 @@ def conv2d_transpose(
             gx_grid = xp.matmul(w2, im2col.columns)  # (Cin, N*H*W)
             gx = _contiguous(backend.permute_dims(xp.reshape(gx_grid, (c, n, h, wd)), (1, 0, 2, 3)))
         if w.requires_grad:
-            gw = xp.matmul(x_grid, backend.permute_dims(im2col.columns, (1, 0)))
-            gw = xp.reshape(gw, w.shape)
+            # (columns @ x^T)^T, not x @ columns^T: BLAS is several times slower on the
+            # long reduction over positions when it is the inner dimension of both.
+            gw = xp.matmul(im2col.columns, backend.permute_dims(x_grid, (1, 0)))
+            gw = xp.reshape(_contiguous(backend.permute_dims(gw, (1, 0))), w.shape)
         if b is not None and b.requires_grad:
             gb = xp.sum(g, axis=(0, 2, 3))
         work.give_back()
