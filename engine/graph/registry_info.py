@@ -111,15 +111,23 @@ def layer_info(type_name: str) -> LayerInfo:
         hint = closest_type(type_name)
         suffix = f"; did you mean {hint!r}?" if hint else ""
         raise KeyError(f"unknown layer type {type_name!r}{suffix}") from None
-    return LayerInfo(
-        type_name=cls.type_name,
-        display_name=cls.display_name or cls.type_name,
-        category=cls.category,
-        description=cls.description or (cls.__doc__ or "").strip().split("\n")[0],
-        params=tuple(p.to_json() for p in cls.params),
-        min_inputs=cls.min_inputs,
-        max_inputs=cls.max_inputs,
-    )
+    # A type's declarations never change once registered, and building the schema's JSON is
+    # the expensive part (the canvas, inspector and sweep editor ask for it on every edit).
+    info = _INFO_CACHE.get(cls)
+    if info is None:
+        info = _INFO_CACHE[cls] = LayerInfo(
+            type_name=cls.type_name,
+            display_name=cls.display_name or cls.type_name,
+            category=cls.category,
+            description=cls.description or (cls.__doc__ or "").strip().split("\n")[0],
+            params=tuple(p.to_json() for p in cls.params),
+            min_inputs=cls.min_inputs,
+            max_inputs=cls.max_inputs,
+        )
+    return info
+
+
+_INFO_CACHE: dict[type, LayerInfo] = {}
 
 
 def block_info(definition) -> LayerInfo:
