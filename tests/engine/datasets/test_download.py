@@ -154,3 +154,20 @@ def test_install_from_disk_checks_before_anything_enters_the_cache(tmp_path, mon
     assert installed == [cache / "mnist" / "mnist.npz"] and is_cached("mnist")
     digest = hashlib.sha256(installed[0].read_bytes()).hexdigest()
     assert digest == CATALOG["mnist"].files[0].sha256
+
+
+def test_a_set_of_several_files_downloads_each_once(tmp_path, monkeypatch, cache):
+    from engine.datasets import fashion_mnist
+
+    source = tmp_path / "served"
+    truth = make_files("fashion_mnist", source)
+    with FileServer(source) as server:
+        pin(monkeypatch, "fashion_mnist", source, server.url)
+        names = []
+        download("fashion_mnist", progress=lambda name, done, total: names.append(name))
+        assert sorted(set(names)) == sorted(f.name for f in CATALOG["fashion_mnist"].files)
+        assert len(server.requests) == 4
+        (x, y), (xt, yt) = fashion_mnist.load_data()
+        assert len(server.requests) == 4
+    np.testing.assert_array_equal(x[:, 0], truth["train"][0])
+    np.testing.assert_array_equal(yt, truth["t10k"][1])
