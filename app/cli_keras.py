@@ -113,6 +113,8 @@ def run_keras_export(args: argparse.Namespace) -> int:
     try:
         model, note = load_for_export(source)
         training = _training_of(source)
+        if source.suffix.lower() == ".lcmodel":
+            model, training = _compiled_model(source, model)
     except ValueError as err:
         return _fail(str(err))
     if note:
@@ -136,6 +138,26 @@ def run_keras_export(args: argparse.Namespace) -> int:
     except OSError as err:
         return _fail(f"cannot write: {err.strerror or err}")
     return EXIT_OK
+
+
+def _compiled_model(source: Path, plain):
+    """A ``.lcmodel`` with its optimizer state and compile arguments, as training settings
+    (so the Keras model resumes where LayerCanvas stopped); the plain model if it has none."""
+    from engine.io import load_model  # noqa: PLC0415
+    from engine.model_files.compile_config import compile_config  # noqa: PLC0415
+
+    model = load_model(source)
+    config = compile_config(model)
+    if config is None:
+        return plain, None
+    optimizer = config.get("optimizer")
+    if isinstance(optimizer, dict) and "class_name" in optimizer:
+        optimizer = dict(optimizer.get("config") or {})
+    return model, {
+        "loss": config.get("loss"),
+        "optimizer": optimizer,
+        "metrics": config.get("metrics") or [],
+    }
 
 
 def _training_of(source: Path) -> dict | None:

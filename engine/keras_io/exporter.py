@@ -26,6 +26,7 @@ from engine.keras_io.errors import KerasExportError
 from engine.keras_io.keras_order import keras_layer_order
 from engine.keras_io.layers import load_mappings
 from engine.keras_io.layers.registry import EXPORTS
+from engine.keras_io.optimizer_state import keras_optimizer_variables
 from engine.keras_io.training_config import keras_compile_config
 from engine.model_files.archive import write_archive
 
@@ -153,7 +154,7 @@ def _tensor(source: str, shape) -> dict:
     }
 
 
-def keras_weights_h5(model, order: list[str]) -> bytes:
+def keras_weights_h5(model, order: list[str], training: dict | None = None) -> bytes:
     """``model.weights.h5``: each layer's arrays, in Keras's layout, where Keras looks."""
     import h5py  # noqa: PLC0415
 
@@ -181,6 +182,11 @@ def keras_weights_h5(model, order: list[str]) -> bytes:
             for i, array in enumerate(arrays):
                 var_group.create_dataset(str(i), data=np.asarray(array, dtype=np.float32))
         h5.create_group("vars")
+        optimizer = keras_optimizer_variables(model, order, training)
+        if optimizer is not None:
+            var_group = h5.create_group("optimizer").create_group("vars")
+            for i, array in enumerate(optimizer):
+                var_group.create_dataset(str(i), data=array)
     return buffer.getvalue()
 
 
@@ -193,7 +199,7 @@ def export_keras(model, path, training: dict | None = None) -> ExportedKeras:
     """Write ``model`` (built, with its weights) as a Keras 3 archive at ``path``;
     ``training`` (a project's settings) becomes its ``compile_config``."""
     config, order = keras_model_config(model, training)
-    weights = keras_weights_h5(model, order)
+    weights = keras_weights_h5(model, order, training)
     metadata = {
         "keras_version": KERAS_FORMAT_VERSION,
         "date_saved": time.strftime("%Y-%m-%d@%H:%M:%S"),
