@@ -98,7 +98,10 @@ class ExperimentsController(QObject):
         self._redraw.setInterval(_REDRAW_MS)
         self._redraw.timeout.connect(self.show_current)
 
+        self._stale = False  # the project changed while the view was hidden
+        self._visible = not self.view.visibleRegion().isEmpty()
         self.event.connect(self._on_event)
+        window.experiments_dock.visibilityChanged.connect(self._on_visibility)
         window.projectOpened.connect(self._on_project_opened)
         v = self.view
         v.experimentChosen.connect(self.choose)
@@ -146,9 +149,21 @@ class ExperimentsController(QObject):
             self.view.show_message("Save the project to keep experiments beside it.")
 
     def _project_changed(self, editor) -> None:
-        # The chooser's names and the live checks follow the graph and settings.
-        if editor is self.window.editor and not self.running:
-            self.view.editor.set_project(editor.project.to_json(), check_now=False)
+        # The chooser's names and the live checks follow the graph and settings; while the
+        # view is hidden that waits until it shows (checking values checks the project).
+        if editor is not self.window.editor or self.running:
+            return
+        if not self._visible:
+            self._stale = True
+            return
+        self._stale = False
+        self.view.editor.set_project(editor.project.to_json(), check_now=False)
+
+    def _on_visibility(self, visible: bool) -> None:
+        # A dock behind another tab stays "visible" to Qt: its tab's state is what counts.
+        self._visible = visible
+        if visible and self._stale and self.window.editor is not None:
+            self._project_changed(self.window.editor)
 
     def refresh_list(self, current: str | None = None) -> list[Experiment]:
         """Read the project's experiments again and list them in the chooser."""

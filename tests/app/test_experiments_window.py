@@ -335,3 +335,24 @@ def test_apply_best_sets_training_and_layer_values_in_one_step(qtbot, window, pr
     editor.undo_stack.redo()
     assert window.experiments.apply_best(experiment.id) is False
     assert editor.undo_stack.count() == steps + 1
+
+
+def test_the_names_follow_the_graph(qtbot, window, project):
+    view = open_view(window, project)
+
+    def names():
+        box = view.editor.rows[0].name_box
+        return [box.itemText(i) for i in range(box.count())]
+
+    assert "hidden.units" in names()
+    new_id = window.editor.add_node("Dense", (400, 0))
+    qtbot.waitUntil(lambda: f"{new_id}.units" in names())
+    # While the view is behind another tab, the list waits until it is shown again.
+    window.runs_dock.raise_()
+    qtbot.waitUntil(lambda: view.visibleRegion().isEmpty())
+    window.editor.rename_node(new_id, "wide")
+    qtbot.wait(200)
+    assert f"{new_id}.units" in names()
+    window.experiments_dock.raise_()
+    qtbot.waitUntil(lambda: "wide.units" in names())
+    assert f"{new_id}.units" not in names()

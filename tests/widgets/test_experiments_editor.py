@@ -170,3 +170,14 @@ def test_locked_while_running(editor):
     assert not editor.start_button.isEnabled()
     editor.set_editable(True)
     assert editor.rows[0].values_edit.isEnabled()
+
+
+def test_typing_is_checked_in_the_background(qtbot, editor):
+    row = editor.rows[0]
+    type_row(qtbot, row, "learning_rate", "1e-4:1e-1:log:6")
+    # No explicit check: the pause after typing runs one off the UI thread.
+    qtbot.waitUntil(lambda: row.message.text().startswith("6 values"), timeout=5000)
+    assert editor.start_button.isEnabled()
+    row.values_edit.setText("-1:1:3")
+    qtbot.waitUntil(lambda: row.error is not None, timeout=5000)
+    assert "-1" in row.message.text() and not editor.start_button.isEnabled()

@@ -60,8 +60,9 @@ def sweep_names(project_json: dict[str, Any]) -> list[SweepName]:
     names = [SweepName(n, h, e, "training") for n, h, e in _TRAINING]
     names += _optimizer_names(project_json.get("training") or {})
     graph = project_json.get("graph") or {}
+    schemas: dict[str, Any] = {}  # type -> its parameters (a big graph repeats types)
     for node in graph.get("nodes") or []:
-        names += _node_names(node)
+        names += _node_names(node, schemas)
     return names
 
 
@@ -84,19 +85,20 @@ def _optimizer_names(training: dict[str, Any]) -> list[SweepName]:
     return found
 
 
-def _node_names(node: dict[str, Any]) -> list[SweepName]:
+def _node_names(node: dict[str, Any], schemas: dict[str, Any]) -> list[SweepName]:
     from engine.graph.registry_info import layer_info  # noqa: PLC0415
 
-    node_type, node_id = node.get("type"), node.get("id")
+    node_type, node_id = str(node.get("type")), node.get("id")
     if node_type == "Input" or not isinstance(node_id, str):
         return []
-    try:
-        info = layer_info(str(node_type))
-    except KeyError:
-        return []
+    if node_type not in schemas:
+        try:
+            schemas[node_type] = layer_info(node_type).params
+        except KeyError:
+            schemas[node_type] = ()
     found = []
     params = node.get("params") or {}
-    for param in info.params:
+    for param in schemas[node_type]:
         if param["kind"] not in _SWEEPABLE_KINDS:
             continue
         current = params.get(param["name"], param.get("default"))

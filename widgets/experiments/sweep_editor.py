@@ -20,6 +20,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QSignalBlocker, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
@@ -37,7 +38,12 @@ from engine.experiments.errors import SweepError
 from engine.experiments.metrics import check_metric, metric_choices
 from widgets.experiments.names import SweepName, sweep_names
 from widgets.experiments.param_row import ParamRow
-from widgets.experiments.validation import RowCheck, check_rows, grid_size
+from widgets.experiments.validation import (
+    RowCheck,
+    check_in_background,
+    check_rows,
+    grid_size,
+)
 
 __all__ = ["STRATEGIES", "SweepEditor", "SweepRequest"]
 
@@ -78,10 +84,14 @@ class SweepEditor(QWidget):
 
     startRequested = Signal()
     validityChanged = Signal(bool)
+    _checked = Signal(int, list, list)  # a background check's result (generation, texts)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self._project: dict[str, Any] | None = None
+        self._version = 0  # of the project: checks are remembered per version
+        self._cache: dict = {}
+        self._generation = 0  # of the latest check asked for
         self._names: list[SweepName] = []
         self.rows: list[ParamRow] = []
         self.checks: list[RowCheck] = []
@@ -175,7 +185,8 @@ class SweepEditor(QWidget):
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(_CHECK_DELAY_MS)
-        self._timer.timeout.connect(self.check)
+        self._timer.timeout.connect(self._check_later)
+        self._checked.connect(self._on_checked)
         self.strategy_box.currentIndexChanged.connect(lambda _i: self._schedule())
         self.trials_spin.valueChanged.connect(lambda _v: self._schedule())
         self.epochs_spin.valueChanged.connect(lambda _v: self._schedule())
@@ -191,6 +202,8 @@ class SweepEditor(QWidget):
         checked against (at once, or after a short pause when ``check_now`` is false: the
         project changes at every edit)."""
         self._project = project_json
+        self._version += 1
+        self._cache = {}
         self._names = sweep_names(project_json) if project_json else []
         for row in self.rows:
             row.set_names(self._names)
@@ -307,11 +320,39 @@ class SweepEditor(QWidget):
     def _schedule(self) -> None:
         self._timer.start()
 
+    def _texts(self) -> list[str]:
+        return [row.text for row in self.rows if not row.is_blank]
+
+    def _check_later(self) -> None:
+        """The check typing asks for, in the background worker (see the module doc)."""
+        self._generation += 1
+        generation, texts = self._generation, self._texts()
+        future = check_in_background(self._project, texts, self._cache, self._version)
+        future.add_done_callback(lambda f: self._deliver(generation, texts, f))
+
+    def _deliver(self, generation: int, texts: list[str], future) -> None:
+        # In the worker thread: hand the result to the UI thread (a queued signal).
+        if not shiboken6.isValid(self):
+            return
+        try:
+            checks = future.result()
+        except Exception as err:  # noqa: BLE001 - shown under the rows, never a traceback
+            checks = [RowCheck(None, f"cannot check this value: {err}") for _ in texts]
+        self._checked.emit(generation, texts, checks)
+
+    def _on_checked(self, generation: int, texts: list[str], checks: list) -> None:
+        if generation == self._generation and texts == self._texts():  # still current
+            self._show(checks)
+
     def check(self) -> bool:
         """Check every row now with the engine (and show the results); True when valid."""
         self._timer.stop()
+        self._generation += 1  # a background check still running is moot
+        return self._show(check_rows(self._project, self._texts(), self._cache, self._version))
+
+    def _show(self, checks: list[RowCheck]) -> bool:
         rows = [row for row in self.rows if not row.is_blank]
-        self.checks = check_rows(self._project, [row.text for row in rows])
+        self.checks = checks
         for row, result in zip(rows, self.checks, strict=True):
             row.show_result(result.values, result.error)
         for row in self.rows:
