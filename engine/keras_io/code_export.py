@@ -35,11 +35,53 @@ def _ident(name: str, used: set[str]) -> str:
     return ident
 
 
+# Keras's defaults, left out of the script so each line shows what was chosen.
+_DEFAULTS = {
+    "use_bias": True,
+    "kernel_initializer": "glorot_uniform",
+    "padding": "valid",
+    "groups": 1,
+    "keepdims": False,
+    "mask_zero": False,
+    "depth_multiplier": 1,
+    "return_sequences": False,
+    "center": True,
+    "scale": True,
+    "epsilon": 0.001,
+    "momentum": 0.99,
+    "normalize": False,
+    "interpolation": "nearest",
+    "trainable": True,
+}
+_RECURRENT_DEFAULTS = {
+    "activation": "tanh",
+    "recurrent_activation": "sigmoid",
+    "unit_forget_bias": True,
+    "reset_after": True,
+}
+
+
+def _is_default(class_name: str, key: str, value) -> bool:
+    if class_name in ("SimpleRNN", "LSTM", "GRU"):
+        if key in _RECURRENT_DEFAULTS:
+            return value == _RECURRENT_DEFAULTS[key]
+    elif key == "activation" and class_name != "Activation":
+        return value == "linear"
+    if key in ("strides", "dilation_rate") and isinstance(value, list | tuple):
+        return all(v == 1 for v in value)
+    return key in _DEFAULTS and value == _DEFAULTS[key]
+
+
 def _args(layer, names: dict[str, str]) -> str:
     mapping = EXPORTS.get(layer.type_name)
     if mapping is None:
         raise KerasExportError(f"layer {layer.name!r} ({layer.type_name}) has no Keras equivalent")
-    args = {k: v for k, v in mapping.to_keras(layer).items() if v is not None}
+    class_name = mapping.export_class or mapping.keras_class
+    args = {
+        k: v
+        for k, v in mapping.to_keras(layer).items()
+        if v is not None and not _is_default(class_name, k, v)
+    }
     parts = [f"{k}={_value(v)}" for k, v in args.items()]
     parts.append(f"name={names[layer.name]!r}")
     return ", ".join(parts)
