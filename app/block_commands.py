@@ -140,6 +140,10 @@ class GroupNodes(_Steps):
         self.steps += [RemoveNode(doc, node_id) for node_id in plan.remove_nodes]
         self.steps.append(_AddNode(doc, plan.block_node, plan.block_index))
         self.steps += [_AddEdge(doc, edge) for edge in plan.add_edges]
+        home = _home(root, doc)
+        if home is not None and home.output in plan.remove_nodes:
+            # Grouped inside a block, around its output: the new block node is its output.
+            self.steps.append(_SetPorts(root, home, home.inputs, self.block_id))
 
 
 class UngroupNode(_Steps):
@@ -158,6 +162,11 @@ class UngroupNode(_Steps):
             for offset, node in enumerate(plan.add_nodes)
         ]
         self.steps += [_AddEdge(doc, edge) for edge in plan.add_edges]
+        home = _home(root, doc)
+        if home is not None and home.output == node_id:
+            # Ungrouped inside a block, its output: the layer that was that block's output.
+            inner = root.blocks[plan.block_node.params["block"]].output
+            self.steps.append(_SetPorts(root, home, home.inputs, plan.renamed.get(inner, inner)))
         if plan.remove_definition is not None:
             self.steps.append(_RemoveDefinition(root, plan.remove_definition))
 
@@ -211,27 +220,35 @@ class RenameInBlock(_Steps):
         super().__init__(f"Rename '{old_id}' to '{new_id}'")
         definition = root.blocks[name]
         self.steps.append(RenameNode(definition.graph, old_id, new_id))
-        self.steps.append(_RenamePort(root, definition, old_id, new_id))
+        inputs = [new_id if i == old_id else i for i in definition.inputs]
+        output = new_id if definition.output == old_id else definition.output
+        self.steps.append(_SetPorts(root, definition, inputs, output))
 
 
-class _RenamePort:
-    def __init__(self, root: GraphDocument, definition: BlockDefinition, old: str, new: str):
-        self.root, self.definition, self.old, self.new = root, definition, old, new
+class _SetPorts:
+    """Set a definition's ``inputs`` and ``output`` (node ids of its graph)."""
 
-    def _swap(self, old: str, new: str) -> None:
-        d = self.definition
-        d.inputs = [new if i == old else i for i in d.inputs]
-        if d.output == old:
-            d.output = new
-        # An event after the change: whatever was checked during the rename is checked
+    def __init__(self, root: GraphDocument, definition: BlockDefinition, inputs, output: str):
+        self.root, self.definition = root, definition
+        self.new = (list(inputs), output)
+        self.old = (list(definition.inputs), definition.output)
+
+    def _set(self, ports) -> None:
+        self.definition.inputs, self.definition.output = list(ports[0]), ports[1]
+        # An event after the change: whatever was checked during the step before is checked
         # again (set_block_meta with nothing to set only announces the definition).
-        self.root.set_block_meta(d.name)
+        self.root.set_block_meta(self.definition.name)
 
     def redo(self) -> None:
-        self._swap(self.old, self.new)
+        self._set(self.new)
 
     def undo(self) -> None:
-        self._swap(self.new, self.old)
+        self._set(self.old)
+
+
+def _home(root: GraphDocument, doc: GraphDocument) -> BlockDefinition | None:
+    """The definition whose graph ``doc`` is (``None`` for the project's own graph)."""
+    return next((d for d in root.blocks.values() if d.graph is doc), None)
 
 
 class SetBlockTitle(QUndoCommand):

@@ -60,6 +60,7 @@ class BlocksController(QObject):
         window.view.graph_scene.blockOpened.connect(self.enter)
         window.breadcrumb.levelChosen.connect(self.leave_to)
         window.palette_panel.blockActivated.connect(self.insert_at_center)
+        window.diagnostics_panel.nodeActivated.connect(self._on_problem_clicked)
         window.view.graph_scene.selectedNodesChanged.connect(self.update_actions)
         self._viewport = window.view.viewport()
         window.view.installEventFilter(self)
@@ -160,6 +161,12 @@ class BlocksController(QObject):
             note = "Esc goes back out"
         bar.set_path(labels, note)
         bar.show()
+
+    def _on_problem_clicked(self, node_id: str) -> None:
+        # Problems name the project's nodes (one inside a block is on its block node).
+        if self.scope is not None and node_id not in self.scope.graph:
+            self._show([])
+            self.window.view.focus_node(node_id)
 
     def _on_project_opened(self, editor) -> None:
         if self.scope is not None:

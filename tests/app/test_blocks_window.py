@@ -308,3 +308,37 @@ def test_a_project_with_blocks_saves_and_reopens(cnn, tmp_path):
     assert card.block.title == "Conv2D → MaxPooling2D → Conv2D"
     assert card.report.param_count == 4800
     assert cnn.blocks.enter(block)
+
+
+def test_grouping_inside_a_block_nests_a_block_there(cnn):
+    outer = _group(cnn, THREE)
+    cnn.blocks.enter(outer)
+    inner = _group(cnn, ["pool1", "conv2"])
+    root = cnn.editor.graph
+    definition = root.blocks[root.node(outer).params["block"]]
+    assert definition.graph.node(inner).type == "Block" and len(root.blocks) == 2
+    assert cnn.view.graph_scene.node_items[inner].report.output_shape == (32, 4, 4)
+    assert cnn.editor.check_result.total_params == 13706
+    assert definition.output == inner  # it took the outer block's output with it
+    assert cnn.editor.check_result.ok
+    cnn.view.graph_scene.select_nodes([inner])
+    _press(
+        cnn, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    )
+    assert definition.output == "conv2" and cnn.editor.check_result.ok
+    cnn.actions["undo"].trigger()
+    cnn.actions["undo"].trigger()
+    assert [n.id for n in definition.graph.nodes if n.type != "BlockInput"] == THREE
+    assert definition.output == "conv2"
+    assert len(root.blocks) == 1 and cnn.blocks.path == [outer]
+
+
+def test_clicking_a_problem_outside_the_block_shown_goes_back_out(cnn):
+    block = _group(cnn, THREE)
+    cnn.editor.disconnect_edge(next(e for e in cnn.editor.graph.edges if e.target == "output"))
+    cnn.blocks.enter(block)
+    problem = next(d for d in cnn.editor.diagnostics if "output" in d.node_ids)
+    cnn.diagnostics_panel.nodeActivated.emit("output")
+    assert problem.is_error
+    assert cnn.blocks.path == []
+    assert cnn.view.graph_scene.selected_node_ids() == ["output"]
