@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from widgets.canvas import theme
 from widgets.canvas.api import disconnect_quietly
+from widgets.canvas.block_item import BLOCK_PARTS
 from widgets.canvas.node_item import layer_info_or_none
 from widgets.canvas.text import count_text, flops_text, shape_text
 from widgets.inspector_fields import NONE_TEXT, Field, list_text, make_field, parse_int_list
@@ -288,6 +289,14 @@ class Inspector(QScrollArea):
         info = layer_info_or_none(type_name)
         color = theme.node_color(type_name, info.category if info else None)
         self.band.setStyleSheet(f"background: {color.name()}; border-radius: 2px;")
+        if info is None and type_name in BLOCK_PARTS:  # a block or its port, not a layer
+            title, kind, text, color = BLOCK_PARTS[type_name]
+            self.band.setStyleSheet(f"background: {color.name()}; border-radius: 2px;")
+            self.type_label.setText(title)
+            self.category_label.setText(kind)
+            self.description.setText(text)
+            self.params_title.hide()
+            return
         if info is None:
             self.type_label.setText(_esc(type_name))
             self.category_label.setText("Unknown layer type")

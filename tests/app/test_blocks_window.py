@@ -83,6 +83,12 @@ def test_ctrl_g_groups_three_layers_into_one_block_with_the_same_model(cnn):
     assert card.report.param_count == 160 + 4640  # conv1 3x3x1x16+16, conv2 3x3x16x32+32
     assert card.report.output_shape == (32, 4, 4)
     assert _summary_total(cnn) == total == "13,706"
+    # The inspector says what a block is (not "unknown layer type").
+    assert cnn.inspector.node_id == block
+    assert (cnn.inspector.type_label.text(), cnn.inspector.category_label.text()) == (
+        "Block",
+        "Reusable block",
+    )
     assert cnn.graph_status.text() == "✓ 5 layers · 13,706 params"
     # It compiles to the same model: the same weights give the same outputs.
     reference, expected = _predict(before)

@@ -28,6 +28,7 @@ from widgets.canvas.node_item import NodeItem
 from widgets.canvas.text import count_text, flops_text, shape_text, short_message
 
 __all__ = [
+    "BLOCK_PARTS",
     "BLOCK_COLOR",
     "BLOCK_MIME",
     "BLOCK_INPUT_TYPE",
@@ -48,6 +49,25 @@ BLOCK_INPUT_TYPE = "BlockInput"
 #: Drag-and-drop payload of a palette block: its library file's path, UTF-8.
 BLOCK_MIME = "application/x-layercanvas-block"
 BLOCK_COLOR = QColor("#e8b64c")
+#: What the inspector says of the nodes that are parts of blocks, not layers:
+#: type -> (title, kind, description, band colour).
+BLOCK_PARTS = {
+    BLOCK_TYPE: (
+        "Block",
+        "Reusable block",
+        "One node standing for a small graph of layers. Double-click its card to edit "
+        "inside (Esc goes back out); Ctrl+Shift+G ungroups it. Right-click it to make a "
+        "linked block an independent copy, rename it or save it to the library.",
+        BLOCK_COLOR,
+    ),
+    BLOCK_INPUT_TYPE: (
+        "Block input",
+        "Port of this block",
+        "Data enters the block here: its shape is whatever feeds this port of the block "
+        "where the block is used.",
+        theme.INPUT_COLOR,
+    ),
+}
 _HEIGHT = 92.0
 _HEADER = 45.0
 _PORT_ROW = 18.0  # a named input port's row, below the contents line
