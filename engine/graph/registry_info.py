@@ -37,6 +37,7 @@ CATEGORY_ORDER = (
     "Convolution",
     "Pooling",
     "Recurrent",
+    "Attention",
     "Normalization",
     "Regularization",
     "Activation",

@@ -6,6 +6,7 @@ Importing this package imports each family module, which registers its types in
 
 from engine.layers.activation_layers import GELU, PReLU, ReLU
 from engine.layers.advanced_activations import ELU, LeakyReLU, Softmax
+from engine.layers.attention import MultiHeadAttention
 from engine.layers.base import (
     LAYER_TYPES,
     Input,
@@ -90,3 +91,4 @@ __all__ += ["Cropping2D", "Permute", "RepeatVector", "UpSampling2D", "ZeroPaddin
 __all__ += ["Conv1D", "Conv2DTranspose", "DepthwiseConv2D", "SeparableConv2D"]
 __all__ += ["AveragePooling1D", "GlobalAveragePooling1D", "GlobalMaxPooling1D", "MaxPooling1D"]
 __all__ += ["Bidirectional", "TimeDistributed"]
+__all__ += ["MultiHeadAttention"]

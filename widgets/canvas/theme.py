@@ -54,6 +54,7 @@ CATEGORY_COLORS = {
     "Convolution": QColor("#9b6cf0"),
     "Pooling": QColor("#22b5a4"),
     "Recurrent": QColor("#f08a4b"),
+    "Attention": QColor("#e5c07b"),
     "Normalization": QColor("#d9b13b"),
     "Regularization": QColor("#8f9bb3"),
     "Activation": QColor("#ef5d8c"),

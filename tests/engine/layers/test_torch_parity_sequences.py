@@ -12,6 +12,7 @@ import torch.nn.functional as F  # noqa: N812
 from torch.func import functional_call
 
 import engine.layers as L  # noqa: N812
+from engine.autodiff.tensor import Tensor, grad
 from tests.engine.layers.test_torch_parity_layers_a import engine_run, normal, parity
 
 RTOL = 1e-4
@@ -130,3 +131,100 @@ def test_a_wrapped_layer_refusing_a_value_names_the_wrapper():
         L.TimeDistributed(layer="Dense", units=0)
     with pytest.raises(L.ParameterError, match="merge_mode"):
         L.Bidirectional(layer="LSTM", merge_mode=None)
+
+
+# -- MultiHeadAttention ------------------------------------------------------------------------
+
+
+def _mha_torch_weights(embed: int, heads: int, seed: int):
+    rng = np.random.default_rng(seed)
+    return [
+        rng.standard_normal((3 * embed, embed)) * 0.4,  # in_proj_weight (q, k, v rows)
+        rng.standard_normal(3 * embed) * 0.3,  # in_proj_bias
+        rng.standard_normal((embed, embed)) * 0.4,  # out_proj.weight
+        rng.standard_normal(embed) * 0.3,  # out_proj.bias
+    ]
+
+
+def _mha_keras_weights(torch_weights, embed: int, heads: int):
+    """PyTorch's packed projections in Keras's (d, heads, head_dim) layout."""
+    in_w, in_b, out_w, out_b = torch_weights
+    hd = embed // heads
+    weights = []
+    for part in range(3):
+        rows = slice(part * embed, (part + 1) * embed)
+        weights += [in_w[rows].T.reshape(embed, heads, hd), in_b[rows].reshape(heads, hd)]
+    return weights + [out_w.T.reshape(heads, hd, embed), out_b]
+
+
+@pytest.mark.parametrize("causal", [False, True])
+@pytest.mark.parametrize("self_attention", [True, False])
+def test_multi_head_attention_matches_torch(causal, self_attention):
+    embed, heads, steps = 6, 2, 4
+    query = normal(2, steps, embed)
+    value = query if self_attention else normal(2, steps, embed)
+    torch_weights = _mha_torch_weights(embed, heads, 3)
+    keras_weights = _mha_keras_weights(torch_weights, embed, heads)
+    module = torch.nn.MultiheadAttention(embed, heads, batch_first=True).double()
+    names = ["in_proj_weight", "in_proj_bias", "out_proj.weight", "out_proj.bias"]
+    layer = L.MultiHeadAttention(num_heads=heads, key_dim=embed // heads, use_causal_mask=causal)
+    layer.build([(steps, embed), (steps, embed)])
+    for var, value_ in zip(layer.weights, keras_weights, strict=True):
+        var.data = np.asarray(value_, dtype=np.float64)
+    tq = Tensor(query, requires_grad=True)
+    tv = tq if self_attention else Tensor(value, requires_grad=True)
+    out = layer([tq, tv])
+    r = np.random.default_rng(5).standard_normal(out.shape)
+    sources = [tq] + ([] if self_attention else [tv]) + layer.weights
+    grads = grad(out, sources, grad_output=r)
+
+    tensors = [torch.tensor(a, requires_grad=True) for a in torch_weights]
+    t_query = torch.tensor(query, requires_grad=True)
+    t_value = t_query if self_attention else torch.tensor(value, requires_grad=True)
+    mask = torch.triu(torch.ones(steps, steps, dtype=torch.bool), 1) if causal else None
+    y, _ = functional_call(
+        module,
+        dict(zip(names, tensors, strict=True)),
+        (t_query, t_value, t_value),
+        {"attn_mask": mask, "need_weights": False},
+    )
+    (y * torch.tensor(r)).sum().backward()
+    np.testing.assert_allclose(out.numpy(), y.detach().numpy(), rtol=RTOL, atol=1e-9)
+    np.testing.assert_allclose(grads[0], t_query.grad.numpy(), rtol=RTOL, atol=1e-9)
+    if not self_attention:
+        np.testing.assert_allclose(grads[1], t_value.grad.numpy(), rtol=RTOL, atol=1e-9)
+    torch_grads = [t.grad.numpy() for t in tensors]
+    expected = _mha_keras_weights(torch_grads, embed, heads)
+    for mine, theirs in zip(grads[-8:], expected, strict=True):
+        np.testing.assert_allclose(mine, theirs, rtol=RTOL, atol=1e-9)
+
+
+def test_multi_head_attention_matches_keras_with_key_value_dims_and_output_shape():
+    """Keras itself (torch backend) with different query/key/value widths, value_dim and
+    output_shape: the engine's weights are Keras's, unchanged."""
+    from tests.engine.keras_reference import keras, keras_tensor, to_numpy  # noqa: PLC0415
+
+    rng = np.random.default_rng(7)
+    arrays = [rng.standard_normal(s).astype(np.float32) for s in [(2, 3, 4), (2, 5, 6), (2, 5, 2)]]
+    layer = L.MultiHeadAttention(num_heads=3, key_dim=2, value_dim=4, output_shape=7)
+    layer([Tensor(a) for a in arrays])
+    weights = [rng.normal(0, 0.5, size=w.shape).astype(np.float32) for w in layer.get_weights()]
+    layer.set_weights(weights)
+    theirs = keras.layers.MultiHeadAttention(num_heads=3, key_dim=2, value_dim=4, output_shape=7)
+    query, value, key = (keras_tensor(a) for a in arrays)
+    theirs(query, value, key=key)
+    theirs.set_weights(weights)
+    expected = to_numpy(theirs(query, value, key=key, use_causal_mask=False))
+    got = layer([Tensor(a) for a in arrays]).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_multi_head_attention_shape_errors_name_the_fix():
+    layer = L.MultiHeadAttention(num_heads=2, key_dim=3)
+    with pytest.raises(L.ShapeError, match="key has 4 steps but its value has 5"):
+        layer.compute_output_shape([(3, 8), (5, 8), (4, 8)])
+    with pytest.raises(L.ShapeError, match="query as a sequence"):
+        layer.compute_output_shape([(8,), (5, 8)])
+    causal = L.MultiHeadAttention(num_heads=2, key_dim=3, use_causal_mask=True)
+    with pytest.raises(L.ShapeError, match="use_causal_mask"):
+        causal.compute_output_shape([(3, 8), (5, 8)])
