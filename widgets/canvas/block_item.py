@@ -228,9 +228,6 @@ class BlockItem(NodeItem):
             metrics.elidedText(self.node_id, Qt.TextElideMode.ElideRight, text_width),
         )
         subtitle_width = rect.width() - left - 10
-        chip = self._chip_text()
-        if chip:
-            subtitle_width -= self._paint_chip(painter, chip, QPointF(rect.width() - 8, 32)) + 6
         small = QFontMetricsF(self._small_font)
         painter.setFont(self._small_font)
         painter.setPen(theme.ERROR if self.block.missing else BLOCK_COLOR.lighter(115))
@@ -240,11 +237,16 @@ class BlockItem(NodeItem):
             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
             small.elidedText(subtitle, Qt.TextElideMode.ElideRight, subtitle_width),
         )
+        # The body line: what is inside, and the linked chip (the title keeps its room).
+        body_width = rect.width() - left - 10
+        chip = self._chip_text()
+        if chip:
+            chip_center = QPointF(rect.width() - 8, _HEADER + 12)
+            body_width -= self._paint_chip(painter, chip, chip_center) + 6
         painter.setFont(self._small_font)
         painter.setPen(theme.TEXT_MUTED)
-        contents = small.elidedText(self.block.contents(), Qt.TextElideMode.ElideRight,
-                                    rect.width() - left - 10)  # fmt: skip
-        painter.drawText(QRectF(left, _HEADER + 4, rect.width() - left - 10, 16),
+        contents = small.elidedText(self.block.contents(), Qt.TextElideMode.ElideRight, body_width)
+        painter.drawText(QRectF(left, _HEADER + 4, body_width, 16),
                          Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
                          contents)  # fmt: skip
         self._paint_port_names(painter)
