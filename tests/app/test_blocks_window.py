@@ -348,3 +348,24 @@ def test_clicking_a_problem_outside_the_block_shown_goes_back_out(cnn):
     assert problem.is_error
     assert cnn.blocks.path == []
     assert cnn.view.graph_scene.selected_node_ids() == ["output"]
+
+
+def test_insert_and_make_independent_undo_and_redo_exactly(cnn):
+    before = cnn.editor.graph.to_json()
+    path = cnn.palette_panel.block_path("squeeze_excitation")
+    first = cnn.blocks.insert_at_center(path)
+    inserted = cnn.editor.graph.to_json()
+    cnn.blocks.ask_link = lambda title: "link"
+    second = cnn.blocks.insert_at_center(path)
+    linked = cnn.editor.graph.to_json()
+    cnn.blocks.make_independent(second)
+    detached = cnn.editor.graph.to_json()
+    assert set(detached["blocks"]) == {"squeeze_excitation", "squeeze_excitation_2"}
+    for state in (linked, inserted, before):
+        cnn.actions["undo"].trigger()
+        assert cnn.editor.graph.to_json() == state
+    for state in (inserted, linked, detached):
+        cnn.actions["redo"].trigger()
+        assert cnn.editor.graph.to_json() == state
+    cards = cnn.view.graph_scene.node_items
+    assert cards[first].block.uses == cards[second].block.uses == 1

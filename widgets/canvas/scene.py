@@ -172,7 +172,8 @@ class GraphScene(QGraphicsScene):
                 if not items:
                     del self.edge_items[event.edge]
             self._refresh_ports({event.edge.source, event.edge.target})
-        if kind in ("blocks_changed", "node_added", "node_removed", "params_changed"):
+        node = event.node
+        if kind == "blocks_changed" or (node is not None and node.type == BLOCK_TYPE):
             # A block card shows its definition and how many uses share it.
             self._refresh_ports([i for i, item in self.node_items.items()
                                  if item.type_name == BLOCK_TYPE])  # fmt: skip
