@@ -21,6 +21,7 @@ from engine.layers.conv_params import MAX_PAD
 from engine.onnx.import_conv1d import (
     data_rank,
     import_conv_1d,
+    import_global_pool_1d,
     import_pool_1d,
     import_reduce_1d,
 )
@@ -303,6 +304,9 @@ class PendingGlobalPool(Pending):
 
 @imports("GlobalAveragePool", "GlobalMaxPool")
 def import_global_pool(ctx, node):
+    if data_rank(ctx, node.input[0]) == 3:
+        import_global_pool_1d(ctx, node)
+        return
     sym = _image(ctx, node)
     type_name = (
         "GlobalAveragePooling2D" if node.op_type == "GlobalAveragePool" else "GlobalMaxPooling2D"

@@ -1,6 +1,7 @@
-"""Importers for the 1-D forms of ``Conv``, ``MaxPool`` / ``AveragePool`` and ``ReduceMean`` /
-``ReduceMax`` (``Conv1D``, ``MaxPooling1D`` / ``AveragePooling1D``, the global 1-D poolings),
-called by :mod:`engine.onnx.import_conv` when the data has rank 3.
+"""Importers for the 1-D forms of ``Conv``, ``MaxPool`` / ``AveragePool``, ``GlobalAveragePool``
+/ ``GlobalMaxPool`` and ``ReduceMean`` / ``ReduceMax`` (``Conv1D``, ``MaxPooling1D`` /
+``AveragePooling1D``, the global 1-D poolings), called by :mod:`engine.onnx.import_conv`
+when the data has rank 3.
 
 ONNX's 1-D operators take ``(N, C, L)``; the engine's sequences are ``(N, T, F)``. PyTorch
 writes ``x.transpose(1, 2) -> Conv1d -> .transpose(1, 2)`` and the engine's exporter the
@@ -137,6 +138,40 @@ def import_conv_1d(ctx, node) -> None:
     ctx.set(node.output[0], pending)
 
 
+class PendingGlobalPool1D(Pending):
+    """Global 1-D pooling: ONNX gives ``(N, C, 1)``; a following Squeeze / Flatten / Reshape
+    to ``(N, C)`` folds into the layer (``keepdims=False``), any other use gets the
+    ``keepdims=True`` layer seen through the ``(0, 2, 1)`` view."""
+
+    def __init__(self, type_name: str, node_name: str, source: Sym):
+        self.type_name = type_name
+        self.node_name = node_name
+        self.source = source
+        self._result = None
+
+    @property
+    def onnx_shape(self) -> tuple:
+        return (None, self.source.tensor.shape[1], 1)
+
+    def squeeze(self, ctx, axes) -> Sym | None:
+        if axes is not None and sorted(a % 3 for a in axes) != [2]:
+            return None
+        return Sym(ctx.call_layer(self.type_name, self.node_name, self.source))
+
+    def build(self, ctx) -> Sym:
+        out = ctx.call_layer(self.type_name, self.node_name, self.source, keepdims=True)
+        return Sym(out, SWAP)
+
+
+def import_global_pool_1d(ctx, node) -> None:
+    """``GlobalAveragePool`` / ``GlobalMaxPool`` of ``(N, C, L)`` (PyTorch's
+    ``AdaptiveAvgPool1d(1)``)."""
+    source = engine_sequence(ctx, node.input[0])
+    average = node.op_type in ("GlobalAveragePool", "AveragePool")
+    type_name = "GlobalAveragePooling1D" if average else "GlobalMaxPooling1D"
+    ctx.set(node.output[0], PendingGlobalPool1D(type_name, ctx.node_label(node), source))
+
+
 def import_pool_1d(ctx, node) -> None:
     source = engine_sequence(ctx, node.input[0])
     steps = source.tensor.shape[0]
@@ -145,6 +180,9 @@ def import_pool_1d(ctx, node) -> None:
     if _one(attr(node, "dilations"), 1, "dilations") != 1 or attr(node, "ceil_mode", 0):
         raise Unsupported("dilated or ceil_mode 1-D pooling")
     padding = sequence_padding(node, steps, k, s, 1)
+    if k == steps and padding == "valid":  # one window over every step: PyTorch's
+        import_global_pool_1d(ctx, node)  # AdaptiveMaxPool1d(1)
+        return
     if padding == "causal":
         raise Unsupported("1-D pooling padded only at the start")
     if node.op_type == "AveragePool" and padding != "valid" and attr(node, "count_include_pad", 0):

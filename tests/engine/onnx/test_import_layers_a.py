@@ -223,3 +223,21 @@ def test_pytorch_depthwise_and_separable():
     )
     layer = check(torch_onnx(separable, (4, 7, 6)), ["SeparableConv2D"]).model.layers[1]
     assert (layer.filters, layer.activation, layer.padding) == (6, "relu", ((1, 1), (1, 1)))
+
+
+@pytest.mark.parametrize(
+    ("module", "layer_type"),
+    [
+        (nn.AdaptiveAvgPool1d(1), "GlobalAveragePooling1D"),
+        (nn.AdaptiveMaxPool1d(1), "GlobalMaxPooling1D"),
+    ],
+)
+def test_pytorch_adaptive_pooling_over_steps(module, layer_type):
+    squeezed = Lambda(lambda x: module(x.transpose(1, 2)).squeeze(-1))
+    layer = check(torch_onnx(squeezed, (7, 4)), [layer_type]).model.layers[1]
+    assert layer.keepdims is False
+    # Without the Squeeze the (N, C, 1) result is the keepdims layer, seen transposed.
+    kept = check(
+        torch_onnx(Lambda(lambda x: module(x.transpose(1, 2))), (7, 4)), [layer_type, "Permute"]
+    )
+    assert kept.model.layers[1].keepdims is True
