@@ -1,12 +1,14 @@
-"""Fused activation kernels: each forward beside its hand-written VJP.
+"""Fused activation kernels: each forward formula beside its hand-written derivative.
 
 These are the activations Keras 3 names (``relu6``, ``silu``, ``hard_sigmoid``,
-``hard_silu``, ``mish``, ``selu``, ``softsign``), Keras's parametrised ``ReLU`` (slope,
-ceiling, threshold) and the learned ``PReLU``. Each is one primitive instead of a chain of
-elementwise ops, so a training step makes one tape entry and the backward pass reuses what
-the forward computed (the sigmoid of SiLU, the tanh of Mish). Everything runs on
-``backend.xp`` with array-API spellings (CuPy-ready); masks are multiplied in rather than
-selected with ``where``, which is several times slower in numpy.
+``hard_silu``, ``mish``, ``selu``, ``softsign``, ``gelu``), Keras's parametrised ``ReLU``
+(slope, ceiling, threshold) and the learned ``PReLU``. Each is one primitive, so a training
+step makes one tape entry. The formulas are written on ``backend.xp`` with array-API
+spellings (CuPy-ready) and run through :func:`engine.autodiff.elementwise.map_blocks`, which
+on the CPU evaluates them cache block by cache block on every core; the backward pass
+recomputes what it needs from ``x`` inside the block, which costs less than keeping
+full-size intermediates. Masks are multiplied in rather than selected with ``where``, which
+is several times slower in numpy.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import math
 
 from engine import backend
 from engine.autodiff import ops
+from engine.autodiff.elementwise import map_blocks
 from engine.autodiff.ops import _unbroadcast, as_tensor, sigmoid_array
 from engine.autodiff.tensor import Tensor
 
@@ -40,13 +43,133 @@ def _mask(condition, like):
     return backend.xp.astype(condition, like.dtype)
 
 
+def _unary(forward, derivative, a, blocked: bool = True) -> Tensor:
+    """The primitive ``forward(x)`` whose VJP is ``derivative(x, g)`` (both elementwise).
+    Formulas of a few operations (``blocked=False``) run on the whole array: for them the
+    blocks' Python overhead outweighs the cache savings."""
+    a = as_tensor(a)
+    x = a.data
+    run = map_blocks if blocked else (lambda fn, *arrays: fn(*arrays))
+    out = run(forward, x)
+    return Tensor.from_op(out, (a,), lambda g: (run(derivative, x, g),))
+
+
+# -- the formulas, on blocks -------------------------------------------------------------------
+
+
+def _relu6(x):
+    return backend.xp.clip(x, 0.0, 6.0)
+
+
+def _relu6_grad(x, g):
+    return g * _mask((x > 0) & (x < 6), g)
+
+
+def _silu(x):
+    return x * sigmoid_array(x)
+
+
+def _silu_grad(x, g):
+    s = sigmoid_array(x)
+    return g * (s + x * s * (1.0 - s))
+
+
+def _mish_parts(x):
+    """``(tanh(softplus(x)), exp(-|x|), x >= 0)``."""
+    xp = backend.xp
+    decay = xp.exp(-xp.abs(x))
+    positive = _mask(x >= 0, x)
+    return xp.tanh(xp.log1p(decay) + x * positive), decay, positive
+
+
+def _mish(x):
+    return x * _mish_parts(x)[0]
+
+
+def _mish_grad(x, g):
+    t, decay, positive = _mish_parts(x)
+    sigmoid = (positive + (1.0 - positive) * decay) / (1.0 + decay)
+    return g * (t + x * (1.0 - t * t) * sigmoid)
+
+
+def _hard_sigmoid(x):
+    return backend.xp.clip(x * (1.0 / 6.0) + 0.5, 0.0, 1.0)
+
+
+def _hard_sigmoid_grad(x, g):
+    return g * _mask((x > -3) & (x < 3), g) * (1.0 / 6.0)
+
+
+def _hard_silu(x):
+    return x * _hard_sigmoid(x)
+
+
+def _hard_silu_grad(x, g):
+    inside = _mask((x > -3) & (x < 3), g)
+    return g * (_hard_sigmoid(x) + x * inside * (1.0 / 6.0))
+
+
+def _selu_parts(x):
+    xp = backend.xp
+    positive = _mask(x > 0, x)
+    return positive, SELU_ALPHA * xp.expm1(xp.minimum(x, xp.zeros_like(x)))
+
+
+def _selu(x):
+    positive, neg_part = _selu_parts(x)
+    return SELU_SCALE * (x * positive + neg_part * (1.0 - positive))
+
+
+def _selu_grad(x, g):
+    positive, neg_part = _selu_parts(x)
+    return g * (SELU_SCALE * (positive + (neg_part + SELU_ALPHA) * (1.0 - positive)))
+
+
+def _softsign(x):
+    return x / (1.0 + backend.xp.abs(x))
+
+
+def _softsign_grad(x, g):
+    denominator = 1.0 + backend.xp.abs(x)
+    return g / (denominator * denominator)
+
+
+# -- the primitives ----------------------------------------------------------------------------
+
+
 def relu6(a) -> Tensor:
     """``min(max(x, 0), 6)``."""
-    a = as_tensor(a)
-    xp = backend.xp
-    x = a.data
-    out = xp.clip(x, 0.0, 6.0)
-    return Tensor.from_op(out, (a,), lambda g: (g * _mask((x > 0) & (x < 6), g),))
+    return _unary(_relu6, _relu6_grad, a, blocked=False)
+
+
+def silu(a) -> Tensor:
+    """``x * sigmoid(x)`` (Keras's ``silu``, also called ``swish``)."""
+    return _unary(_silu, _silu_grad, a)
+
+
+def mish(a) -> Tensor:
+    """``x * tanh(softplus(x))``."""
+    return _unary(_mish, _mish_grad, a)
+
+
+def hard_sigmoid(a) -> Tensor:
+    """Keras 3's ``hard_sigmoid``: ``relu6(x + 3) / 6``."""
+    return _unary(_hard_sigmoid, _hard_sigmoid_grad, a, blocked=False)
+
+
+def hard_silu(a) -> Tensor:
+    """``x * hard_sigmoid(x)`` (Keras's ``hard_silu``, also ``hard_swish``)."""
+    return _unary(_hard_silu, _hard_silu_grad, a)
+
+
+def selu(a) -> Tensor:
+    """``scale * x`` where ``x > 0``, ``scale * alpha * (exp(x) - 1)`` elsewhere."""
+    return _unary(_selu, _selu_grad, a)
+
+
+def softsign(a) -> Tensor:
+    """``x / (1 + |x|)``."""
+    return _unary(_softsign, _softsign_grad, a, blocked=False)
 
 
 def relu_general(
@@ -54,23 +177,23 @@ def relu_general(
 ) -> Tensor:
     """Keras's ``ReLU``: ``max_value`` where ``x >= max_value``, ``x`` where
     ``threshold <= x < max_value``, ``negative_slope * (x - threshold)`` elsewhere."""
-    a = as_tensor(a)
-    xp = backend.xp
-    x = a.data
-    above = _mask(x >= threshold, x)
-    below = 1.0 - above
-    out = x * above + (negative_slope * (x - threshold)) * below if negative_slope else x * above
-    if max_value is not None:
-        capped = _mask(out < max_value, x)
-        out = xp.minimum(out, xp.full_like(out, max_value))
-    else:
-        capped = None
 
-    def vjp(g):
-        slope = above + negative_slope * below if negative_slope else above
-        return (g * slope if capped is None else g * slope * capped,)
+    def forward(x):
+        above = _mask(x >= threshold, x)
+        out = x * above + (negative_slope * (x - threshold)) * (1.0 - above)
+        if max_value is not None:
+            out = backend.xp.minimum(out, backend.xp.full_like(out, max_value))
+        return out
 
-    return Tensor.from_op(out, (a,), vjp)
+    def derivative(x, g):
+        above = _mask(x >= threshold, x)
+        slope = above + negative_slope * (1.0 - above)
+        if max_value is not None:
+            # Below the ceiling: x < max_value above the threshold, always below it.
+            slope = slope * _mask((x < max_value) | (x < threshold), x)
+        return g * slope
+
+    return _unary(forward, derivative, a)
 
 
 def prelu(a, alpha) -> Tensor:
@@ -91,80 +214,7 @@ def prelu(a, alpha) -> Tensor:
     return Tensor.from_op(out, (a, alpha), vjp)
 
 
-def silu(a) -> Tensor:
-    """``x * sigmoid(x)`` (Keras's ``silu``, also called ``swish``)."""
-    a = as_tensor(a)
-    x = a.data
-    s = sigmoid_array(x)
-    out = x * s
-    return Tensor.from_op(out, (a,), lambda g: (g * (s + out * (1.0 - s)),))
-
-
-def mish(a) -> Tensor:
-    """``x * tanh(softplus(x))``."""
-    a = as_tensor(a)
-    xp = backend.xp
-    x = a.data
-    decay = xp.exp(-xp.abs(x))  # shared by softplus and, in the backward pass, sigmoid
-    positive = _mask(x >= 0, x)
-    t = xp.tanh(xp.log1p(decay) + x * positive)
-    out = x * t
-
-    def vjp(g):
-        sigmoid = (positive + (1.0 - positive) * decay) / (1.0 + decay)
-        return (g * (t + x * (1.0 - t * t) * sigmoid),)
-
-    return Tensor.from_op(out, (a,), vjp)
-
-
-def hard_sigmoid(a) -> Tensor:
-    """Keras 3's ``hard_sigmoid``: ``relu6(x + 3) / 6``."""
-    a = as_tensor(a)
-    xp = backend.xp
-    x = a.data
-    out = xp.clip(x * (1.0 / 6.0) + 0.5, 0.0, 1.0)
-    return Tensor.from_op(out, (a,), lambda g: (g * _mask((x > -3) & (x < 3), g) * (1.0 / 6.0),))
-
-
-def hard_silu(a) -> Tensor:
-    """``x * hard_sigmoid(x)`` (Keras's ``hard_silu``, also ``hard_swish``)."""
-    a = as_tensor(a)
-    xp = backend.xp
-    x = a.data
-    h = xp.clip(x * (1.0 / 6.0) + 0.5, 0.0, 1.0)
-    out = x * h
-
-    def vjp(g):
-        inside = _mask((x > -3) & (x < 3), g)
-        return (g * (h + x * inside * (1.0 / 6.0)),)
-
-    return Tensor.from_op(out, (a,), vjp)
-
-
-def selu(a) -> Tensor:
-    """``scale * x`` where ``x > 0``, ``scale * alpha * (exp(x) - 1)`` elsewhere."""
-    a = as_tensor(a)
-    xp = backend.xp
-    x = a.data
-    positive = _mask(x > 0, x)
-    neg_part = SELU_ALPHA * xp.expm1(xp.minimum(x, xp.zeros_like(x)))
-    out = SELU_SCALE * (x * positive + neg_part * (1.0 - positive))
-    return Tensor.from_op(
-        out,
-        (a,),
-        lambda g: (g * (SELU_SCALE * (positive + (neg_part + SELU_ALPHA) * (1.0 - positive))),),
-    )
-
-
-def softsign(a) -> Tensor:
-    """``x / (1 + |x|)``."""
-    a = as_tensor(a)
-    xp = backend.xp
-    x = a.data
-    denominator = 1.0 + xp.abs(x)
-    out = x / denominator
-    return Tensor.from_op(out, (a,), lambda g: (g / (denominator * denominator),))
-
+# -- GELU --------------------------------------------------------------------------------------
 
 # Numerical Recipes' erfc (Chebyshev fit): relative error below 1.2e-7 for every x, tails
 # included, i.e. float32 rounding. erfc(z) = t * exp(-z^2 + P(t)), t = 1 / (1 + z / 2).
@@ -182,26 +232,55 @@ _ERFC = (
 )
 _INV_SQRT2 = 1.0 / math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 
 
-def gelu(a, approximate: bool = False) -> Tensor:
-    """GELU ``x * Phi(x)``. In float32 the exact (erf) form evaluates ``Phi`` with a
-    rational-exponential fit accurate to float32 rounding on SIMD numpy operations, several
-    times faster than ``scipy.special.erf``; float64 (gradient checks) and the tanh form use
-    :func:`engine.autodiff.ops.gelu`."""
-    a = as_tensor(a)
+def _gelu_parts(x):
+    """``(Phi(x), exp(-x^2 / 2))`` with the float32-accurate erfc fit."""
     xp = backend.xp
-    if approximate or a.dtype != xp.float32:
-        return ops.gelu(a, approximate)
-    x = a.data
     z = xp.abs(x) * _INV_SQRT2
     t = 1.0 / (1.0 + 0.5 * z)
     poly = t * _ERFC[9] + _ERFC[8]
     for c in _ERFC[7::-1]:
         poly = poly * t + c
-    gauss = xp.exp(-(z * z))  # exp(-x^2 / 2)
+    gauss = xp.exp(-(z * z))
     tail = 0.5 * t * gauss * xp.exp(poly)  # Phi(-|x|), accurate in the tail
     positive = _mask(x >= 0, x)
-    cdf = positive + (1.0 - 2.0 * positive) * tail
-    out = x * cdf
-    return Tensor.from_op(out, (a,), lambda g: (g * (cdf + x * gauss * _INV_SQRT_2PI),))
+    return positive + (1.0 - 2.0 * positive) * tail, gauss
+
+
+def _gelu(x):
+    return x * _gelu_parts(x)[0]
+
+
+def _gelu_grad(x, g):
+    cdf, gauss = _gelu_parts(x)
+    return g * (cdf + x * gauss * _INV_SQRT_2PI)
+
+
+def _gelu_tanh_parts(x):
+    t = backend.xp.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))
+    return t
+
+
+def _gelu_tanh(x):
+    return 0.5 * x * (1.0 + _gelu_tanh_parts(x))
+
+
+def _gelu_tanh_grad(x, g):
+    t = _gelu_tanh_parts(x)
+    d_inner = _SQRT_2_OVER_PI * (1.0 + 3 * 0.044715 * x * x)
+    return g * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * d_inner)
+
+
+def gelu(a, approximate: bool = False) -> Tensor:
+    """GELU ``x * Phi(x)``, or with ``approximate`` its tanh form. In float32 the exact form
+    evaluates ``Phi`` with a rational-exponential fit accurate to float32 rounding (several
+    times faster than ``scipy.special.erf``); in float64 (gradient checks) it uses erf
+    through :func:`engine.autodiff.ops.gelu`."""
+    a = as_tensor(a)
+    if approximate:
+        return _unary(_gelu_tanh, _gelu_tanh_grad, a)
+    if a.dtype != backend.xp.float32:
+        return ops.gelu(a, approximate=False)
+    return _unary(_gelu, _gelu_grad, a)

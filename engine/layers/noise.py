@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from engine import backend
 from engine.autodiff import ops
 from engine.layers.base import Layer, register
@@ -19,7 +21,8 @@ from engine.layers.schema import Param
 
 def _normal(layer: Layer, inputs):
     """Standard normal noise of the inputs' shape and dtype, on the device."""
-    draw = layer_generator(layer).standard_normal(inputs.shape)
+    # float32 draws are twice as fast, and float32 is the precision training uses.
+    draw = layer_generator(layer).standard_normal(inputs.shape, dtype=np.float32)
     return backend.xp.astype(backend.asarray(draw), inputs.dtype)
 
 

@@ -258,7 +258,7 @@ def test_float32_exact_gelu_fast_path_matches_torch_in_float64():
     """float32 GELU evaluates the normal CDF with a fit instead of erf: within float32
     rounding of PyTorch's float64 value and gradient (and exact where float64's
     ``1 + erf`` cancels to 0 for x < -8)."""
-    x = np.concatenate([np.linspace(-8, 8, 4001), _inputs([(1000,)], scale=3.0)[0]])
+    x = np.concatenate([np.linspace(-8, 8, 4001), _inputs([(300_000,)], scale=3.0)[0]])
     mine = Tensor(x.astype(np.float32), requires_grad=True)
     out = activations.gelu(mine)
     assert out.dtype == np.float32
@@ -267,3 +267,16 @@ def test_float32_exact_gelu_fast_path_matches_torch_in_float64():
     F.gelu(ref).sum().backward()
     np.testing.assert_allclose(out.numpy(), F.gelu(ref).detach().numpy(), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(g, ref.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["relu6", "silu", "hard_silu", "mish", "selu", "gelu"])
+def test_activations_on_arrays_large_enough_to_be_blocked_match_torch(name):
+    """Above 4 blocks of 64 Ki values the kernels run block by block on a thread pool
+    (engine.autodiff.elementwise): the same numbers as PyTorch, forward and backward."""
+    compare(activations.get(name), TORCH_ACTIVATIONS[name], [(4, 70_001)])
+    relu = L.ReLU(negative_slope=0.1, threshold=0.5, max_value=2.0)
+
+    def reference(x):
+        return torch.clamp(torch.where(x >= 0.5, x, 0.1 * (x - 0.5)), max=2.0)
+
+    compare(_layer(relu), reference, [(4, 70_001)])
