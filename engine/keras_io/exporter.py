@@ -4,10 +4,11 @@ The archive is what Keras's own ``model.save`` writes: ``metadata.json``, ``conf
 Functional model: one entry per layer with its call, ``input_layers``, ``output_layers``
 and, when training settings are given, a ``compile_config``) and ``model.weights.h5``
 (each layer's arrays in Keras's layout under the group Keras's loader looks for: named by
-class, in the order of :mod:`engine.keras_io.keras_order`; recurrent layers under
-``cell``). Spatial layers are written ``channels_first``, the engine's own layout, so the
-Keras model reads the same arrays and computes the same outputs (Keras's torch and JAX
-backends run channels-first convolutions on the CPU; TensorFlow's CPU kernels do not).
+class, in the order of :mod:`engine.keras_io.keras_order`; a recurrent layer's under its
+``cell``: each mapping's ``weight_groups``). Spatial layers are written ``channels_first``,
+the engine's own layout, so the Keras model reads the same arrays and computes the same
+outputs (Keras's torch and JAX backends run channels-first convolutions on the CPU;
+TensorFlow's CPU kernels do not).
 Keras itself is not needed to write it; the file is written atomically.
 """
 
@@ -34,9 +35,6 @@ __all__ = ["KERAS_FORMAT_VERSION", "ExportedKeras", "export_keras", "keras_model
 
 #: The Keras version whose format is written (the oldest Keras 3 that reads it).
 KERAS_FORMAT_VERSION = "3.0.0"
-
-# Keras keeps a recurrent layer's weights in its cell object, so under ``<group>/cell``.
-_CELL_LAYERS = ("SimpleRNN", "LSTM", "GRU")
 
 
 @dataclass
@@ -105,12 +103,9 @@ def keras_model_config(model, training: dict | None = None) -> tuple[dict, list[
                 config["dtype"] = "int32"  # token ids: Keras's usual integer input
             nodes = []
         else:
-            config = {
-                "name": keras_name[name],
-                "trainable": layer.trainable,
-                "dtype": "float32",
-                **args,
-            }
+            config = {"name": keras_name[name], "dtype": "float32", **args}
+            if not layer.trainable:  # only when frozen: some Keras layers refuse the key
+                config["trainable"] = False
             refs = [_tensor(keras_name[src], shapes[src]) for src in inputs_of[name]]
             nodes = [{"args": [refs] if layer.max_inputs != 1 else refs, "kwargs": {}}]
         entries.append(
@@ -174,13 +169,16 @@ def keras_weights_h5(model, order: list[str], training: dict | None = None) -> b
             arrays = layer.get_weights()
             if not arrays:
                 continue
-            arrays = EXPORTS[layer.type_name].weights_to_keras(layer, arrays)
+            mapping = EXPORTS[layer.type_name]
+            arrays = mapping.weights_to_keras(layer, arrays)
             target = group.create_group(base)
-            if layer.type_name in _CELL_LAYERS:
-                target = target.create_group("cell")
-            var_group = target.create_group("vars")
-            for i, array in enumerate(arrays):
-                var_group.create_dataset(str(i), data=np.asarray(array, dtype=np.float32))
+            subpaths = mapping.weight_groups or ("",)
+            share = len(arrays) // len(subpaths)
+            for k, subpath in enumerate(subpaths):
+                where = target.require_group(subpath) if subpath else target
+                var_group = where.create_group("vars")
+                for i, array in enumerate(arrays[k * share : (k + 1) * share]):
+                    var_group.create_dataset(str(i), data=np.asarray(array, dtype=np.float32))
         h5.create_group("vars")
         optimizer = keras_optimizer_variables(model, order, training)
         if optimizer is not None:

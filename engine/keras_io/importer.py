@@ -330,8 +330,8 @@ class _Builder:
             layer = by_name.get(layer_names.get(call.id, call.id))
             if layer is None or not layer.weights:
                 continue
-            arrays = weights.arrays(call)
             mapping = IMPORTS[call.class_name]
+            arrays = weights.arrays(call, mapping.weight_groups)
             try:
                 converted = mapping.weights_to_engine(call.config, arrays)
                 converted = _in_engine_layout(converted, self._mapped[call.id].weights_layout)

@@ -21,10 +21,22 @@ class Keras3Weights:
     def __init__(self, h5: H5Weights):
         self.h5 = h5
 
-    def arrays(self, call: KerasCall) -> list[np.ndarray]:
+    def arrays(self, call: KerasCall, groups: tuple[str, ...] = ()) -> list[np.ndarray]:
         if call.weights_path is None:
             return []
+        if groups:
+            out = []
+            for group in groups:
+                out.extend(self._own(f"{call.weights_path}/{group}"))
+            return out
         return self._collect(call.weights_path, 0)
+
+    def _own(self, path: str) -> list[np.ndarray]:
+        own = f"{path}/vars"
+        names = self.h5.group_names(own)
+        return [
+            self.h5.array(f"{own}/{n}") for n in sorted((n for n in names if n.isdigit()), key=int)
+        ]
 
     def _collect(self, path: str, depth: int) -> list[np.ndarray]:
         out = []
@@ -43,7 +55,7 @@ class LegacyWeights:
     def __init__(self, h5: H5Weights):
         self.h5 = h5
 
-    def arrays(self, call: KerasCall) -> list[np.ndarray]:
+    def arrays(self, call: KerasCall, groups: tuple[str, ...] = ()) -> list[np.ndarray]:
         if call.legacy_path is None:
             return []
         group, inner = call.legacy_path

@@ -18,6 +18,7 @@ _MODULES = (
     "activations",
     "embedding",
     "resampling",
+    "wrappers",
 )
 
 _loaded = False

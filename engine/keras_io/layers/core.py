@@ -116,3 +116,62 @@ register(
         lambda layer: {"rate": layer.config["rate"], "seed": layer.config.get("seed")},
     )
 )
+
+
+def _noise(engine_type: str, key: str):
+    """Layers that act only while training (the identity at inference)."""
+
+    def to_engine(config, inputs):
+        params = {key: float(config.get(key, 0.5))}
+        if config.get("seed") is not None:
+            params["seed"] = int(config["seed"])
+        return EngineNode(engine_type, params)
+
+    def to_keras(layer):
+        return {key: layer.config[key], "seed": layer.config.get("seed")}
+
+    return to_engine, to_keras
+
+
+register(KerasMapping("GaussianNoise", "GaussianNoise", *_noise("GaussianNoise", "stddev")))
+register(KerasMapping("GaussianDropout", "GaussianDropout", *_noise("GaussianDropout", "rate")))
+register(KerasMapping("SpatialDropout1D", "SpatialDropout1D", *_noise("SpatialDropout1D", "rate")))
+
+
+def _spatial_dropout_2d(config, inputs):
+    from engine.keras_io.layers.convolutional import spatial_layouts  # noqa: PLC0415
+
+    needs, output = spatial_layouts(config, inputs)  # whole channels are dropped
+    node = _noise("SpatialDropout2D", "rate")[0](config, inputs)
+    return EngineNode("SpatialDropout2D", node.params, needs, output)
+
+
+register(
+    KerasMapping(
+        "SpatialDropout2D",
+        "SpatialDropout2D",
+        _spatial_dropout_2d,
+        lambda layer: {
+            "rate": layer.config["rate"],
+            "seed": layer.config.get("seed"),
+            "data_format": "channels_first",
+        },
+    )
+)
+
+
+def _activity_regularization(config, inputs):
+    return EngineNode(
+        "ActivityRegularization",
+        {"l1": float(config.get("l1", 0.0)), "l2": float(config.get("l2", 0.0))},
+    )
+
+
+register(
+    KerasMapping(
+        "ActivityRegularization",
+        "ActivityRegularization",
+        _activity_regularization,
+        lambda layer: {"l1": layer.config["l1"], "l2": layer.config["l2"]},
+    )
+)

@@ -78,4 +78,4 @@ def _to_keras(layer):
 
 
 for _name in ("SimpleRNN", "LSTM", "GRU"):
-    register(KerasMapping(_name, _name, _recurrent(_name), _to_keras))
+    register(KerasMapping(_name, _name, _recurrent(_name), _to_keras, weight_groups=("cell",)))

@@ -84,6 +84,9 @@ class KerasMapping:
     weights_to_engine: Callable[[dict, list], list] = _same
     weights_to_keras: Callable[[Any, list], list] = _same_layer
     export_class: str | None = None  # the Keras class written on export (default keras_class)
+    # Where Keras 3 keeps the weights under the layer's group, in order (an RNN in its
+    # "cell"); the arrays are split evenly between them. Empty: the layer's own "vars".
+    weight_groups: tuple[str, ...] = ()
 
 
 IMPORTS: dict[str, KerasMapping] = {}

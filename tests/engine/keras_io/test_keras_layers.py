@@ -73,6 +73,19 @@ SEQUENTIAL_CASES = {
     "DepthwiseConv2D": image(L.DepthwiseConv2D(3, depth_multiplier=2)),
     "SeparableConv2D": image(L.SeparableConv2D(4, 3, depth_multiplier=2, padding="same")),
     "GroupNormalization": image(L.Conv2D(4, 1), L.GroupNormalization(groups=2)),
+    "Bidirectional": seq(L.Bidirectional(L.GRU(3, return_sequences=True), merge_mode="sum")),
+    "TimeDistributed": [
+        keras.Input((3, 5, 5, 2)),
+        L.TimeDistributed(L.Conv2D(3, 3, padding="same")),
+        L.TimeDistributed(L.MaxPooling2D()),
+        L.TimeDistributed(L.Flatten()),
+        L.TimeDistributed(L.Dense(2)),
+    ],
+    "GaussianNoise": flat(L.GaussianNoise(0.3), L.Dense(2)),
+    "GaussianDropout": flat(L.GaussianDropout(0.3), L.Dense(2)),
+    "SpatialDropout1D": seq(L.SpatialDropout1D(0.3)),
+    "SpatialDropout2D": image(L.SpatialDropout2D(0.3)),
+    "ActivityRegularization": flat(L.ActivityRegularization(l1=0.01)),
 }
 
 
