@@ -360,6 +360,10 @@ class ExperimentsController(QObject):
             return
         if kind in ("trial_started", "run", "trial_finished"):
             self.show_current()
+            # Trials' runs training now show as running in the Runs panel, not unfinished.
+            self.window.runs.trials_live = {
+                t.run_id for t in self.experiment.trials if t.status == "running" and t.run_id
+            }
             self.window.runs.refresh()
             self._progress()
         if kind == "trial_finished":
@@ -386,6 +390,7 @@ class ExperimentsController(QObject):
         self.runner = None
         self.thread = None
         self.view.set_running(False)
+        self.window.runs.trials_live = set()
         self.window.runs.refresh()
         self.refresh_list()
         if self.experiment is not None and self.experiment.id == exp_id:

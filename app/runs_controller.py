@@ -74,6 +74,8 @@ class RunsController(QObject):
         self.problem: str | None = None
         self._reported: set[str] = set()
         self._live: str | None = None
+        #: Runs of an experiment's trials training now (set by the experiments controller).
+        self.trials_live: set[str] = set()
         self._last_epoch_refresh = 0.0
 
         c = window.controller
@@ -124,9 +126,12 @@ class RunsController(QObject):
         self.panel.show_problems(new)
         for problem in new:
             self.window.training_panel.log(f"Runs: skipped {problem}")
-        self.panel.set_runs(records, self._live)
+        self.panel.set_runs(records, self._live_ids())
         self._on_selection(self.panel.selected_ids(), show_curves=False)
         self.runsChanged.emit(records)
+
+    def _live_ids(self) -> set[str]:
+        return self.trials_live | ({self._live} if self._live else set())
 
     def record(self, run_id: str) -> RunRecord | None:
         return next((r for r in self.records if r.id == run_id), None)
@@ -169,7 +174,7 @@ class RunsController(QObject):
         except RunRecordError:
             return
         self.records = [live if r.id == live.id else r for r in self.records]
-        self.panel.set_runs(self.records, self._live)
+        self.panel.set_runs(self.records, self._live_ids())
 
     def _on_run_ended(self) -> None:
         recorder, self._live = self.recorder, None

@@ -17,7 +17,7 @@ The panel holds no state of its own beyond what it shows: the app gives it the r
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QPainter, QPen, QPixmap
@@ -72,7 +72,7 @@ class RunsPanel(QWidget):
         super().__init__(parent)
         self.records: dict[str, RunRecord] = {}
         self._colors: dict[str, str] = {}
-        self._live: str | None = None
+        self._live: set[str] = set()  # the runs training now
         self.differences: dict[str, list[str]] = {}
 
         self.heading = QLabel("Runs")
@@ -174,23 +174,26 @@ class RunsPanel(QWidget):
         self.location.setText(text)
         self.location.setToolTip(text)
 
-    def set_runs(self, records: Sequence[RunRecord], live: str | None = None) -> None:
-        """Show ``records`` (``live``: the id of the run training now); the selection is kept
-        for runs still listed. While a cell is being edited this waits for the edit to end."""
+    def set_runs(
+        self, records: Sequence[RunRecord], live: str | Collection[str] | None = None
+    ) -> None:
+        """Show ``records`` (``live``: the id, or ids, of the runs training now); the
+        selection is kept for runs still listed. While a cell is being edited this waits for
+        the edit to end."""
         if self.table.state() == QAbstractItemView.State.EditingState:
             self._pending = (list(records), live)
             return
         self._pending = None
         selected = set(self.selected_ids())
         self.records = {r.id: r for r in records}
-        self._live = live
+        self._live = {live} if isinstance(live, str) else set(live or ())
         table = self.table
         with QSignalBlocker(table):
             table.setSortingEnabled(False)
             table.setRowCount(len(records))
             for row, record in enumerate(records):
                 for column in range(len(COLUMNS)):
-                    table.setItem(row, column, cell(record, column, record.id == live))
+                    table.setItem(row, column, cell(record, column, record.id in self._live))
             table.setSortingEnabled(True)
             table.clearSelection()
             mode = table.selectionMode()
@@ -304,8 +307,8 @@ class RunsPanel(QWidget):
         one = self.records.get(ids[0]) if len(ids) == 1 else None
         self.restore_button.setEnabled(one is not None)
         can_use_weights = one is not None and one.weights_path("last") is not None
-        self.resume_button.setEnabled(can_use_weights and one.id != self._live)
-        self.export_button.setEnabled(can_use_weights and one.id != self._live)
+        self.resume_button.setEnabled(can_use_weights and one.id not in self._live)
+        self.export_button.setEnabled(can_use_weights and one.id not in self._live)
         self._highlight([self.records[i] for i in ids if i in self.records])
 
     def _highlight(self, selected: list[RunRecord]) -> None:

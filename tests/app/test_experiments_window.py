@@ -26,7 +26,7 @@ from engine.experiments import ExperimentStore, resolve_params  # noqa: E402
 from engine.runs import RunStore, runs_dir_for  # noqa: E402
 from tests.gui_window import discarding_window  # noqa: E402
 from widgets.experiments.trials_table import METRIC  # noqa: E402
-from widgets.runs_table import NAME  # noqa: E402
+from widgets.runs_table import NAME, STATUS  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "resources" / "examples" / "digits_mlp.lcproj"
@@ -226,7 +226,7 @@ def test_skip_and_stop(qtbot, window, project):
     view = open_view(window, project)
     type_sweep(qtbot, view, "learning_rate", "1e-3,2e-3,3e-3,4e-3,5e-3", epochs=200)
     controller = window.experiments
-    done = []
+    done, running = [], []
 
     def on_event(event):
         if event["kind"] == "epoch" and event["trial"] == "t001" and "t001" not in done:
@@ -240,6 +240,10 @@ def test_skip_and_stop(qtbot, window, project):
             assert view.table.item(row, 1).text() == "skipping…"
         elif event["kind"] == "epoch" and event["trial"] == "t002" and "t002" not in done:
             done.append("t002")
+            # The trial's run shows as running in the Runs panel (not unfinished).
+            run_id = controller.experiment.trial("t002").run_id
+            row = window.runs_panel.row_of(run_id)
+            running.append(window.runs_panel.table.item(row, STATUS).text())
             qtbot.mouseClick(view.stop_button, Qt.MouseButton.LeftButton)
 
     controller.event.connect(on_event)
@@ -260,6 +264,9 @@ def test_skip_and_stop(qtbot, window, project):
     # The two runs cut short are in the history, marked stopped.
     runs = {r.id: r for r in window.runs.records}
     assert runs[experiment.trial("t002").run_id].status == "stopped"
+    assert running == ["running"]
+    statuses = window.runs_panel.table  # once it ended, nothing shows as running
+    assert "running" not in [statuses.item(r, STATUS).text() for r in range(statuses.rowCount())]
 
 
 def test_an_untitled_project_is_saved_first(qtbot, window):
