@@ -32,9 +32,12 @@ __all__ = [
     "CopyBlock",
     "GroupNodes",
     "InsertBlock",
+    "PasteWithBlocks",
     "RenameInBlock",
     "SetBlockTitle",
     "UngroupNode",
+    "clip_blocks",
+    "clip_definitions",
     "group_title",
     "save_to_library",
 ]
@@ -265,6 +268,76 @@ class SetBlockTitle(QUndoCommand):
 
     def undo(self) -> None:
         self.root.set_block_meta(self.name, title=self.old)
+
+
+class PasteWithBlocks(_Steps):
+    """Paste layers (``app.commands.PasteNodes``) after adding the block definitions
+    their Block nodes use that the project lacks (see :func:`clip_definitions`)."""
+
+    def __init__(self, root: GraphDocument, definitions: Iterable[BlockDefinition], paste):
+        super().__init__(paste.text())
+        self.created = paste.created
+        self.steps += [_AddDefinition(root, d) for d in definitions]
+        self.steps.append(paste)
+
+
+def clip_blocks(root: GraphDocument, nodes: Iterable[Node]) -> dict:
+    """The definitions copied Block nodes use (and those used inside them), as JSON for
+    the clipboard, so that they paste into another project too."""
+    from engine.graph.block_library import dependencies_of  # noqa: PLC0415
+
+    found: dict = {}
+    for node in nodes:
+        name = node.params.get("block") if node.type == BLOCK else None
+        if isinstance(name, str) and name in root.blocks and name not in found:
+            found[name] = root.blocks[name]
+            found.update(dependencies_of(name, root))
+    return {name: d.to_json() for name, d in found.items()}
+
+
+def clip_definitions(root: GraphDocument, data: dict) -> tuple[dict, list[BlockDefinition]]:
+    """What pasting clipboard ``data`` needs: the clipboard data with its Block nodes
+    renamed where the project has a different definition of the same name, and the
+    definitions to add. A definition the project has with the same content is shared.
+    ``ValueError`` when the copied definitions are damaged."""
+    blocks = data.get("blocks") if isinstance(data, dict) else None
+    if not blocks:
+        return data, []
+    try:
+        copied = GraphDocument.from_json({"nodes": [], "blocks": blocks}).blocks
+    except ValueError as err:
+        raise ValueError(f"the copied blocks are damaged ({err})") from None
+    taken = set(root.blocks) | set(copied)
+    renames, adding = {}, []
+    for name, definition in copied.items():
+        existing = root.blocks.get(name)
+        if existing is not None and existing.same_content(definition):
+            continue
+        new = name
+        if existing is not None:
+            new = _free_name(name, taken)
+            taken.add(new)
+            renames[name] = new
+        adding.append(definition.copy(new))
+    for added in adding:
+        for node in added.graph.nodes:
+            used = node.params.get("block") if node.type == BLOCK else None
+            if isinstance(used, str) and used in renames:
+                added.graph.set_param(node.id, "block", renames[used])
+    data = copy.deepcopy(data)
+    for node in data.get("nodes") or []:
+        params = node.get("params") if isinstance(node, dict) else None
+        used = params.get("block") if isinstance(params, dict) else None
+        if node.get("type") == BLOCK and isinstance(used, str) and used in renames:
+            params["block"] = renames[used]
+    return data, adding
+
+
+def _free_name(base: str, taken: set[str]) -> str:
+    i = 2
+    while f"{base}_{i}" in taken:
+        i += 1
+    return f"{base}_{i}"
 
 
 def save_to_library(root: GraphDocument, name: str, data_dir: Path) -> Path:

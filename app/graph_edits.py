@@ -17,7 +17,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from app import commands
+from app import block_commands, commands
 from engine.graph.document import Edge
 
 __all__ = ["GraphEdits", "grid"]
@@ -110,9 +110,24 @@ class GraphEdits:
         if name and name != self.graph.name:
             self.push(commands.RenameGraph(self.graph, name))
 
+    @property
+    def blocks_root(self):
+        """The project's document, which holds the block definitions (a block's inside
+        is edited through an editor that says so)."""
+        return self.graph
+
     def copy_nodes(self, node_ids: Iterable[str]) -> dict[str, Any]:
-        """Clipboard data for these nodes and the edges among them."""
-        return commands.nodes_to_clip(self.graph, node_ids)
+        """Clipboard data for these nodes and the edges among them (with the definitions
+        of the blocks among them, so they paste into another project)."""
+        ids = list(node_ids)
+        data = commands.nodes_to_clip(self.graph, ids)
+        chosen = set(ids)
+        blocks = block_commands.clip_blocks(
+            self.blocks_root, (n for n in self.graph.nodes if n.id in chosen)
+        )
+        if blocks:
+            data["blocks"] = blocks
+        return data
 
     def paste_nodes(
         self, data: Any, offset: Sequence[float] = (0, 0), verb: str = "Paste"
@@ -124,9 +139,12 @@ class GraphEdits:
                 data = json.loads(data)
             except (ValueError, RecursionError):
                 raise ValueError("the clipboard holds no LayerCanvas layers") from None
+        data, definitions = block_commands.clip_definitions(self.blocks_root, data)
         command = commands.PasteNodes(self.graph, data, grid(offset), verb=verb)
         if not command.created:
             return []
+        if definitions:
+            command = block_commands.PasteWithBlocks(self.blocks_root, definitions, command)
         self.push(command)
         return list(command.created.values())
 

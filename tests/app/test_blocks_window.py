@@ -369,3 +369,30 @@ def test_insert_and_make_independent_undo_and_redo_exactly(cnn):
         assert cnn.editor.graph.to_json() == state
     cards = cnn.view.graph_scene.node_items
     assert cards[first].block.uses == cards[second].block.uses == 1
+
+
+def test_a_copied_block_pastes_into_another_project_with_its_definition(cnn):
+    block = _group(cnn, THREE)
+    definition = cnn.editor.graph.blocks["block"].to_json()
+    cnn.view.graph_scene.select_nodes([block])
+    _press(cnn, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    _press(cnn, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)  # same project: linked
+    assert len(cnn.editor.graph.blocks) == 1
+    assert cnn.view.graph_scene.node_items[block].block.uses == 2
+
+    assert cnn.open_example(EXAMPLES / "digits_mlp.lcproj", ask=False)
+    _press(cnn, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    (pasted,) = cnn.view.graph_scene.selected_node_ids()
+    graph = cnn.editor.graph
+    assert graph.blocks["block"].to_json() == definition
+    assert not cnn.view.graph_scene.node_items[pasted].block.missing
+    # A project with another block of that name keeps it; the pasted one is renamed.
+    cnn.editor.set_param(pasted, "block", "block")
+    graph.blocks["block"].graph.set_param("conv1", "filters", 3)
+    _press(cnn, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    (again,) = cnn.view.graph_scene.selected_node_ids()
+    assert graph.node(again).params == {"block": "block_2"}
+    assert graph.blocks["block_2"].to_json() == definition
+    assert graph.blocks["block"].graph.node("conv1").params["filters"] == 3
+    cnn.actions["undo"].trigger()
+    assert "block_2" not in graph.blocks and again not in graph
