@@ -17,6 +17,7 @@ BENCHMARKS = [
     "benchmarks.bench_datasets",
     "benchmarks.bench_conv_kernels",
     "benchmarks.bench_rnn_kernels",
+    "benchmarks.bench_layers_b",
 ]
 
 

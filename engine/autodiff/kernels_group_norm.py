@@ -3,12 +3,17 @@
 The channels (axis 1) of ``x`` of shape ``(N, C, *S)`` are split into ``groups`` groups of
 ``C / groups`` consecutive channels; each sample's group is normalised over its channels
 and every other axis, then each channel is scaled and shifted (``gamma``, ``beta`` of shape
-``(C,)``). With the data viewed as ``(N, G, M)`` this is layer normalisation of the last
-axis, so the backward pass is the same three reductions
-(:mod:`engine.autodiff.kernels_norm`):
+``(C,)``).
 
-    dx = inv_std * (dx_hat - mean(dx_hat) - x_hat * mean(dx_hat * x_hat))
+Everything that depends on the statistics is folded into per-(sample, channel)
+coefficients, so the full-size arrays are touched only a few times. Forward:
+``y = x * scale + shift`` with ``scale = gamma * inv_std`` and ``shift = beta - mean *
+scale``. Backward, with ``A = sum_S g`` and ``B = sum_S g * x_hat`` per (sample, channel):
+``dbeta = sum_N A``, ``dgamma = sum_N B``, and
 
+    dx = inv_std * (gamma * g - mean_G(gamma * A) - x_hat * mean_G(gamma * B))
+
+which is again ``g * k1 + x * k2 + k3`` per (sample, channel). ``x_hat`` is never stored.
 No Python loop over samples or groups; everything runs on ``backend.xp`` in the input's
 dtype.
 """
@@ -21,43 +26,58 @@ from engine.autodiff.tensor import Tensor
 __all__ = ["group_norm"]
 
 
+def _row_dot(a, b):
+    """``sum(a * b, axis=-1)`` without the full-size product where the namespace can."""
+    xp = backend.xp
+    vecdot = getattr(xp, "vecdot", None)
+    return vecdot(a, b, axis=-1) if vecdot is not None else xp.sum(a * b, axis=-1)
+
+
 def group_norm(x: Tensor, gamma: Tensor | None, beta: Tensor | None, groups: int, epsilon: float):
     """Group normalisation of ``x`` (channels on axis 1); ``gamma``/``beta`` may be None."""
     xp = backend.xp
     data = x.data
     shape = tuple(data.shape)
     n, c = shape[0], shape[1]
-    grouped = xp.reshape(data, (n, groups, -1))
+    per_group = c // groups
+    rows = xp.reshape(data, (n, c, -1))  # (N, C, S)
+    grouped = xp.reshape(data, (n, groups, -1))  # (N, G, M)
     count = grouped.shape[2]
-    mean = xp.mean(grouped, axis=2, keepdims=True)
-    centered = grouped - mean
-    variance = xp.mean(centered * centered, axis=2, keepdims=True)
-    inv_std = 1.0 / xp.sqrt(variance + epsilon)
-    x_hat_grouped = centered * inv_std
-    x_hat = xp.reshape(x_hat_grouped, shape)
 
-    view = (1, c) + (1,) * (len(shape) - 2)
-    gamma_b = None if gamma is None else xp.reshape(gamma.data, view)
-    y = x_hat if gamma_b is None else x_hat * gamma_b
-    if beta is not None:
-        y = y + xp.reshape(beta.data, view)
-    param_reduce = (0,) + tuple(range(2, len(shape)))
+    mean_g = xp.mean(grouped, axis=2)  # (N, G)
+    centered = grouped - mean_g[:, :, None]
+    inv_g = 1.0 / xp.sqrt(_row_dot(centered, centered) / count + epsilon)
+    del centered
+    mean = xp.repeat(mean_g, per_group, axis=1)  # (N, C)
+    inv_std = xp.repeat(inv_g, per_group, axis=1)
+    ones = xp.ones((c,), dtype=data.dtype)
+    gamma_v = ones if gamma is None else gamma.data
+    scale = gamma_v * inv_std
+    shift = -mean * scale if beta is None else beta.data - mean * scale
+    y = xp.reshape(rows * scale[:, :, None] + shift[:, :, None], shape)
     parents = [x] + [p for p in (gamma, beta) if p is not None]
 
     def vjp(g):
+        g_rows = xp.reshape(g, (n, c, -1))
+        a = xp.sum(g_rows, axis=2)  # (N, C): sum of g
+        b = inv_std * (_row_dot(g_rows, rows) - mean * a)  # (N, C): sum of g * x_hat
         grads = []
         if x.requires_grad:
-            d_hat = xp.reshape(g if gamma_b is None else g * gamma_b, (n, groups, count))
-            mean_d = xp.sum(d_hat, axis=2, keepdims=True) / count
-            mean_dx = xp.sum(d_hat * x_hat_grouped, axis=2, keepdims=True) / count
-            dx = inv_std * (d_hat - mean_d - x_hat_grouped * mean_dx)
+            mean_d = xp.sum(xp.reshape(gamma_v * a, (n, groups, -1)), axis=2) / count
+            mean_dx = xp.sum(xp.reshape(gamma_v * b, (n, groups, -1)), axis=2) / count
+            mean_d = xp.repeat(mean_d, per_group, axis=1)
+            mean_dx = xp.repeat(mean_dx, per_group, axis=1)
+            k1 = gamma_v * inv_std
+            k2 = -inv_std * inv_std * mean_dx
+            k3 = -inv_std * mean_d - k2 * mean
+            dx = g_rows * k1[:, :, None] + rows * k2[:, :, None] + k3[:, :, None]
             grads.append(xp.reshape(dx, shape))
         else:
             grads.append(None)
         if gamma is not None:
-            grads.append(xp.sum(g * x_hat, axis=param_reduce) if gamma.requires_grad else None)
+            grads.append(xp.sum(b, axis=0) if gamma.requires_grad else None)
         if beta is not None:
-            grads.append(xp.sum(g, axis=param_reduce) if beta.requires_grad else None)
+            grads.append(xp.sum(a, axis=0) if beta.requires_grad else None)
         return tuple(grads)
 
     return Tensor.from_op(y, parents, vjp)
