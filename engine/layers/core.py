@@ -126,7 +126,7 @@ class Activation(Layer):
     type_name = "Activation"
     display_name = "Activation"
     category = "Activation"
-    description = "Applies relu, sigmoid, tanh, softmax, ... to its input."
+    description = "Applies relu, gelu, silu (swish), mish, selu, tanh, sigmoid, softmax, ..."
     params = (
         Param(
             "activation",
