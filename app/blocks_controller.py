@@ -35,7 +35,7 @@ from app.block_commands import BlockError
 from app.block_scope import BlockScope, resolve_path
 from app.settings import data_dir
 from engine.graph.block_definition import BLOCK, block_name_of
-from widgets.canvas import theme
+from widgets.canvas import edge_drop, theme
 from widgets.canvas.block_item import BLOCK_MIME, BlockItem, block_uses, mark_block_output
 from widgets.canvas.node_item import NodeItem
 
@@ -311,9 +311,10 @@ class BlocksController(QObject):
         corner = view.free_spot_near(center - QPointF(theme.NODE_WIDTH / 2, theme.NODE_HEIGHT))
         return self.insert(library_path, corner)
 
-    def insert(self, library_path: str | Path, corner: QPointF) -> str | None:
-        """Insert the library block in ``library_path`` with its top-left at ``corner``;
-        returns the new node's id (``None`` if the user cancelled or it could not be read)."""
+    def insert(self, library_path: str | Path, corner: QPointF, edge=None) -> str | None:
+        """Insert the library block in ``library_path`` with its top-left at ``corner``
+        (spliced into ``edge`` when given and the block has one input, in the same undo
+        step); returns the new node's id (``None`` if cancelled or it could not be read)."""
         from engine.graph.block_library import insert_block, load_block  # noqa: PLC0415
 
         if self.window.editor is None:
@@ -331,13 +332,23 @@ class BlocksController(QObject):
         except (OSError, ValueError) as err:
             self.window.warn("Insert Block", f"The block could not be read: {err}")
             return None
-        graph = self.editor.graph
+        editor, graph = self.editor, self.editor.graph
         position = (corner.x(), corner.y())
-        command = self._push(
-            lambda: block_commands.InsertBlock(
+
+        def make():
+            return block_commands.InsertBlock(
                 graph, plan.name, position, plan.definitions, root, plan.title
             )
-        )
+
+        if edge is not None and edge in graph.edges and plan.port_count == 1:
+            with edge_drop.one_step(editor, f"Insert '{plan.title}' into {edge.source} → "
+                                            f"{edge.target}"):  # fmt: skip
+                command = self._push(make)
+                if command is not None:
+                    editor.connect_ports(edge.source, command.node_id, 0)
+                    editor.connect_ports(command.node_id, edge.target, edge.target_port)
+        else:
+            command = self._push(make)
         if command is None:
             return None
         self.window.view.graph_scene.select_nodes([command.node_id])
@@ -398,15 +409,22 @@ class BlocksController(QObject):
             if menu is not None:
                 menu.exec(event.globalPos())
             return True
+        scene = view.graph_scene
         if kind in (QEvent.Type.DragEnter, QEvent.Type.DragMove):
             if event.mimeData().hasFormat(BLOCK_MIME) and self.window.editor is not None:
+                # As for a layer: the edge it would be spliced into lights up.
+                spot = view.mapToScene(event.position().toPoint())
+                scene.edge_highlight.show_edge(scene, edge_drop.edge_at(scene, spot))
                 event.acceptProposedAction()
                 return True
             return False
         if kind == QEvent.Type.Drop and event.mimeData().hasFormat(BLOCK_MIME):
             path = bytes(event.mimeData().data(BLOCK_MIME)).decode("utf-8", errors="replace")
             drop = view.mapToScene(event.position().toPoint())
-            self.insert(path, drop - QPointF(theme.NODE_WIDTH / 2, theme.NODE_HEIGHT / 2))
+            edge = edge_drop.edge_at(scene, drop)
+            scene.edge_highlight.show_edge(scene, None)
+            corner = drop - QPointF(theme.NODE_WIDTH / 2, theme.NODE_HEIGHT / 2)
+            self.insert(path, corner, edge)
             event.acceptProposedAction()
             return True
         return False

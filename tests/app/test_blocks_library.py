@@ -155,3 +155,20 @@ def test_the_context_menu_saves_to_the_library(cnn, monkeypatch):
     next(a for a in menu.actions() if a.text() == "Save to Library…").trigger()
     assert "My stem  (yours)" in _block_titles(cnn.palette_panel)
     assert cnn.statusBar().currentMessage().startswith("Saved 'My stem'")
+
+
+def test_a_block_dropped_on_an_edge_is_spliced_into_it_in_one_step(cnn):
+    graph = cnn.editor.graph
+    before = graph.to_json()
+    scene = cnn.view.graph_scene
+    edge = next(e for e in graph.edges if e.source == "conv2")
+    middle = scene.edge_items[edge][0].path().pointAtPercent(0.5)
+    cnn.view.centerOn(middle)
+    _drop(cnn, Path(cnn.palette_panel.block_path("squeeze_excitation")), middle)
+    (node_id,) = scene.selected_node_ids()
+    assert {(e.source, e.target) for e in graph.edges} >= {("conv2", node_id), (node_id, "pool2")}
+    assert ("conv2", "pool2") not in {(e.source, e.target) for e in graph.edges}
+    assert cnn.editor.check_result.ok
+    assert not scene.edge_highlight.isVisible()
+    cnn.actions["undo"].trigger()
+    assert graph.to_json() == before
