@@ -66,6 +66,9 @@ def add_export_command(subparsers) -> None:
     from app.cli_keras import add_export_flags  # noqa: PLC0415
 
     add_export_flags(p)  # --keras, --keras-code
+    from app.cli_pytorch import add_export_flags as add_pytorch_flags  # noqa: PLC0415
+
+    add_pytorch_flags(p)  # --pytorch OUTDIR
     p.set_defaults(run=run_export)
 
 
@@ -136,6 +139,12 @@ def run_export(args: argparse.Namespace) -> int:
     from engine.onnx import ExportError, export_model  # noqa: PLC0415
     from engine.onnx.export import NonFiniteWeightsError  # noqa: PLC0415
 
+    if getattr(args, "pytorch", None) is not None:
+        from app.cli_pytorch import run_pytorch_export  # noqa: PLC0415
+
+        code = run_pytorch_export(args)
+        if code != EXIT_OK or not (args.onnx or args.keras or args.keras_code):
+            return code
     if getattr(args, "keras", None) or getattr(args, "keras_code", None):
         from app.cli_keras import run_keras_export  # noqa: PLC0415
 
@@ -145,7 +154,10 @@ def run_export(args: argparse.Namespace) -> int:
         if code != EXIT_OK:
             return code
     elif args.onnx is None:
-        return _fail("say what to write: --onnx OUT.onnx, --keras OUT.keras or --keras-code OUT.py")
+        return _fail(
+            "say what to write: --onnx OUT.onnx, --keras OUT.keras, --keras-code OUT.py or "
+            "--pytorch OUTDIR"
+        )
     source = Path(args.model)
     problem = regular_file_problem(source)
     if problem is not None:  # a device, a FIFO or a folder is named, never read or waited on
@@ -214,6 +226,10 @@ def run_import(args: argparse.Namespace) -> int:
 
     if is_keras_file(args.model):  # .keras / .h5: Keras's own formats
         return run_keras_import(args)
+    from app.cli_pytorch import is_checkpoint, run_pytorch_import  # noqa: PLC0415
+
+    if is_checkpoint(args.model):  # a checkpoint of an exported PyTorch package
+        return run_pytorch_import(args)
     out = Path(args.out)
     if out.suffix.lower() != ".lcproj":
         return _fail(f"{out}: the project file must end in .lcproj")
