@@ -38,7 +38,7 @@ from engine.experiments import (
     resolve_params,
 )
 from engine.runs import RunRecordError, RunStore
-from widgets.experiments.from_engine import chooser_label, shown_experiment
+from widgets.experiments.from_engine import chooser_label, runner_of, shown_experiment
 
 if TYPE_CHECKING:
     from app.main_window import MainWindow
@@ -47,6 +47,7 @@ __all__ = ["ExperimentsController"]
 
 _REDRAW_MS = 300  # epoch events are shown at most about three times a second
 _MIN_HEIGHT = 380  # px: the view's height once an experiment runs
+_FOLLOW_MS = 1000  # an experiment another process runs is read again every second
 
 
 class _RunnerThread(QThread):
@@ -97,6 +98,9 @@ class ExperimentsController(QObject):
         self._redraw.setSingleShot(True)
         self._redraw.setInterval(_REDRAW_MS)
         self._redraw.timeout.connect(self.show_current)
+        self._follow_timer = QTimer(self)
+        self._follow_timer.setInterval(_FOLLOW_MS)
+        self._follow_timer.timeout.connect(self._follow_elsewhere)
 
         self._stale = False  # the project changed while the view was hidden
         self._visible = not self.view.visibleRegion().isEmpty()
@@ -174,7 +178,8 @@ class ExperimentsController(QObject):
         for problem in problems:
             self.window.training_panel.log(f"Experiments: skipped {problem}")
         chosen = current if current is not None else self.view.current_id
-        self.view.set_experiments([(e.id, chooser_label(e)) for e in found], chosen)
+        entries = [(e.id, chooser_label(e, runner_of(e, e.id == self.running_id))) for e in found]
+        self.view.set_experiments(entries, chosen)
         return found
 
     def choose(self, exp_id: str) -> None:
@@ -203,13 +208,27 @@ class ExperimentsController(QObject):
             return
         self.view.show_experiment(self._shown())
 
+    def _follow_elsewhere(self) -> None:
+        before = self.experiment.status if self.experiment is not None else None
+        self.show_current()
+        self.window.runs.refresh()
+        if self.experiment is None or self.experiment.status != before:
+            self.refresh_list()
+
     def _shown(self):
         experiment = self.experiment
         for trial in experiment.trials:
             if trial.run_id and self._record_stale(trial.run_id, trial.status):
                 self._load_record(trial.run_id)
-        skipping = self._skipping if experiment.id == self.running_id else set()
-        return shown_experiment(experiment, self._records, self._live, skipping)
+        here = experiment.id == self.running_id
+        skipping = self._skipping if here else set()
+        runner = runner_of(experiment, here)
+        # Run by another process (layercanvas sweep): follow its record as it goes.
+        if runner == "elsewhere":
+            self._follow_timer.start()
+        else:
+            self._follow_timer.stop()
+        return shown_experiment(experiment, self._records, self._live, skipping, runner)
 
     def _record_stale(self, run_id: str, status: str) -> bool:
         record = self._records.get(run_id)

@@ -203,9 +203,14 @@ def test_a_killed_sweep_is_listed_on_reopening_and_continue_runs_the_rest(qtbot,
 
     view = open_view(window, project)
     assert view.chooser.count() == 2  # "New experiment" and the killed one
-    assert "killed" in view.chooser.itemText(1)
+    assert view.chooser.itemText(1).startswith("killed · ")
+    assert view.chooser.itemText(1).endswith(" · interrupted")
     view.chooser.setCurrentIndex(1)  # as a user picks it
     assert view.shown is not None and view.shown.id == experiment.id
+    # The trial its process was training when killed is shown interrupted.
+    shown = dict(zip([r.id for r in view.table.rows], view.table.column_texts(1), strict=True))
+    cut = [t.id for t in before.trials if t.status == "running"]
+    assert all(shown[t] == "interrupted" for t in cut)
     assert view.editor.rows[0].values_text == "1e-3,3e-3,1e-2,3e-2"  # its sweep, to vary
     assert view.continue_button.isVisible() and view.continue_button.isEnabled()
     with qtbot.waitSignal(window.experiments.experimentEnded, timeout=SWEEP_S):
@@ -363,3 +368,34 @@ def test_the_names_follow_the_graph(qtbot, window, project):
     window.experiments_dock.raise_()
     qtbot.waitUntil(lambda: "wide.units" in names())
     assert f"{new_id}.units" not in names()
+
+
+def test_a_sweep_run_from_the_command_line_is_followed_live(qtbot, window, project):
+    data = json.loads(project.read_text())
+    params = resolve_params(data, ["learning_rate=1e-3,1e-2,3e-2"])
+    store = ExperimentStore(runs_dir_for(project))
+    experiment = store.create(params, epochs=1, project=data, source="cli", name="cli sweep")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(
+        [sys.executable, "-c", _RUNNER, str(project), str(store.runs_dir), experiment.id],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        qtbot.waitUntil(lambda: store.load(experiment.id).status == "running", timeout=30_000)
+        view = open_view(window, project)
+        assert view.chooser.itemText(1).endswith(" · running elsewhere")
+        view.chooser.setCurrentIndex(1)
+        assert "running in another process" in view.progress.text()
+        assert view.continue_button.isVisible() and not view.continue_button.isEnabled()
+        # The window reads the record as the other process writes it.
+        qtbot.waitUntil(lambda: view.table.column_texts(1) == ["finished"] * 3, timeout=SWEEP_S)
+        assert process.wait(30) == 0
+        qtbot.waitUntil(lambda: not view.continue_button.isVisible())
+        assert view.chooser.itemText(1) == "cli sweep · 3/3"
+        assert len(window.runs.records) == 3
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()

@@ -18,7 +18,7 @@ from widgets.experiments.param_plot import PlotParam
 from widgets.experiments.trials_table import TrialRow
 from widgets.experiments.view import ShownExperiment
 
-__all__ = ["chooser_label", "shown_experiment"]
+__all__ = ["chooser_label", "runner_of", "shown_experiment"]
 
 
 def shown_experiment(
@@ -26,10 +26,14 @@ def shown_experiment(
     records: Mapping[str, Any],
     live: Mapping[str, dict[str, list[float]]] | None = None,
     skipping: Collection[str] = (),
+    runner: str = "here",
 ) -> ShownExperiment:
     """``records`` maps run ids to ``engine.runs.RunRecord``; ``live`` maps trial ids to the
     history gathered from epoch events (for trials whose record is not read yet);
-    ``skipping`` are the trials the user asked to skip."""
+    ``skipping`` are the trials the user asked to skip. ``runner`` says who runs the
+    experiment: ``"here"`` (this window, or nobody), ``"elsewhere"`` (another live process,
+    e.g. ``layercanvas sweep``) or ``"dead"`` (a record left running by a process that died:
+    its running trials are shown interrupted)."""
     live = live or {}
     rows = []
     for trial in experiment.trials:
@@ -42,7 +46,9 @@ def shown_experiment(
         rows.append(
             TrialRow(
                 id=trial.id,
-                status=trial.status,
+                status="interrupted"
+                if runner == "dead" and trial.status == "running"
+                else trial.status,
                 values=dict(trial.values),
                 metric=trial.metric,
                 run_id=trial.run_id,
@@ -76,12 +82,26 @@ def shown_experiment(
         trials_requested=experiment.trials_requested,
         epochs=experiment.epochs,
         parallel=experiment.parallel,
+        runner=runner,
     )
 
 
-def chooser_label(experiment: Experiment) -> str:
+def chooser_label(experiment: Experiment, runner: str = "here") -> str:
     """``"lr sweep · 4/6 · stopped"`` (finished trials of all; the status unless the
-    experiment is finished): an experiment in the chooser."""
+    experiment is finished; ``runner`` as :func:`shown_experiment`): an experiment in the
+    chooser."""
     done = sum(1 for t in experiment.trials if t.status == "finished")
     label = f"{experiment.name} · {done}/{len(experiment.trials)}"
-    return label if experiment.status == "finished" else f"{label} · {experiment.status}"
+    status = experiment.status
+    if status == "running" and runner != "here":
+        status = "interrupted" if runner == "dead" else "running elsewhere"
+    return label if status == "finished" else f"{label} · {status}"
+
+
+def runner_of(experiment: Experiment, running_here: bool) -> str:
+    """Who runs ``experiment``: "here", "elsewhere" or "dead" (see :func:`shown_experiment`)."""
+    from engine.experiments.runner import runner_alive  # noqa: PLC0415
+
+    if running_here or experiment.status != "running":
+        return "here"
+    return "elsewhere" if runner_alive(experiment) else "dead"

@@ -4,8 +4,10 @@ Columns: rank, status, the metric's final value, one column per swept parameter,
 epochs it trained, and the run it was recorded as (its name in the Runs panel). Finished
 trials come first, best first (:func:`ranked`: highest or lowest by the experiment's mode);
 trials without a value follow — running, then pending, then stopped, skipped, pruned and
-failed ones. The best trial's rank is a star. Rows can be selected (Ctrl/Shift-click) to
-overlay their curves; ``selectionChanged`` carries the selected trial ids.
+failed ones. A trial whose process died with the app (or a killed ``layercanvas sweep``)
+is shown "interrupted": Continue runs it again. The best trial's rank is a star. Rows can
+be selected (Ctrl/Shift-click) to overlay their curves; ``selectionChanged`` carries the
+selected trial ids.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ TRIAL_ROLE = Qt.ItemDataRole.UserRole + 11
 STATUS_COLORS = {
     "finished": "#6fd39c",
     "running": "#4aa3ff",
+    "interrupted": "#f3c07a",
     "pending": "#98a2ae",
     "stopped": "#f3c07a",
     "skipped": "#f3c07a",
@@ -33,7 +36,15 @@ STATUS_COLORS = {
     "failed": "#f58b88",
 }
 # Order of the trials that have no metric value, after the ranked ones.
-_UNRANKED_ORDER = ("running", "pending", "stopped", "skipped", "pruned", "failed")
+_UNRANKED_ORDER = (
+    "running",
+    "interrupted",
+    "pending",
+    "stopped",
+    "skipped",
+    "pruned",
+    "failed",
+)
 _FIXED = ("#", "Status", "Metric")
 RANK, STATUS, METRIC = range(len(_FIXED))
 _TAIL = ("Epochs", "Run")

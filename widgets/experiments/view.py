@@ -57,6 +57,7 @@ class ShownExperiment:
     trials_requested: int | None = None
     epochs: int | None = None
     parallel: int = 1
+    runner: str = "here"  # "here", "elsewhere" (another process runs it) or "dead"
 
     @property
     def counts(self) -> dict[str, int]:
@@ -297,13 +298,22 @@ class ExperimentsView(QWidget):
         self.empty.setVisible(not has_rows)
         self.tabs.setVisible(has_rows)  # no empty plots: the hint has the room
         counts = shown.counts if shown is not None else {}
-        left = counts.get("pending", 0) + counts.get("running", 0)
+        left = sum(counts.get(k, 0) for k in ("pending", "running", "interrupted"))
+        elsewhere = shown is not None and shown.runner == "elsewhere"
         # Stop and Skip exist only while trials run; Continue only while some are left.
         self.stop_button.setVisible(self.running)
         self.skip_button.setVisible(self.running)
         self.skip_button.setEnabled(self.running and self._skippable() is not None)
         self.continue_button.setVisible(not self.running and left > 0)
-        self.continue_button.setEnabled(not self.running and shown is not None and left > 0)
+        self.continue_button.setEnabled(
+            not self.running and shown is not None and left > 0 and not elsewhere
+        )
+        self.continue_button.setToolTip(
+            "Another process runs this experiment now (layercanvas sweep?): it is followed "
+            "here as it goes"
+            if elsewhere
+            else "Run the trials this experiment has left"
+        )
         self.apply_button.setEnabled(shown is not None and shown.best is not None)
         if shown is not None and not self.running:
             self.show_message(progress_text(shown))
@@ -314,11 +324,13 @@ def progress_text(shown: ShownExperiment) -> str:
     counts = shown.counts
     total = len(shown.rows)
     parts = [f"{counts.get('finished', 0)} of {total} finished"]
-    for status in ("running", "pending", "stopped", "skipped", "pruned", "failed"):
+    for status in ("running", "interrupted", "pending", "stopped", "skipped", "pruned", "failed"):
         if counts.get(status):
             word = "left" if status == "pending" else status
             parts.append(f"{counts[status]} {word}")
     best = shown.best
     if best is not None:
         parts.append(f"best {shown.metric} {best.metric:.4g}")
+    if shown.runner == "elsewhere":
+        parts.append("running in another process")
     return " · ".join(parts)
