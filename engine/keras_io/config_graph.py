@@ -53,6 +53,7 @@ class KerasCall:
     use: int = 0  # 0 for the first call of a layer, 1 for the second, ...
     # The nested models it sits in, outermost first, each as (model name, which call).
     scope: tuple[tuple[str, int], ...] = ()
+    options: dict = field(default_factory=dict)  # the call's non-tensor keyword arguments
 
 
 @dataclass
@@ -179,7 +180,16 @@ class _Walker:
                 if all((n, i) in tensors for n, i, _ in refs):
                     args = [tensors[(n, i)][t] for n, i, t in refs]
                     name = _name(layer)
-                    outs = self._layer(layer, args, prefix, paths[name], legacy, depth, use=index)
+                    outs = self._layer(
+                        layer,
+                        args,
+                        prefix,
+                        paths[name],
+                        legacy,
+                        depth,
+                        use=index,
+                        options=call_options(node),
+                    )
                     tensors[(name, index)] = outs
                     progress.append((layer, index, node))
             if not progress:
@@ -206,7 +216,7 @@ class _Walker:
         self.graph.inputs.append(node_id)
         return node_id
 
-    def _layer(self, entry, args, prefix, h5, legacy, depth, use=0) -> list[str]:
+    def _layer(self, entry, args, prefix, h5, legacy, depth, use=0, options=None) -> list[str]:
         class_name = entry.get("class_name")
         name = _name(entry)
         if class_name in MODEL_CLASSES:
@@ -225,7 +235,16 @@ class _Walker:
         node_id = self.graph.new_id(full)
         group = (legacy[0], name) if legacy[0] else (name, None)
         call = KerasCall(
-            node_id, class_name, full, config, list(args), h5, group, use, tuple(self.scope)
+            node_id,
+            class_name,
+            full,
+            config,
+            list(args),
+            h5,
+            group,
+            use,
+            tuple(self.scope),
+            dict(options or {}),
         )
         self.graph.calls.append(call)
         return [node_id]
@@ -280,13 +299,34 @@ def _nodes(layer: dict) -> list:
     return nodes
 
 
+# Call arguments that are inputs when named (MultiHeadAttention(query, value=..., key=...)).
+_TENSOR_KWARGS = ("value", "key")
+
+
+def call_options(node) -> dict:
+    """A call's keyword arguments that are not tensors (``use_causal_mask=True``)."""
+    if not isinstance(node, dict):
+        return {}
+    out = {}
+    for key, value in (node.get("kwargs") or {}).items():
+        found: list = []
+        _collect_tensors(value, found)
+        if not found and value is not None:
+            out[key] = value
+    return out
+
+
 def _node_refs(node, layer_name: str) -> list[tuple[str, int, int]]:
     """The tensors one call reads, in order, in either config format."""
     if isinstance(node, dict):  # Keras 3
         refs: list[tuple[str, int, int]] = []
         _collect_tensors(node.get("args", []), refs)
+        kwargs = dict(node.get("kwargs") or {})
+        for key in _TENSOR_KWARGS:  # attention's value and key, given by name
+            if key in kwargs:
+                _collect_tensors(kwargs.pop(key), refs)
         kwargs_refs: list[tuple[str, int, int]] = []
-        _collect_tensors(node.get("kwargs", {}), kwargs_refs)
+        _collect_tensors(kwargs, kwargs_refs)
         if kwargs_refs:
             raise ConfigError(
                 f"layer {layer_name!r} is called with tensors as keyword arguments "

@@ -107,7 +107,9 @@ def keras_model_config(model, training: dict | None = None) -> tuple[dict, list[
             if not layer.trainable:  # only when frozen: some Keras layers refuse the key
                 config["trainable"] = False
             refs = [_tensor(keras_name[src], shapes[src]) for src in inputs_of[name]]
-            nodes = [{"args": [refs] if layer.max_inputs != 1 else refs, "kwargs": {}}]
+            listed = layer.max_inputs != 1 and not mapping.separate_inputs
+            kwargs = mapping.call_kwargs(layer) if mapping.call_kwargs else {}
+            nodes = [{"args": [refs] if listed else refs, "kwargs": kwargs}]
         entries.append(
             {
                 "module": "keras.layers",

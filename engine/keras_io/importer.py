@@ -29,7 +29,13 @@ from engine.keras_io.config_graph import INPUT_CLASS, ConfigError, KerasGraph, f
 from engine.keras_io.errors import KerasImportError, LayerIssue
 from engine.keras_io.h5_safe import H5Weights
 from engine.keras_io.layers import load_mappings
-from engine.keras_io.layers.registry import IMPORTS, EngineNode, InputInfo, Unsupported
+from engine.keras_io.layers.registry import (
+    CALL_OPTIONS,
+    IMPORTS,
+    EngineNode,
+    InputInfo,
+    Unsupported,
+)
 from engine.keras_io.layouts import Layout, identity, is_identity, permute_dims
 from engine.keras_io.training_config import training_from_keras
 from engine.keras_io.weights import Keras3Weights, LegacyWeights
@@ -177,7 +183,10 @@ class _Builder:
             inputs = [self.tensors[s] for s in call.inputs]
             infos = [InputInfo(t.shape, t.layout) for t in inputs]
             try:
-                spec = mapping.to_engine(call.config, infos)
+                config = (
+                    {**call.config, CALL_OPTIONS: call.options} if call.options else call.config
+                )
+                spec = mapping.to_engine(config, infos)
                 if spec.type not in LAYER_TYPES:
                     raise Unsupported(f"LayerCanvas has no {spec.type} layer")
                 needs = spec.needs if spec.needs is not None else [None] * len(inputs)

@@ -19,6 +19,7 @@ _MODULES = (
     "embedding",
     "resampling",
     "wrappers",
+    "attention",
 )
 
 _loaded = False

@@ -26,6 +26,7 @@ from typing import Any
 from engine.keras_io.layouts import Layout, identity
 
 __all__ = [
+    "CALL_OPTIONS",
     "EXPORTS",
     "IMPORTS",
     "EngineNode",
@@ -34,6 +35,10 @@ __all__ = [
     "Unsupported",
     "register",
 ]
+
+
+#: The key under which ``to_engine`` finds the call's keyword arguments (``use_causal_mask``).
+CALL_OPTIONS = "__call_options__"
 
 
 class Unsupported(ValueError):
@@ -87,6 +92,10 @@ class KerasMapping:
     # Where Keras 3 keeps the weights under the layer's group, in order (an RNN in its
     # "cell"); the arrays are split evenly between them. Empty: the layer's own "vars".
     weight_groups: tuple[str, ...] = ()
+    # Export: the call's keyword arguments, and whether several inputs are separate
+    # positional arguments (attention's query, value, key) rather than one list (Add).
+    call_kwargs: Callable[[Any], dict] | None = None
+    separate_inputs: bool = False
 
 
 IMPORTS: dict[str, KerasMapping] = {}

@@ -96,7 +96,17 @@ def _merge_model(layer_class, **kwargs):
     return keras.Model([a, b], layer_class(**kwargs)([x, b]))
 
 
+def _attention_model():
+    q = keras.Input((5, 4))
+    v = keras.Input((6, 3))
+    k = keras.Input((6, 2))
+    causal = L.MultiHeadAttention(2, 3)(q, q, use_causal_mask=True)
+    cross = L.MultiHeadAttention(2, 3, value_dim=2, output_shape=5)(causal, v, key=k)
+    return keras.Model([q, v, k], cross)
+
+
 FUNCTIONAL_CASES = {
+    "MultiHeadAttention": _attention_model,
     "Add": lambda: _merge_model(L.Add),
     "Subtract": lambda: _merge_model(L.Subtract),
     "Multiply": lambda: _merge_model(L.Multiply),
