@@ -40,6 +40,7 @@ __all__ = [
     "block_card_info",
     "make_item",
     "mark_block_output",
+    "touches_blocks",
 ]
 
 #: The node type of a block use (``{"type": "Block", "params": {"block": name}}``).
@@ -121,6 +122,12 @@ def block_card_info(root, name) -> BlockCardInfo:
         block_uses(root, name),
         layers=tuple(n.type for n in definition.graph.nodes if n.type != BLOCK_INPUT_TYPE),
     )
+
+
+def touches_blocks(event) -> bool:
+    """Whether a document event can change what block cards show (a definition, a use)."""
+    node = event.node
+    return event.kind == "blocks_changed" or (node is not None and node.type == BLOCK_TYPE)
 
 
 def make_item(node: Node, root: Callable[[], object]) -> NodeItem:

@@ -28,7 +28,8 @@ from PySide6.QtWidgets import QGraphicsScene
 from engine.graph.document import Edge, GraphEvent, Node
 from widgets.canvas import theme
 from widgets.canvas.api import disconnect_quietly
-from widgets.canvas.block_item import BLOCK_TYPE, make_item
+from widgets.canvas.block_item import BLOCK_TYPE as BLOCK
+from widgets.canvas.block_item import make_item, touches_blocks
 from widgets.canvas.edge_drop import EdgeHighlight, edge_at, insert_node_into_edge
 from widgets.canvas.edge_item import EdgeItem, RubberEdge
 from widgets.canvas.node_item import NodeItem
@@ -172,22 +173,15 @@ class GraphScene(QGraphicsScene):
                 if not items:
                     del self.edge_items[event.edge]
             self._refresh_ports({event.edge.source, event.edge.target})
-        node = event.node
-        if kind == "blocks_changed" or (node is not None and node.type == BLOCK_TYPE):
-            # A block card shows its definition and how many uses share it.
-            self._refresh_ports([i for i, item in self.node_items.items()
-                                 if item.type_name == BLOCK_TYPE])  # fmt: skip
+        if touches_blocks(event):  # a block card shows its definition and its uses
+            self._refresh_ports([i for i, c in self.node_items.items() if c.type_name == BLOCK])
 
     def _add_node_item(self, node: Node) -> None:
         if node.id in self.node_items:
             return  # a duplicate id from a file: the compiler reports it, the first is shown
-        item = make_item(node, self._blocks_root)
+        item = make_item(node, lambda: getattr(self.editor, "blocks_root", None))
         self.node_items[node.id] = item
         self.addItem(item)
-
-    def _blocks_root(self):
-        """The project document holding the block definitions (also inside a block)."""
-        return getattr(self.editor, "blocks_root", None) or self.graph
 
     def _used_ports(self, node_id: str) -> int:
         ports = [e.target_port for e in self.graph.edges if e.target == node_id]
