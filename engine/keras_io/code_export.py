@@ -51,6 +51,7 @@ _DEFAULTS = {
     "momentum": 0.99,
     "normalize": False,
     "interpolation": "nearest",
+    "dropout": 0.0,
     "trainable": True,
 }
 _RECURRENT_DEFAULTS = {
@@ -172,7 +173,12 @@ def _functional(model, tensors, names) -> list[str]:
             lines.append(f"{var} = {_input_line(tensor, names)}")
             continue
         args = [variables[id(t.layer)] for t in tensor.inputs]
-        call = f"[{', '.join(args)}]" if layer.max_inputs != 1 else args[0]
+        mapping = EXPORTS[layer.type_name]
+        if mapping.separate_inputs:  # attention: query, value, key as arguments
+            options = mapping.call_kwargs(layer) if mapping.call_kwargs else {}
+            call = ", ".join(args + [f"{k}={v!r}" for k, v in options.items()])
+        else:
+            call = f"[{', '.join(args)}]" if layer.max_inputs != 1 else args[0]
         lines.append(f"{var} = layers.{_class(layer)}({_args(layer, names)})({call})")
     ins = [variables[id(t.layer)] for t in model.inputs]
     outs = [variables[id(t.layer)] for t in model.outputs]
