@@ -54,6 +54,7 @@ from collections.abc import Sequence
 import numpy
 
 from engine import backend
+from engine.autodiff.gemm import matmul_nt
 from engine.autodiff.kernels_rnn import _record, _Scratch
 from engine.autodiff.ops import as_tensor
 from engine.autodiff.tensor import Tensor
@@ -336,8 +337,7 @@ def conv2d(
         if b is not None and b.requires_grad:
             gb = xp.sum(gt, axis=1)
         if w.requires_grad:
-            gw = xp.matmul(gt, backend.permute_dims(im2col.columns, (1, 0)))
-            gw = xp.reshape(gw, w.shape)
+            gw = xp.reshape(matmul_nt(gt, im2col.columns), w.shape)  # see autodiff.gemm
         if x.requires_grad:
             w2t = backend.permute_dims(w2, (1, 0))
             if numpy_path:

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from engine import backend
 from engine.autodiff import kernels_conv
-from engine.autodiff.kernels_conv import _check_image, _contiguous, _Im2col, _pair
+from engine.autodiff.gemm import matmul_nt
+from engine.autodiff.kernels_conv import _check_image, _Im2col, _pair
 from engine.autodiff.kernels_rnn import _record, _Scratch
 from engine.autodiff.ops import as_tensor
 from engine.autodiff.tensor import Tensor
@@ -81,10 +82,7 @@ def conv2d_grouped(
             gb = xp.sum(gt, axis=1)
         g3 = xp.reshape(gt, (groups, f // groups, positions))
         if w.requires_grad:
-            # (cols @ g^T)^T, not g @ cols^T: BLAS is several times slower on the long
-            # reduction over positions when it is the inner dimension of both operands.
-            gw = xp.matmul(cols, backend.permute_dims(g3, (0, 2, 1)))
-            gw = xp.reshape(_contiguous(backend.permute_dims(gw, (0, 2, 1))), w.shape)
+            gw = xp.reshape(matmul_nt(g3, cols), w.shape)  # see engine.autodiff.gemm
         if x.requires_grad:
             w3t = backend.permute_dims(w3, (0, 2, 1))  # (G, Cg*kh*kw, F/G)
             if f // groups <= SMALL_PRODUCT:

@@ -16,6 +16,7 @@ and runs two GEMMs: ``kernel @ columns`` for the input, ``x @ columns^T`` for th
 from __future__ import annotations
 
 from engine import backend
+from engine.autodiff.gemm import matmul_nt
 from engine.autodiff.kernels_conv import _add_into, _contiguous, _Im2col, _pair
 from engine.autodiff.kernels_rnn import _Scratch
 from engine.autodiff.ops import as_tensor
@@ -102,10 +103,7 @@ def conv2d_transpose(
             gx_grid = xp.matmul(w2, im2col.columns)  # (Cin, N*H*W)
             gx = _contiguous(backend.permute_dims(xp.reshape(gx_grid, (c, n, h, wd)), (1, 0, 2, 3)))
         if w.requires_grad:
-            # (columns @ x^T)^T, not x @ columns^T: BLAS is several times slower on the
-            # long reduction over positions when it is the inner dimension of both.
-            gw = xp.matmul(im2col.columns, backend.permute_dims(x_grid, (1, 0)))
-            gw = xp.reshape(_contiguous(backend.permute_dims(gw, (1, 0))), w.shape)
+            gw = xp.reshape(matmul_nt(x_grid, im2col.columns), w.shape)
         if b is not None and b.requires_grad:
             gb = xp.sum(g, axis=(0, 2, 3))
         work.give_back()

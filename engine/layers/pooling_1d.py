@@ -5,13 +5,14 @@ feature separately, as ``Conv1D`` and ``Embedding`` lay sequences out).
 
 None has weights. ``padding="same"`` gives ``ceil(steps / stride)`` outputs with the odd
 padding step at the end; padding never counts (max ignores it, the average divides by the
-real steps in each window), as in Keras. The windows run on the 2-D kernels through a free
-``(N, 1, T, F)`` view - a ``(pool_size, 1)`` window - so nothing is transposed.
+real steps in each window), as in Keras. Max pooling runs on the 2-D kernel through a free
+``(N, 1, T, F)`` view - a ``(pool_size, 1)`` window - so nothing is transposed; average
+pooling has its own 1-D kernel (:mod:`engine.autodiff.kernels_pool1d`).
 """
 
 from __future__ import annotations
 
-from engine.autodiff import kernels_conv, ops
+from engine.autodiff import kernels_conv, kernels_pool1d, ops
 from engine.layers.base import Layer, ShapeError, register
 from engine.layers.conv_params import POOL_PADDING_1D_PARAM, check_sequence_shape, window_param
 from engine.layers.schema import Param
@@ -88,7 +89,9 @@ class AveragePooling1D(_WindowPooling1D):
     description = "Downsamples a sequence by averaging every window of steps."
 
     def call(self, inputs, training=False):
-        return self._pool(inputs, kernels_conv.avg_pool2d)
+        k, s, steps = self.pool_size[0], self.window_strides[0], inputs.shape[1]
+        pads = kernels_conv.same_padding(steps, k, s) if self.padding == "same" else (0, 0)
+        return kernels_pool1d.avg_pool1d(inputs, k, s, pads)
 
 
 class _GlobalPooling1D(Layer):
