@@ -96,14 +96,21 @@ class _AddNode:
 
 
 class _AddEdge:
-    def __init__(self, doc: GraphDocument, edge: Edge):
-        self.doc, self.edge = doc, edge
+    def __init__(self, doc: GraphDocument, edge: Edge, index: int | None = None):
+        self.doc, self.edge, self.index = doc, edge, index
 
     def redo(self) -> None:
-        self.doc.add_edge(self.edge)
+        self.doc.add_edge(self.edge, self.index)
 
     def undo(self) -> None:
         self.doc.remove_edge(self.edge)
+
+
+def _edges_at(doc: GraphDocument, removed: Sequence[Edge], added: Sequence[Edge]) -> list:
+    """Steps adding ``added`` where the first of ``removed`` was in the edge list, so that
+    grouping then ungrouping gives back the very same list (not the edges moved last)."""
+    start = doc.edges.index(removed[0]) if removed else len(doc.edges) - len(removed)
+    return [_AddEdge(doc, edge, start + i) for i, edge in enumerate(added)]
 
 
 def group_title(doc: GraphDocument, node_ids: Iterable[str]) -> str:
@@ -142,7 +149,7 @@ class GroupNodes(_Steps):
         self.steps.append(_AddDefinition(root, plan.definition))
         self.steps += [RemoveNode(doc, node_id) for node_id in plan.remove_nodes]
         self.steps.append(_AddNode(doc, plan.block_node, plan.block_index))
-        self.steps += [_AddEdge(doc, edge) for edge in plan.add_edges]
+        self.steps += _edges_at(doc, plan.remove_edges, plan.add_edges)
         home = _home(root, doc)
         if home is not None and home.output in plan.remove_nodes:
             # Grouped inside a block, around its output: the new block node is its output.
@@ -164,7 +171,7 @@ class UngroupNode(_Steps):
             _AddNode(doc, node, plan.node_index + offset)
             for offset, node in enumerate(plan.add_nodes)
         ]
-        self.steps += [_AddEdge(doc, edge) for edge in plan.add_edges]
+        self.steps += _edges_at(doc, plan.remove_edges, plan.add_edges)
         home = _home(root, doc)
         if home is not None and home.output == node_id:
             # Ungrouped inside a block, its output: the layer that was that block's output.
