@@ -387,3 +387,22 @@ def test_a_copied_block_pastes_into_another_project_with_its_definition(cnn):
     assert graph.blocks["block"].graph.node("conv1").params["filters"] == 3
     cnn.actions["undo"].trigger()
     assert "block_2" not in graph.blocks and again not in graph
+
+
+def test_the_edit_menu_block_actions_follow_the_selection_and_the_level(cnn):
+    actions = cnn.actions
+    menu_texts = [a.text() for a in cnn.menuBar().actions()[1].menu().actions()]
+    assert "&Group into Block" in menu_texts and "&Back Out of Block" in menu_texts
+    assert actions["group"].shortcut().toString() == "Ctrl+G"
+    assert actions["ungroup"].shortcut().toString() == "Ctrl+Shift+G"
+    cnn.view.graph_scene.clearSelection()
+    assert not actions["group"].isEnabled() and not actions["ungroup"].isEnabled()
+    assert not actions["leave_block"].isEnabled()
+    cnn.view.graph_scene.select_nodes(["conv1"])
+    assert actions["group"].isEnabled() and not actions["edit_block"].isEnabled()
+    block = _group(cnn, THREE)
+    assert actions["ungroup"].isEnabled() and actions["edit_block"].isEnabled()
+    actions["edit_block"].trigger()
+    assert cnn.blocks.path == [block] and actions["leave_block"].isEnabled()
+    actions["leave_block"].trigger()
+    assert cnn.blocks.path == [] and not actions["leave_block"].isEnabled()
