@@ -1,19 +1,19 @@
 """Small sequence primitives shared by the wrapper and attention layers.
 
 ``reverse_time`` flips a batch-first sequence ``(N, T, ...)`` along its time axis (its VJP
-is the same flip); ``masked_steps`` keeps, at every step where a boolean ``(N, T)`` mask is
-False, the previous step's value, as Keras's recurrent layers do with a mask (the carried
-value starts from zeros). Both run on the backend namespace ``xp`` without Python loops
-over samples.
+is the same flip); ``masked_mean`` averages over the real steps of a padded sequence, a
+boolean ``(N, T)`` mask marking them (Keras's masked ``GlobalAveragePooling1D``). Both run
+on the backend namespace ``xp`` without Python loops over samples.
 """
 
 from __future__ import annotations
 
 from engine import backend
+from engine.autodiff import ops
 from engine.autodiff.ops import as_tensor
 from engine.autodiff.tensor import Tensor
 
-__all__ = ["reverse_time", "last_valid_index"]
+__all__ = ["reverse_time", "last_valid_index", "masked_mean"]
 
 
 def reverse_time(x) -> Tensor:
@@ -30,3 +30,15 @@ def last_valid_index(mask):
     positions = xp.reshape(xp.arange(steps, dtype=xp.int64), (1, steps))
     marked = xp.where(mask, positions, xp.full(mask.shape, -1, dtype=xp.int64))
     return xp.max(marked, axis=1)
+
+
+def masked_mean(x, mask, keepdims: bool = False) -> Tensor:
+    """Mean of ``x (N, T, F)`` over the steps where ``mask (N, T)`` is True.
+
+    A sequence with no real step averages to zeros (Keras divides by zero there).
+    """
+    xp = backend.xp
+    x = as_tensor(x)
+    weights = xp.reshape(xp.astype(backend.asarray(mask), x.dtype), (x.shape[0], x.shape[1], 1))
+    counts = xp.maximum(xp.sum(weights, axis=1, keepdims=keepdims), xp.asarray(1.0, dtype=x.dtype))
+    return ops.sum_(x * weights, axis=1, keepdims=keepdims) / counts

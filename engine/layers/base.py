@@ -117,6 +117,11 @@ class Layer:
     weight_layouts: ClassVar[dict[str, tuple[int, ...]]] = {}
     # weight name -> rank, so a constraint's axis is checked before anything is built.
     weight_ranks: ClassVar[dict[str, int]] = {}
+    # Masks (Keras's): a boolean (N, T) array, True at the real steps of a padded sequence.
+    # ``supports_masking`` layers pass their input's mask on; ``consumes_mask`` layers take
+    # it as ``call(..., mask=...)`` (the execution plan carries masks between layers).
+    supports_masking: ClassVar[bool] = False
+    consumes_mask: ClassVar[bool] = False
 
     def __init__(self, *args: Any, name: str | None = None, trainable: bool = True, **kwargs: Any):
         # Positional arguments follow the schema's order, as in Keras (``Dense(64, "relu")``).
@@ -171,6 +176,25 @@ class Layer:
 
     def call(self, inputs, training: bool = False) -> Tensor:
         raise NotImplementedError
+
+    def creates_mask(self) -> bool:
+        """Whether this layer starts a mask (``Embedding(mask_zero=True)``)."""
+        return False
+
+    def compute_mask(self, inputs, mask=None):
+        """The mask of the output: the input's for ``supports_masking`` layers, else None."""
+        if not self.supports_masking:
+            return None
+        return mask[0] if isinstance(mask, list) else mask
+
+    def call_masked(self, inputs, training: bool = False, mask=None) -> Tensor:
+        """``call``, handing ``mask`` to layers that consume one (when there is one)."""
+        present = mask is not None and (
+            not isinstance(mask, list) or any(m is not None for m in mask)
+        )
+        if present and self.consumes_mask:
+            return self.call(inputs, training=training, mask=mask)
+        return self.call(inputs, training=training)
 
     # -- weights --------------------------------------------------------------------------------
 
@@ -311,7 +335,7 @@ class Layer:
 
     # -- calling -------------------------------------------------------------------------------
 
-    def __call__(self, inputs, training: bool = False):
+    def __call__(self, inputs, training: bool = False, mask=None):
         if _is_symbolic(inputs):
             return _call_symbolic(self, inputs)
         tensors = _as_tensors(inputs)
@@ -322,7 +346,7 @@ class Layer:
             )
             self.build(shapes if self.max_inputs != 1 else _single(shapes))
         self._clear_losses()
-        outputs = self.call(tensors, training=training)
+        outputs = self.call_masked(tensors, training=training, mask=mask)
         self._record_activity(outputs)
         return outputs
 

@@ -28,6 +28,7 @@ class Dense(Layer):
     """Fully connected layer: every input feature connects to every unit."""
 
     type_name = "Dense"
+    supports_masking = True  # passes a sequence mask on (Keras)
     display_name = "Dense"
     category = "Core"
     description = "Fully connected layer: activation(x @ kernel + bias)."
@@ -124,6 +125,7 @@ class Activation(Layer):
     """Applies an activation function elementwise (softmax over the last axis)."""
 
     type_name = "Activation"
+    supports_masking = True  # passes a sequence mask on (Keras)
     display_name = "Activation"
     category = "Activation"
     description = "Applies relu, gelu, silu (swish), mish, selu, tanh, sigmoid, softmax, ..."

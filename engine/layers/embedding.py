@@ -137,7 +137,10 @@ class Embedding(Layer):
                 f"[0, {self.input_dim - 1}] (negative ids are not allowed)"
             )
 
-    def compute_mask(self, inputs):
+    def creates_mask(self) -> bool:
+        return self.mask_zero
+
+    def compute_mask(self, inputs, mask=None):
         """Boolean array, True where the token is not padding (``None`` without mask_zero)."""
         if not self.mask_zero:
             return None

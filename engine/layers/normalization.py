@@ -94,6 +94,7 @@ class BatchNormalization(Layer):
     """
 
     type_name = "BatchNormalization"
+    supports_masking = True  # passes a sequence mask on (Keras)
     display_name = "Batch Normalization"
     category = "Normalization"
     description = "Normalises each channel over the batch; learns a scale and an offset."
@@ -187,6 +188,7 @@ class LayerNormalization(Layer):
     """
 
     type_name = "LayerNormalization"
+    supports_masking = True  # passes a sequence mask on (Keras)
     display_name = "Layer Normalization"
     category = "Normalization"
     description = "Normalises each sample over its last axis; learns a scale and an offset."

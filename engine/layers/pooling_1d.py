@@ -13,6 +13,7 @@ pooling has its own 1-D kernel (:mod:`engine.autodiff.kernels_pool1d`).
 from __future__ import annotations
 
 from engine.autodiff import kernels_conv, kernels_pool1d, ops
+from engine.autodiff.kernels_sequence import masked_mean
 from engine.layers.base import Layer, ShapeError, register
 from engine.layers.conv_params import POOL_PADDING_1D_PARAM, check_sequence_shape, window_param
 from engine.layers.schema import Param
@@ -125,8 +126,11 @@ class GlobalAveragePooling1D(_GlobalPooling1D):
     type_name = "GlobalAveragePooling1D"
     display_name = "GlobalAveragePooling1D"
     description = "Averages every feature over all steps of a sequence."
+    consumes_mask = True  # with a padding mask, the mean of the real steps (Keras)
 
-    def call(self, inputs, training=False):
+    def call(self, inputs, training=False, mask=None):
+        if mask is not None:
+            return masked_mean(inputs, mask, keepdims=self.keepdims)
         return ops.mean(inputs, axis=1, keepdims=self.keepdims)
 
 

@@ -3,7 +3,9 @@
 Each layer reads a sequence ``(T, F)`` per sample (batch ``(N, T, F)``) from a zero initial
 state and returns the last hidden state ``(units,)``, or every step's ``(T, units)`` with
 ``return_sequences=True``. The whole sequence, forward and backward through time, is one
-primitive of :mod:`engine.autodiff.kernels_rnn`.
+primitive of :mod:`engine.autodiff.kernels_rnn`. With a mask (``Embedding(mask_zero=True)``
+upstream) masked steps carry the state over, as in Keras
+(:mod:`engine.autodiff.kernels_rnn_masked`).
 
 Weight layout (``get_weights`` order), exactly as in Keras; ``k`` gates per cell, each gate
 a block of ``units`` consecutive columns:
@@ -28,6 +30,7 @@ import numpy as np
 
 from engine import backend
 from engine.autodiff import kernels_rnn
+from engine.autodiff.kernels_rnn_masked import masked_recurrence
 from engine.layers.base import Layer, ShapeError, WeightSpec, register
 from engine.layers.schema import Param, constraint_param, regularizer_param
 
@@ -96,6 +99,10 @@ class _Recurrent(Layer):
     """What the three recurrent layers share: shapes, weights, FLOPs. Not registered."""
 
     category = "Recurrent"
+    consumes_mask = True
+    # Keras's RNN argument: zeros (not the carried state) at masked steps. Not a parameter:
+    # Bidirectional turns it on for its inner layers when they return sequences, as Keras.
+    zero_output_for_mask = False
     gates = 1  # k: gate blocks per weight matrix
     weight_penalties = {
         "kernel": ("kernel_regularizer", "kernel_constraint"),
@@ -153,6 +160,26 @@ class _Recurrent(Layer):
     def _bias(self):
         return self.bias if self.use_bias else None
 
+    def _masked(self, inputs, mask):
+        """Keras's masked loop (:mod:`engine.autodiff.kernels_rnn_masked`)."""
+        return masked_recurrence(
+            self.type_name,
+            inputs,
+            self.kernel,
+            self.recurrent_kernel,
+            self._bias(),
+            mask,
+            activation=self.activation,
+            recurrent_activation=getattr(self, "recurrent_activation", "sigmoid"),
+            return_sequences=self.return_sequences,
+            reset_after=getattr(self, "reset_after", True),
+            zero_output_for_mask=self.zero_output_for_mask,
+        )
+
+    def compute_mask(self, inputs, mask=None):
+        """Every step's output keeps the mask; the last state alone has none (Keras)."""
+        return mask if self.return_sequences else None
+
 
 @register
 class SimpleRNN(_Recurrent):
@@ -188,7 +215,9 @@ class SimpleRNN(_Recurrent):
         },
     )
 
-    def call(self, inputs, training=False):
+    def call(self, inputs, training=False, mask=None):
+        if mask is not None:
+            return self._masked(inputs, mask)
         return kernels_rnn.simple_rnn(
             inputs,
             self.kernel,
@@ -253,7 +282,9 @@ class LSTM(_Recurrent):
             value[self.units : 2 * self.units] = 1.0
             self.bias.assign(backend.asarray(value))
 
-    def call(self, inputs, training=False):
+    def call(self, inputs, training=False, mask=None):
+        if mask is not None:
+            return self._masked(inputs, mask)
         return kernels_rnn.lstm(
             inputs,
             self.kernel,
@@ -325,7 +356,9 @@ class GRU(_Recurrent):
             return (2, self.gates * self.units)
         return (self.gates * self.units,)
 
-    def call(self, inputs, training=False):
+    def call(self, inputs, training=False, mask=None):
+        if mask is not None:
+            return self._masked(inputs, mask)
         return kernels_rnn.gru(
             inputs,
             self.kernel,

@@ -63,6 +63,7 @@ class Dropout(Layer):
     ``1 / (1 - rate)`` (inverted dropout), so inference needs no rescaling."""
 
     type_name = "Dropout"
+    supports_masking = True  # passes a sequence mask on (Keras)
     display_name = "Dropout"
     category = "Regularization"
     description = "During training, zeroes a random fraction of values; identity otherwise."

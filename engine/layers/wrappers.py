@@ -8,7 +8,8 @@ weights are the wrapper's weights, under the names Keras gives them.
 ``Bidirectional`` runs a recurrent layer forward and a copy of it over the reversed
 sequence, then merges the two (``merge_mode`` ``concat``: forward then backward features;
 ``sum``, ``mul``, ``ave``). With ``return_sequences`` the backward outputs are reversed
-back, so step ``t`` of both halves describes input step ``t``. Weights (``get_weights``
+back, so step ``t`` of both halves describes input step ``t``; with a mask, masked steps
+output zeros (Keras forces ``zero_output_for_mask`` on the wrapped layers). Weights (``get_weights``
 order): ``forward_kernel``, ``forward_recurrent_kernel``[, ``forward_bias``], then the
 same three ``backward_*``, each in the wrapped layer's layout
 (:mod:`engine.layers.recurrent`). Keras's ``merge_mode=None`` (two outputs) is not offered:
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from engine import backend
 from engine.autodiff import ops
 from engine.autodiff.kernels_sequence import reverse_time
 from engine.layers.base import LAYER_TYPES, Layer, ShapeError, WeightSpec, register
@@ -35,7 +37,7 @@ MERGE_MODES = ("concat", "sum", "mul", "ave")
 
 
 def _inner_params(type_names: tuple[str, ...]) -> tuple[Param, ...]:
-    """The wrapped types' arguments as one flat schema (penalties left out).
+    """The wrapped types' arguments as one flat schema.
 
     An argument declared differently by two types (``strides`` is ``(1, 1)`` for Conv2D but
     ``None`` = ``pool_size`` for pooling) becomes nullable with default ``None``, meaning
@@ -45,8 +47,6 @@ def _inner_params(type_names: tuple[str, ...]) -> tuple[Param, ...]:
     merged: dict[str, Param] = {}
     for type_name in type_names:
         for param in LAYER_TYPES[type_name].params:
-            if param.kind in ("regularizer", "constraint"):
-                continue
             seen = merged.get(param.name)
             if seen is None:
                 merged[param.name] = _optional(param)
@@ -81,33 +81,42 @@ class _Wrapper(Layer):
 
     def validate_config(self) -> None:
         self.inner_config()  # a value the wrapped type refuses is this layer's bad parameter
+        # A constraint's axis means what it means on the wrapped layer's weight.
+        self.weight_layouts = self._inner_weight_layouts()
+
+    def _inner_weight_layouts(self) -> dict:
+        return dict(LAYER_TYPES[self.layer].weight_layouts)
 
     def inner_config(self) -> dict:
         """The wrapped layer's arguments: those of its type, ``None`` meaning its default."""
         cls = LAYER_TYPES[self.layer]
         names = {p.name for p in cls.params}
+        # Penalties stay on the wrapper, which owns the weights (and their losses).
+        penalties = {p.name for p in self.params if p.kind in ("regularizer", "constraint")}
         config = {
             key: value
             for key, value in self.config.items()
-            if key in names and key not in self.own_params
+            if key in names and key not in self.own_params and key not in penalties
         }
         for param in cls.params:
             # None in a merged argument means "the wrapped layer's default".
             if param.name in config and config[param.name] is None and not param.nullable:
                 del config[param.name]
         try:
-            cls(**config)
+            cls(name="wrapped", **config)  # named: no step in the types' automatic names
         except ParameterError as exc:
             raise ParameterError(self.type_name, exc.param, exc.message) from None
         return config
 
     def _make_inner(self, prefix: str = "") -> Layer:
-        name = f"{prefix}{self.name}" if prefix else f"{self.name}_{self.layer.lower()}"
+        own = getattr(self, "name", self.type_name)  # not named yet while __init__ checks
+        name = f"{prefix}{own}" if prefix else f"{own}_{self.layer.lower()}"
         return LAYER_TYPES[self.layer](name=name, **self.inner_config())
 
     def _adopt(self, inners: list[tuple[str, Layer]], input_shape) -> None:
         """Build each inner layer and make its weights this layer's, named ``prefix + name``."""
         self._weights, trainable = [], []
+        self._weight_regularizers = []
         for prefix, inner in inners:
             inner.build(input_shape)
             specs = inner.weight_specs(input_shape)
@@ -116,6 +125,7 @@ class _Wrapper(Layer):
                 var.trainable = self._trainable and spec.trainable
                 var.requires_grad = var.trainable
                 setattr(self, f"{prefix}{spec.name}", var)
+                self._attach_penalties(f"{prefix}{spec.name}", var)
                 self._weights.append(var)
                 trainable.append(spec.trainable)
         self._weight_trainable = trainable
@@ -144,6 +154,16 @@ class Bidirectional(_Wrapper):
     description = "Reads the sequence forward and backward with two recurrent layers."
     wrapped_types = RECURRENT_TYPES
     own_params = ("layer", "merge_mode")
+    consumes_mask = True
+    weight_penalties = {
+        f"{direction}_{weight}": (f"{param}_regularizer", f"{param}_constraint")
+        for direction in ("forward", "backward")
+        for weight, param in (
+            ("kernel", "kernel"),
+            ("recurrent_kernel", "recurrent"),
+            ("bias", "bias"),
+        )
+    }
     params = (
         Param(
             "layer",
@@ -185,7 +205,24 @@ class Bidirectional(_Wrapper):
             "config": {"layer": "GRU", "units": 2, "reset_after": False},
             "input_shape": (2, 3),
         },
+        {
+            "config": {
+                "layer": "SimpleRNN",
+                "units": 2,
+                "kernel_regularizer": "l2",
+                "activity_regularizer": "l1",
+                "recurrent_constraint": "max_norm",
+            },
+            "input_shape": (2, 2),
+        },
     )
+
+    def _inner_weight_layouts(self) -> dict:
+        return {}  # recurrent weights are in Keras's layout
+
+    def weight_rank(self, weight: str) -> int | None:
+        direction, _, inner = weight.partition("_")
+        return self._make_inner().weight_rank(inner) if direction else None
 
     def compute_output_shape(self, input_shape):
         shape = self._make_inner().compute_output_shape(input_shape)
@@ -206,22 +243,34 @@ class Bidirectional(_Wrapper):
         self.compute_output_shape(input_shape)
         self.forward_layer = self._make_inner("forward_")
         self.backward_layer = self._make_inner("backward_")
+        for inner in (self.forward_layer, self.backward_layer):
+            inner.zero_output_for_mask = self.return_sequences  # as Keras's Bidirectional
         self._adopt(
             [("forward_", self.forward_layer), ("backward_", self.backward_layer)], input_shape
         )
 
-    def call(self, inputs, training=False):
-        forward = self.forward_layer.call(inputs, training=training)
-        backward = self.backward_layer.call(reverse_time(inputs), training=training)
+    def call(self, inputs, training=False, mask=None):
+        forward = self.forward_layer.call_masked(inputs, training=training, mask=mask)
+        reverse_mask = None if mask is None else backend.xp.flip(mask, axis=1)
+        backward = self.backward_layer.call_masked(
+            reverse_time(inputs), training=training, mask=reverse_mask
+        )
         if self.return_sequences:
             backward = reverse_time(backward)
         if self.merge_mode == "concat":
             return ops.concat([forward, backward], axis=-1)
+        return self._merge(forward, backward)
+
+    def _merge(self, forward, backward):
         if self.merge_mode == "sum":
             return forward + backward
         if self.merge_mode == "mul":
             return forward * backward
         return (forward + backward) * 0.5
+
+    def compute_mask(self, inputs, mask=None):
+        """Every step's output keeps the mask; the last states alone have none (Keras)."""
+        return mask if self.return_sequences else None
 
 
 @register
@@ -237,6 +286,15 @@ class TimeDistributed(_Wrapper):
     category = "Recurrent"
     description = "Applies the same layer to every step of a sequence (time folded into batch)."
     wrapped_types = DISTRIBUTED_TYPES
+    supports_masking = True  # the steps stay where they are
+    weight_penalties = {
+        "kernel": ("kernel_regularizer", "kernel_constraint"),
+        "bias": ("bias_regularizer", "bias_constraint"),
+    }
+
+    def weight_rank(self, weight: str) -> int | None:
+        return LAYER_TYPES[self.layer].weight_ranks.get(weight)
+
     params = (
         Param(
             "layer",
@@ -256,6 +314,19 @@ class TimeDistributed(_Wrapper):
         {"config": {"layer": "MaxPooling2D"}, "input_shape": (3, 2, 4, 4)},
         {"config": {"layer": "AveragePooling2D", "strides": 1}, "input_shape": (2, 1, 3, 3)},
         {"config": {"layer": "Flatten"}, "input_shape": (3, 2, 2)},
+        {
+            "config": {
+                "layer": "Dense",
+                "units": 2,
+                "bias_regularizer": "l1",
+                "kernel_constraint": "non_neg",
+            },
+            "input_shape": (3, 2),
+        },
+        {
+            "config": {"layer": "Conv2D", "filters": 2, "kernel_constraint": "max_norm"},
+            "input_shape": (2, 1, 3, 3),
+        },
     )
 
     def _step_shape(self, input_shape) -> tuple:

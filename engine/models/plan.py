@@ -124,6 +124,9 @@ class ExecutionPlan:
             if i >= n_inputs
         )
 
+        # Masks flow (in a parallel set of slots) only where a layer starts one.
+        self.uses_masks = any(step.layer.creates_mask() for step in self.steps)
+
     def run(self, inputs: Sequence[Tensor], training: bool = False) -> list[Tensor]:
         """Execute the steps on ``inputs`` (one Tensor per model input); returns the outputs."""
         slots: list[Tensor | None] = [None] * self.num_slots
@@ -133,15 +136,23 @@ class ExecutionPlan:
         # ``model.losses`` read after this run holds this run's, on the same tape.
         for step in self.steps:
             step.layer._clear_losses()
+        masks: list | None = [None] * self.num_slots if self.uses_masks else None
         for step in self.steps:
             if step.takes_list:
                 args = [slots[i] for i in step.inputs]
             else:
                 args = slots[step.inputs[0]]
-            slots[step.output] = step.layer.call(args, training=training)
+            if masks is None:
+                slots[step.output] = step.layer.call(args, training=training)
+            else:
+                mask = [masks[i] for i in step.inputs] if step.takes_list else masks[step.inputs[0]]
+                slots[step.output] = step.layer.call_masked(args, training=training, mask=mask)
+                masks[step.output] = step.layer.compute_mask(args, mask)
             step.layer._record_activity(slots[step.output])
             for s in step.release:
                 slots[s] = None
+                if masks is not None:
+                    masks[s] = None
         return [slots[s] for s in self.output_slots]
 
     def __len__(self) -> int:
