@@ -3,6 +3,7 @@ inside of a block with its breadcrumb, linked uses, nesting (pytest-qt, offscree
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -406,3 +407,23 @@ def test_the_edit_menu_block_actions_follow_the_selection_and_the_level(cnn):
     assert cnn.blocks.path == [block] and actions["leave_block"].isEnabled()
     actions["leave_block"].trigger()
     assert cnn.blocks.path == [] and not actions["leave_block"].isEnabled()
+
+
+def test_a_block_that_contains_itself_opens_and_says_so(window, tmp_path):
+    data = json.loads((EXAMPLES / "digits_mlp.lcproj").read_text(encoding="utf-8"))
+    loop = {"title": "Loop", "description": "", "inputs": ["x"], "output": "again",
+            "graph": {"nodes": [{"id": "x", "type": "BlockInput", "params": {}},
+                                {"id": "again", "type": "Block", "params": {"block": "loop"}}],
+                      "edges": [{"source": "x", "target": "again", "target_port": 0}]}}  # fmt: skip
+    data["graph"]["blocks"] = {"loop": loop}
+    data["graph"]["nodes"].append({"id": "l1", "type": "Block", "params": {"block": "loop"}})
+    path = tmp_path / "loop.lcproj"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    assert window.open_project(path, ask=False)
+    card = window.view.graph_scene.node_items["l1"]
+    assert card.has_error and "contains itself" in card.toolTip()
+    assert window.blocks.enter("l1") and window.blocks.enter("again")
+    assert window.blocks.path == ["l1", "again"]
+    assert window.view.graph_scene.node_items["again"].report.status != "ok"
+    window.breadcrumb.buttons[0].click()
+    assert window.blocks.path == []
