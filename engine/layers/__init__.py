@@ -35,6 +35,7 @@ from engine.layers.merging import (
     Multiply,
     Subtract,
 )
+from engine.layers.noise import GaussianDropout, GaussianNoise
 from engine.layers.normalization import BatchNormalization, LayerNormalization
 from engine.layers.pooling import (
     AveragePooling2D,
@@ -49,7 +50,12 @@ from engine.layers.pooling_1d import (
     MaxPooling1D,
 )
 from engine.layers.recurrent import GRU, LSTM, SimpleRNN
-from engine.layers.regularization import Dropout
+from engine.layers.regularization import (
+    ActivityRegularization,
+    Dropout,
+    SpatialDropout1D,
+    SpatialDropout2D,
+)
 from engine.layers.resampling import Cropping2D, UpSampling2D, ZeroPadding2D
 from engine.layers.reshaping import Flatten, Permute, RepeatVector, Reshape
 from engine.layers.schema import Param, ParameterError
@@ -84,6 +90,8 @@ __all__ += ["ELU", "LeakyReLU", "Softmax"]
 __all__ += ["GELU", "PReLU", "ReLU"]
 __all__ += ["Average", "Dot", "Maximum", "Minimum"]
 __all__ += ["GroupNormalization"]
+__all__ += ["ActivityRegularization", "GaussianDropout", "GaussianNoise"]
+__all__ += ["SpatialDropout1D", "SpatialDropout2D"]
 __all__ += ["Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D"]
 __all__ += ["GlobalMaxPooling2D"]
 __all__ += ["GRU", "LSTM", "SimpleRNN"]
