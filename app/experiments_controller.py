@@ -209,10 +209,13 @@ class ExperimentsController(QObject):
         self.view.show_experiment(self._shown())
 
     def _follow_elsewhere(self) -> None:
-        before = self.experiment.status if self.experiment is not None else None
+        if self.experiment is None:  # another one (or none) is shown now
+            self._follow_timer.stop()
+            return
+        before = self.experiment.status
         self.show_current()
         self.window.runs.refresh()
-        if self.experiment is None or self.experiment.status != before:
+        if self.experiment.status != before:
             self.refresh_list()
 
     def _shown(self):
@@ -252,6 +255,8 @@ class ExperimentsController(QObject):
         if not self.view.editor.check():
             problems = self.view.editor.problems()
             self.view.show_message(problems[0] if problems else "Check the sweep", error=True)
+            return False
+        if not w.training.ensure_idle("start an experiment"):  # both would share the CPU
             return False
         if editor.path is None or self.store is None:
             w.warn(
@@ -297,6 +302,8 @@ class ExperimentsController(QObject):
         """Run the trials experiment ``exp_id`` has left (after a Stop, a crash or a
         closed app)."""
         if self.running or self.store is None:
+            return False
+        if not self.window.training.ensure_idle("continue an experiment"):
             return False
         try:
             experiment = self.store.load(exp_id)
