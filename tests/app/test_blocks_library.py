@@ -13,6 +13,7 @@ pytest.importorskip("PySide6")
 
 from PySide6.QtCore import QMimeData, QPointF, Qt  # noqa: E402
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent  # noqa: E402
+from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from tests.gui_window import discarding_window  # noqa: E402
@@ -172,3 +173,23 @@ def test_a_block_dropped_on_an_edge_is_spliced_into_it_in_one_step(cnn):
     assert not scene.edge_highlight.isVisible()
     cnn.actions["undo"].trigger()
     assert graph.to_json() == before
+
+
+def test_a_lone_block_card_dragged_onto_an_edge_is_spliced_in(cnn):
+    graph, view = cnn.editor.graph, cnn.view
+    node_id = cnn.blocks.insert(cnn.palette_panel.block_path("residual_basic"), QPointF(600, 0))
+    edge = next(e for e in graph.edges if e.source == "conv2")
+    card = view.graph_scene.node_items[node_id]
+    start = card.mapToScene(card.card_rect().center())
+    end = view.graph_scene.edge_items[edge][0].path().pointAtPercent(0.5)
+    view.centerOn((start + end) / 2)
+    a, b = view.mapFromScene(start), view.mapFromScene(end)
+    QTest.mousePress(view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, a)
+    for i in range(1, 7):
+        QTest.mouseMove(view.viewport(), a + (b - a) * (i / 6))
+    QTest.mouseRelease(
+        view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, b
+    )
+    pairs = {(e.source, e.target) for e in graph.edges}
+    assert {("conv2", node_id), (node_id, "pool2")} <= pairs and ("conv2", "pool2") not in pairs
+    assert cnn.editor.check_result.ok

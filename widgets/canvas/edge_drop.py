@@ -85,13 +85,22 @@ def insert_node_into_edge(editor, edge: Edge, node_id: str, corner) -> bool:
         return False
     if any(node_id in (e.source, e.target) for e in graph.edges):
         return False
-    if not takes_one_input(graph.node(node_id).type):
+    if not _node_takes_one_input(editor, graph.node(node_id)):
         return False
     with one_step(editor, f"Insert '{node_id}' into {edge.source} → {edge.target}"):
         editor.move_nodes({node_id: corner})
         editor.connect_ports(edge.source, node_id, 0)
         editor.connect_ports(node_id, edge.target, edge.target_port)
     return True
+
+
+def _node_takes_one_input(editor, node) -> bool:
+    if node.type == "Block":  # a block has the ports of its definition's inputs
+        name = node.params.get("block")
+        blocks = getattr(editor, "blocks_root", editor.graph).blocks
+        definition = blocks.get(name) if isinstance(name, str) else None
+        return definition is not None and definition.port_count == 1
+    return takes_one_input(node.type)
 
 
 def add_after(editor, type_name: str, corner, after: str | None) -> str:
