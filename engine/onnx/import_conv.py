@@ -217,6 +217,22 @@ def fold_pointwise(ctx, node) -> bool:
     return True
 
 
+def ceil_mode_pads(node, sizes, kernel, strides, pads) -> Pads:
+    """``ceil_mode=1`` as explicit padding: the extra last window ONNX (and PyTorch's
+    ``ceil_mode=True``) adds becomes more padding after the image, which a max pool never
+    picks (-inf) and an average without ``count_include_pad`` never counts."""
+    result = []
+    for n, k, s, p in zip(sizes, kernel, strides, pads, strict=True):
+        extra = max(0, (_ceil_length(n, k, s, *p) - 1) * s + k - (n + p[0] + p[1]))
+        if extra and node.op_type == "AveragePool" and attr(node, "count_include_pad", 0):
+            raise Unsupported(
+                "AveragePool with ceil_mode=1 and count_include_pad=1: its last window's "
+                "divisor has no layer equivalent"
+            )
+        result.append((p[0], p[1] + extra))
+    return result[0], result[1]
+
+
 def _ceil_length(size, k, s, before, after) -> int:
     """ONNX's output length with ``ceil_mode=1`` (a last window must start inside)."""
     out = math.ceil((size + before + after - k) / s) + 1
@@ -240,9 +256,7 @@ def import_pool(ctx, node):
     _, _, h, w = sym.onnx_shape
     pads = requested_pads(node, (h, w), kernel, strides, (1, 1))
     if attr(node, "ceil_mode", 0):
-        for n, k, s, p in zip((h, w), kernel, strides, pads, strict=True):
-            if _ceil_length(n, k, s, *p) != kernels_conv.output_length(n, k, s, *p):
-                raise Unsupported("ceil_mode=1 gives a different output size than the layers")
+        pads = ceil_mode_pads(node, (h, w), kernel, strides, pads)
     padding = engine_padding(pads, (h, w), kernel, strides, (1, 1))
     if not isinstance(padding, str) and any(
         max(p) >= k for p, k in zip(padding, kernel, strict=True)

@@ -21,6 +21,7 @@ from dataclasses import replace
 import numpy as np
 from onnx import helper
 
+from engine.onnx.import_channel_slice import slice_axis
 from engine.onnx.import_errors import Unsupported
 from engine.onnx.import_file import to_array
 from engine.onnx.import_limits import (
@@ -270,9 +271,11 @@ def import_slice(ctx, node):
         return
     if isinstance(value, Sym | Pending) and crop_from_slice(ctx, node, starts, ends, axes, steps):
         return
+    if isinstance(value, Sym | Pending) and slice_axis(ctx, node, starts, ends, axes, steps):
+        return
     raise Unsupported(
-        "slicing data has no layer equivalent (only constants, and the height and width of "
-        "an image: Cropping2D)"
+        "slicing data has no layer equivalent (only constants, one axis with step 1, and the "
+        "height and width of an image: Cropping2D)"
     )
 
 

@@ -1,0 +1,133 @@
+"""torchvision's classifiers and a few plain PyTorch models, built with random weights and
+exported to ONNX the way users export them (``torch.onnx.export``, opset 17, eval mode).
+
+torchvision's wheel is built against CUDA torch; with the CPU build its
+``_meta_registrations`` module fails at import ("operator torchvision::nms does not
+exist"). The classifiers are pure Python and never touch those operators, so an empty
+module stands in for it before torchvision is first imported.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+import types
+import warnings
+
+import onnx
+import torch
+from torch import nn
+
+sys.modules.setdefault("torchvision._meta_registrations", types.ModuleType("_meta"))
+
+import torchvision.models as tv  # noqa: E402 - needs the stand-in module above
+
+# family -> builder with torchvision's defaults (1000 classes), random weights.
+FAMILIES = {
+    "resnet18": tv.resnet18,
+    "resnet50": tv.resnet50,
+    "mobilenet_v2": tv.mobilenet_v2,
+    "mobilenet_v3_small": tv.mobilenet_v3_small,
+    "mobilenet_v3_large": tv.mobilenet_v3_large,
+    "squeezenet1_1": tv.squeezenet1_1,
+    "shufflenet_v2_x0_5": tv.shufflenet_v2_x0_5,
+    "efficientnet_b0": tv.efficientnet_b0,
+    "vgg11": tv.vgg11,
+    "vgg11_bn": tv.vgg11_bn,
+    "densenet121": tv.densenet121,
+    "googlenet": lambda: tv.googlenet(aux_logits=False, init_weights=True),
+    "mnasnet0_5": tv.mnasnet0_5,
+    "regnet_x_400mf": tv.regnet_x_400mf,
+}
+
+
+def build(name: str, seed: int = 0) -> nn.Module:
+    """The torchvision model ``name`` with random weights (fixed seed), in eval mode."""
+    torch.manual_seed(seed)
+    model = FAMILIES[name]()
+    return model.eval()
+
+
+def parameter_count(model: nn.Module) -> int:
+    """PyTorch's own count: trainable parameters, BN running statistics aside."""
+    return sum(p.numel() for p in model.parameters())
+
+
+def export_onnx(model: nn.Module, *shapes, dynamic_batch: bool = True) -> onnx.ModelProto:
+    """``model`` exported by ``torch.onnx.export`` (TorchScript exporter, opset 17) for
+    inputs of ``shapes`` (without the batch), batch 1."""
+    model.eval()
+    names = [f"input{i}" if len(shapes) > 1 else "input" for i in range(len(shapes))]
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            model,
+            tuple(torch.randn(1, *s) for s in shapes),
+            buffer,
+            opset_version=17,
+            dynamo=False,
+            input_names=names,
+            output_names=["output"],
+            dynamic_axes={n: {0: "batch"} for n in [*names, "output"]} if dynamic_batch else None,
+        )
+    return onnx.load_from_string(buffer.getvalue())
+
+
+class TextCNN(nn.Module):
+    """A plain 1-D CNN over (batch, channels, steps), as PyTorch users write one."""
+
+    def __init__(self, channels: int = 8, classes: int = 5):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv1d(channels, 16, 5, padding=2),
+            nn.BatchNorm1d(16),
+            nn.ReLU(),
+            nn.MaxPool1d(2),
+            nn.Conv1d(16, 32, 3, padding=1),
+            nn.ReLU(),
+            nn.AdaptiveAvgPool1d(1),
+        )
+        self.head = nn.Linear(32, classes)
+
+    def forward(self, x):
+        return self.head(torch.flatten(self.features(x), 1))
+
+
+class BiRNN(nn.Module):
+    """A bidirectional LSTM or GRU over (batch, steps, features), the last step's output
+    classified."""
+
+    def __init__(self, cell: str = "lstm", features: int = 6, hidden: int = 12, classes: int = 4):
+        super().__init__()
+        rnn = nn.LSTM if cell == "lstm" else nn.GRU
+        self.rnn = rnn(features, hidden, batch_first=True, bidirectional=True)
+        self.head = nn.Linear(2 * hidden, classes)
+
+    def forward(self, x):
+        out, _ = self.rnn(x)
+        return self.head(out[:, -1])
+
+
+class SmallTransformer(nn.Module):
+    """nn.TransformerEncoder (batch_first, two layers) over (batch, steps, d_model)."""
+
+    def __init__(self, d_model: int = 16, heads: int = 4, classes: int = 3):
+        super().__init__()
+        layer = nn.TransformerEncoderLayer(
+            d_model, heads, dim_feedforward=32, dropout=0.1, batch_first=True
+        )
+        self.encoder = nn.TransformerEncoder(layer, num_layers=2, enable_nested_tensor=False)
+        self.head = nn.Linear(d_model, classes)
+
+    def forward(self, x):
+        return self.head(self.encoder(x).mean(dim=1))
+
+
+# name -> (builder, input shape without the batch)
+SEQUENCE_MODELS = {
+    "conv1d": (TextCNN, (8, 40)),
+    "bilstm": (lambda: BiRNN("lstm"), (10, 6)),
+    "bigru": (lambda: BiRNN("gru"), (10, 6)),
+    "transformer": (SmallTransformer, (12, 16)),
+}
