@@ -80,6 +80,8 @@ class LayerCode:
     to_torch: ToTorch | None = None  # engine arrays -> {state_dict suffix: array}
     from_torch: FromTorch | None = None  # {state_dict suffix: array} -> engine arrays
     helpers: set[str] = field(default_factory=set)  # helper classes model.py must define
+    # Lines run in __init__ after the module is made ("{m}" its attribute).
+    setup: list[str] = field(default_factory=list)
     # The output's final activation when it is softmax/sigmoid on the last axis: training
     # then computes the loss from the logits before it, as Keras and the engine do.
     logits_activation: str | None = None

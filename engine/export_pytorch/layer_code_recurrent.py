@@ -4,10 +4,10 @@ The engine keeps Keras's layout: ``kernel (in, k*units)``, ``recurrent_kernel (u
 k*units)``, gates LSTM ``i, f, c, o`` (PyTorch: ``i, f, g, o``, the same order) and GRU
 ``z, r, h`` (PyTorch: ``r, z, n``, so the blocks are reordered). PyTorch has two biases
 where Keras's LSTM and SimpleRNN have one: it goes to ``bias_ih`` and ``bias_hh`` is zero
-(read back, the two are added). Keras's GRU with ``reset_after=True`` has the input and
-recurrent biases PyTorch has; ``reset_after=False`` applies the reset gate before the
-recurrent matrix, which PyTorch's GRU cannot, so it is refused, as are activations other
-than PyTorch's fixed ones.
+and stays zero (it is not trained; read back, the two are added). Keras's GRU with
+``reset_after=True`` has the input and recurrent biases PyTorch has; ``reset_after=False``
+applies the reset gate before the recurrent matrix, which PyTorch's GRU cannot, so it is
+refused, as are activations other than PyTorch's fixed ones.
 """
 
 from __future__ import annotations
@@ -82,7 +82,12 @@ def _recurrent(layer, ins, out) -> LayerCode:
     steps = ["self.{m}({x})[0]"]
     if not c.get("return_sequences"):
         steps.append("{x}[:, -1]")
-    return LayerCode(module, steps, to_torch, from_torch)
+    setup = []
+    if bias and kind != "GRU":
+        setup = [
+            "self.{m}.bias_hh_l0.requires_grad_(False)  # Keras has one bias: bias_ih_l0",
+        ]
+    return LayerCode(module, steps, to_torch, from_torch, setup=setup)
 
 
 RECURRENT = {"SimpleRNN": _recurrent, "LSTM": _recurrent, "GRU": _recurrent}

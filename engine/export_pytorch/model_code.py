@@ -216,6 +216,8 @@ def model_source(mc: ModelCode, project_name: str | None = None) -> str:
         if n.code is None or n.code.module is None:
             continue
         lines.append(f"        self.{n.var} = {n.code.module}")
+        for line in n.code.setup:
+            lines.append(f"        {line.format(m=n.var)}")
         if not n.trainable:
             lines.append(f"        self.{n.var}.requires_grad_(False)  # frozen on the canvas")
     args = ", ".join(mc.inputs)

@@ -30,17 +30,19 @@ def make_loss(config, logits_activation):
     from_logits = bool(args.get("from_logits", False))
     smoothing = float(args.get("label_smoothing", 0.0) or 0.0)
 
-    def probabilities(out, activation):
-        p = torch.softmax(out, -1) if activation == "softmax" else torch.sigmoid(out)
-        return p if logits_activation == activation else out
+    def predictions(out):
+        """What the model outputs, from the logits it handed over."""
+        if logits_activation == "softmax":
+            return torch.softmax(out, -1)
+        return torch.sigmoid(out) if logits_activation == "sigmoid" else out
 
     if name == "sparse_categorical_crossentropy":
 
         def loss(out, y):
             if from_logits or logits_activation == "softmax":
                 return F.cross_entropy(out, y.long())
-            p = out / out.sum(-1, keepdim=True)
-            p = p.clamp(EPSILON, 1.0 - EPSILON)
+            p = predictions(out)
+            p = (p / p.sum(-1, keepdim=True)).clamp(EPSILON, 1.0 - EPSILON)
             return -torch.log(p.gather(-1, y.long().unsqueeze(-1))).mean()
 
     elif name == "categorical_crossentropy":
@@ -49,7 +51,8 @@ def make_loss(config, logits_activation):
             y = _smooth(y, smoothing, out.shape[-1])
             if from_logits or logits_activation == "softmax":
                 return -(y * torch.log_softmax(out, -1)).sum(-1).mean()
-            p = (out / out.sum(-1, keepdim=True)).clamp(EPSILON, 1.0 - EPSILON)
+            p = predictions(out)
+            p = (p / p.sum(-1, keepdim=True)).clamp(EPSILON, 1.0 - EPSILON)
             return -(y * torch.log(p)).sum(-1).mean()
 
     elif name == "binary_crossentropy":
@@ -59,18 +62,18 @@ def make_loss(config, logits_activation):
             y = y * (1.0 - smoothing) + 0.5 * smoothing if smoothing else y
             if from_logits or logits_activation == "sigmoid":
                 return F.binary_cross_entropy_with_logits(out, y, reduction="none").mean(-1).mean()
-            p = out.clamp(EPSILON, 1.0 - EPSILON)
+            p = predictions(out).clamp(EPSILON, 1.0 - EPSILON)
             return (-(y * torch.log(p) + (1 - y) * torch.log(1 - p))).mean(-1).mean()
 
     elif name == "mean_squared_error":
 
         def loss(out, y):
-            return ((probabilities(out, logits_activation) - y.reshape(out.shape)) ** 2).mean()
+            return ((predictions(out) - y.reshape(out.shape)) ** 2).mean()
 
     elif name == "mean_absolute_error":
 
         def loss(out, y):
-            return (probabilities(out, logits_activation) - y.reshape(out.shape)).abs().mean()
+            return (predictions(out) - y.reshape(out.shape)).abs().mean()
 
     else:
         raise SystemExit(f"loss {name!r} is not in this package")
