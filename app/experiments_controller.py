@@ -391,6 +391,7 @@ class ExperimentsController(QObject):
                 t.run_id for t in self.experiment.trials if t.status == "running" and t.run_id
             }
             self.window.runs.refresh()
+            self.refresh_list()  # its label in the chooser counts the finished trials
             self._progress()
         if kind == "trial_finished":
             self._live.pop(trial, None)
