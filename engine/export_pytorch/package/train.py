@@ -34,7 +34,7 @@ import torch
 import torch.distributed as dist
 from keras_parts import make_loss, make_optimizer, metric_sums
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Subset
 from torch.utils.data.distributed import DistributedSampler
 
 HERE = Path(__file__).resolve().parent
@@ -124,8 +124,9 @@ def main():
     loader = DataLoader(train_set, batch_size=args.batch_size // world, sampler=sampler)
     val_loader = None
     if val_set is not None:
-        val_sampler = DistributedSampler(val_set, num_replicas=world, rank=rank, shuffle=False)
-        val_loader = DataLoader(val_set, batch_size=args.batch_size // world, sampler=val_sampler)
+        # Every validation sample once (DistributedSampler would repeat some to even out).
+        part = Subset(val_set, range(rank, len(val_set), world))
+        val_loader = DataLoader(part, batch_size=args.batch_size // world)
     out = args.out or HERE / "runs" / datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
