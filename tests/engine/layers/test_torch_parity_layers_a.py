@@ -254,3 +254,32 @@ def test_depthwise_and_separable():
         return F.conv2d(middle, p, b)
 
     parity(layer, x, [depthwise, pointwise, bias], separable)
+
+
+@pytest.mark.parametrize(
+    ("shape", "strides", "padding", "dilation", "multiplier"),
+    [
+        ((2, 3, 7, 9), (2, 3), ((1, 0), (2, 1)), (1, 1), 1),  # strides (2, 3), asymmetric pads
+        ((2, 2, 9, 8), (1, 1), "valid", (2, 3), 3),  # dilated, multiplier 3
+        ((2, 3, 5, 70), (1, 2), 1, (1, 1), 2),  # a wide image
+    ],
+)
+def test_depthwise_paths(shape, strides, padding, dilation, multiplier):
+    c = shape[1]
+    x, kernel, bias = normal(*shape), normal(c, multiplier, 3, 2), normal(c * multiplier)
+    layer = L.DepthwiseConv2D(
+        (3, 2),
+        strides=strides,
+        padding=padding,
+        depth_multiplier=multiplier,
+        dilation_rate=dilation,
+    )
+    pads = layer.explicit_pads(shape[2:])
+
+    def reference(t, k, b):
+        (top, bottom), (left, right) = pads
+        t = F.pad(t, (left, right, top, bottom))
+        flat = k.reshape(c * multiplier, 1, 3, 2)
+        return F.conv2d(t, flat, b, stride=strides, dilation=dilation, groups=c)
+
+    parity(layer, x, [kernel, bias], reference)
