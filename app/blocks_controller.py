@@ -97,10 +97,8 @@ class BlocksController(QObject):
         path = self.path
         if depth >= len(path):
             return
-        left = path[depth] if depth < len(path) else None
         self._show(path[:depth])
-        if left is not None:
-            self.window.view.focus_node(left)
+        self.window.view.focus_node(path[depth])  # the block just left, selected
 
     def leave(self) -> None:
         """One level out (Esc)."""

@@ -427,3 +427,17 @@ def test_a_block_that_contains_itself_opens_and_says_so(window, tmp_path):
     assert window.view.graph_scene.node_items["again"].report.status != "ok"
     window.breadcrumb.buttons[0].click()
     assert window.blocks.path == []
+
+
+def test_a_problem_inside_shows_on_the_inner_card_and_on_the_block(cnn):
+    block = _group(cnn, THREE)
+    cnn.blocks.enter(block)
+    cnn.blocks.editor.set_param("conv2", "filters", 0)
+    inner = cnn.view.graph_scene.node_items["conv2"]
+    assert inner.has_error and "filters" in inner.toolTip()
+    assert not cnn.view.graph_scene.node_items["conv1"].has_error
+    (problem,) = cnn.editor.check_result.errors
+    assert problem.node_ids == (block,) and problem.message.startswith("conv2: ")
+    assert cnn.graph_status.text().startswith("✗ ")
+    cnn.blocks.leave()
+    assert cnn.view.graph_scene.node_items[block].has_error
