@@ -534,7 +534,7 @@ class Inspector(QScrollArea):
         # Layers as the status bar counts them: the Input nodes are data, not layers.
         ids = chosen if len(chosen) > 1 else list(result.nodes)
         types = {node.id: node.type for node in editor.graph.nodes}  # one pass, not one per id
-        layers = sum(1 for i in ids if types.get(i) != "Input")
+        layers = sum(1 for i in ids if types.get(i) not in ("Input", "BlockInput"))
         values["layers"].setText(str(layers))
         values["params"].setText(count_text(sum(r.param_count or 0 for r in reports)))
         values["flops"].setText(flops_text(sum(r.flops or 0 for r in reports)))

@@ -151,6 +151,7 @@ def test_double_click_enters_a_block_and_the_breadcrumb_or_esc_leaves(cnn, qtbot
     assert scene.node_items["x"].report.output_shape == (1, 8, 8)
     assert scene.node_items["conv2"].report.output_shape == (32, 4, 4)
     assert cnn.inspector.editor is cnn.blocks.scope
+    assert cnn.inspector.summary_values["layers"].text() == "3"  # the port is no layer
     # The layer whose output leaves the block is marked as such, and only it.
     marked = [i for i, card in scene.node_items.items() if getattr(card, "output_marker", None)]
     assert marked == ["conv2"]
