@@ -85,10 +85,13 @@ def conv2d_transpose(
         for j in range(kw):
             cols = _window(j * dilation[1], wd, strides[1])
             _add_into(acc, (slice(None), slice(None), rows, cols), patches[:, i, j, ...])
-    out = _place(_place(acc, top, ho, 2), left, wo, 3)
+    if top + ho <= hf and left + wo <= wf:  # the kept rows lie inside the full result
+        kept = acc[:, :, top : top + ho, left : left + wo]
+    else:  # output_padding past the full result: zero rows at the end
+        kept = _place(_place(acc, top, ho, 2), left, wo, 3)
+    out = _contiguous(backend.permute_dims(kept, (1, 0, 2, 3)))  # crop and layout: one copy
     if b is not None:
-        out = out + xp.reshape(b.data, (f, 1, 1, 1))
-    out = _contiguous(backend.permute_dims(out, (1, 0, 2, 3)))
+        out += xp.reshape(b.data, (1, f, 1, 1))
 
     def vjp(g):
         work = _Scratch()
