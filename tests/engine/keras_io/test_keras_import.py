@@ -288,3 +288,19 @@ def test_conv1d_text_model(tmp_path):
     _compare(model, result, RNG.integers(0, 30, (5, 12)))
     assert not [n for n in result.document.nodes if n.type == "Permute"]  # same layout
     assert result.training["loss"] == "binary_crossentropy"
+
+
+def test_padding_mask_from_embedding(tmp_path):
+    model = keras.Sequential(
+        [
+            keras.Input((6,), dtype="int32"),
+            layers.Embedding(10, 4, mask_zero=True),
+            layers.Bidirectional(layers.LSTM(3)),
+            layers.Dense(2),
+        ]
+    )
+    _randomize(model)
+    result = import_keras(_save(model, tmp_path))
+    ids = RNG.integers(1, 10, (4, 6))
+    ids[:, 4:] = 0  # padding at the end of each sequence
+    _compare(model, result, ids)
