@@ -199,7 +199,7 @@ class InsertBlock(_Steps):
         super().__init__(f"Insert block '{title or name}'")
         self.node_id = node_id
         self.steps += [_AddDefinition(root, d) for d in definitions]
-        node = Node(node_id, BLOCK, {"block": name}, [float(v) for v in position])
+        node = Node(node_id, BLOCK, {"block": name}, list(position))
         self.steps.append(_AddNode(doc, node))
 
 

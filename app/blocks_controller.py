@@ -33,6 +33,7 @@ from PySide6.QtWidgets import QInputDialog, QMenu, QMessageBox
 from app import block_commands
 from app.block_commands import BlockError
 from app.block_scope import BlockScope, resolve_path
+from app.graph_edits import grid
 from app.settings import data_dir
 from engine.graph.block_definition import BLOCK, block_name_of
 from widgets.canvas import edge_drop, theme
@@ -55,6 +56,7 @@ class BlocksController(QObject):
         super().__init__(window)
         self.window = window
         self.scope: BlockScope | None = None
+        self.library: list = []  # the LibraryEntry items the palette lists
         self._watched_stack = None
         window.projectOpened.connect(self._on_project_opened)
         window.view.graph_scene.blockOpened.connect(self.enter)
@@ -278,6 +280,7 @@ class BlocksController(QObject):
         except (OSError, ValueError) as err:
             self._say(f"The block library could not be read: {err}")
             entries = []
+        self.library = entries
         self.window.palette_panel.set_blocks(entries)
 
     def save_to_library(self, node_id: str, title: str | None = None) -> Path | None:
@@ -331,7 +334,7 @@ class BlocksController(QObject):
             self.window.warn("Insert Block", f"The block could not be read: {err}")
             return None
         editor, graph = self.editor, self.editor.graph
-        position = (corner.x(), corner.y())
+        position = grid((corner.x(), corner.y()))  # stored on the grid, as layers are
 
         def make():
             return block_commands.InsertBlock(
@@ -427,6 +430,18 @@ class BlocksController(QObject):
             return True
         return False
 
+    def _add_block_menu(self, menu: QMenu, scene_pos: QPointF) -> None:
+        """On empty canvas: Add Block ▸ every library block, inserted where clicked."""
+        if not self.library:
+            return
+        sub = _insert_submenu(menu, "Add Block")
+        corner = scene_pos - QPointF(theme.NODE_WIDTH / 2, theme.NODE_HEIGHT / 2)
+        for entry in self.library:
+            label = entry.title + ("" if entry.source == "shipped" else "  (yours)")
+            action = _action(sub, label, lambda p=entry.path: self.insert(p, corner))
+            action.setToolTip(entry.description)
+            sub.addAction(action)
+
     def context_menu(self, view_pos) -> QMenu | None:
         """The canvas's right-click menu with the block entries added (for a block card, or
         Group for selected layers)."""
@@ -438,6 +453,7 @@ class BlocksController(QObject):
         while item is not None and not isinstance(item, NodeItem):
             item = item.parentItem()
         if item is None:
+            self._add_block_menu(menu, view.mapToScene(view_pos))
             return menu
         first = menu.actions()[0] if menu.actions() else None
         entries: list[QAction] = []
@@ -456,6 +472,14 @@ class BlocksController(QObject):
             menu.insertAction(first, action)
         menu.insertSeparator(first)
         return menu
+
+
+def _insert_submenu(menu: QMenu, title: str) -> QMenu:
+    """A submenu placed after the menu's first entry (its "Add Layer")."""
+    sub = QMenu(title, menu)
+    actions = menu.actions()
+    menu.insertMenu(actions[1] if len(actions) > 1 else None, sub)
+    return sub
 
 
 def _action(parent, text: str, slot) -> QAction:

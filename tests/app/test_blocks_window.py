@@ -17,6 +17,7 @@ from PySide6.QtTest import QTest  # noqa: E402
 from engine.graph.builder import build_model  # noqa: E402
 from engine.graph.document import GraphDocument  # noqa: E402
 from tests.gui_window import discarding_window  # noqa: E402
+from widgets.canvas import theme  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
 THREE = ["conv1", "pool1", "conv2"]
@@ -281,9 +282,20 @@ def test_the_context_menu_of_a_block_offers_the_block_actions(cnn):
     assert not copy.isEnabled()  # one use: nothing to detach from
     next(a for a in menu.actions() if a.text() == "Edit Inside").trigger()
     assert cnn.blocks.path == [block]
-    # On an empty spot inside: no block entries.
+    # On an empty spot: no block entries, but Add Block ▸ the library, inserted there.
     empty = cnn.blocks.context_menu(QPoint(5, 5))
-    assert "Edit Inside" not in [a.text() for a in empty.actions()]
+    texts = [a.text() for a in empty.actions()]
+    assert "Edit Inside" not in texts and texts[:2] == ["Add Layer", "Add Block"]
+    add_block = empty.actions()[1].menu()
+    se = next(a for a in add_block.actions() if a.text() == "Squeeze-and-excitation")
+    se.trigger()
+    (inserted,) = cnn.view.graph_scene.selected_node_ids()
+    assert cnn.blocks.editor.graph.node(inserted).params == {"block": "squeeze_excitation"}
+    spot = cnn.view.mapToScene(QPoint(5, 5))
+    card = cnn.view.graph_scene.node_items[inserted]
+    assert abs(card.pos().x() + theme.NODE_WIDTH / 2 - spot.x()) <= 10  # centred there,
+    assert abs(card.pos().y() + theme.NODE_HEIGHT / 2 - spot.y()) <= 10  # on the grid
+    assert all(v % 10 == 0 for v in cnn.blocks.editor.graph.node(inserted).position)
 
 
 def test_rename_block_changes_every_card_and_undoes(cnn):
