@@ -192,6 +192,13 @@ def test_pooling_1d(padding):
     parity(L.AveragePooling1D(3, strides=2, padding=padding), x, [], avg_ref)
 
 
+def test_average_pooling_1d_tiling_windows():
+    # Stride = window, 9 steps: four windows and a last step no window covers.
+    x = normal(2, 9, 3)
+    ref = lambda t: F.avg_pool1d(t.transpose(1, 2), 2).transpose(1, 2)  # noqa: E731
+    parity(L.AveragePooling1D(2), x, [], ref)
+
+
 def test_global_pooling_1d():
     x = normal(3, 5, 4)
     parity(L.GlobalAveragePooling1D(), x, [], lambda t: t.mean(dim=1))
