@@ -14,6 +14,7 @@ def user_error_types() -> tuple[type[BaseException], ...]:
     from engine.backend import BackendError  # noqa: PLC0415
     from engine.data import DataError  # noqa: PLC0415
     from engine.experiments.errors import SweepError  # noqa: PLC0415
+    from engine.export_pytorch.errors import PyTorchExportError  # noqa: PLC0415
     from engine.graph.compiler import GraphError  # noqa: PLC0415
     from engine.graph.convert import ConversionError  # noqa: PLC0415
     from engine.graph.document import GraphFormatError  # noqa: PLC0415
@@ -34,5 +35,6 @@ def user_error_types() -> tuple[type[BaseException], ...]:
         PretrainedError,
         ProjectError,
         ProjectInvalid,
+        PyTorchExportError,
         SweepError,
     )

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QMenu, QStyle
 
 from app.keras_controller import keras_controller
 from app.menus.common import make_action
+from app.pytorch_controller import pytorch_controller
 
 if TYPE_CHECKING:
     from app.main_window import MainWindow
@@ -41,6 +42,9 @@ def make_actions(window: MainWindow) -> dict:
         ("export_keras_code", "Export Keras &Code...",
          lambda: keras_controller(window).export_code(), None, None,
          "Write a Keras script that rebuilds, compiles and fits the model"),
+        ("export_pytorch", "Export &PyTorch Package...",
+         lambda: pytorch_controller(window).export_dialog(), None, None,
+         "Write a standalone PyTorch training package (torchrun, DistributedDataParallel)"),
         ("quit", "&Quit", window.close, keys.Quit, None, "Quit LayerCanvas"),
     ]  # fmt: skip
     return {name: make_action(window, *rest) for name, *rest in specs}
@@ -59,7 +63,7 @@ def fill(window: MainWindow, menu: QMenu) -> None:
     menu.addAction(actions["save_as"])
     menu.addSeparator()
     for name in ("import_onnx", "import_keras", "export_onnx", "export_keras",
-                 "export_keras_code", "export_model"):
+                 "export_keras_code", "export_pytorch", "export_model"):
         menu.addAction(actions[name])
     menu.addSeparator()
     menu.addAction(actions["quit"])

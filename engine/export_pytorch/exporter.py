@@ -158,9 +158,13 @@ def _data_arrays(setup) -> dict:
     return arrays
 
 
-def export_pytorch(project_path, out_dir, *, force: bool = False) -> ExportedPackage:
-    """Write the package for the project at ``project_path`` into ``out_dir``."""
-    from engine.graph.project import load_project  # noqa: PLC0415
+def export_pytorch(project, out_dir, *, force: bool = False, weights_from=None) -> ExportedPackage:
+    """Write the package for ``project`` (a :class:`~engine.graph.project.Project` or the
+    path of one) into ``out_dir``. ``weights_from`` (a model trained in the app) supplies
+    the weights of every layer it has a namesake for; otherwise they are the project's
+    ``"weights"`` file's, or the initial weights of a run with the project's seed."""
+    from engine.graph.convert import copy_matching_weights  # noqa: PLC0415
+    from engine.graph.project import Project, load_project  # noqa: PLC0415
     from engine.graph.session import prepare_training  # noqa: PLC0415
 
     out = Path(out_dir)
@@ -168,12 +172,18 @@ def export_pytorch(project_path, out_dir, *, force: bool = False) -> ExportedPac
         raise PyTorchExportError(f"{out} exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and not force:
         raise PyTorchExportError(f"{out} is not empty; pass --force to write into it")
-    project = load_project(project_path)
+    if not isinstance(project, Project):
+        project = load_project(project)
     setup = prepare_training(project)
     mc = build_model_code(setup.model)
     training = training_json(project, setup)
     trained = project.weights is not None
     notes = []
+    if weights_from is not None:
+        copied, kept = copy_matching_weights(weights_from, setup.model)
+        trained = bool(copied)
+        if kept:
+            notes.append(f"layers {', '.join(kept)} were not trained: they start from new weights")
     if not trained:
         notes.append(
             "the project has no trained weights: weights.npz holds the initial weights a "
