@@ -159,8 +159,14 @@ class ActivationsController(QObject):
 
     def _on_selection(self, node_ids: list) -> None:
         if len(node_ids) == 1:
-            self.node_id = str(node_ids[0])
+            self.node_id = self._model_name(str(node_ids[0]))
             self._show()
+
+    def _model_name(self, node_id: str) -> str:
+        # Inside a block the canvas shows its layers by their own ids; the model names
+        # them after the block ('res1.conv1'), and a block node stands for its output layer.
+        blocks = getattr(self.window, "blocks", None)
+        return blocks.model_name(node_id) if blocks is not None else node_id
 
     def _show_dock(self) -> None:
         """Bring the panel forward on the first pick (later the user decides)."""
@@ -330,6 +336,7 @@ class ActivationsController(QObject):
 
     def edge_stats(self, source: str) -> str | None:
         """The statistics line for the tensor leaving node ``source`` (for edge tooltips)."""
+        source = self._model_name(source)
         if self.outputs is None or source not in self.outputs:
             return None
         return f"{self.sample_text}:\n{tensor_stats(self.outputs[source]).text()}"

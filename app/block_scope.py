@@ -30,7 +30,7 @@ from engine.graph.checker import GraphChecker
 from engine.graph.document import GraphDocument
 from engine.graph.results import CheckResult, NodeReport
 
-__all__ = ["BlockScope", "ScopeLevel", "resolve_path"]
+__all__ = ["BlockScope", "ScopeLevel", "block_output_id", "resolve_path"]
 
 
 class ScopeLevel:
@@ -221,7 +221,7 @@ def _port_report(port_id: str, graph: GraphDocument, prefix: str, result) -> Nod
 def _block_report(root: GraphDocument, node, prefix: str, result) -> NodeReport:
     """A block used inside: its output's shape and its layers' summed counts."""
     inner = [r for i, r in result.nodes.items() if i.startswith(prefix)]
-    output = _output_flat_id(root, node, prefix)
+    output = block_output_id(root, node, prefix)
     out = result.nodes.get(output) if output else None
     if out is None or out.output_shape is None or any(r.status != "ok" for r in inner):
         status = "error" if any(r.status == "error" for r in inner) else "unknown"
@@ -232,7 +232,7 @@ def _block_report(root: GraphDocument, node, prefix: str, result) -> NodeReport:
     return NodeReport(node.id, BLOCK, "ok", (), out.output_shape, params, flops, trainable)
 
 
-def _output_flat_id(root: GraphDocument, node, prefix: str) -> str | None:
+def block_output_id(root: GraphDocument, node, prefix: str) -> str | None:
     """The expanded id of the layer whose output is the block's (through nested blocks)."""
     seen = set()
     while node.type == BLOCK:

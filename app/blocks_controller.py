@@ -32,7 +32,7 @@ from PySide6.QtWidgets import QInputDialog, QMenu, QMessageBox
 
 from app import block_commands
 from app.block_commands import BlockError
-from app.block_scope import BlockScope, resolve_path
+from app.block_scope import BlockScope, block_output_id, resolve_path
 from app.graph_edits import grid
 from app.settings import data_dir
 from engine.graph.block_definition import BLOCK, block_name_of
@@ -106,6 +106,19 @@ class BlocksController(QObject):
         """One level out (Esc)."""
         if self.scope is not None:
             self.leave_to(len(self.scope.path) - 1)
+
+    def model_name(self, node_id: str) -> str:
+        """The name node ``node_id`` of the graph shown has in the built model: the layer
+        ``conv1`` inside block ``res1`` is ``res1.conv1``; a block node stands for the layer
+        that makes its output."""
+        prefix = "".join(f"{level}." for level in self.path)
+        graph = self.editor.graph if self.window.editor is not None else None
+        if graph is not None and node_id in graph and graph.node(node_id).type == BLOCK:
+            node = graph.node(node_id)
+            output = block_output_id(self._root(), node, f"{prefix}{node_id}.")
+            if output is not None:
+                return output
+        return prefix + node_id
 
     def enter_selected(self) -> bool:
         """Edit inside the selected block (Edit ▸ Edit Block Inside)."""

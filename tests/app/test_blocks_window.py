@@ -454,3 +454,14 @@ def test_a_problem_inside_shows_on_the_inner_card_and_on_the_block(cnn):
     assert cnn.graph_status.text().startswith("✗ ")
     cnn.blocks.leave()
     assert cnn.view.graph_scene.node_items[block].has_error
+
+
+def test_activations_pick_the_model_layer_of_a_block_or_a_layer_inside(cnn):
+    block = _group(cnn, THREE)
+    cnn.view.graph_scene.select_nodes([block])
+    assert cnn.activations.node_id == f"{block}.conv2"  # the layer making its output
+    cnn.blocks.enter(block)
+    cnn.view.graph_scene.select_nodes(["pool1"])
+    assert cnn.activations.node_id == f"{block}.pool1"
+    model = build_model(cnn.editor.graph)
+    assert model.get_layer(f"{block}.pool1") is not None
