@@ -12,9 +12,12 @@ given to the canvas and the inspector, with the breadcrumb bar above the canvas)
 - A block's right-click menu adds Edit Inside, Make Independent Copy, Rename Block…, Save
   to Library… and Ungroup to the canvas's own entries.
 - The palette's "Blocks" section lists the library (shipped blocks and the user's, in
-  ``<data dir>/blocks``); a block dropped or double-clicked there is inserted — linked to
-  the project's definition of the same name, or as an independent copy (asked only when
-  the project already has one).
+  ``<data dir>/blocks``); a block dropped (onto an edge: spliced in) or double-clicked
+  there, or chosen in the empty canvas's Add Block menu, is inserted — linked to the
+  project's definition of the same name, or as an independent copy (asked only when the
+  project already has one).
+- :meth:`BlocksController.model_name` says which layer of the built model a node of the
+  graph shown is (``res1.conv1`` inside ``res1``), for the panels that look at the model.
 
 The canvas's view is not changed for this: the controller watches its key, context-menu
 and drop events (an event filter), as the quick-add box and minimap are layered on it.
