@@ -35,7 +35,9 @@ from engine.safe_files import write_bytes_atomic
 
 __all__ = ["ExportedPackage", "export_pytorch", "training_json"]
 
-PACKAGE_DIR = Path(__file__).resolve().parent / "package"
+# The package's fixed files: real Python (linted), kept outside engine/ because they import
+# torch and each other as the scripts of one folder.
+PACKAGE_DIR = Path(__file__).resolve().parents[2] / "resources" / "pytorch_package"
 STATIC_FILES = ("train.py", "keras_parts.py", "data.py")
 LOSSES = (
     "sparse_categorical_crossentropy",

@@ -17,7 +17,7 @@ from engine.export_pytorch.model_code import engine_weights  # noqa: E402
 from tests.engine.export_pytorch.torch_package import import_file, torch_module  # noqa: E402
 
 ROOT = Path(__file__).parents[3]
-KERAS_PARTS = ROOT / "engine" / "export_pytorch" / "package" / "keras_parts.py"
+KERAS_PARTS = ROOT / "resources" / "pytorch_package" / "keras_parts.py"
 
 
 def _step_both(model, tmp_path, x, y, loss, optimizer, schedule=None):
