@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.onnx.import_dot import import_data_matmul
 from engine.onnx.import_errors import Unsupported
 from engine.onnx.import_registry import attr, imports
 from engine.onnx.import_values import Pending, Sym
@@ -119,6 +120,9 @@ def import_gemm(ctx, node):
 
 @imports("MatMul")
 def import_matmul(ctx, node):
+    if isinstance(ctx.value(node.input[1]), Sym | Pending):  # data @ data: a batch dot
+        import_data_matmul(ctx, node)
+        return
     sym = ctx.plain(node.input[0])
     b = ctx.float_const(node.input[1], "the weight matrix (second MatMul input)")
     if b.ndim != 2:

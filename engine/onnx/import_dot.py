@@ -1,5 +1,6 @@
-"""Importer for ``Einsum`` in its batch-dot form (a ``Dot`` layer), with
-``LpNormalization(p=2)`` of both operands along the contracted axes as ``normalize=True``.
+"""Importer for ``Einsum`` in its batch-dot form and for ``MatMul`` of two rank-3 data
+tensors (``torch.bmm``): a ``Dot`` layer, with ``LpNormalization(p=2)`` of both operands
+along the contracted axes as ``normalize=True``.
 
 The equation must be two operands with the same first (batch) letter, one letter shared
 and summed over, and the output listing the batch letter, then the first operand's other
@@ -68,9 +69,24 @@ def _operand(ctx, name: str) -> tuple[Sym, int | None]:
     return ctx.sym(name), None
 
 
+def import_data_matmul(ctx, node) -> None:
+    """``MatMul`` of two data tensors (``torch.bmm``): a batch dot product when both have
+    rank 3, ``(N, p, n) @ (N, n, q)``; called by the ``MatMul`` importer."""
+    ranks = [ctx.value(name).onnx_shape for name in node.input[:2]]
+    if any(len(shape) != 3 for shape in ranks):
+        raise Unsupported(
+            "MatMul of two data tensors is read only for rank 3, (batch, p, n) @ (batch, n, q) "
+            f"(a Dot layer); got ranks {len(ranks[0])} and {len(ranks[1])}"
+        )
+    _batch_dot(ctx, node, "bpn,bnq->bpq")
+
+
 @imports("Einsum")
 def import_einsum(ctx, node):
-    equation = str(attr(node, "equation", ""))
+    _batch_dot(ctx, node, str(attr(node, "equation", "")))
+
+
+def _batch_dot(ctx, node, equation: str) -> None:
     x, y, out = _parse(equation)
     (x_sym, x_norm), (y_sym, y_norm) = _operand(ctx, node.input[0]), _operand(ctx, node.input[1])
     if len(x) != x_sym.rank or len(y) != y_sym.rank:

@@ -271,3 +271,25 @@ def test_opset_21_group_normalization_operator():
     model = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 21)])
     result = check(model, ["GroupNormalization"])
     np.testing.assert_array_equal(result.model.layers[-1].get_weights()[0], scale)
+
+
+@pytest.mark.parametrize(
+    ("fn", "shapes", "axes"),
+    [
+        (torch.bmm, [(3, 4), (4, 5)], (2, 1)),
+        (lambda x, y: torch.bmm(x, y.transpose(1, 2)), [(3, 4), (5, 4)], (2, 2)),
+        (lambda x, y: torch.matmul(x.transpose(1, 2), y), [(4, 3), (4, 2)], (1, 1)),
+    ],
+)
+def test_torch_bmm_of_two_inputs_becomes_a_dot_layer(fn, shapes, axes):
+    result = check(torch_onnx(_Merge(fn), *shapes), ["Dot"])
+    assert result.model.layers[-1].axes == axes
+
+
+class _Merge(nn.Module):
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, x, y):
+        return self.fn(x, y)
