@@ -48,6 +48,30 @@ def make_actions(window: MainWindow) -> dict:
         action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         window.view.addAction(action)
         actions[name] = action
+    actions.update(_transfer_actions(window))
+    return actions
+
+
+def _transfer_actions(window: MainWindow) -> dict:
+    """Transfer learning: freeze a pre-trained backbone, put a new head on it."""
+    from app import transfer_actions as transfer  # noqa: PLC0415 - keeps the menu light
+
+    actions = {
+        "freeze_up_to": make_action(
+            window, "&Freeze Up to Here", lambda: transfer.freeze_up_to_selection(window),
+            tip="Freeze the selected layer and every layer before it (a pre-trained backbone)",
+        ),
+        "unfreeze_all": make_action(
+            window, "U&nfreeze All", lambda: transfer.unfreeze_all(window),
+            tip="Make every frozen layer trainable again",
+        ),
+        "replace_head": make_action(
+            window, "&Replace Head…", lambda: transfer.replace_head_of_selection(window),
+            tip="Replace the selected output layer(s) by a new Dense layer for your classes",
+        ),
+    }  # fmt: skip
+    # On a layer's right-click menu too.
+    window.view.node_menu_actions = [actions["freeze_up_to"], actions["replace_head"]]
     return actions
 
 
@@ -60,6 +84,9 @@ def fill(window: MainWindow, menu: QMenu) -> None:
         menu.addAction(actions[name])
     menu.addSeparator()
     for name in ("group", "ungroup", "edit_block", "leave_block"):
+        menu.addAction(actions[name])
+    menu.addSeparator()
+    for name in ("freeze_up_to", "unfreeze_all", "replace_head"):
         menu.addAction(actions[name])
     menu.addSeparator()
     menu.addAction(actions["select_all"])

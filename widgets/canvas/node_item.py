@@ -84,7 +84,8 @@ class NodeItem(QGraphicsItem):
         self.node_id = node.id
         schema = self.info.params if self.info else ()
         self.summary = param_summary(node.params, schema)
-        if node.params.get("trainable") is False:
+        self.frozen = node.params.get("trainable") is False
+        if self.frozen:
             # Frozen layers (transfer learning) must be visible at a glance on the canvas.
             self.summary = f"❄ frozen · {self.summary}" if self.summary else "❄ frozen"
         self._set_input_count(self._input_count(used_ports))
@@ -169,6 +170,10 @@ class NodeItem(QGraphicsItem):
 
         painter.setBrush(theme.NODE_BODY)
         painter.drawPath(card)
+        if getattr(self, "frozen", False):
+            # Frozen (transfer learning): an icy wash over the card, readable at any zoom.
+            painter.setBrush(QColor(120, 190, 255, 30))
+            painter.drawPath(card)
 
         # Header tinted with the category colour, then the band on the left.
         header_h = 45.0

@@ -68,6 +68,8 @@ class GraphView(ClipboardMixin, PaintMixin, QGraphicsView):
         self._space_held = False
         self._fit_pending = False
         self._actions = self._make_actions()
+        # Actions the app adds to a layer's right-click menu (e.g. "Freeze Up to Here").
+        self.node_menu_actions: list[QAction] = []
         self.quick_add = QuickAddBox(self)
         self.quick_add.chosen.connect(self._quick_add_chosen)
         self.quick_add.closed.connect(self.setFocus)
@@ -449,6 +451,9 @@ class GraphView(ClipboardMixin, PaintMixin, QGraphicsView):
                 menu.addAction(self._actions["copy"])
                 menu.addAction(self._actions["cut"])
                 menu.addSeparator()
+                if self.node_menu_actions:
+                    menu.addActions(self.node_menu_actions)
+                    menu.addSeparator()
             menu.addAction(self._actions["delete"])
         else:
             self._add_layer_menu(menu, scene_pos)
