@@ -46,12 +46,15 @@ def test_entries_explain_themselves(palette):
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("conv", {"Conv2D"}),
+        ("conv", {"Conv1D", "Conv2D", "Conv2DTranspose", "DepthwiseConv2D",
+                  "SeparableConv2D"}),
         ("POOL", {"AveragePooling2D", "MaxPooling2D", "GlobalAveragePooling2D",
-                  "GlobalMaxPooling2D"}),
+                  "GlobalMaxPooling2D", "AveragePooling1D", "MaxPooling1D",
+                  "GlobalAveragePooling1D", "GlobalMaxPooling1D"}),
         ("recurrent", {"GRU", "LSTM", "SimpleRNN"}),  # by category
         ("probabilities", {"Softmax"}),  # by description
-        ("max pool", {"MaxPooling2D", "GlobalMaxPooling2D"}),  # every word must match
+        ("max pool", {"MaxPooling2D", "GlobalMaxPooling2D", "MaxPooling1D",
+                      "GlobalMaxPooling1D"}),  # every word must match
     ],
 )  # fmt: skip
 def test_search_filters_by_name_category_and_description(palette, text, expected):
