@@ -41,7 +41,7 @@ CATEGORY_ORDER = (
     "Normalization",
     "Regularization",
     "Activation",
-    "Merge",
+    "Merging",
     "Embedding",
     "Reshaping",
 )

@@ -166,7 +166,7 @@ class GELU(Layer):
     type_name = "GELU"
     display_name = "GELU"
     category = "Activation"
-    description = "Smooth ReLU used by transformers; exact or tanh-approximated."
+    description = "Gaussian error linear unit, a smooth ReLU; exact (erf) or tanh-approximated."
     params = (
         Param(
             "approximate",
