@@ -376,10 +376,11 @@ _SIMPLE: dict[str, Callable] = {
 
 
 def _table() -> dict[str, Callable]:
+    from engine.export_pytorch.layer_code_more import MORE  # noqa: PLC0415
     from engine.export_pytorch.layer_code_recurrent import RECURRENT  # noqa: PLC0415
     from engine.export_pytorch.layer_code_spatial import SPATIAL  # noqa: PLC0415
 
-    return {**_SIMPLE, **SPATIAL, **RECURRENT}
+    return {**_SIMPLE, **SPATIAL, **RECURRENT, **MORE}
 
 
 def supported_types() -> set[str]:

@@ -19,6 +19,7 @@ import numpy as np
 
 from engine.export_pytorch.errors import PyTorchExportError
 from engine.export_pytorch.layer_code import LayerCode, as_float32, layer_code
+from engine.export_pytorch.model_helpers import helpers_text
 
 __all__ = ["ModelCode", "build_model_code", "engine_weights", "model_source", "torch_state"]
 
@@ -205,7 +206,7 @@ def model_source(mc: ModelCode, project_name: str | None = None) -> str:
         f"OUTPUT_ACTIVATIONS = {outs_act!r}",
         "",
     ]
-    lines += _helpers_text(helpers)
+    lines += helpers_text(helpers)
     lines += [
         "",
         f"class {cls}(nn.Module):",
@@ -268,86 +269,6 @@ def engine_weights(model, mc: ModelCode, state: dict) -> dict[str, list[np.ndarr
                 f"the checkpoint has no {prefix}{err.args[0]} for node {n.node!r}"
             ) from None
     return found
-
-
-_HELPERS = {
-    "KerasBatchNorm": '''
-class KerasBatchNorm(nn.Module):
-    """Keras's BatchNormalization: batch statistics while training (biased variance), and
-    moving = moving * momentum + batch * (1 - momentum) (PyTorch's momentum is 1 - this)."""
-
-    def __init__(self, size, axis=1, momentum=0.99, eps=1e-3, center=True, scale=True):
-        super().__init__()
-        self.axis, self.momentum, self.eps = axis, momentum, eps
-        self.weight = nn.Parameter(torch.ones(size)) if scale else None
-        self.bias = nn.Parameter(torch.zeros(size)) if center else None
-        self.register_buffer("running_mean", torch.zeros(size))
-        self.register_buffer("running_var", torch.ones(size))
-
-    def forward(self, x):
-        shape = [1] * x.dim()
-        shape[self.axis] = -1
-        # A frozen layer (trainable=False on the canvas) normalises with its moving
-        # statistics even while training, as in Keras.
-        frozen = self.weight is not None and not self.weight.requires_grad
-        if self.training and not frozen:
-            dims = [d for d in range(x.dim()) if d != self.axis]
-            mean = x.mean(dim=dims)
-            var = x.var(dim=dims, unbiased=False)
-            with torch.no_grad():
-                m = self.momentum
-                self.running_mean.copy_(self.running_mean * m + mean.detach() * (1 - m))
-                self.running_var.copy_(self.running_var * m + var.detach() * (1 - m))
-        else:
-            mean, var = self.running_mean, self.running_var
-        y = (x - mean.view(shape)) * torch.rsqrt(var.view(shape) + self.eps)
-        if self.weight is not None:
-            y = y * self.weight.view(shape)
-        if self.bias is not None:
-            y = y + self.bias.view(shape)
-        return y
-''',
-    "PReLU": '''
-class PReLU(nn.Module):
-    """Keras's PReLU: one learned slope per element (shared along the shared axes)."""
-
-    def __init__(self, shape):
-        super().__init__()
-        self.alpha = nn.Parameter(torch.zeros(shape))
-
-    def forward(self, x):
-        return torch.relu(x) - self.alpha * torch.relu(-x)
-''',
-    "GaussianNoise": '''
-class GaussianNoise(nn.Module):
-    """Adds N(0, stddev^2) noise while training; the identity otherwise."""
-
-    def __init__(self, stddev):
-        super().__init__()
-        self.stddev = stddev
-
-    def forward(self, x):
-        return x + torch.randn_like(x) * self.stddev if self.training else x
-''',
-    "GaussianDropout": '''
-class GaussianDropout(nn.Module):
-    """Multiplies by N(1, rate / (1 - rate)) noise while training; the identity otherwise."""
-
-    def __init__(self, rate):
-        super().__init__()
-        self.stddev = math.sqrt(rate / (1.0 - rate))
-
-    def forward(self, x):
-        return x * (1.0 + torch.randn_like(x) * self.stddev) if self.training else x
-''',
-}
-
-
-def _helpers_text(helpers: set[str]) -> list[str]:
-    lines = []
-    for name in sorted(helpers):
-        lines += [_HELPERS[name].rstrip("\n"), ""]
-    return lines
 
 
 def _io_text(cls: str) -> list[str]:

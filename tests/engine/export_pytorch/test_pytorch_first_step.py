@@ -168,3 +168,19 @@ def test_a_scheduled_learning_rate_is_the_engines_table(tmp_path):
     theirs = engine_weights(model, mc, state)[model.layers[-1].name]
     for ours, got in zip(model.layers[-1].get_weights(), theirs):
         assert np.abs(ours - got).max() <= 1e-5
+
+
+def test_wrappers_and_attention_step_as_the_engine(tmp_path):
+    # Bidirectional (one trained bias per direction), attention and TimeDistributed.
+    def build(x):
+        seq = L.Bidirectional(layer="LSTM", units=3, return_sequences=True)(x)
+        seq = L.MultiHeadAttention(num_heads=2, key_dim=2)([seq, seq])
+        seq = L.TimeDistributed(layer="Dense", units=2, activation="tanh")(seq)
+        return L.Dense(3, activation="softmax")(L.Flatten()(seq))
+
+    model = _small(build, shape=(5, 4))
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((8, 5, 4)).astype(np.float32)
+    y = rng.integers(0, 3, size=8)
+    _check(model, tmp_path, x, y, "sparse_categorical_crossentropy",
+           {"name": "adam", "learning_rate": 0.01})  # fmt: skip

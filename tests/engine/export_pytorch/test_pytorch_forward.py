@@ -157,6 +157,50 @@ CASES = {
         ),
         "int64",
     ),
+    "bidirectional_lstm_gru_rnn": (
+        (6, 3),
+        lambda x: L.Concatenate()(
+            [
+                L.Bidirectional(layer="LSTM", units=4)(x),
+                L.GlobalAveragePooling1D()(
+                    L.Bidirectional(layer="GRU", units=3, merge_mode="sum", return_sequences=True)(
+                        x
+                    )
+                ),
+                L.Bidirectional(layer="SimpleRNN", units=2, merge_mode="ave")(x),
+                L.Bidirectional(layer="LSTM", units=2, merge_mode="mul", use_bias=False)(x),
+            ]
+        ),
+    ),
+    "time_distributed": (
+        (4, 1, 6, 6),
+        lambda x: L.TimeDistributed(layer="Dense", units=3, activation="softmax")(
+            L.TimeDistributed(layer="Flatten")(
+                L.TimeDistributed(layer="Conv2D", filters=2, kernel_size=3)(x)
+            )
+        ),
+    ),
+    "dot_sequences_and_cosine": (
+        (5, 4),
+        lambda x: L.Concatenate()(
+            [
+                L.Flatten()(L.Dot(axes=(2, 2))([x, L.Dense(4)(x)])),
+                L.Dot(axes=-1, normalize=True)([L.Flatten()(x), L.Dense(20)(L.Flatten()(x))]),
+                L.Flatten()(L.Dot(axes=(1, 1))([x, L.Dense(3)(x)])),
+            ]
+        ),
+    ),
+    "attention": (
+        (6, 4),
+        lambda x: L.Add()(
+            [
+                L.MultiHeadAttention(num_heads=2, key_dim=3, use_causal_mask=True)([x, x]),
+                L.MultiHeadAttention(
+                    num_heads=3, key_dim=2, value_dim=5, output_shape=4, use_bias=False
+                )([x, L.Dense(6)(x), L.Dense(2)(x)]),
+            ]
+        ),
+    ),
 }
 
 
