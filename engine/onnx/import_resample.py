@@ -6,7 +6,7 @@ PyTorch's ``x.unsqueeze(1).repeat(1, n, 1)`` or ``.expand(-1, n, -1)``).
 
 ``Resize`` is accepted when what it computes is exactly a layer: integer scales on height
 and width (1 on batch and channels), and an index mapping (nearest) or an interpolation
-matrix (linear) equal to ``UpSampling2D``'s for that size. The check runs ONNX's own
+taps (linear) equal to ``UpSampling2D``'s for that size. The check runs ONNX's own
 coordinate formulas for the node's ``coordinate_transformation_mode`` and ``nearest_mode``
 on the host, so every equivalent spelling (PyTorch's ``asymmetric`` + ``floor`` or
 ``pytorch_half_pixel``, TensorFlow's ``half_pixel``) is accepted and nothing else is.
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.autodiff.kernels_resample import bilinear_matrix
 from engine.layers.conv_params import MAX_PAD
 from engine.onnx.import_errors import Unsupported
 from engine.onnx.import_registry import attr, imports
@@ -110,17 +109,14 @@ def _nearest_index(x: np.ndarray, nearest_mode: str, in_size: int) -> np.ndarray
     return np.clip(rounding[nearest_mode](x), 0, in_size - 1).astype(np.int64)
 
 
-def _linear_matrix(x: np.ndarray, in_size: int) -> np.ndarray:
-    """Linear interpolation weights at ``x`` with the edges repeated (ONNX's edge rule)."""
+def _linear_taps(x: np.ndarray, in_size: int):
+    """``(low, high, weight of high)`` of linear interpolation at ``x`` with the edges
+    repeated (ONNX's rule); one entry per output pixel, no dense matrix."""
     x = np.clip(x, 0.0, in_size - 1)
     low = np.floor(x).astype(np.int64)
     high = np.minimum(low + 1, in_size - 1)
-    frac = x - low
-    matrix = np.zeros((len(x), in_size))
-    rows = np.arange(len(x))
-    np.add.at(matrix, (rows, low), 1.0 - frac)
-    np.add.at(matrix, (rows, high), frac)
-    return matrix
+    frac = np.where(high == low, 0.0, x - low)  # at the edge both taps are the same pixel
+    return low, high, frac
 
 
 def _resize_scales(ctx, node, sym: Sym) -> list[float]:
@@ -171,8 +167,10 @@ def import_resize(ctx, node):
         if mode == "nearest":
             index = _nearest_index(x, attr(node, "nearest_mode", "round_prefer_floor"), in_size)
             same = np.array_equal(index, np.arange(in_size * s) // s)
-        else:
-            same = np.allclose(_linear_matrix(x, in_size), bilinear_matrix(in_size, s))
+        else:  # Keras's half-pixel taps, compared without building any matrix
+            keras = (np.arange(in_size * s) + 0.5) / s - 0.5
+            mine, theirs = _linear_taps(x, in_size), _linear_taps(keras, in_size)
+            same = all(np.allclose(a, b) for a, b in zip(mine, theirs, strict=True))
         if not same:
             raise Unsupported(
                 f"Resize {mode} with {coordinates!r} coordinates samples other pixels than "
