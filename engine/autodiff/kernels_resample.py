@@ -8,19 +8,21 @@ repeating a vector along a new time axis.
 - ``upsample_bilinear`` is Keras's ``interpolation="bilinear"`` (TensorFlow's resize with
   half-pixel centres; PyTorch ``F.interpolate(mode="bilinear", align_corners=False)``; ONNX
   ``Resize`` linear / ``half_pixel``). Source coordinate ``(i + 0.5) / s - 0.5`` clamped
-  to the image, so the border rows repeat. Bilinear resizing is separable, so it is two
-  small interpolation matrices applied by ``matmul``: ``A_h @ x @ A_w^T`` forward and
-  ``A_h^T @ g @ A_w`` back - no Python loop over samples, channels or pixels.
+  to the image, so the border rows repeat. It is separable (columns, then rows), and with
+  a whole scale ``s`` every output phase ``r`` (pixels ``p * s + r``) blends the same two
+  neighbours with the same weights: per axis, ``s`` strided writes of a two-slice blend of
+  the edge-padded input, and the VJP the same slices added back - work linear in the
+  pixels, no Python loop over samples, channels or pixels.
 
-Everything goes through ``backend.xp``; the interpolation matrices are built once per call on
-the host (their size is the image side squared) and moved to the device.
+Everything goes through ``backend.xp``.
 """
 
 from __future__ import annotations
 
-import numpy
+import math
 
 from engine import backend
+from engine.autodiff.kernels_conv import _add_into
 from engine.autodiff.ops import as_tensor
 from engine.autodiff.tensor import Tensor
 
@@ -29,7 +31,6 @@ __all__ = [
     "crop2d",
     "upsample_nearest",
     "upsample_bilinear",
-    "bilinear_matrix",
     "repeat_vector",
 ]
 
@@ -97,18 +98,57 @@ def upsample_nearest(x, size: tuple[int, int]) -> Tensor:
     return Tensor.from_op(out, (x,), vjp)
 
 
-def bilinear_matrix(size: int, scale: int) -> numpy.ndarray:
-    """``(size * scale, size)`` host matrix of half-pixel bilinear upsampling weights."""
-    out = numpy.arange(size * scale, dtype=numpy.float64)
-    source = numpy.maximum((out + 0.5) / scale - 0.5, 0.0)
-    low = numpy.minimum(numpy.floor(source).astype(numpy.int64), size - 1)
-    high = numpy.minimum(low + 1, size - 1)
-    frac = source - low
-    matrix = numpy.zeros((size * scale, size))
-    rows = numpy.arange(size * scale)
-    numpy.add.at(matrix, (rows, low), 1.0 - frac)
-    numpy.add.at(matrix, (rows, high), frac)
-    return matrix
+def _phases(scale: int):
+    """Per output phase ``r`` (output pixel ``p * scale + r``): the offset ``lo`` into the
+    edge-padded input and the weights ``(1 - f, f)`` of pixels ``lo + p`` and ``lo + p + 1``.
+    Half-pixel centres put phase ``r`` at source ``p + (r + 0.5) / scale - 0.5``."""
+    result = []
+    for r in range(scale):
+        t = (r + 0.5) / scale - 0.5
+        floor = math.floor(t)
+        result.append((1 + floor, 1.0 - (t - floor), t - floor))
+    return result
+
+
+def _along(axis: int, index) -> tuple:
+    key = [slice(None)] * 4
+    key[axis] = index
+    return tuple(key)
+
+
+def _lerp_axis(a, axis: int, scale: int):
+    """``a`` upsampled ``scale`` times along ``axis`` (2 or 3) by half-pixel linear
+    interpolation, the edge pixels repeated."""
+    xp = backend.xp
+    n = a.shape[axis]
+    padded = backend.concat(
+        [a[_along(axis, slice(0, 1))], a, a[_along(axis, slice(n - 1, n))]], axis=axis
+    )
+    shape = list(a.shape)
+    shape[axis] = n * scale
+    out = xp.empty(tuple(shape), dtype=a.dtype)
+    for r, (lo, w0, w1) in enumerate(_phases(scale)):
+        first = padded[_along(axis, slice(lo, lo + n))]
+        second = padded[_along(axis, slice(lo + 1, lo + 1 + n))]
+        out[_along(axis, slice(r, None, scale))] = first * w0 + second * w1
+    return out
+
+
+def _lerp_axis_vjp(g, axis: int, scale: int, n: int):
+    """The VJP of :func:`_lerp_axis`: each phase's gradient back onto its two pixels, the
+    padding's share folded onto the edge pixels."""
+    xp = backend.xp
+    shape = list(g.shape)
+    shape[axis] = n + 2
+    padded = xp.zeros(tuple(shape), dtype=g.dtype)
+    for r, (lo, w0, w1) in enumerate(_phases(scale)):
+        part = g[_along(axis, slice(r, None, scale))]
+        _add_into(padded, _along(axis, slice(lo, lo + n)), part * w0)
+        _add_into(padded, _along(axis, slice(lo + 1, lo + 1 + n)), part * w1)
+    gx = xp.asarray(padded[_along(axis, slice(1, n + 1))], copy=True)
+    _add_into(gx, _along(axis, slice(0, 1)), padded[_along(axis, slice(0, 1))])
+    _add_into(gx, _along(axis, slice(n - 1, n)), padded[_along(axis, slice(n + 1, n + 2))])
+    return gx
 
 
 def upsample_bilinear(x, size: tuple[int, int]) -> Tensor:
@@ -116,17 +156,12 @@ def upsample_bilinear(x, size: tuple[int, int]) -> Tensor:
     interpolation (Keras ``UpSampling2D(interpolation="bilinear")``)."""
     x = as_tensor(x)
     _check_image("upsample_bilinear", x)
-    xp = backend.xp
     sh, sw = size
     _, _, h, w = x.shape
-    a_h = backend.asarray(bilinear_matrix(h, sh), dtype=x.dtype)  # (Ho, H)
-    a_wt = backend.asarray(bilinear_matrix(w, sw).T.copy(), dtype=x.dtype)  # (W, Wo)
-    out = xp.matmul(a_h, xp.matmul(x.data, a_wt))
+    out = _lerp_axis(_lerp_axis(x.data, 3, sw), 2, sh)
 
     def vjp(g):
-        a_ht = backend.permute_dims(a_h, (1, 0))
-        a_w = backend.permute_dims(a_wt, (1, 0))
-        return (xp.matmul(xp.matmul(a_ht, g), a_w),)
+        return (_lerp_axis_vjp(_lerp_axis_vjp(g, 2, sh, h), 3, sw, w),)
 
     return Tensor.from_op(out, (x,), vjp)
 

@@ -108,10 +108,14 @@ def test_zero_padding_and_cropping():
     parity(L.Cropping2D(((1, 0), (2, 1))), x, [], lambda t: t[:, :, 1:, 2:-1])
 
 
-@pytest.mark.parametrize("size", [(2, 2), (3, 1), (2, 3)])
+@pytest.mark.parametrize(
+    ("size", "shape"),
+    [((2, 2), (2, 3, 4, 5)), ((3, 1), (2, 3, 4, 5)), ((2, 3), (2, 3, 4, 5)),
+     ((3, 4), (1, 2, 37, 23)), ((4, 2), (2, 1, 1, 3))],
+)  # fmt: skip
 @pytest.mark.parametrize("interpolation", ["nearest", "bilinear"])
-def test_upsampling_matches_interpolate(size, interpolation):
-    x = normal(2, 3, 4, 5)
+def test_upsampling_matches_interpolate(size, shape, interpolation):
+    x = normal(*shape)
     layer = L.UpSampling2D(size, interpolation=interpolation)
 
     def reference(t):
