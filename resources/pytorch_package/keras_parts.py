@@ -1,4 +1,5 @@
-"""The project's loss, metrics and optimizer with Keras's (and LayerCanvas's) exact formulas.
+"""The project's loss, metrics, optimizer and callbacks with Keras's (and LayerCanvas's)
+exact formulas.
 
 PyTorch's own Adam puts epsilon inside the bias correction and its RMSprop names the
 decay ``alpha``; these small classes follow Keras instead, so a step here is the step
@@ -128,11 +129,15 @@ class KerasOptimizer(torch.optim.Optimizer):
         self.weight_decay = options.pop("weight_decay", None)
         self.options = options
         self.iterations = 0
-        self.scale = 1.0  # ReduceLROnPlateau multiplies a constant rate through this
         super().__init__([p for p in params if p.requires_grad], {})
 
     def current_lr(self):
-        return self.lr_at(self.iterations) * self.scale
+        return self.lr_at(self.iterations)
+
+    def set_lr(self, value):
+        """A constant rate from now on (as setting Keras's optimizer.learning_rate does)."""
+        value = float(value)
+        self.lr_at = lambda step: value
 
     def _clip(self, grads):
         if self.clipnorm is not None:
@@ -234,3 +239,82 @@ def make_optimizer(params, config, schedule=None):
             return rate
 
     return KerasOptimizer(params, RULES[name], lr_at, **options)
+
+
+# -- callbacks ------------------------------------------------------------------------------
+
+
+def _maximize(monitor, mode):
+    return "acc" in monitor.lower() if mode == "auto" else mode == "max"
+
+
+class EarlyStopping:
+    """Keras's EarlyStopping: stop when ``monitor`` has not improved by ``min_delta`` for
+    ``patience`` epochs; ``restore_best_weights`` puts the best epoch's weights back."""
+
+    def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, verbose=0, mode="auto",
+                 baseline=None, restore_best_weights=False, start_from_epoch=0):  # fmt: skip
+        self.monitor, self.min_delta, self.patience = monitor, abs(float(min_delta)), patience
+        self.baseline, self.restore = baseline, restore_best_weights
+        self.start_from_epoch, self.max = start_from_epoch, _maximize(monitor, mode)
+        self.wait, self.best, self.best_weights = 0, -math.inf if self.max else math.inf, None
+
+    def _better(self, value, reference):
+        if self.max:
+            return value - self.min_delta > reference
+        return value + self.min_delta < reference
+
+    def on_epoch_end(self, epoch, logs, net):
+        """Whether training stops now."""
+        current = logs.get(self.monitor)
+        if current is None or epoch < self.start_from_epoch:
+            return False
+        if self.restore and self.best_weights is None:
+            self.best_weights = {k: v.clone() for k, v in net.state_dict().items()}
+        self.wait += 1
+        if self._better(current, self.best):
+            self.best = current
+            if self.restore:
+                self.best_weights = {k: v.clone() for k, v in net.state_dict().items()}
+            if self.baseline is None or self._better(current, self.baseline):
+                self.wait = 0
+            return False
+        return self.wait >= self.patience and epoch > 0
+
+    def on_train_end(self, net):
+        if self.restore and self.best_weights is not None:
+            net.load_state_dict(self.best_weights)
+
+
+class ReduceLROnPlateau:
+    """Keras's ReduceLROnPlateau: multiply the rate by ``factor`` after ``patience`` epochs
+    without an improvement of ``min_delta``, then wait ``cooldown`` epochs; never below
+    ``min_lr``."""
+
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto",
+                 min_delta=1e-4, cooldown=0, min_lr=0.0):  # fmt: skip
+        self.monitor, self.factor, self.patience = monitor, float(factor), patience
+        self.min_delta, self.cooldown, self.min_lr = float(min_delta), cooldown, float(min_lr)
+        self.max = _maximize(monitor, mode)
+        self.best, self.wait, self.cooldown_counter = -math.inf if self.max else math.inf, 0, 0
+
+    def on_epoch_end(self, epoch, logs, optimizer):
+        current = logs.get(self.monitor)
+        if current is None:
+            return
+        in_cooldown = self.cooldown_counter > 0
+        if in_cooldown:
+            self.cooldown_counter -= 1
+            self.wait = 0
+        improved = (current > self.best + self.min_delta if self.max
+                    else current < self.best - self.min_delta)  # fmt: skip
+        if improved:
+            self.best, self.wait = current, 0
+        elif not in_cooldown:
+            self.wait += 1
+            if self.wait >= self.patience:
+                old = optimizer.current_lr()
+                if old > self.min_lr:
+                    optimizer.set_lr(max(old * self.factor, self.min_lr))
+                    self.cooldown_counter = self.cooldown
+                    self.wait = 0

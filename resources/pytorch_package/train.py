@@ -32,7 +32,13 @@ import model as model_module
 import numpy as np
 import torch
 import torch.distributed as dist
-from keras_parts import make_loss, make_optimizer, metric_sums
+from keras_parts import (
+    EarlyStopping,
+    ReduceLROnPlateau,
+    make_loss,
+    make_optimizer,
+    metric_sums,
+)
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Subset
 from torch.utils.data.distributed import DistributedSampler
@@ -73,19 +79,6 @@ def reduce_sums(sums, device):
     if dist.is_initialized():
         dist.all_reduce(values)
     return dict(zip(names, values.tolist()))
-
-
-class Plateau:
-    """Keras's "is this better?" for a monitored value (mode auto: *acc* up, else down)."""
-
-    def __init__(self, monitor, mode="auto", min_delta=0.0):
-        up = mode == "max" or (mode == "auto" and "acc" in monitor)
-        self.monitor, self.sign, self.min_delta = monitor, (1 if up else -1), abs(min_delta)
-
-    def better(self, current, best):
-        if best is None:
-            return True
-        return self.sign * (current - best) > self.min_delta
 
 
 def evaluate(net, loader, loss_fn, device, names, loss_name, activation):
@@ -132,15 +125,12 @@ def main():
         out.mkdir(parents=True, exist_ok=True)
         (out / "metrics.jsonl").write_text("", encoding="utf-8")
     callbacks = CONFIG.get("callbacks") or {}
-    stopping, reducing = callbacks.get("early_stopping"), callbacks.get("reduce_lr_on_plateau")
+    stopping = callbacks.get("early_stopping")
+    stopping = EarlyStopping(**stopping) if stopping is not None else None
+    reducing = callbacks.get("reduce_lr_on_plateau")
+    reducing = ReduceLROnPlateau(**reducing) if reducing is not None else None
     monitor = "val_loss" if val_loader is not None else "loss"
-    best_judge, best_value = Plateau(monitor), None
-    es = Plateau(stopping.get("monitor", "val_loss"), stopping.get("mode", "auto"),
-                 stopping.get("min_delta", 0.0)) if stopping else None  # fmt: skip
-    es_best, es_wait, es_weights = stopping.get("baseline") if stopping else None, 0, None
-    rl = Plateau(reducing.get("monitor", "val_loss"), reducing.get("mode", "auto"),
-                 reducing.get("min_delta", 1e-4)) if reducing else None  # fmt: skip
-    rl_best, rl_wait, rl_cooldown = None, 0, 0
+    best_value = None
     for epoch in range(args.epochs):
         started = time.time()
         sampler.set_epoch(epoch)
@@ -166,46 +156,24 @@ def main():
             logs.update({f"val_{k}": v / val["count"] for k, v in val.items() if k != "count"})
         logs["learning_rate"] = optimizer.current_lr()
         logs["seconds"] = round(time.time() - started, 3)
+        if reducing is not None:
+            reducing.on_epoch_end(epoch, logs, optimizer)
         if rank == 0:
             with open(out / "metrics.jsonl", "a", encoding="utf-8") as f:
                 f.write(json.dumps(logs) + "\n")
             print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                            for k, v in logs.items()), flush=True)  # fmt: skip
             save_checkpoint(net, out / "last.npz", logs)
-            if best_judge.better(logs[monitor], best_value):
+            if best_value is None or logs[monitor] < best_value:
                 best_value = logs[monitor]
                 save_checkpoint(net, out / "best.npz", logs)
-        stop = False
-        if es is not None and epoch >= stopping.get("start_from_epoch", 0):
-            current = logs.get(es.monitor)
-            if current is not None and es.better(current, es_best):
-                es_best, es_wait = current, 0
-                if stopping.get("restore_best_weights"):
-                    es_weights = {k: v.clone() for k, v in net.state_dict().items()}
-            elif current is not None:
-                es_wait += 1
-                stop = es_wait >= stopping.get("patience", 0) and epoch > 0
-        if rl is not None and logs.get(rl.monitor) is not None:
-            current = logs[rl.monitor]
-            if rl_cooldown > 0:
-                rl_cooldown -= 1
-                rl_wait = 0
-            if rl.better(current, rl_best):
-                rl_best, rl_wait = current, 0
-            elif rl_cooldown == 0:
-                rl_wait += 1
-                if rl_wait >= reducing.get("patience", 10):
-                    old = optimizer.current_lr()
-                    new = max(old * reducing.get("factor", 0.1), reducing.get("min_lr", 0.0))
-                    if old > reducing.get("min_lr", 0.0):
-                        optimizer.scale *= new / old
-                    rl_cooldown, rl_wait = reducing.get("cooldown", 0), 0
-        if stop:
-            if es_weights is not None:
-                net.load_state_dict(es_weights)
-                if rank == 0:
-                    save_checkpoint(net, out / "last.npz", logs)
+        # Every process sees the same (all-reduced) logs, so all stop together.
+        if stopping is not None and stopping.on_epoch_end(epoch, logs, net):
             break
+    if stopping is not None and stopping.best_weights is not None:
+        stopping.on_train_end(net)
+        if rank == 0:
+            save_checkpoint(net, out / "last.npz", logs)
     if rank == 0:
         print(f"wrote {out / 'metrics.jsonl'}, {out / 'last.npz'} and {out / 'best.npz'}")
     if dist.is_initialized():
