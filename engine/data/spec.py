@@ -65,7 +65,7 @@ FORMATS: dict[str, tuple[set[str], set[str], set[str]]] = {
         {"path", "labels"},
     ),
     "npy": ({"path", "labels"}, {"layout", "x_dtype", "task"}, {"path", "labels"}),
-    "images": ({"path"}, {"size", "color", "max_images"}, {"path"}),
+    "images": ({"path"}, {"size", "color", "max_images", "mean", "std"}, {"path"}),
     "idx": ({"images", "labels"}, set(), {"images", "labels"}),
     "text_csv": (
         {"path", "text_column", "target"},
@@ -93,6 +93,14 @@ def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
+def _numbers(v: Any) -> bool:
+    return (
+        isinstance(v, list)
+        and bool(v)
+        and all(isinstance(x, int | float) and not isinstance(x, bool) for x in v)
+    )
+
+
 # What each format option must look like in JSON, checked before any importer sees it, so a
 # hand-edited project file gets "num_words must be ..." rather than a TypeError.
 _OPTION_TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
@@ -116,6 +124,9 @@ _OPTION_TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
         f"an integer from 1 to {MAX_TEXT_LENGTH} or null",
     ),
     "max_images": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
+    # Per-channel normalisation of an image folder (a pre-trained model's expected inputs).
+    "mean": (lambda v: _numbers(v), "a list of numbers, one per channel"),
+    "std": (lambda v: _numbers(v) and all(x > 0 for x in v), "a list of positive numbers"),
     "size": (
         lambda v: (
             isinstance(v, list | tuple) and len(v) == 2 and all(_is_int(s) and s >= 1 for s in v)

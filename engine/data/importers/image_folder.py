@@ -4,7 +4,10 @@
 ``(N, C, H, W)`` in [0, 1] and int64 labels; the class names are the sub-folder names in sorted
 order. Images are converted to ``"grayscale"`` (1 channel) or ``"rgb"`` (3), or with
 ``color=None`` kept as they are, in which case all must share one mode. Each is resized to
-``size`` = (height, width) with bilinear filtering. An empty folder, an empty class folder,
+``size`` = (height, width) with bilinear filtering. ``mean`` and ``std`` (one number per
+channel, or one for all) normalise each channel after the scaling to [0, 1], as a
+pre-trained model expects (ImageNet's are ``mean=[0.485, 0.456, 0.406]``,
+``std=[0.229, 0.224, 0.225]``): ``x = (x - mean) / std``. An empty folder, an empty class folder,
 an unreadable or oversized image, or mixed modes raise :class:`DataError` naming the file;
 files that are not images (``.txt``, ``Thumbs.db``) are left out and listed in the notes.
 """
@@ -93,10 +96,35 @@ def _read_image(
     return np.transpose(pixels, (2, 0, 1)) / 255.0, mode
 
 
+def _per_channel(values: object, name: str, channels: int) -> np.ndarray | None:
+    """``mean``/``std`` as float32 (C, 1, 1), checked against the channel count."""
+    if values is None:
+        return None
+    if isinstance(values, int | float) and not isinstance(values, bool):
+        values = [values]
+    if (
+        not isinstance(values, list | tuple)
+        or not values
+        or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+        or not all(np.isfinite(v) for v in values)
+    ):
+        raise DataError(f"{name} must be a list of numbers, one per channel, got {values!r}")
+    if len(values) not in (1, channels):
+        raise DataError(
+            f"{name} has {len(values)} values but the images have {channels} channel(s)"
+        )
+    if name == "std" and any(v <= 0 for v in values):
+        raise DataError(f"std must be positive, got {list(values)}")
+    out = np.array(values, dtype=np.float32).reshape(-1, 1, 1)
+    return np.broadcast_to(out, (channels, 1, 1)).copy()
+
+
 def read_image_folder(
     path: str | Path,
     size: tuple[int, int] | list[int] = (32, 32),
     color: str | None = "grayscale",
+    mean: list[float] | None = None,
+    std: list[float] | None = None,
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_pixels: int = DEFAULT_MAX_PIXELS,
@@ -161,6 +189,19 @@ def read_image_folder(
             + (", ..." if len(ignored) > 10 else "")
         )
     x = np.stack(arrays).astype(np.float32)
+    # Checked before decoding would be nicer, but with color=None the channel count is
+    # only known from the images themselves.
+    shift = _per_channel(mean, "mean", x.shape[1])
+    scale = _per_channel(std, "std", x.shape[1])
+    if shift is not None:
+        x -= shift
+    if scale is not None:
+        x /= scale
+    metadata = {"source": str(root), "format": "images", "size": list(size), "color": color}
+    if mean is not None:
+        metadata["mean"] = [float(v) for v in shift.reshape(-1)]
+    if std is not None:
+        metadata["std"] = [float(v) for v in scale.reshape(-1)]
     return Dataset(
         x=x,
         y=np.array([label for _, label in files], dtype=np.int64),
@@ -172,10 +213,5 @@ def read_image_folder(
             f"{x.shape[1]}x{size[0]}x{size[1]}"
         ),
         notes=notes,
-        metadata={
-            "source": str(root),
-            "format": "images",
-            "size": list(size),
-            "color": color,
-        },
+        metadata=metadata,
     )
