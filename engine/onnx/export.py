@@ -25,6 +25,7 @@ from onnx import helper
 import engine
 from engine.models.finite import describe_nonfinite, nonfinite_weights
 from engine.onnx.context import FLOAT, INT64, ExportContext, ExportError
+from engine.onnx.masks import MaskTracker
 from engine.onnx.registry import exporter_for
 from engine.safe_files import atomic_path
 
@@ -90,6 +91,7 @@ def build_onnx_model(model, opset: int = DEFAULT_OPSET, metadata: dict | None = 
     if not DEFAULT_OPSET <= opset <= MAX_OPSET:
         raise ExportError(f"opset {opset} is not supported: choose {DEFAULT_OPSET} to {MAX_OPSET}")
     ctx = ExportContext(opset)
+    ctx.masks = MaskTracker(ctx)  # padding masks (Embedding(mask_zero=True)) and who reads them
     names: dict[int, str] = {}
     graph_inputs, graph_outputs = [], []
     input_ids = {id(t) for t in model.inputs}
@@ -122,7 +124,10 @@ def build_onnx_model(model, opset: int = DEFAULT_OPSET, metadata: dict | None = 
         layer = tensor.layer
         wanted = output_names.get(id(tensor), f"{layer.name}.out")
         out = ctx.reserve(wanted) if id(tensor) in output_names else ctx.fresh(wanted)
-        exporter_for(layer.type_name)(ctx, layer, [names[id(t)] for t in tensor.inputs], out)
+        in_names = [names[id(t)] for t in tensor.inputs]
+        ctx.masks.check(layer, in_names)
+        exporter_for(layer.type_name)(ctx, layer, in_names, out)
+        ctx.masks.follow(layer, in_names, out)
         names[id(tensor)] = out
 
     for tensor_id, tensor in zip(output_ids, model.outputs, strict=True):

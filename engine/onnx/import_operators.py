@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from engine.onnx import (  # noqa: F401 - imported for their registrations
     import_activation,
+    import_attention,
     import_conv,
     import_conv_transpose,
     import_dense,

@@ -18,7 +18,9 @@ import onnx
 from onnx import helper
 
 from engine.onnx.import_activation_patterns import rewrite_activation_patterns
+from engine.onnx.import_attention import rewrite_attention
 from engine.onnx.import_file import to_array
+from engine.onnx.import_rnn_patterns import rewrite_bidirectional
 
 
 def _constants(graph: onnx.GraphProto, nodes) -> dict[str, np.ndarray]:
@@ -121,4 +123,5 @@ def rewrite_patterns(ctx, nodes: list[onnx.NodeProto]) -> list[onnx.NodeProto]:
             result.append(replaced[id(node)])
         elif id(node) not in removed:
             result.append(node)
-    return rewrite_activation_patterns(graph, result)
+    result = rewrite_activation_patterns(graph, result)
+    return rewrite_attention(graph, rewrite_bidirectional(graph, result))

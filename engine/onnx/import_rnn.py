@@ -16,6 +16,7 @@ import numpy as np
 
 from engine.onnx.import_errors import Unsupported
 from engine.onnx.import_registry import attr, imports
+from engine.onnx.import_rnn_patterns import BIDIRECTIONAL_OP
 from engine.onnx.import_values import Filled, Pending, Sym
 from engine.onnx.mappings.recurrent import KERAS_BLOCK_OF_ONNX, reorder_blocks
 
@@ -137,7 +138,10 @@ def last_step(ctx, sym: Sym, axis: int, index) -> Sym | None:
 def import_recurrent(ctx, node):
     op = node.op_type
     if attr(node, "direction", "forward") != "forward":
-        raise Unsupported(f"{attr(node, 'direction')} direction (only forward is supported)")
+        raise Unsupported(
+            f"{attr(node, 'direction')} direction whose outputs are not merged the way "
+            "Bidirectional merges them (forward then backward features, sum, mul or average)"
+        )
     if attr(node, "clip") is not None:
         raise Unsupported("cell clipping (clip)")
     if attr(node, "input_forget", 0):
@@ -197,3 +201,76 @@ def import_recurrent(ctx, node):
         ctx.set(node.output[0], RecurrentOutput(recurrent_node, sequence=True))
     if len(node.output) > 1:
         ctx.set(node.output[1], RecurrentOutput(recurrent_node, sequence=False))
+
+
+def _direction_weights(ctx, node, op: str, index: int, units: int, reset_after: bool):
+    """Keras-layout weights of direction ``index`` of a recurrent node."""
+    k = GATES[op]
+    order = np.argsort(KERAS_BLOCK_OF_ONNX[LAYER_TYPE[op]]).tolist()  # ONNX -> Keras blocks
+    w = ctx.float_const(node.input[1], "W")
+    r = ctx.float_const(node.input[2], "R")
+    weights = [reorder_blocks(w[index].T, order, units), reorder_blocks(r[index].T, order, units)]
+    if ctx.has_input(node, 3):
+        b = ctx.float_const(node.input[3], "B").reshape(w.shape[0], 2, k * units)[index]
+        wb, rb = (reorder_blocks(part, order, units) for part in b)
+        weights.append(np.stack([wb, rb]) if reset_after else wb + rb)
+    return weights
+
+
+@imports(BIDIRECTIONAL_OP)
+def import_bidirectional(ctx, node):
+    """One ``Bidirectional`` layer from a bidirectional operator and its merge
+    (:mod:`engine.onnx.import_rnn_patterns` grouped them)."""
+    op = attr(node, "cell")
+    if attr(node, "clip") is not None:
+        raise Unsupported("cell clipping (clip)")
+    if attr(node, "input_forget", 0):
+        raise Unsupported("coupled input and forget gates (input_forget=1)")
+    sym = ctx.sym(node.input[0])
+    layout = int(attr(node, "layout", 0))
+    if sym.rank != 3 or sym.units or sym.perm != ((1, 0, 2) if layout == 0 else None):
+        raise Unsupported(
+            f"bidirectional {op} input X of shape {sym.onnx_shape}: LayerCanvas keeps the "
+            "batch first (a Transpose(perm=[1, 0, 2]) of batch-first data is supported)"
+        )
+    steps = sym.tensor.shape[0]
+    w = ctx.float_const(node.input[1], "W")
+    r = ctx.float_const(node.input[2], "R")
+    if w.ndim != 3 or w.shape[0] != 2 or r.ndim != 3 or r.shape[0] != 2:
+        raise Unsupported(f"W {w.shape} / R {r.shape} of a bidirectional {op}")
+    units = r.shape[2]
+    if w.shape[1] != GATES[op] * units:
+        raise Unsupported(f"W {w.shape} / R {r.shape} do not fit hidden_size {units}")
+    _absent_or(ctx, node, 4, lambda s: bool(np.all(s == steps)), "variable sequence lengths")
+    _absent_or(ctx, node, 5, lambda h: not np.any(h), "a non-zero initial state (initial_h)")
+    if op == "LSTM":
+        _absent_or(ctx, node, 6, lambda c: not np.any(c), "a non-zero initial cell (initial_c)")
+        _absent_or(ctx, node, 7, lambda p: not np.any(p), "peephole connections (P)")
+    names = attr(node, "activations")
+    if names and names[: len(names) // 2] != names[len(names) // 2 :]:
+        raise Unsupported("different activations in the two directions")
+    activations = _engine_activations(node, op)
+    config = {
+        "layer": LAYER_TYPE[op],
+        "units": int(units),
+        "activation": activations[-1],
+        "merge_mode": attr(node, "merge_mode"),
+        "return_sequences": bool(attr(node, "return_sequences")),
+        "use_bias": ctx.has_input(node, 3),
+    }
+    if op != "RNN":
+        config["recurrent_activation"] = activations[0]
+    if op == "LSTM":
+        config["unit_forget_bias"] = False
+    reset_after = op == "GRU" and bool(attr(node, "linear_before_reset", 0))
+    if op == "GRU":
+        config["reset_after"] = reset_after
+    weights = [
+        *_direction_weights(ctx, node, op, 0, units, reset_after),
+        *_direction_weights(ctx, node, op, 1, units, reset_after),
+    ]
+    out = ctx.call_layer(
+        "Bidirectional", ctx.node_label(node), Sym(sym.tensor), weights=weights, **config
+    )
+    time_major = attr(node, "sequence_layout", 0) == 1
+    ctx.set(node.output[0], Sym(out, (1, 0, 2)) if time_major else Sym(out))

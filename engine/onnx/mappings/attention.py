@@ -7,8 +7,8 @@ straight to ``(N, heads, width, Tv)``). The scaled query times the key gives the
 added (Keras's additive mask), then ``Softmax(axis=-1)``, ``MatMul`` by the values,
 ``Transpose`` + ``Reshape`` back to ``(N, Tq, heads*value_dim)`` and the output ``MatMul``
 (+ bias). Dropout is inference's identity. A padding mask arriving from an
-``Embedding(mask_zero=True)`` is not exported (the exporter refuses such a model; see
-:mod:`engine.onnx.mappings.embedding`).
+``Embedding(mask_zero=True)`` sets the scores of padded keys to -1e9 with ``Where``
+(:func:`engine.onnx.masks.hide_padded_keys`).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import math
 import numpy as np
 
 from engine.autodiff.kernels_attention import HIDDEN_SCORE
+from engine.onnx.masks import hide_padded_keys, masks_of
 from engine.onnx.registry import exports
 
 
@@ -62,6 +63,10 @@ def export_multi_head_attention(ctx, layer, inputs, output):
         bias = ctx.add_initializer(f"{name}.causal_mask", hidden)
         ctx.add_node("Add", [scores, bias], [masked], name=ctx.fresh(f"{name}_causal"))
         scores = masked
+    tracker = masks_of(ctx)
+    if tracker is not None:
+        key_masks = [tracker.of(value_in)] + ([tracker.of(inputs[2])] if len(inputs) > 2 else [])
+        scores = hide_padded_keys(ctx, layer, scores, tracker.of(query_in), key_masks)
     probs = ctx.fresh(f"{name}.probs")
     ctx.add_node("Softmax", [scores], [probs], name=ctx.fresh(f"{name}_softmax"), axis=-1)
     attended = ctx.fresh(f"{name}.attended")

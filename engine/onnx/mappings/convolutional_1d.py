@@ -7,6 +7,7 @@ layer, and PyTorch's ``x.transpose(1, 2) -> Conv1d`` the same way). Global 1-D p
 from __future__ import annotations
 
 from engine.onnx.mappings.activations import emit_with_activation
+from engine.onnx.masks import masked_mean, masks_of
 from engine.onnx.registry import exports
 
 
@@ -71,6 +72,9 @@ def export_pooling_1d(ctx, layer, inputs, output):
 
 @exports("GlobalAveragePooling1D", "GlobalMaxPooling1D")
 def export_global_pooling_1d(ctx, layer, inputs, output):
+    mask = masks_of(ctx).of(inputs[0]) if masks_of(ctx) is not None else None
+    if mask is not None and layer.type_name == "GlobalAveragePooling1D":
+        return masked_mean(ctx, layer, inputs[0], mask, output)  # Keras: real steps only
     op = "ReduceMean" if layer.type_name == "GlobalAveragePooling1D" else "ReduceMax"
     keepdims = int(layer.keepdims)
     if ctx.opset >= 18:  # axes moved from an attribute to an input

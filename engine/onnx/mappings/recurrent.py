@@ -4,7 +4,9 @@ onnxruntime's CPU kernels read time-major data (``layout=1`` is not supported), 
 batch-first ``(N, T, F)`` input is transposed to ``(T, N, F)`` first, and the result is
 brought back: every step's state ``Y (T, 1, N, H)`` through Squeeze + Transpose to
 ``(N, T, H)`` (``return_sequences=True``), or the last state ``Y_h (1, N, H)`` through
-Squeeze to ``(N, H)``. The importer recognises exactly this pattern (and PyTorch's).
+Squeeze to ``(N, H)``. The importer recognises exactly this pattern (and PyTorch's). A
+padding mask (``Embedding(mask_zero=True)`` upstream) is exported exactly through
+``sequence_lens`` on the compacted sequence (:mod:`engine.onnx.masks`).
 
 Weights: ONNX's ``W [1, k*H, F]`` is the Keras kernel transposed, ``R [1, k*H, H]`` the
 recurrent kernel transposed, ``B [1, 2*k*H]`` the input bias then the recurrent bias. Gate
@@ -17,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from engine.onnx.context import ExportError
+from engine.onnx.masks import Compacted, masks_of
 from engine.onnx.registry import exports
 
 OP_TYPE = {"SimpleRNN": "RNN", "LSTM": "LSTM", "GRU": "GRU"}
@@ -97,29 +100,93 @@ def onnx_weights(layer) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
 def export_recurrent(ctx, layer, inputs, output):
     kind = layer.type_name
     w, r, b = onnx_weights(layer)
-    name = layer.name
+    attrs = {"hidden_size": int(layer.units), "direction": "forward", **_activation_attrs(layer)}
+    if kind == "GRU":
+        attrs["linear_before_reset"] = int(bool(layer.reset_after))
+    emit_recurrent(ctx, layer, inputs[0], (w, r, b), attrs, output)
+
+
+def emit_recurrent(ctx, layer, source: str, weights, attrs: dict, output: str) -> None:
+    """The ONNX recurrent operator on the batch-first ``source`` (``attrs`` give its kind
+    and direction), its result brought back batch first into ``output``; a padding mask
+    on ``source`` goes through :class:`~engine.onnx.masks.Compacted`."""
+    name, w, (_, r, b) = layer.name, weights[0], weights
+    directions = 2 if attrs["direction"] == "bidirectional" else 1
+    tracker = masks_of(ctx)
+    mask = tracker.of(source) if tracker is not None else None
+    compact = None
+    if mask is not None:
+        compact = Compacted(ctx, name, source, mask, layer.input_shape[0])
+        source = compact.x
     args = [
         ctx.fresh(f"{name}.time_major"),
         ctx.add_initializer(f"{name}.W", w),
         ctx.add_initializer(f"{name}.R", r),
+        ctx.add_initializer(f"{name}.B", b) if b is not None else "",
     ]
-    if b is not None:
-        args.append(ctx.add_initializer(f"{name}.B", b))
-    ctx.add_node("Transpose", inputs[:1], [args[0]], name=ctx.fresh(f"{name}_in"), perm=[1, 0, 2])
-    attrs = {"hidden_size": int(layer.units), "direction": "forward", **_activation_attrs(layer)}
-    if kind == "GRU":
-        attrs["linear_before_reset"] = int(bool(layer.reset_after))
+    if compact is not None:
+        args.append(compact.lens)
+    while args[-1] == "":
+        args.pop()
+    ctx.add_node("Transpose", [source], [args[0]], name=ctx.fresh(f"{name}_in"), perm=[1, 0, 2])
+    kind = OP_TYPE[layer.type_name if directions == 1 else layer.forward_layer.type_name]
+    merged = directions == 1 or layer.merge_mode == "concat"
     if layer.return_sequences:
+        # Y (T, D, N, H) -> batch first (N, T, D*H) or, for a merge, (N, T, D, H).
         y = ctx.fresh(f"{name}.Y")
-        ctx.add_node(OP_TYPE[kind], args, [y], name=name, **attrs)
-        squeezed = ctx.fresh(f"{name}.Y_squeezed")
-        axes = ctx.add_ints(f"{name}.axes", [1])
-        ctx.add_node("Squeeze", [y, axes], [squeezed], name=ctx.fresh(f"{name}_squeeze"))
+        ctx.add_node(kind, args, [y], name=name, **attrs)
+        batch_first = ctx.fresh(f"{name}.Y_batch_first")
         ctx.add_node(
-            "Transpose", [squeezed], [output], name=ctx.fresh(f"{name}_out"), perm=[1, 0, 2]
+            "Transpose", [y], [batch_first], name=ctx.fresh(f"{name}_out"), perm=[2, 0, 1, 3]
         )
-    else:
-        y_h = ctx.fresh(f"{name}.Y_h")
-        ctx.add_node(OP_TYPE[kind], args, ["", y_h], name=name, **attrs)
+        result = output if merged and compact is None else ctx.fresh(f"{name}.Y_steps")
+        rank = 3 if merged else 4
+        if merged:
+            shape = ctx.add_ints(f"{name}.shape", [0, 0, -1])
+            ctx.add_node("Reshape", [batch_first, shape], [result], name=ctx.fresh(f"{name}_flat"))
+        else:
+            result = batch_first
+        if compact is not None:
+            spread = output if merged else ctx.fresh(f"{name}.Y_spread")
+            compact.spread(result, rank, spread, zero_masked=directions == 2)
+            result = spread
+        if not merged:
+            merge_directions(ctx, layer, result, 2, output)
+        return
+    # Y_h (D, N, H) -> (N, D*H) or, for a merge, (N, D, H).
+    y_h = ctx.fresh(f"{name}.Y_h")
+    ctx.add_node(kind, args, ["", y_h], name=name, **attrs)
+    if directions == 1:
         axes = ctx.add_ints(f"{name}.axes", [0])
         ctx.add_node("Squeeze", [y_h, axes], [output], name=ctx.fresh(f"{name}_squeeze"))
+        return
+    batch_first = ctx.fresh(f"{name}.Y_h_batch_first")
+    ctx.add_node("Transpose", [y_h], [batch_first], name=ctx.fresh(f"{name}_out"), perm=[1, 0, 2])
+    if merged:
+        shape = ctx.add_ints(f"{name}.shape", [0, -1])
+        ctx.add_node("Reshape", [batch_first, shape], [output], name=ctx.fresh(f"{name}_concat"))
+    else:
+        merge_directions(ctx, layer, batch_first, 1, output)
+
+
+def merge_directions(ctx, layer, both: str, axis: int, output: str) -> None:
+    """Combine the two directions held on ``axis`` of ``both`` (``Bidirectional``'s
+    ``merge_mode`` sum / mul / ave) into ``output``."""
+    name = layer.name
+    halves = []
+    for index in (0, 1):
+        half = ctx.fresh(f"{name}.direction{index}")
+        position = ctx.add_initializer(f"{name}.index{index}", np.array(index), dtype=np.int64)
+        ctx.add_node(
+            "Gather", [both, position], [half], name=ctx.fresh(f"{name}_gather"), axis=axis
+        )
+        halves.append(half)
+    if layer.merge_mode == "mul":
+        ctx.add_node("Mul", halves, [output], name=ctx.fresh(f"{name}_mul"))
+    elif layer.merge_mode == "sum":
+        ctx.add_node("Add", halves, [output], name=ctx.fresh(f"{name}_sum"))
+    else:
+        total = ctx.fresh(f"{name}.sum")
+        ctx.add_node("Add", halves, [total], name=ctx.fresh(f"{name}_sum"))
+        half = ctx.add_scalar(f"{name}.half", 0.5)
+        ctx.add_node("Mul", [total, half], [output], name=ctx.fresh(f"{name}_ave"))
