@@ -100,3 +100,20 @@ def test_foreign_and_damaged_checkpoints_are_refused(tmp_path):
     (tmp_path / "garbage.npz").write_bytes(b"not a zip")
     with pytest.raises(PyTorchExportError):
         read_checkpoint(tmp_path / "garbage.npz")
+
+
+def test_weights_trained_in_the_app_are_the_packages(tmp_path):
+    import engine
+    from engine.export_pytorch.model_code import build_model_code, torch_state
+    from engine.graph.convert import model_from_document
+
+    project = load_project(EXAMPLES / "spirals_mlp.lcproj")
+    engine.set_random_seed(123)  # not the project's seed: weights a run could have reached
+    trained = model_from_document(project.graph)
+    report = export_pytorch(project, tmp_path / "pkg", weights_from=trained)
+    assert report.trained and not report.notes
+    expected = torch_state(trained, build_model_code(trained))
+    with np.load(tmp_path / "pkg" / "weights.npz") as written:
+        assert sorted(written.files) == sorted(expected)
+        for key, array in expected.items():
+            np.testing.assert_array_equal(written[key], array)
