@@ -49,8 +49,17 @@ def zero_pad2d(x, pads: Pads) -> Tensor:
     xp = backend.xp
     (top, bottom), (left, right) = pads
     n, c, h, w = x.shape
-    out = xp.zeros((n, c, h + top + bottom, w + left + right), dtype=x.dtype)
+    out = xp.empty((n, c, h + top + bottom, w + left + right), dtype=x.dtype)
     inner = (slice(None), slice(None), slice(top, top + h), slice(left, left + w))
+    # Zeros only where the padding goes: the inner block is written once, by the copy.
+    rows = slice(top, top + h)
+    for border in (
+        (slice(None), slice(None), slice(0, top), slice(None)),
+        (slice(None), slice(None), slice(top + h, None), slice(None)),
+        (slice(None), slice(None), rows, slice(0, left)),
+        (slice(None), slice(None), rows, slice(left + w, None)),
+    ):
+        out[border] = 0.0
     out[inner] = x.data
 
     def vjp(g):
