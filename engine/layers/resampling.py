@@ -120,10 +120,11 @@ class UpSampling2D(Layer):
 
     def flops(self, input_shape) -> int:
         c, ho, wo = self.compute_output_shape(input_shape)
-        # Bilinear: two matrix products; nearest only copies.
+        # Bilinear: a two-pixel blend (two multiplies, one add) per value, along the
+        # columns and then the rows; nearest only copies.
         if self.interpolation == "bilinear":
-            _, h, w = input_shape
-            return 2 * c * (h * w * wo + ho * h * wo)
+            h = input_shape[1]
+            return 3 * c * (h * wo + ho * wo)
         return 0
 
     def call(self, inputs, training=False):
