@@ -129,7 +129,7 @@ def _dense(layer, ins, out) -> LayerCode:
         return [state["weight"].T] + ([state["bias"]] if bias else [])
 
     return LayerCode(
-        f"nn.Linear({ins[0][-1]}, {c['units']}, bias={bias})",
+        f"nn.Linear({ins[0][-1]}, {c['units']}{'' if bias else ', bias=False'})",
         ["self.{m}({x})", *act],
         to_torch,
         from_torch,

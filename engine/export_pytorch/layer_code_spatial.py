@@ -209,7 +209,9 @@ def _pool(layer, ins, out) -> LayerCode:
     dims = "1d" if one_d else "2d"
     if kind == "Max":
         pre, sym = ([], tuple(a for a, _ in pads)) if fits else _pad_steps(pads, "-math.inf")
-        module = f"nn.MaxPool{dims}({pool!r}, stride={strides!r}, padding={sym!r})"
+        module = f"nn.MaxPool{dims}({_size(pool)}{_pool_stride(pool, strides)}" + _options(
+            padding=sym
+        )
     else:
         if not fits:
             raise unsupported(
@@ -219,15 +221,21 @@ def _pool(layer, ins, out) -> LayerCode:
             )
         pre = []
         sym = tuple(a for a, _ in pads)
-        module = (
-            f"nn.AvgPool{dims}({pool!r}, stride={strides!r}, padding={sym!r}, "
-            "count_include_pad=False)"
+        module = f"nn.AvgPool{dims}({_size(pool)}{_pool_stride(pool, strides)}" + _options(
+            padding=sym
         )
+        if any(sym):  # Keras divides by the real (unpadded) elements of each window
+            module = module[:-1] + ", count_include_pad=False)"
     if one_d:
         steps = ["{x}.transpose(1, 2)", *pre, "self.{m}({x}).transpose(1, 2)"]
     else:
         steps = [*pre, "self.{m}({x})"]
     return LayerCode(module, steps)
+
+
+def _pool_stride(pool, strides) -> str:
+    """``, stride=...`` unless it is the window (PyTorch's default for pooling)."""
+    return "" if tuple(strides) == tuple(pool) else f", stride={_size(strides)}"
 
 
 def _global_pool(layer, ins, out) -> LayerCode:

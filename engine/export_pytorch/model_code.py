@@ -187,8 +187,7 @@ def model_source(mc: ModelCode, project_name: str | None = None) -> str:
         "(channels first: images (N, C, H, W); sequences (N, T, F)).",
         '"""',
         "",
-        "import functools  # noqa: F401  (used by Maximum/Minimum nodes)",
-        "import math  # noqa: F401",
+        *_std_imports(mc, helpers),
         "from pathlib import Path",
         "",
         "import numpy as np",
@@ -235,6 +234,13 @@ def model_source(mc: ModelCode, project_name: str | None = None) -> str:
     lines += [f"        return {_tuple(plain)}", ""]
     lines += _io_text(cls)
     return "\n".join(lines) + "\n"
+
+
+def _std_imports(mc: ModelCode, helpers: set[str]) -> list[str]:
+    """``import functools`` / ``import math`` when a step or helper uses them."""
+    text = " ".join(step for n in mc.nodes if n.code is not None for step in n.code.steps)
+    text += " ".join(helpers_text(helpers))
+    return [f"import {name}" for name in ("functools", "math") if f"{name}." in text]
 
 
 def _tuple(names: list[str]) -> str:
