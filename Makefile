@@ -10,7 +10,11 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 
+# torchvision (dev extra: the ONNX import tests export its classifiers) goes in with
+# --no-deps: its wheel is built against CUDA torch, and pip must not reconsider torch for it
+# (the dev extra's torch==2.13.0 resolves to the CPU build).
 install: $(PY)
+	$(PY) -m pip install -q --no-deps "torchvision==0.28.0"
 	$(PY) -m pip install -q -e ".[dev]"
 
 # Opens LayerCanvas on the built-in example project.
@@ -37,7 +41,8 @@ test-portable: install
 	done
 
 # OPENBLAS_CORETYPE/L2_SIZE, where a machine sets them, pin an older and slower GEMM kernel;
-# the benchmarks measure numpy as users run it.
+# the benchmarks measure numpy as users run it. GPU=1: the training table on CuPy against
+# PyTorch CUDA ("no GPU found" and exit 0 without one).
 bench: install
 	$(PY) -m pip install -q -e ".[bench]"
-	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) -m benchmarks.run_all
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) -m benchmarks.run_all $(if $(GPU),--gpu)

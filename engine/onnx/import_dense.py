@@ -100,7 +100,9 @@ def import_gemm(ctx, node):
     b = ctx.float_const(node.input[1], "the weight matrix B")
     if b.ndim != 2:
         raise Unsupported(f"Gemm weight B must be 2-D, got {b.shape}")
-    kernel = (b.T if attr(node, "transB", 0) else b) * np.float32(attr(node, "alpha", 1.0))
+    kernel = b.T if attr(node, "transB", 0) else b
+    if attr(node, "alpha", 1.0) != 1.0:  # PyTorch writes 1: no copy of a VGG's 400 MB then
+        kernel = kernel * np.float32(attr(node, "alpha", 1.0))
     if kernel.shape[0] != sym.onnx_shape[1]:
         raise Unsupported(f"Gemm weight {kernel.shape} does not fit {sym.onnx_shape[1]} features")
     units = kernel.shape[1]

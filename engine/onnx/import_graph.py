@@ -27,6 +27,7 @@ from engine.layers.base import Input, get_layer_class
 from engine.onnx import import_operators  # noqa: F401 - fills IMPORTERS (the operators register)
 from engine.onnx.import_errors import Issue, OnnxImportError, Unsupported
 from engine.onnx.import_file import DEFAULT_DOMAINS, default_opset, to_array
+from engine.onnx.import_fold import fold_node
 from engine.onnx.import_limits import (
     MAX_TENSOR_BYTES,
     Budget,
@@ -118,7 +119,7 @@ class ImportContext:
                 f"{size_text(value.size * 4)}; LayerCanvas makes weights of at most "
                 f"{size_text(MAX_TENSOR_BYTES)} each"
             )
-        return value.astype(np.float32)
+        return value.astype(np.float32, copy=False)  # a VGG's 400 MB are not copied twice
 
     def fold(self, shape, dtype, what: str = "tensor") -> None:
         """Refuse (:class:`SizeRefused`) a folded constant of ``shape`` and ``dtype`` that
@@ -316,6 +317,14 @@ def walk_graph(ctx: ImportContext) -> tuple[list[Sym], list[Sym], list[Issue]]:
                 ctx.set(out, POISON)
             continue
         ctx.op_types.setdefault(label, _qualified(node))
+        if problem is not None and node.domain in DEFAULT_DOMAINS:
+            try:  # arithmetic on constants and static shapes: folded (import_fold)
+                if fold_node(ctx, node):
+                    for out in node.output:
+                        ctx.producers.setdefault(out, label)
+                    continue
+            except SizeRefused as exc:
+                raise _refusal(ctx, exc, label) from None
         if problem is None:
             try:
                 with np.errstate(all="ignore"):  # folding NaN or dividing by 0 is the file's
