@@ -87,6 +87,10 @@ from app.cli_sweep import add_sweep_command  # noqa: E402
 
 SUBCOMMANDS.append(add_sweep_command)
 
+from app.cli_finetune import add_finetune_command  # noqa: E402
+
+SUBCOMMANDS.append(add_finetune_command)
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(

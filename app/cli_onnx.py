@@ -85,6 +85,10 @@ def add_import_command(subparsers) -> None:
         "--out", required=True, type=Path, metavar="PROJECT.lcproj", help="project to write"
     )
     p.add_argument("--force", action="store_true", help="overwrite existing files")
+    # Transfer learning: train the imported classifier on an image folder (app.cli_finetune).
+    p.add_argument("--images", metavar="FOLDER", help="set the dataset to this image folder")
+    p.add_argument("--mean", metavar="M1,M2,M3", help="input mean per channel, if not recorded")
+    p.add_argument("--std", metavar="S1,S2,S3", help="input std per channel, if not recorded")
     p.set_defaults(run=run_import)
 
 
@@ -250,6 +254,12 @@ def run_import(args: argparse.Namespace) -> int:
         description=f"Imported from {Path(args.model).name}",
         weights=weights.name,
     )
+    try:
+        from app.cli_finetune import imported_dataset  # noqa: PLC0415
+
+        project.dataset = imported_dataset(args, model, result.metadata, out)
+    except ValueError as err:
+        return _fail(f"cannot import {args.model}: {err}")
     out.parent.mkdir(parents=True, exist_ok=True)
     save_model(model, weights)  # atomic
     try:
