@@ -21,6 +21,9 @@ from engine.onnx.import_errors import Unsupported
 from engine.onnx.import_registry import attr, imports
 from engine.onnx.import_values import Pending, ShapeVec, Sym
 
+EDGE_PIXELS = 64  # input pixels at each edge whose sampling is compared
+MAX_SCALE = 1024  # UpSampling2D's largest size
+
 COORDINATE_MODES = (
     "half_pixel",
     "pytorch_half_pixel",
@@ -81,19 +84,31 @@ def import_pad(ctx, node):
     ctx.set(node.output[0], Sym(out))
 
 
-def _source_coordinates(mode: str, out_size: int, in_size: int, scale: float) -> np.ndarray:
-    """ONNX Resize's ``x_original`` for every output index (the operator's formulas)."""
-    i = np.arange(out_size, dtype=np.float64)
+def _checked_outputs(in_size: int, scale: int) -> np.ndarray:
+    """The output indices whose source pixels are compared: all of them for a small image,
+    else the first and last ``EDGE_PIXELS`` input pixels' worth (the formulas are affine in
+    the index, so a mismatch shows at the edges, where clamping differs, or everywhere);
+    a file's declared size never sizes an array here."""
+    out_size = in_size * scale
+    if in_size <= 2 * EDGE_PIXELS:
+        return np.arange(out_size, dtype=np.float64)
+    span = EDGE_PIXELS * scale
+    return np.concatenate([np.arange(span), np.arange(out_size - span, out_size)]).astype(float)
+
+
+def _source_coordinates(mode: str, i: np.ndarray, in_size: int, scale: float) -> np.ndarray:
+    """ONNX Resize's ``x_original`` at output indices ``i`` (the operator's formulas)."""
+    out_size = in_size * scale
     if mode == "half_pixel":
         return (i + 0.5) / scale - 0.5
     if mode == "pytorch_half_pixel":
-        return (i + 0.5) / scale - 0.5 if out_size > 1 else np.zeros(out_size)
+        return (i + 0.5) / scale - 0.5 if out_size > 1 else np.zeros(len(i))
     if mode == "asymmetric":
         return i / scale
     if mode == "tf_half_pixel_for_nn":
         return (i + 0.5) / scale
     if out_size == 1:  # align_corners
-        return np.zeros(out_size)
+        return np.zeros(len(i))
     return i * (in_size - 1) / (out_size - 1)
 
 
@@ -151,9 +166,10 @@ def import_resize(ctx, node):
         raise Unsupported(f"Resize of the batch or channel axis (scales {scales})")
     size = []
     for s in scales[2:]:
-        if s < 1 or not float(s).is_integer():
+        if not 1 <= s <= MAX_SCALE or not float(s).is_integer():
             raise Unsupported(
-                f"Resize by {s}: only whole enlargement factors have a layer (UpSampling2D)"
+                f"Resize by {s}: only whole enlargement factors up to {MAX_SCALE} have a "
+                "layer (UpSampling2D)"
             )
         size.append(int(s))
     mode = attr(node, "mode", "nearest")
@@ -163,12 +179,13 @@ def import_resize(ctx, node):
     if mode not in ("nearest", "linear"):
         raise Unsupported(f"Resize mode {mode!r}: UpSampling2D is nearest or bilinear")
     for in_size, s in zip(sym.onnx_shape[2:], size, strict=True):
-        x = _source_coordinates(coordinates, in_size * s, in_size, float(s))
+        i = _checked_outputs(in_size, s)
+        x = _source_coordinates(coordinates, i, in_size, float(s))
         if mode == "nearest":
             index = _nearest_index(x, attr(node, "nearest_mode", "round_prefer_floor"), in_size)
-            same = np.array_equal(index, np.arange(in_size * s) // s)
+            same = np.array_equal(index, i.astype(np.int64) // s)
         else:  # Keras's half-pixel taps, compared without building any matrix
-            keras = (np.arange(in_size * s) + 0.5) / s - 0.5
+            keras = (i + 0.5) / s - 0.5
             mine, theirs = _linear_taps(x, in_size), _linear_taps(keras, in_size)
             same = all(np.allclose(a, b) for a, b in zip(mine, theirs, strict=True))
         if not same:

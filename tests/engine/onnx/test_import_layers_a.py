@@ -241,3 +241,25 @@ def test_pytorch_adaptive_pooling_over_steps(module, layer_type):
         torch_onnx(Lambda(lambda x: module(x.transpose(1, 2))), (7, 4)), [layer_type, "Permute"]
     )
     assert kept.model.layers[1].keepdims is True
+
+
+def _resize(scales, shape, mode="linear", coordinates="half_pixel"):
+    return make_model(
+        [node("Resize", ["x", "", "scales"], ["y"], "up", mode=mode,
+              coordinate_transformation_mode=coordinates, nearest_mode="floor")],
+        [("x", shape)],
+        [("y", ["C", "H", "W"])],
+        {"scales": np.array(scales, np.float32)},
+    )  # fmt: skip
+
+
+def test_resize_of_a_large_image_is_checked_at_its_edges_and_matches():
+    # 300 rows: the sampling is compared on 64 pixels at each edge, the numbers everywhere.
+    check(_resize([1, 1, 2, 3], [1, 300, 20]), ["UpSampling2D"], batch=1)
+    with pytest.raises(OnnxImportError, match="samples other pixels"):
+        import_model(_resize([1, 1, 2, 2], [1, 300, 200], coordinates="align_corners"))
+
+
+def test_resize_by_an_absurd_factor_is_refused_by_name():
+    with pytest.raises(OnnxImportError, match="up to 1024"):
+        import_model(_resize([1, 1, 1e30, 2], [2, 5, 5], mode="nearest"))
