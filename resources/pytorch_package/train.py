@@ -177,7 +177,11 @@ def main():
     if rank == 0:
         print(f"wrote {out / 'metrics.jsonl'}, {out / 'last.npz'} and {out / 'best.npz'}")
     if dist.is_initialized():
-        dist.barrier()  # every rank done (rank 0 has written its files) before teardown
+        # Every rank done (rank 0 has written its files) before teardown.
+        if device.type == "cuda":
+            dist.barrier(device_ids=[device.index])
+        else:
+            dist.barrier()
         dist.destroy_process_group()
 
 
