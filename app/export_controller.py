@@ -88,6 +88,10 @@ class ExportController:
             w.statusBar().showMessage(
                 f"Imported {source.name}: choose a dataset in the Data panel to train it", 8000
             )
+            # An image classifier: offer its folder of images and the mean/std it expects.
+            from app.transfer_import_dialog import offer_image_dataset  # noqa: PLC0415
+
+            offer_image_dataset(w, result.model, result.metadata)
         return opened
 
     def _model_for_export(self):
