@@ -102,7 +102,7 @@ def main():
     random.seed(args.seed)
     if args.batch_size % world:
         raise SystemExit(f"--batch-size {args.batch_size} does not split over {world} processes")
-    train_set, val_set = data.load(args.data)
+    train_set, val_set = data.load(args.data, model_module.INPUT_DTYPES[0])
     net = model_module.load_weights(model_module.build_model(), args.weights).to(device)
     output = model_module.OUTPUTS[0]
     activation = model_module.OUTPUT_ACTIVATIONS.get(output)

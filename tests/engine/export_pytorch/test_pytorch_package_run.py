@@ -117,3 +117,43 @@ def test_weights_trained_in_the_app_are_the_packages(tmp_path):
         assert sorted(written.files) == sorted(expected)
         for key, array in expected.items():
             np.testing.assert_array_equal(written[key], array)
+
+
+def test_data_of_ones_own_trains_with_data_and_uint8_pixels_stay_numbers(tmp_path):
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "pixels.npz", x=rng.integers(0, 256, (60, 1, 6, 6), dtype=np.uint8),
+             y=rng.integers(0, 3, 60))  # fmt: skip
+    nodes = [
+        {"id": "image", "type": "Input", "params": {"shape": [1, 6, 6]}},
+        {"id": "scale", "type": "BatchNormalization", "params": {}},
+        {"id": "conv", "type": "Conv2D", "params": {"filters": 2, "kernel_size": 3}},
+        {"id": "flat", "type": "Flatten", "params": {}},
+        {"id": "classes", "type": "Dense", "params": {"units": 3, "activation": "softmax"}},
+    ]
+    edges = [{"source": a["id"], "target": b["id"]} for a, b in zip(nodes, nodes[1:])]
+    raw = {
+        "format": "layercanvas-project",
+        "version": 1,
+        "name": "Pixels",
+        "graph": {"nodes": nodes, "edges": edges},
+        "dataset": {"format": "npz", "path": "pixels.npz", "validation_split": 0.25},
+        "training": {
+            "loss": "sparse_categorical_crossentropy",
+            "metrics": ["accuracy"],
+            "batch_size": 16,
+            "epochs": 1,
+        },  # fmt: skip
+    }
+    (tmp_path / "pixels.lcproj").write_text(json.dumps(raw))
+    export_pytorch(tmp_path / "pixels.lcproj", tmp_path / "pkg")
+    # Other data, as downloaded image sets come: uint8 pixels, which the engine feeds as
+    # 0-255 floats (never as token ids).
+    x = rng.integers(0, 256, (40, 1, 6, 6), dtype=np.uint8)
+    x_val = x[30:]
+    np.savez(tmp_path / "mine.npz", x_train=x[:30], y_train=rng.integers(0, 3, 30),
+             x_val=x_val, y_val=rng.integers(0, 3, 10))  # fmt: skip
+    rows = _train(tmp_path / "pkg", "--data", str(tmp_path / "mine.npz"))
+    assert len(rows) == 1
+    result = read_checkpoint(tmp_path / "pkg" / "run" / "last.npz")
+    probabilities = result.model.predict(x_val, verbose=0)
+    assert probabilities.shape == (10, 3) and np.isfinite(probabilities).all()
