@@ -141,6 +141,7 @@ def run_finetune(args: argparse.Namespace) -> int:
     from app.transfer_edits import (  # noqa: PLC0415
         TransferEditError,
         apply_head_plan,
+        classification_training,
         freeze_changes,
         head_plan,
         known_class_count,
@@ -171,6 +172,10 @@ def run_finetune(args: argparse.Namespace) -> int:
             plan = head_plan(graph, [s for s in args.replace_head.split(",") if s], units)
             apply_head_plan(graph, plan)
             done.append(f"new head '{plan.new_id}': Dense({units}, softmax)")
+            training = classification_training(project.training)
+            if training is not None:
+                project.training = training
+                done.append(f"loss: {training['loss']}")
         if args.freeze_up_to:
             changes = freeze_changes(graph, args.freeze_up_to)
             for node_id, params in changes.items():

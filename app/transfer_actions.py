@@ -92,7 +92,8 @@ def replace_head_of_selection(window: MainWindow, units: int | None = None) -> s
         if not ok:
             return None
     try:
-        command = ReplaceHead(editor.graph, ids, units)
+        top = editor is window.editor  # inside a block, the project's loss is not ours
+        command = ReplaceHead(editor.graph, ids, units, project=window.editor if top else None)
     except TransferEditError as err:
         _say(window, str(err))
         return None

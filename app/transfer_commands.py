@@ -8,8 +8,14 @@ from __future__ import annotations
 
 from PySide6.QtGui import QUndoCommand
 
-from app.commands import AddNode, Connect, RemoveNode, SetParams, _Macro
-from app.transfer_edits import HeadPlan, freeze_changes, head_plan, unfreeze_changes
+from app.commands import AddNode, Connect, RemoveNode, SetParams, SetSettings, _Macro
+from app.transfer_edits import (
+    HeadPlan,
+    classification_training,
+    freeze_changes,
+    head_plan,
+    unfreeze_changes,
+)
 from engine.graph.document import GraphDocument
 
 __all__ = ["FreezeUpTo", "ReplaceHead", "UnfreezeAll"]
@@ -42,13 +48,18 @@ class UnfreezeAll(_Macro):
 class ReplaceHead(_Macro):
     """Remove the head ``head_ids`` and add ``Dense(units, softmax)`` fed by the layer
     before it, as one step (see :func:`app.transfer_edits.head_plan`, which raises
-    :class:`~app.transfer_edits.TransferEditError` for a head that cannot be replaced)."""
+    :class:`~app.transfer_edits.TransferEditError` for a head that cannot be replaced).
+
+    ``project`` (the :class:`app.editing.EditorDocument`, when ``doc`` is its top-level
+    graph): its training loss becomes sparse categorical cross-entropy with accuracy in the
+    same step, if it was not a classification loss (an imported model ending in logits)."""
 
     def __init__(
         self,
         doc: GraphDocument,
         head_ids: list[str],
         units: int,
+        project=None,
         parent: QUndoCommand | None = None,
     ):
         super().__init__(parent)
@@ -57,6 +68,9 @@ class ReplaceHead(_Macro):
         self.steps = [RemoveNode(doc, node_id) for node_id in plan.removed]
         self.steps.append(AddNode(doc, "Dense", plan.position, plan.params, node_id=plan.new_id))
         self.steps.append(Connect(doc, plan.source, plan.new_id, 0))
+        training = classification_training(project.settings("training")) if project else None
+        if training is not None:
+            self.steps.append(SetSettings(project, "training", training))
         self.setText(f"Replace head with Dense({plan.units}) '{plan.new_id}'")
 
     @property

@@ -19,6 +19,7 @@ __all__ = [
     "HeadPlan",
     "TransferEditError",
     "apply_head_plan",
+    "classification_training",
     "downstream",
     "freeze_changes",
     "head_plan",
@@ -181,3 +182,23 @@ def known_class_count(dataset: dict, base_dir=None) -> int | None:
             return None
         return count if count >= 2 else None
     return None
+
+
+#: The losses that train a softmax classification head.
+CLASSIFICATION_LOSSES = ("sparse_categorical_crossentropy", "categorical_crossentropy")
+
+
+def classification_training(training: dict) -> dict | None:
+    """The training settings for a new softmax head: ``training`` with its loss made sparse
+    categorical cross-entropy and accuracy among the metrics, or ``None`` when they already
+    fit (an imported ImageNet model ends in logits, so its import chose ``mse``)."""
+    if not isinstance(training, dict) or isinstance(training.get("loss"), dict):
+        return None  # several outputs: the user's choice per output stays
+    metrics = list(training.get("metrics") or [])
+    if training.get("loss") in CLASSIFICATION_LOSSES and "accuracy" in metrics:
+        return None
+    new = dict(training)
+    if new.get("loss") not in CLASSIFICATION_LOSSES:
+        new["loss"] = "sparse_categorical_crossentropy"
+    new["metrics"] = metrics if "accuracy" in metrics else [*metrics, "accuracy"]
+    return new

@@ -115,3 +115,25 @@ def test_a_224_rgb_model_without_metadata_gets_imagenet_mean_std_said_aloud(tmp_
          "--mean", "0.5,0.5,0.5", "--std", "0.5"]
     ) == 0  # fmt: skip
     assert load_project(out).dataset["std"] == [0.5]
+
+
+def test_finetune_of_a_logits_model_switches_to_a_classification_loss(tmp_path, capsys):
+    import engine  # noqa: PLC0415
+    from engine import layers  # noqa: PLC0415
+    from engine.onnx import export_model  # noqa: PLC0415
+
+    inputs = engine.Input(shape=(3, 32, 32))
+    h = layers.GlobalAveragePooling2D(name="gap")(layers.Conv2D(4, 3, name="conv")(inputs))
+    source = tmp_path / "logits.onnx"
+    export_model(engine.Model(inputs, layers.Dense(10, name="fc")(h)), source)  # no softmax
+    project = tmp_path / "logits.lcproj"
+    assert cli.main(["import", str(source), "--out", str(project), "--images", str(PHOTOS)]) == 0
+    assert load_project(project).training["loss"] == "mse"
+    names = [n.id for n in load_project(project).graph.nodes]
+    code = cli.main(["finetune", str(project), "--replace-head", names[-1],
+                     "--freeze-up-to", names[-2]])  # fmt: skip
+    assert code == 0
+    assert "loss: sparse_categorical_crossentropy" in capsys.readouterr().out
+    training = load_project(project).training
+    assert training["loss"] == "sparse_categorical_crossentropy"
+    assert training["metrics"] == ["accuracy"]

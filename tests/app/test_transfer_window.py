@@ -104,3 +104,18 @@ def test_replace_head_refuses_a_head_fed_by_two_layers_with_a_message(cnn):
     assert replace_head_of_selection(cnn, units=3) is None
     assert "must be fed by exactly one layer" in cnn.statusBar().currentMessage()
     assert cnn.editor.graph.to_json() == before
+
+
+def test_replace_head_on_a_logits_model_makes_the_loss_a_classification_one(cnn):
+    logits = {**cnn.editor.settings("training"), "loss": "mse", "metrics": []}
+    cnn.editor.set_settings("training", logits)
+    from app.transfer_actions import replace_head_of_selection  # noqa: PLC0415
+
+    cnn.view.graph_scene.select_nodes(["output"])
+    assert replace_head_of_selection(cnn, units=3) == "head"
+    training = cnn.editor.settings("training")
+    assert training["loss"] == "sparse_categorical_crossentropy"
+    assert training["metrics"] == ["accuracy"]
+    cnn.actions["undo"].trigger()  # one step: the head and the loss come back together
+    assert cnn.editor.settings("training") == logits
+    assert "output" in cnn.editor.graph
