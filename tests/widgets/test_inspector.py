@@ -180,11 +180,11 @@ def test_unknown_parameters_can_be_removed(inspector, editor):
 
 def test_a_value_of_the_wrong_type_is_shown_as_an_error_not_a_crash(inspector, editor):
     editor.set_param("wide", "units", "many")
-    editor.set_param("wide", "activation", "swish")
+    editor.set_param("wide", "activation", "swoosh")
     inspector.show_node("wide")
     assert field(inspector, "units").property("error") is True
     combo = field(inspector, "activation")
-    assert combo.currentText() == "swish (not allowed)"
+    assert combo.currentText() == "swoosh (not allowed)"
     assert combo.property("error") is True
 
 
