@@ -57,7 +57,16 @@ def _inner_params(type_names: tuple[str, ...]) -> tuple[Param, ...]:
                 param.length,
             ):
                 merged[param.name] = _optional(seen, default_from_layer=True)
-    return tuple(merged.values())
+    owners = {
+        name: [t for t in type_names if any(p.name == name for p in LAYER_TYPES[t].params)]
+        for name in merged
+    }
+    return tuple(
+        dataclasses.replace(param, help=f"{param.help} ({', '.join(owners[name])} only)")
+        if len(owners[name]) < len(type_names)
+        else param
+        for name, param in merged.items()
+    )
 
 
 def _optional(param: Param, default_from_layer: bool = False) -> Param:

@@ -17,6 +17,7 @@ from engine.onnx import (  # noqa: F401 - imported for their registrations
     import_resample,
     import_rnn,
     import_shape,
+    import_wrappers,
 )
 from engine.onnx.import_registry import IMPORTERS
 

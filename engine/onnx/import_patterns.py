@@ -21,6 +21,7 @@ from engine.onnx.import_activation_patterns import rewrite_activation_patterns
 from engine.onnx.import_attention import rewrite_attention
 from engine.onnx.import_file import to_array
 from engine.onnx.import_rnn_patterns import rewrite_bidirectional
+from engine.onnx.import_wrappers import rewrite_time_distributed
 
 
 def _constants(graph: onnx.GraphProto, nodes) -> dict[str, np.ndarray]:
@@ -124,4 +125,5 @@ def rewrite_patterns(ctx, nodes: list[onnx.NodeProto]) -> list[onnx.NodeProto]:
         elif id(node) not in removed:
             result.append(node)
     result = rewrite_activation_patterns(graph, result)
-    return rewrite_attention(graph, rewrite_bidirectional(graph, result))
+    result = rewrite_attention(graph, rewrite_bidirectional(graph, result))
+    return rewrite_time_distributed(graph, result)

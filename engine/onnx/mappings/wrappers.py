@@ -59,7 +59,7 @@ def export_time_distributed(ctx, layer, inputs, output):
     out_shape = tuple(inner.compute_output_shape(step_shape))
     folded, inner_out = ctx.fresh(f"{name}.folded"), ctx.fresh(f"{name}.per_step")
     fold = ctx.add_ints(f"{name}.fold_shape", [-1, *step_shape])
-    ctx.add_node("Reshape", [inputs[0], fold], [folded], name=ctx.fresh(f"{name}_fold"))
+    ctx.add_node("Reshape", [inputs[0], fold], [folded], name=name)  # the layer's name
     exporter(ctx, inner, [folded], inner_out)
     unfold = ctx.add_ints(f"{name}.unfold_shape", [-1, steps, *out_shape])
     ctx.add_node("Reshape", [inner_out, unfold], [output], name=ctx.fresh(f"{name}_unfold"))

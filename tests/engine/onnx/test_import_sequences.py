@@ -112,3 +112,55 @@ def test_our_multi_head_attention_comes_back_as_one_layer(tmp_path, config, shap
     np.testing.assert_allclose(
         imported.predict(feed, verbose=0), model.predict(feed, verbose=0), rtol=1e-5, atol=1e-6
     )
+
+
+@pytest.mark.parametrize(
+    ("config", "shape"),
+    [
+        ({"layer": "Dense", "units": 3, "activation": "relu"}, (4, 5)),
+        ({"layer": "Conv2D", "filters": 2, "kernel_size": 3, "padding": "same"}, (3, 1, 5, 5)),
+        ({"layer": "MaxPooling2D", "pool_size": 2}, (3, 2, 4, 4)),
+    ],
+)
+def test_our_time_distributed_comes_back_as_one_layer(tmp_path, config, shape):
+    inputs = engine.Input(shape)
+    model = engine.Model(inputs, L.TimeDistributed(**config)(inputs))
+    export_model(model, tmp_path / "m.onnx")
+    imported = import_model(tmp_path / "m.onnx").model
+    again = [x for x in imported.layers if x.type_name != "Input"]
+    assert [(x.type_name, x.layer) for x in again] == [("TimeDistributed", config["layer"])]
+    x = np.random.default_rng(0).standard_normal((2, *shape)).astype(np.float32)
+    np.testing.assert_allclose(
+        imported.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5, atol=1e-6
+    )
+
+
+def test_a_fold_whose_steps_hold_two_layers_is_refused_by_name(tmp_path):
+    """Reshape / Dense / Dense / Reshape: TimeDistributed wraps one layer."""
+    from onnx import TensorProto, helper  # noqa: PLC0415
+
+    rng = np.random.default_rng(0)
+    inits = [
+        helper.make_tensor("fold", TensorProto.INT64, [2], [-1, 4]),
+        helper.make_tensor("unfold", TensorProto.INT64, [3], [-1, 3, 2]),
+        helper.make_tensor("w1", TensorProto.FLOAT, [4, 2], rng.normal(size=8).tolist()),
+        helper.make_tensor("w2", TensorProto.FLOAT, [2, 2], rng.normal(size=4).tolist()),
+    ]
+    nodes = [
+        helper.make_node("Reshape", ["x", "fold"], ["f"], name="fold_steps"),
+        helper.make_node("MatMul", ["f", "w1"], ["a"], name="first"),
+        helper.make_node("Relu", ["a"], ["b"], name="relu"),
+        helper.make_node("MatMul", ["b", "w2"], ["c"], name="second"),
+        helper.make_node("Reshape", ["c", "unfold"], ["y"], name="unfold_steps"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3, 2])],
+        inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    with pytest.raises(OnnxImportError, match="fold_steps.*TimeDistributed wraps one layer"):
+        import_model(model)

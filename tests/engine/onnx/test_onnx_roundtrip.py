@@ -19,13 +19,10 @@ from tests.engine.onnx.builders import (
 )
 from tests.engine.onnx.onnx_graphs import run_onnxruntime
 
-# Types exported as a group of ONNX operators that the importer does not read back yet; it
-# refuses them naming the first node (test_not_yet_importable_types_are_refused_clearly).
-NOT_IMPORTED = {"TimeDistributed"}
 CASES = [
     pytest.param(cls, example, id=f"{name}-{i}")
     for name, cls, i, example in example_cases(LAYER_TYPES)
-    if name != "Input" and name not in NOT_IMPORTED
+    if name != "Input"
 ]
 # Types that come back as another, equivalent layer: Dropout is exported as Identity (an
 # inference model), a linear Activation comes back as one too.
@@ -134,14 +131,3 @@ def test_token_ids_fed_as_floats_are_cast_and_come_back(tmp_path):
     assert "Cast" in [n.op_type for n in onnx.load(first).graph.node]
     expected = run_onnxruntime(onnx.load(first), {"ids": x})[0]
     np.testing.assert_allclose(expected, model.predict(x, verbose=0), rtol=1e-6)
-
-
-@pytest.mark.parametrize("name", sorted(NOT_IMPORTED))
-def test_not_yet_importable_types_are_refused_clearly(tmp_path, name):
-    from engine.onnx.import_errors import OnnxImportError  # noqa: PLC0415
-
-    cls = LAYER_TYPES[name]
-    path = tmp_path / "model.onnx"
-    export_model(example_model(cls, cls.examples[0]), path)
-    with pytest.raises(OnnxImportError, match="node '"):
-        import_model(path)
