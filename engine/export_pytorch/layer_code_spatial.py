@@ -78,7 +78,14 @@ def _size(values) -> str:
     return str(values[0]) if len(set(values)) == 1 else repr(values)
 
 
-_DEFAULTS = {"stride": 1, "padding": 0, "dilation": 1, "groups": 1, "bias": True}
+_DEFAULTS = {
+    "stride": 1,
+    "padding": 0,
+    "output_padding": 0,
+    "dilation": 1,
+    "groups": 1,
+    "bias": True,
+}
 
 
 def _options(**options) -> str:
@@ -162,9 +169,8 @@ def _conv_transpose(layer, ins, out) -> LayerCode:
     kernel, strides, dilation = c["kernel_size"], c["strides"], c["dilation_rate"]
     bias = bool(c.get("use_bias", True))
     # PyTorch computes the full transposed convolution (no padding); the engine's output
-    # (Keras's size rules) is a window of it starting ``top`` rows in, zero rows added at
-    # the end when the window runs past it.
-    steps = ["self.{m}({x})"]
+    # (Keras's size rules) is a window of it starting ``top`` rows in. Where the window runs
+    # past the end, PyTorch's output_padding adds those rows (the bias alone, as in Keras).
     crops, extra = [], []
     for axis, (n, k, s, d) in enumerate(zip(size, kernel, strides, dilation)):
         full = (n - 1) * s + (k - 1) * d + 1
@@ -178,23 +184,21 @@ def _conv_transpose(layer, ins, out) -> LayerCode:
             top = max(full - want, 0) // 2
         else:
             top = 0
-        crops.append(f"{top}:{top + want}")
-        extra.append(max(top + want - full, 0))
-    fulls = _fulls(size, kernel, strides, dilation)
-    if any(part != f"0:{full}" for part, full in zip(crops, fulls)):
-        steps.append(f"{{x}}[:, :, {crops[0]}, {crops[1]}]")
-    if any(extra):
-        steps.append(f"F.pad({{x}}, (0, {extra[1]}, 0, {extra[0]}))")
+        more = max(top + want - full, 0)
+        if more >= max(s, d):
+            raise unsupported(
+                layer, f"{more} rows beyond the transposed convolution on axis {axis}"
+            )
+        crops.append((top, top + want, full + more))
+        extra.append(more)
+    steps = ["self.{m}({x})"]
+    if any((a, b) != (0, total) for a, b, total in crops):
+        steps.append(f"{{x}}[:, :, {crops[0][0]}:{crops[0][1]}, {crops[1][0]}:{crops[1][1]}]")
     act, logits = activation_steps(layer, c.get("activation"))
-    module = (
-        f"nn.ConvTranspose2d({channels}, {c['filters']}, {tuple(kernel)!r}, "
-        f"stride={tuple(strides)!r}, dilation={tuple(dilation)!r}, bias={bias})"
+    module = f"nn.ConvTranspose2d({channels}, {c['filters']}, {_size(kernel)}" + _options(
+        stride=strides, output_padding=extra, dilation=dilation, bias=bias
     )
     return LayerCode(module, [*steps, *act], *_weight_bias(bias), logits_activation=logits)
-
-
-def _fulls(size, kernel, strides, dilation) -> list[int]:
-    return [(n - 1) * s + (k - 1) * d + 1 for n, k, s, d in zip(size, kernel, strides, dilation)]
 
 
 def _pool(layer, ins, out) -> LayerCode:

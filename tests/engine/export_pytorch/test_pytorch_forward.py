@@ -208,6 +208,16 @@ CASES = {
 def test_layer_families_match_the_engine(case, tmp_path):
     shape, build, *dtype = CASES[case]
     model = _model(shape, build, *dtype)
+    # Every weight moved off its initial value (PReLU's zero slopes, zero biases, unit
+    # variances would hide a wrong mapping).
+    rng = np.random.default_rng(5)
+    for layer in model.layers:
+        arrays = [
+            w + 0.2 * rng.standard_normal(w.shape).astype(w.dtype) for w in layer.get_weights()
+        ]
+        if layer.type_name == "BatchNormalization":
+            arrays[-1] = np.abs(arrays[-1]) + 0.5  # a variance
+        layer.set_weights(arrays)
     _compare(model, tmp_path)
 
 
