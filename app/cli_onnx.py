@@ -80,7 +80,11 @@ def add_import_command(subparsers) -> None:
         "beside it, named by the project's 'weights' key). Unsupported operators are all "
         "listed and nothing is written.",
     )
-    p.add_argument("model", metavar="MODEL", help="the ONNX, .keras or Keras 2 .h5 file to import")
+    p.add_argument(
+        "model",
+        metavar="MODEL",
+        help="the ONNX, .keras or Keras 2 .h5 file, or a PyTorch package's .npz checkpoint",
+    )
     p.add_argument(
         "--out", required=True, type=Path, metavar="PROJECT.lcproj", help="project to write"
     )
