@@ -160,3 +160,41 @@ def test_an_all_true_mask_gives_the_fused_kernel_result():
     plain = layer(Tensor(x)).numpy()
     masked = layer(Tensor(x), mask=np.ones((2, 4), dtype=bool)).numpy()
     np.testing.assert_allclose(masked, plain, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_masked_recurrence_runs_under_the_strict_array_api(kind):
+    """Only array-API spellings (so CuPy runs it too): the strict namespace gives the
+    numpy result."""
+    array_api_strict = pytest.importorskip("array_api_strict")
+    rng = np.random.default_rng(4)
+    layer = L.LAYER_TYPES[kind](units=3, return_sequences=True)
+    layer.build((4, 2))
+    weights = [rng.normal(0, 0.5, size=w.shape) for w in layer.weights]
+    x = rng.standard_normal((2, 4, 2))
+    mask = np.array([[True, False, True, True], [False, False, True, False]])
+
+    def run():
+        args = [Tensor(backend.asarray(w)) for w in weights]
+        out = masked_recurrence(
+            kind,
+            Tensor(backend.asarray(x)),
+            *args,
+            backend.asarray(mask),
+            return_sequences=True,
+        )
+        return backend.to_numpy(out.data)
+
+    expected = run()
+    with backend.use_namespace(array_api_strict, "strict"):
+        got = run()
+    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["MultiHeadAttention", "Bidirectional", "TimeDistributed"])
+def test_new_layers_run_under_the_strict_array_api(name):
+    from tests.engine.layers import harness  # noqa: PLC0415
+
+    cls = L.LAYER_TYPES[name]
+    for example in cls.examples:
+        harness.check_strict_namespace(cls, example)
