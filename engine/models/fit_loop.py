@@ -40,6 +40,7 @@ import math
 import numpy as np
 
 from engine import random as engine_random
+from engine.models.blas_threads import StepThreads
 from engine.models.sample_weights import (
     check_class_weight,
     class_weights_to_samples,
@@ -200,7 +201,9 @@ class FitMixin:
         self.stop_reason = None
         callback_list.on_train_begin()
         epoch_logs: dict[str, float] = {}
-        with contextlib.ExitStack() as passes:
+        # BLAS threads per step are measured while training (see engine.models.blas_threads).
+        threads = contextlib.closing(StepThreads())
+        with threads as self._step_threads, contextlib.ExitStack() as passes:
             batches = None
             for epoch in range(initial_epoch, epochs):
                 if seed is not None:
@@ -245,7 +248,8 @@ class FitMixin:
             xb, yb = self._as_lists(*batch)
             yb, wb = yb[:n_outputs], (yb[n_outputs:] or None)
             callback_list.on_train_batch_begin(step, {"size": len(xb[0])})
-            problem = self._train_step(xb, yb, wb)
+            with self._step_threads:
+                problem = self._train_step(xb, yb, wb)
             ran += 1
             logs = {**self._logs(), "size": len(xb[0])}
             if problem is not None:

@@ -1,0 +1,113 @@
+"""BLAS threads for a training run, chosen by measuring steps rather than guessed.
+
+numpy's BLAS (OpenBLAS) splits every GEMM over all cores. For the small GEMMs of most models
+here (a batch of 32-128 through layers of a few hundred units or an 8x8 image), the threads
+spend more time handing work over than computing, and when another process busies the cores
+the hand-overs wait on descheduled threads: on a 2-core machine under load a digits-CNN epoch
+took 15x longer with 2 BLAS threads than with 1. Large GEMMs on a quiet machine do gain from
+every core. Which one wins depends on the model and on the machine's load right now, so
+:class:`StepThreads` times training steps under each thread count, keeps the faster, and
+times them again now and then (the load changes).
+
+Only the CPU backend's BLAS is touched; threadpoolctl (a scikit-learn dependency) is optional:
+without it, or with one BLAS thread, or with ``LAYERCANVAS_BLAS_THREADS`` set (a fixed count,
+or ``all`` for BLAS's own default), nothing is measured or changed. The count BLAS had before
+``fit`` is put back when ``fit`` ends.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+
+from engine import backend
+
+ENV = "LAYERCANVAS_BLAS_THREADS"
+PROBES = 2  # timed steps per candidate thread count in each measurement
+FIRST_RUN = 16  # steps on the chosen count before measuring again; doubles while it holds
+LONGEST_RUN = 512
+
+
+def _blas_libraries() -> list:
+    try:
+        from threadpoolctl import ThreadpoolController  # noqa: PLC0415 - optional
+    except ImportError:
+        return []
+    return list(ThreadpoolController().select(user_api="blas").lib_controllers)
+
+
+class StepThreads:
+    """Use as ``with threads: train_step()`` around each training step, and
+    ``threads.close()`` at the end of fit (puts the original thread count back)."""
+
+    def __init__(self):
+        self._libraries = []
+        self._original: list[int] = []
+        setting = os.environ.get(ENV, "").strip().lower()
+        if backend.xp is not __import__("numpy") or setting == "all":
+            return
+        libraries = _blas_libraries()
+        counts = [lib.num_threads for lib in libraries]
+        if setting.isdigit() and int(setting) > 0:
+            for lib in libraries:
+                lib.set_num_threads(int(setting))
+            self._libraries, self._original = libraries, counts
+            self._candidates = []
+            return
+        if not libraries or max(counts) <= 1:
+            return
+        self._libraries, self._original = libraries, counts
+        self._candidates = [max(counts), 1]
+        self._chosen = max(counts)
+        self._measured = False  # the first choice keeps the shortest run: nothing confirms it
+        self._times: dict[int, list[float]] = {}
+        self._queue: list[int] = []  # thread counts of the steps still to be timed
+        self._run, self._left = FIRST_RUN, 1  # the first step warms up, untimed
+        self._current = None
+        self._start = 0.0
+
+    @property
+    def threads(self) -> int | None:
+        """The thread count the next step runs with (None: this run does not choose)."""
+        return self._queue[0] if self._queue else getattr(self, "_chosen", None)
+
+    def __enter__(self):
+        if not self._libraries or not self._candidates:
+            return self
+        if self._left == 0 and not self._queue:
+            self._queue = [n for _ in range(PROBES) for n in self._candidates]
+            self._times = {n: [] for n in self._candidates}
+        self._set(self._queue[0] if self._queue else self._chosen)
+        self._start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if not self._libraries or not self._candidates:
+            return
+        elapsed = time.perf_counter() - self._start
+        if not self._queue:
+            self._left -= 1
+            return
+        n = self._queue.pop(0)
+        self._times[n].append(elapsed)
+        best = min(self._times, key=lambda k: statistics.median(self._times[k] or [float("inf")]))
+        # A candidate already 3x slower than the other's first step needs no second probe.
+        others = [t for k, ts in self._times.items() if k != n for t in ts]
+        if others and elapsed > 3 * min(others):
+            self._queue = [k for k in self._queue if k != n]
+        if not self._queue:
+            confirmed = self._measured and best == self._chosen
+            self._run = min(2 * self._run, LONGEST_RUN) if confirmed else FIRST_RUN
+            self._chosen, self._left, self._measured = best, self._run, True
+
+    def _set(self, n: int) -> None:
+        if n != self._current:
+            for lib in self._libraries:
+                lib.set_num_threads(n)
+            self._current = n
+
+    def close(self) -> None:
+        for lib, n in zip(self._libraries, self._original, strict=True):
+            lib.set_num_threads(n)
+        self._current = None
