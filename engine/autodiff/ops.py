@@ -214,6 +214,8 @@ def matmul(a, b) -> Tensor:
     """Matrix product; batched over leading axes like ``xp.matmul``."""
     a, b = _pair(a, b)
     xp = backend.xp
+    if a.ndim > 2 and b.ndim == 2:
+        return _folded_matmul(a, b)
 
     def vjp(g):
         if a.ndim == 1 and b.ndim == 1:  # a dot product: g is a scalar
@@ -237,6 +239,25 @@ def matmul(a, b) -> Tensor:
         return ga, gb
 
     return Tensor.from_op(xp.matmul(a.data, b.data), (a, b), vjp)
+
+
+def _folded_matmul(a: Tensor, b: Tensor) -> Tensor:
+    """``(..., k) @ (k, n)`` (Dense on sequences, attention projections) as ONE 2-D GEMM over
+    the leading axes folded together: numpy runs a stacked matmul against a broadcast matrix
+    as one small GEMM per leading index, about 8x slower for a (64, 64, 128) @ (128, 256)
+    and its kernel gradient. Same values and gradients as the batched product."""
+    xp = backend.xp
+    k, n = b.shape
+    lead = tuple(a.shape[:-1])
+    a2 = xp.reshape(a.data, (-1, k))
+
+    def vjp(g):
+        g2 = xp.reshape(g, (-1, n))
+        ga = xp.reshape(xp.matmul(g2, _swap_last(b.data)), a.shape) if a.requires_grad else None
+        gb = xp.matmul(_swap_last(a2), g2) if b.requires_grad else None
+        return ga, gb
+
+    return Tensor.from_op(xp.reshape(xp.matmul(a2, b.data), (*lead, n)), (a, b), vjp)
 
 
 def _swap_last(x):

@@ -183,6 +183,7 @@ MATMUL_SHAPES = {
     "2d": ((3, 4), (4, 5)),
     "batch1": ((1, 4), (4, 1)),
     "batched_left": ((2, 3, 4), (4, 5)),
+    "batched_left_4d": ((2, 3, 2, 4), (4, 5)),
     "batched_both": ((2, 3, 4), (2, 4, 5)),
     "broadcast_left": ((3, 4), (2, 4, 5)),
     "vector_left": ((4,), (4, 5)),
