@@ -27,6 +27,7 @@ class ReLU(Layer):
     """
 
     type_name = "ReLU"
+    supports_masking = True  # passes a sequence mask on (Keras)
     display_name = "ReLU"
     category = "Activation"
     description = "Rectifier with an optional ceiling (ReLU6), negative slope and threshold."
@@ -96,6 +97,7 @@ class PReLU(Layer):
     """
 
     type_name = "PReLU"
+    supports_masking = True  # passes a sequence mask on (Keras)
     display_name = "PReLU"
     category = "Activation"
     description = "ReLU whose slope for negative inputs is learned (per value or per channel)."
@@ -164,6 +166,7 @@ class GELU(Layer):
     No weights."""
 
     type_name = "GELU"
+    supports_masking = True  # passes a sequence mask on (Keras)
     display_name = "GELU"
     category = "Activation"
     description = "Gaussian error linear unit, a smooth ReLU; exact (erf) or tanh-approximated."

@@ -29,6 +29,7 @@ class LeakyReLU(_Elementwise):
     """``x`` where ``x > 0``, ``negative_slope * x`` elsewhere."""
 
     type_name = "LeakyReLU"
+    supports_masking = True  # passes a sequence mask on (Keras)
     display_name = "Leaky ReLU"
     description = "ReLU that lets a small slope through for negative inputs."
     params = (
@@ -54,6 +55,7 @@ class ELU(_Elementwise):
     """``x`` where ``x > 0``, ``alpha * (exp(x) - 1)`` elsewhere."""
 
     type_name = "ELU"
+    supports_masking = True  # passes a sequence mask on (Keras)
     display_name = "ELU"
     description = "Exponential linear unit with a chosen saturation value alpha."
     params = (

@@ -31,6 +31,7 @@ class GaussianNoise(Layer):
     """Adds zero-mean normal noise of standard deviation ``stddev`` while training."""
 
     type_name = "GaussianNoise"
+    supports_masking = True  # passes a sequence mask on (Keras)
     display_name = "Gaussian Noise"
     category = "Regularization"
     description = "During training, adds random normal noise (data augmentation for features)."
@@ -66,6 +67,7 @@ class GaussianDropout(Layer):
     ``sqrt(rate / (1 - rate))`` while training (the variance of inverted dropout)."""
 
     type_name = "GaussianDropout"
+    supports_masking = True  # passes a sequence mask on (Keras)
     display_name = "Gaussian Dropout"
     category = "Regularization"
     description = "During training, multiplies by random normal noise centred on 1."

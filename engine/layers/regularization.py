@@ -116,6 +116,7 @@ class SpatialDropout1D(_SpatialDropout):
     feature is zero at every step (Keras's ``SpatialDropout1D``)."""
 
     type_name = "SpatialDropout1D"
+    supports_masking = True  # passes a sequence mask on (Keras)
     display_name = "Spatial Dropout 1D"
     description = "During training, drops whole features of a sequence at every step."
     rank = 2

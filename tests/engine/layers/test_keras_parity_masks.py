@@ -198,3 +198,21 @@ def test_new_layers_run_under_the_strict_array_api(name):
     cls = L.LAYER_TYPES[name]
     for example in cls.examples:
         harness.check_strict_namespace(cls, example)
+
+
+def test_layers_that_keep_the_steps_pass_the_mask_on_like_keras():
+    """Each layer Keras marks ``supports_masking`` hands the mask to the LSTM after it."""
+    for type_name, config in [
+        ("ReLU", {}),
+        ("LeakyReLU", {}),
+        ("ELU", {}),
+        ("PReLU", {}),
+        ("GaussianNoise", {"stddev": 0.1}),
+        ("GaussianDropout", {"rate": 0.1}),
+        ("SpatialDropout1D", {"rate": 0.1}),
+        ("Activation", {"activation": "tanh"}),
+    ]:
+        ours, theirs = build_both([(type_name, config), ("LSTM", {"units": 3})])
+        expected = to_numpy(theirs(IDS, training=False))
+        got = ours.predict(IDS, verbose=0)
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=2e-5, err_msg=type_name)
