@@ -13,7 +13,7 @@ from engine.autodiff import ops
 from engine.autodiff.ops import as_tensor
 from engine.autodiff.tensor import Tensor
 
-__all__ = ["reverse_time", "last_valid_index", "masked_mean"]
+__all__ = ["reverse_time", "masked_mean"]
 
 
 def reverse_time(x) -> Tensor:
@@ -21,15 +21,6 @@ def reverse_time(x) -> Tensor:
     x = as_tensor(x)
     xp = backend.xp
     return Tensor.from_op(xp.flip(x.data, axis=1), (x,), lambda g: (xp.flip(g, axis=1),))
-
-
-def last_valid_index(mask):
-    """For a boolean ``(N, T)`` mask, the index of each row's last True step (-1 if none)."""
-    xp = backend.xp
-    steps = mask.shape[1]
-    positions = xp.reshape(xp.arange(steps, dtype=xp.int64), (1, steps))
-    marked = xp.where(mask, positions, xp.full(mask.shape, -1, dtype=xp.int64))
-    return xp.max(marked, axis=1)
 
 
 def masked_mean(x, mask, keepdims: bool = False) -> Tensor:
