@@ -51,19 +51,32 @@ def normalize(
 
     mean = xp.mean(data, axis=reduce_axes, keepdims=True)
     centered = data - mean
-    variance = xp.mean(centered * centered, axis=reduce_axes, keepdims=True)
+    variance = xp.mean(xp.square(centered), axis=reduce_axes, keepdims=True)
     inv_std = 1.0 / xp.sqrt(variance + epsilon)
-    x_hat = centered * inv_std
+    # In place from here: each full-size temporary costs a pass over memory (and, fresh, its
+    # page faults), which is most of a normalisation's time.
+    x_hat = centered
+    x_hat *= inv_std
 
     gamma_b = None if gamma is None else _param_view(gamma.data, ndim, param_axis)
     y = x_hat if gamma_b is None else x_hat * gamma_b
     if beta is not None:
-        y = y + _param_view(beta.data, ndim, param_axis)
+        beta_b = _param_view(beta.data, ndim, param_axis)
+        if y is x_hat:
+            y = x_hat + beta_b
+        else:
+            y += beta_b
 
     param_reduce = tuple(ax for ax in range(ndim) if ax != param_axis)
+    # Batch norm: the statistics and the parameters reduce over the same axes, so the
+    # parameters' gradients are also the sums dx needs (sum(d_hat) = gamma * sum(g), and
+    # sum(d_hat * x_hat) = gamma * sum(g * x_hat)): two reductions for all three gradients.
+    shared = param_reduce == reduce_axes
     parents = [x] + [p for p in (gamma, beta) if p is not None]
 
     def vjp(g):
+        if shared:
+            return _shared_axes_vjp(g)
         grads = []
         if x.requires_grad:
             d_hat = g if gamma_b is None else g * gamma_b
@@ -76,6 +89,26 @@ def normalize(
             grads.append(xp.sum(g * x_hat, axis=param_reduce) if gamma.requires_grad else None)
         if beta is not None:
             grads.append(xp.sum(g, axis=param_reduce) if beta.requires_grad else None)
+        return tuple(grads)
+
+    def _shared_axes_vjp(g):
+        sum_g = xp.sum(g, axis=reduce_axes, keepdims=True)
+        g_x_hat = g * x_hat
+        sum_g_x_hat = xp.sum(g_x_hat, axis=reduce_axes, keepdims=True)
+        del g_x_hat  # its memory serves dx below
+        grads = [None]
+        if x.requires_grad:
+            # dx = gamma * inv_std * (g - mean(g) - x_hat * mean(g * x_hat)), as in-place
+            # steps on one buffer: -(x_hat * mean(g * x_hat) + mean(g) - g) * gamma * inv_std.
+            dx = x_hat * (sum_g_x_hat / count)
+            dx += sum_g / count
+            dx -= g
+            dx *= -inv_std if gamma_b is None else -(inv_std * gamma_b)
+            grads[0] = dx
+        if gamma is not None:
+            grads.append(xp.reshape(sum_g_x_hat, (-1,)) if gamma.requires_grad else None)
+        if beta is not None:
+            grads.append(xp.reshape(sum_g, (-1,)) if beta.requires_grad else None)
         return tuple(grads)
 
     return Tensor.from_op(y, parents, vjp), mean, variance
