@@ -72,7 +72,13 @@ def _operand(ctx, name: str) -> tuple[Sym, int | None]:
 def import_data_matmul(ctx, node) -> None:
     """``MatMul`` of two data tensors (``torch.bmm``): a batch dot product when both have
     rank 3, ``(N, p, n) @ (N, n, q)``; called by the ``MatMul`` importer."""
-    ranks = [ctx.value(name).onnx_shape for name in node.input[:2]]
+    values = [ctx.value(name) for name in node.input[:2]]
+    if not all(isinstance(v, Sym | Pending) for v in values):
+        raise Unsupported(
+            "MatMul of a constant by data has no layer equivalent (Dense takes its weights "
+            "as the second operand)"
+        )
+    ranks = [v.onnx_shape for v in values]
     if any(len(shape) != 3 for shape in ranks):
         raise Unsupported(
             "MatMul of two data tensors is read only for rank 3, (batch, p, n) @ (batch, n, q) "

@@ -48,7 +48,10 @@ def layer_name_for(text: str | bytes) -> str:
     Names that are not valid UTF-8 reach Python as bytes; they are decoded leniently."""
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text.strip("/")).strip("_")
+    # PyTorch scopes repeat their parent: /layer1/layer1.0/conv1/Conv reads layer1.0_conv1_Conv.
+    parts = text.strip("/").split("/")
+    parts = [p for p, after in zip(parts, [*parts[1:], ""]) if not after.startswith(p + ".")]
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", "/".join(parts)).strip("_")
 
 
 class ImportContext:
