@@ -1,4 +1,4 @@
-"""BLAS threads for a training run, chosen by measuring steps rather than guessed.
+"""BLAS threads for ``fit``, ``evaluate`` and ``predict``, chosen by measuring their steps.
 
 numpy's BLAS (OpenBLAS) splits every GEMM over all cores. For the small GEMMs of most models
 here (a batch of 32-128 through layers of a few hundred units or an 8x8 image), the threads
@@ -12,7 +12,7 @@ times them again now and then (the load changes).
 Only the CPU backend's BLAS is touched; threadpoolctl (a scikit-learn dependency) is optional:
 without it, or with one BLAS thread, or with ``LAYERCANVAS_BLAS_THREADS`` set (a fixed count,
 or ``all`` for BLAS's own default), nothing is measured or changed. The count BLAS had before
-``fit`` is put back when ``fit`` ends.
+the loop is put back when it ends.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import math
 
+from engine.models.blas_threads import StepThreads
 from engine.models.sample_weights import (
     check_class_weight,
     class_weights_to_samples,
@@ -29,14 +30,18 @@ class EvaluationMixin:
         callback_list.on_test_begin()
         loader = self._loader(xs, ys, batch_size, weights=ws)
         n_outputs = len(self.outputs)
-        with contextlib.closing(loader.epoch(0)) as batches:
+        with (
+            contextlib.closing(loader.epoch(0)) as batches,
+            contextlib.closing(StepThreads()) as threads,  # BLAS threads measured, as in fit
+        ):
             for step, (x_batch, y_batch) in enumerate(batches):
                 if steps is not None and step >= steps:
                     break
                 xb, yb = self._as_lists(x_batch, y_batch)
                 yb, wb = yb[:n_outputs], (yb[n_outputs:] or None)
                 callback_list.on_test_batch_begin(step, {"size": len(xb[0])})
-                self._test_step(xb, yb, wb)
+                with threads:
+                    self._test_step(xb, yb, wb)
                 callback_list.on_test_batch_end(step, {"size": len(xb[0])})
         logs = self._logs()
         callback_list.on_test_end(logs)

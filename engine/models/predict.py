@@ -11,6 +11,8 @@ import math
 
 import numpy as np
 
+from engine.models.blas_threads import StepThreads
+
 __all__ = ["PredictMixin"]
 
 
@@ -31,13 +33,19 @@ class PredictMixin:
         callback_list = self._callbacks(callbacks, verbose, params, history=False)
         chunks: list[list[np.ndarray]] = [[] for _ in self.outputs]
         callback_list.on_predict_begin()
-        with contextlib.closing(self._loader(xs, None, batch_size).epoch(0)) as batches:
+        loader = self._loader(xs, None, batch_size)
+        with (
+            contextlib.closing(loader.epoch(0)) as batches,
+            contextlib.closing(StepThreads()) as threads,  # BLAS threads measured, as in fit
+        ):
             for step, (x_batch, _) in enumerate(batches):
                 if step >= n_steps:
                     break
                 xb, _ = self._as_lists(x_batch, None)
                 callback_list.on_predict_batch_begin(step, {"size": len(xb[0])})
-                for store, out in zip(chunks, self._predict_step(xb)):
+                with threads:
+                    outputs = self._predict_step(xb)
+                for store, out in zip(chunks, outputs):
                     store.append(out)
                 callback_list.on_predict_batch_end(step, {"size": len(xb[0])})
         callback_list.on_predict_end()
