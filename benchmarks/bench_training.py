@@ -89,7 +89,8 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     if args.memory_probe:
         framework, name = args.memory_probe
-        workload = WORKLOADS[name].smoke() if args.smoke else WORKLOADS[name]
+        workload = WORKLOADS[name]
+        workload = workload.smoke() if args.smoke else workload.scaled(args.scale)
         print(measure.memory_probe(framework, workload))
         return
     if args.gpu:
@@ -122,6 +123,7 @@ def main(argv=None) -> None:
                 memory=not args.no_memory,
                 inference=name == "lstm",
                 smoke=args.smoke,
+                scale=args.scale,
             )
             print(_row(r), flush=True)
         results.append(r)

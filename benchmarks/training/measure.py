@@ -106,10 +106,13 @@ def mlp_flops_per_sample() -> int:
     return 3 * forward  # forward, input gradient and weight gradient: three GEMMs per layer
 
 
-def peak_memory_mib(framework: str, workload: Workload, smoke: bool = False) -> float:
+def peak_memory_mib(
+    framework: str, workload: Workload, smoke: bool = False, scale: float = 1.0
+) -> float:
     """Largest resident set of a fresh process training one epoch."""
     command = [sys.executable, "-m", "benchmarks.bench_training"]
-    command += ["--memory-probe", framework, workload.name] + (["--smoke"] if smoke else [])
+    command += ["--memory-probe", framework, workload.name, "--scale", str(scale)]
+    command += ["--smoke"] if smoke else []
     out = subprocess.run(command, capture_output=True, text=True, check=False)
     if out.returncode != 0:
         raise RuntimeError(f"memory probe {framework}/{workload.name} failed:\n{out.stderr}")
@@ -147,6 +150,7 @@ def run(
     memory: bool = True,
     inference: bool = False,
     smoke: bool = False,
+    scale: float = 1.0,
 ) -> dict:
     """One row: ``repeats`` alternating epochs of each framework, medians and their ratio."""
     import torch
@@ -184,8 +188,8 @@ def run(
             theirs_i.append(torch_inference(theirs, x, batch))
         result["inference_ratio"] = statistics.median(ours_i) / statistics.median(theirs_i)
     if memory:
-        result["engine_peak_mib"] = peak_memory_mib("engine", workload, smoke)
-        result["torch_peak_mib"] = peak_memory_mib("torch", workload, smoke)
+        result["engine_peak_mib"] = peak_memory_mib("engine", workload, smoke, scale)
+        result["torch_peak_mib"] = peak_memory_mib("torch", workload, smoke, scale)
     if workload.name == "mlp":
         result["engine_gflops"] = mlp_flops_per_sample() * len(x) / ours_s / 1e9
         result["numpy_gemm_peak_gflops"] = gemm_peak_gflops()
