@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.onnx.import_channel_slice import gather_index
 from engine.onnx.import_errors import Unsupported
 from engine.onnx.import_registry import attr, imports
 from engine.onnx.import_rnn import last_step
@@ -49,6 +50,8 @@ def import_gather(ctx, node):
         result = last_step(ctx, data, axis, index)
         if result is not None:
             ctx.set(node.output[0], result)
+            return
+        if gather_index(ctx, node, axis, index):
             return
     table = ctx.const(node.input[0], "the Gather table (embedding weights)")
     if int(attr(node, "axis", 0)) != 0:
