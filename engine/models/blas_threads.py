@@ -41,8 +41,11 @@ class StepThreads:
     """Use as ``with threads: train_step()`` around each training step, and
     ``threads.close()`` at the end of fit (puts the original thread count back)."""
 
-    def __init__(self):
+    def __init__(self, memory: dict | None = None):
+        """``memory`` (see :func:`memory_of`) carries the choice from one loop to the next,
+        so that short loops (one-epoch fits, predict calls) do not measure from scratch."""
         self._libraries = []
+        self._memory = memory
         self._original: list[int] = []
         setting = os.environ.get(ENV, "").strip().lower()
         if backend.xp is not __import__("numpy") or setting == "all":
@@ -66,6 +69,9 @@ class StepThreads:
         self._run, self._left = FIRST_RUN, 1  # the first step warms up, untimed
         self._current = None
         self._start = 0.0
+        if memory and memory.get("candidates") == self._candidates:
+            self._chosen, self._run, self._left = memory["chosen"], memory["run"], memory["left"]
+            self._measured = True
 
     @property
     def threads(self) -> int | None:
@@ -108,6 +114,18 @@ class StepThreads:
             self._current = n
 
     def close(self) -> None:
+        if self._memory is not None and getattr(self, "_measured", False):
+            self._memory.update(
+                candidates=self._candidates,
+                chosen=self._chosen,
+                run=self._run,
+                left=0 if self._queue else self._left,  # cut short: measure again first
+            )
         for lib, n in zip(self._libraries, self._original, strict=True):
             lib.set_num_threads(n)
         self._current = None
+
+
+def memory_of(model, loop: str) -> dict:
+    """The model's remembered thread choice for one kind of loop ("fit", "inference")."""
+    return model.__dict__.setdefault("_blas_threads", {}).setdefault(loop, {})

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import math
 
-from engine.models.blas_threads import StepThreads
+from engine.models.blas_threads import StepThreads, memory_of
 from engine.models.sample_weights import (
     check_class_weight,
     class_weights_to_samples,
@@ -30,10 +30,8 @@ class EvaluationMixin:
         callback_list.on_test_begin()
         loader = self._loader(xs, ys, batch_size, weights=ws)
         n_outputs = len(self.outputs)
-        with (
-            contextlib.closing(loader.epoch(0)) as batches,
-            contextlib.closing(StepThreads()) as threads,  # BLAS threads measured, as in fit
-        ):
+        threads = StepThreads(memory_of(self, "inference"))  # BLAS threads, as in fit
+        with contextlib.closing(loader.epoch(0)) as batches, contextlib.closing(threads):
             for step, (x_batch, y_batch) in enumerate(batches):
                 if steps is not None and step >= steps:
                     break

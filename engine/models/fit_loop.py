@@ -40,7 +40,7 @@ import math
 import numpy as np
 
 from engine import random as engine_random
-from engine.models.blas_threads import StepThreads
+from engine.models.blas_threads import StepThreads, memory_of
 from engine.models.sample_weights import (
     check_class_weight,
     class_weights_to_samples,
@@ -202,7 +202,7 @@ class FitMixin:
         callback_list.on_train_begin()
         epoch_logs: dict[str, float] = {}
         # BLAS threads per step are measured while training (see engine.models.blas_threads).
-        threads = contextlib.closing(StepThreads())
+        threads = contextlib.closing(StepThreads(memory_of(self, "fit")))
         with threads as self._step_threads, contextlib.ExitStack() as passes:
             batches = None
             for epoch in range(initial_epoch, epochs):

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from engine.models.blas_threads import StepThreads
+from engine.models.blas_threads import StepThreads, memory_of
 
 __all__ = ["PredictMixin"]
 
@@ -34,10 +34,8 @@ class PredictMixin:
         chunks: list[list[np.ndarray]] = [[] for _ in self.outputs]
         callback_list.on_predict_begin()
         loader = self._loader(xs, None, batch_size)
-        with (
-            contextlib.closing(loader.epoch(0)) as batches,
-            contextlib.closing(StepThreads()) as threads,  # BLAS threads measured, as in fit
-        ):
+        threads = StepThreads(memory_of(self, "inference"))  # BLAS threads, as in fit
+        with contextlib.closing(loader.epoch(0)) as batches, contextlib.closing(threads):
             for step, (x_batch, _) in enumerate(batches):
                 if step >= n_steps:
                     break

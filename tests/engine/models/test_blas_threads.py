@@ -121,3 +121,23 @@ def test_predict_and_evaluate_use_the_fixed_count_and_put_the_original_back(monk
     model.evaluate(x, np.zeros((8, 2), np.float32), batch_size=4, callbacks=[Watch()])
     assert seen == [1, 1, 1, 1]
     assert _blas_threads() == before
+
+
+@needs_threads
+def test_the_next_fit_resumes_the_choice_instead_of_measuring_from_scratch(monkeypatch):
+    monkeypatch.delenv(blas_threads.ENV, raising=False)
+    model = engine.Sequential([engine.Input((4,)), layers.Dense(2)])
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = np.ones((64, 4), np.float32), np.zeros((64, 2), np.float32)
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0)
+    remembered = dict(blas_threads.memory_of(model, "fit"))
+    assert remembered["chosen"] in (1, _blas_threads())
+    seen: list[int] = []
+
+    class Watch(Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append(_blas_threads())
+
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0, callbacks=[Watch()])
+    if remembered["left"] > 1:  # no measurement due yet: the first step runs the choice
+        assert seen[0] == remembered["chosen"]
