@@ -36,7 +36,12 @@ fixes below; the GEMM calls are inside the named kernels):
   FFN) ~92%: numpy runs that stacked product as one small GEMM per sample (~8x slower than one
   folded GEMM); the attention kernel ~3%, LayerNormalization ~1.5%.
 - app: under load, OpenBLAS's 2 threads made the digits CNN's tiny GEMMs ~15x slower than 1
-  thread (the threads wait on each other while other processes hold the cores).
+  thread (the threads wait on each other while other processes hold the cores). With that
+  fixed, the app still trains the digits CNN ~5-7x slower than headless (3 epochs: 11.2 s
+  against 1.5 s): its UI thread spends ~65% of the run repainting the pyqtgraph curves (~49 ms
+  per paint of the plot view, most of it drawing the axes, 150 paints in 3 epochs) and holds
+  the GIL the training thread needs. Not fixed here (widgets' plots: repaint at a bounded
+  rate, cache the axes).
 
 Fixes this led to (each a separate commit with its before/after ratio): BLAS threads per
 training step measured and chosen (``engine.models.blas_threads``), leading axes folded into
