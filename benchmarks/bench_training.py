@@ -16,6 +16,7 @@ is the largest resident set of a fresh subprocess that trains one epoch of one f
     python -m benchmarks.bench_training --scale 0.25       # quarter-size epochs (quick look)
     python -m benchmarks.bench_training --gpu              # CuPy against PyTorch CUDA
     python -m benchmarks.bench_training --json out.json
+    BENCH_TORCH_THREADS=1 python -m benchmarks.bench_training   # PyTorch on one thread
 
 Where the time goes (cProfile of one engine epoch per row, share of the step time, measured
 on a shared 2-core x86 machine, OpenBLAS 0.3 with 2 threads, load 6-9, before this file's

@@ -4,6 +4,7 @@ in a fresh subprocess."""
 
 from __future__ import annotations
 
+import os
 import resource
 import statistics
 import subprocess
@@ -17,8 +18,12 @@ from benchmarks.training.torch_models import torch_model
 from benchmarks.training.workloads import Workload, make_data
 
 
-def blas_threads() -> int:
-    """The thread count numpy's BLAS runs with; PyTorch is given the same."""
+def torch_threads() -> int:
+    """PyTorch's thread count: numpy's BLAS thread count unless
+    ``BENCH_TORCH_THREADS`` says otherwise (the engine may drop to one thread per step when
+    that is faster, see engine.models.blas_threads; this shows PyTorch at one thread too)."""
+    if os.environ.get("BENCH_TORCH_THREADS", "").isdigit():
+        return int(os.environ["BENCH_TORCH_THREADS"])
     try:
         from threadpoolctl import threadpool_info
     except ImportError:
@@ -126,7 +131,7 @@ def memory_probe(framework: str, workload: Workload) -> float:
     else:
         import torch
 
-        torch.set_num_threads(blas_threads())
+        torch.set_num_threads(torch_threads())
         torch_epoch(torch_model(workload), x, y, workload.batch)
     return high_water_rss_mib()
 
@@ -155,7 +160,7 @@ def run(
     """One row: ``repeats`` alternating epochs of each framework, medians and their ratio."""
     import torch
 
-    torch.set_num_threads(blas_threads())
+    torch.set_num_threads(torch_threads())
     x, y = make_data(workload)
     batch = workload.batch
     ours, theirs = engine_model(workload), torch_model(workload)
