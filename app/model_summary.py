@@ -55,6 +55,17 @@ class ModelSummary(QTreeWidget):
         )
         if self.topLevelItemCount() != len(rows):
             self._rebuild(len(rows))
+        header = self.header()
+        # Resize-to-contents recomputes every column on each cell's change: fix the widths
+        # while the cells change and measure once at the end.
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        try:
+            self._fill(rows)
+        finally:
+            header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+            header.setStretchLastSection(True)
+
+    def _fill(self, rows) -> None:
         for index, (texts, status) in enumerate(rows):
             item = self.topLevelItem(index)
             for column, text in enumerate(texts):
