@@ -23,6 +23,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto
 
+from engine import initializers
 from engine.layers.base import Input, get_layer_class
 from engine.onnx import import_operators  # noqa: F401 - fills IMPORTERS (the operators register)
 from engine.onnx.import_errors import Issue, OnnxImportError, Unsupported
@@ -218,8 +219,12 @@ class ImportContext:
             specs = None
         if specs:
             self.budget.weights_of(name, specs, node_name)
-        out = layer(tensors if isinstance(inputs, list) else tensors[0])
-        if weights is not None:
+        if weights is None:
+            out = layer(tensors if isinstance(inputs, list) else tensors[0])
+        else:
+            # Every weight comes from the file: building need not draw random ones first.
+            with initializers.weights_set_afterwards():
+                out = layer(tensors if isinstance(inputs, list) else tensors[0])
             layer.set_weights([np.asarray(w, dtype=np.float32) for w in weights])
         self.node_layers.setdefault(node_name, []).append(name)
         return out
