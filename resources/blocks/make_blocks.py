@@ -151,7 +151,44 @@ def inception():
     )
 
 
-RECIPES = (residual_basic, residual_bottleneck, inverted_residual, squeeze_excitation, inception)
+def transformer_encoder():
+    d, heads, ff = 32, 4, 64
+    return build(
+        "transformer_encoder",
+        "Transformer encoder layer",
+        f"The encoder layer of 'Attention Is All You Need' (post-norm, as PyTorch's "
+        f"nn.TransformerEncoderLayer and Keras's examples): {heads}-head self-attention "
+        f"(key_dim {d // heads}), dropout 0.1, plus the input, LayerNormalization; then a "
+        f"feed-forward Dense {ff} ReLU - Dense {d}, dropout 0.1, plus its input, "
+        f"LayerNormalization. Keeps the shape; the input is a (steps, {d}) sequence.",
+        [
+            (
+                "attention",
+                "MultiHeadAttention",
+                {"num_heads": heads, "key_dim": d // heads},
+                ["x", "x"],
+            ),
+            ("drop1", "Dropout", {"rate": 0.1, "seed": 1}, ["attention"]),
+            ("add1", "Add", {}, ["x", "drop1"]),
+            ("norm1", "LayerNormalization", {}, ["add1"]),
+            ("ff1", "Dense", {"units": ff, "activation": "relu"}, ["norm1"]),
+            ("ff2", "Dense", {"units": d}, ["ff1"]),
+            ("drop2", "Dropout", {"rate": 0.1, "seed": 2}, ["ff2"]),
+            ("add2", "Add", {}, ["norm1", "drop2"]),
+            ("norm2", "LayerNormalization", {}, ["add2"]),
+        ],
+        "norm2",
+    )
+
+
+RECIPES = (
+    residual_basic,
+    residual_bottleneck,
+    inverted_residual,
+    squeeze_excitation,
+    inception,
+    transformer_encoder,
+)
 
 
 def main() -> None:

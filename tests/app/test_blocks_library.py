@@ -21,7 +21,8 @@ from widgets.canvas.block_item import BLOCK_MIME  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
 SHIPPED = ("Inception module", "Inverted residual (MobileNetV2)", "Residual block (basic)",
-           "Residual block (bottleneck)", "Squeeze-and-excitation")  # fmt: skip
+           "Residual block (bottleneck)", "Squeeze-and-excitation",
+           "Transformer encoder layer")  # fmt: skip
 
 
 @pytest.fixture

@@ -73,12 +73,23 @@ def inception(x):
     return L.Concatenate(axis=1, name="concat")([b1, b2, b3, b4])
 
 
+def transformer_encoder(x):
+    attention = L.MultiHeadAttention(num_heads=4, key_dim=8, name="attention")([x, x])
+    h = L.LayerNormalization(name="norm1")(
+        L.Add(name="add1")([x, L.Dropout(0.1, seed=1, name="drop1")(attention)])
+    )
+    f = L.Dense(32, name="ff2")(L.Dense(64, activation="relu", name="ff1")(h))
+    f = L.Dropout(0.1, seed=2, name="drop2")(f)
+    return L.LayerNormalization(name="norm2")(L.Add(name="add2")([h, f]))
+
+
 HAND = {
     "residual_basic": (residual_basic, (32, 6, 6)),
     "residual_bottleneck": (residual_bottleneck, (64, 5, 5)),
     "inverted_residual": (inverted_residual, (16, 6, 6)),
     "squeeze_excitation": (squeeze_excitation, (32, 5, 5)),
     "inception": (inception, (8, 7, 7)),
+    "transformer_encoder": (transformer_encoder, (6, 32)),
 }
 
 
@@ -92,7 +103,9 @@ def block_document(name: str, head: bool = False) -> GraphDocument:
     doc.add_node(Node("b", "Block", plan.node_params()))
     doc.connect("input", "b")
     if head:
-        doc.add_node(Node("pool", "GlobalAveragePooling2D"))
+        sequence = len(HAND[name][1]) == 2  # (steps, features): pool over the steps
+        pool = "GlobalAveragePooling1D" if sequence else "GlobalAveragePooling2D"
+        doc.add_node(Node("pool", pool))
         doc.add_node(Node("out", "Dense", {"units": 3, "activation": "softmax"}))
         doc.connect("b", "pool")
         doc.connect("pool", "out")
