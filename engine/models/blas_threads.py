@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import statistics
+import threading
 import time
 
 from engine import backend
@@ -27,6 +28,14 @@ ENV = "LAYERCANVAS_BLAS_THREADS"
 PROBES = 2  # timed steps per candidate thread count in each measurement
 FIRST_RUN = 16  # steps on the chosen count before measuring again; doubles while it holds
 LONGEST_RUN = 512
+
+# BLAS's thread count is one setting for the whole process, and loops run nested (evaluate
+# on the validation data inside fit) and side by side (the app trains on a worker thread
+# while another thread predicts). Only the first loop to start chooses; loops that start
+# while it runs leave the setting alone, so none of them takes another's temporary count
+# for the original and "puts it back" when it ends.
+_OWNER_LOCK = threading.Lock()
+_owner: StepThreads | None = None
 
 
 def _blas_libraries() -> list:
@@ -47,9 +56,15 @@ class StepThreads:
         self._libraries = []
         self._memory = memory
         self._original: list[int] = []
+        self._owns = False
         setting = os.environ.get(ENV, "").strip().lower()
         if backend.xp is not __import__("numpy") or setting == "all":
             return
+        global _owner
+        with _OWNER_LOCK:
+            if _owner is not None:
+                return  # another loop is choosing: run with its count
+            _owner, self._owns = self, True
         libraries = _blas_libraries()
         counts = [lib.num_threads for lib in libraries]
         if setting.isdigit() and int(setting) > 0:
@@ -123,7 +138,12 @@ class StepThreads:
             )
         for lib, n in zip(self._libraries, self._original, strict=True):
             lib.set_num_threads(n)
+        self._libraries = []  # closing twice does nothing
         self._current = None
+        global _owner
+        with _OWNER_LOCK:
+            if self._owns:
+                _owner, self._owns = None, False
 
 
 def memory_of(model, loop: str) -> dict:
