@@ -30,6 +30,7 @@ not offered: pyqtgraph 0.14 writes broken paths.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -66,6 +67,21 @@ __all__ = [
 ]
 
 MAX_REFRESH_HZ = 30
+#: The curves are redrawn at most once per this many paint durations: a redraw (axes, text,
+#: curves) takes 10-50 ms, and at a fixed 30 Hz the UI thread spent two thirds of a short
+#: training run painting, holding the interpreter the training thread needs.
+PAINT_BUDGET = 5
+
+
+class _TimedLayout(pg.GraphicsLayoutWidget):
+    """pyqtgraph's layout widget that remembers how long its last paint took."""
+
+    last_paint_s = 0.0
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        start = time.perf_counter()
+        super().paintEvent(event)
+        self.last_paint_s = time.perf_counter() - start
 
 
 class TrainingPlots(QWidget):
@@ -92,7 +108,7 @@ class TrainingPlots(QWidget):
         self._families: set[str] = set()  # metrics logged per value: "f1_score"
         self.refresh_count = 0
 
-        self._layout_widget = pg.GraphicsLayoutWidget()
+        self._layout_widget = _TimedLayout()
         self._layout_widget.setBackground(self._colors["background"])
         self._layout_widget.ci.setSpacing(4)
         self._layout_widget.setMinimumHeight(220)
@@ -463,6 +479,11 @@ class TrainingPlots(QWidget):
             return
         self._fit_rate_axis()
         self.refresh_count += 1
+        # The next redraw waits PAINT_BUDGET times as long as the last paint took, so painting
+        # stays a small share of the UI thread however slow the machine (or the plots) are.
+        paint_ms = 1000 * self._layout_widget.last_paint_s
+        interval = max(int(1000 / MAX_REFRESH_HZ) + 1, int(PAINT_BUDGET * paint_ms))
+        self._timer.setInterval(min(interval, 1000))
         self.refreshed.emit()
 
     def _fit_rate_axis(self) -> None:
