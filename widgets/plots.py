@@ -30,7 +30,6 @@ not offered: pyqtgraph 0.14 writes broken paths.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -57,6 +56,7 @@ from widgets.plot_style import (
     style_plot,
     title,
 )
+from widgets.plot_timing import PAINT_BUDGET, TimedLayout
 
 __all__ = [
     "MAX_REFRESH_HZ",
@@ -67,21 +67,6 @@ __all__ = [
 ]
 
 MAX_REFRESH_HZ = 30
-#: The curves are redrawn at most once per this many paint durations: a redraw (axes, text,
-#: curves) takes 10-50 ms, and at a fixed 30 Hz the UI thread spent two thirds of a short
-#: training run painting, holding the interpreter the training thread needs.
-PAINT_BUDGET = 5
-
-
-class _TimedLayout(pg.GraphicsLayoutWidget):
-    """pyqtgraph's layout widget that remembers how long its last paint took."""
-
-    last_paint_s = 0.0
-
-    def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        start = time.perf_counter()
-        super().paintEvent(event)
-        self.last_paint_s = time.perf_counter() - start
 
 
 class TrainingPlots(QWidget):
@@ -108,7 +93,7 @@ class TrainingPlots(QWidget):
         self._families: set[str] = set()  # metrics logged per value: "f1_score"
         self.refresh_count = 0
 
-        self._layout_widget = _TimedLayout()
+        self._layout_widget = TimedLayout()
         self._layout_widget.setBackground(self._colors["background"])
         self._layout_widget.ci.setSpacing(4)
         self._layout_widget.setMinimumHeight(220)
