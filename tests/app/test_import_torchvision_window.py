@@ -12,6 +12,7 @@ import pytest
 pytest.importorskip("PySide6")
 
 from app.transfer_import_dialog import ImageDataDialog  # noqa: E402
+from tests.app.test_canvas_readable import assert_no_overlaps  # noqa: E402
 from tests.gui_window import discarding_window  # noqa: E402
 from tests.torchvision_models import build, export_onnx, fused_parameter_count  # noqa: E402
 
@@ -38,5 +39,11 @@ def test_import_onnx_of_resnet18_opens_it_on_the_canvas(window, tmp_path):
     assert types.count("Conv2D") == 20 and types.count("Add") == 8
     rows = {tuple(n.position) for n in project.graph.nodes}
     assert len(rows) == len(project.graph.nodes)  # no two cards on top of each other
+    # Readable in a 1280x800 window: it opens on its inputs at >= 70 % (the minimap shows
+    # the rest), and no card covers another.
+    window.resize(1280, 800)
+    window.view.fit_to_view(readable=True)  # as a project opens
+    assert window.view.zoom() >= 0.70, f"{window.view.zoom():.2f}"
+    assert_no_overlaps(window.view)
     if os.environ.get("LAYERCANVAS_SHOTS"):
         window.grab().save(os.path.join(os.environ["LAYERCANVAS_SHOTS"], "resnet18_import.png"))
