@@ -62,8 +62,15 @@ def fill(window: MainWindow, menu: QMenu) -> None:
     menu.addAction(actions["save"])
     menu.addAction(actions["save_as"])
     menu.addSeparator()
-    for name in ("import_onnx", "import_keras", "export_onnx", "export_keras",
-                 "export_keras_code", "export_pytorch", "export_model"):
+    for name in (
+        "import_onnx",
+        "import_keras",
+        "export_onnx",
+        "export_keras",
+        "export_keras_code",
+        "export_pytorch",
+        "export_model",
+    ):
         menu.addAction(actions[name])
     menu.addSeparator()
     menu.addAction(actions["quit"])

@@ -51,7 +51,8 @@ def test_entries_explain_themselves(palette):
         ("POOL", {"AveragePooling2D", "MaxPooling2D", "GlobalAveragePooling2D",
                   "GlobalMaxPooling2D", "AveragePooling1D", "MaxPooling1D",
                   "GlobalAveragePooling1D", "GlobalMaxPooling1D"}),
-        ("recurrent", {"GRU", "LSTM", "SimpleRNN", "Bidirectional", "TimeDistributed"}),  # by category
+        # by category
+        ("recurrent", {"GRU", "LSTM", "SimpleRNN", "Bidirectional", "TimeDistributed"}),
         ("probabilities", {"Softmax"}),  # by description
         ("max pool", {"MaxPooling2D", "GlobalMaxPooling2D", "MaxPooling1D",
                       "GlobalMaxPooling1D"}),  # every word must match
