@@ -6,6 +6,12 @@
     layercanvas check PROJECT        diagnostics + a summary table; exit 1 if invalid
     layercanvas train PROJECT [--epochs N] [--device cpu|gpu|auto] [--out DIR] [--seed S]
                                      [--batch-size B]
+    layercanvas sweep PROJECT --param NAME=VALUES ...   experiments (app/cli_sweep.py)
+    layercanvas export MODEL_OR_PROJECT --onnx F | --keras F | --keras-code F
+    layercanvas export --pytorch OUTDIR PROJECT         a PyTorch DDP package
+    layercanvas import FILE.onnx|.keras|.h5|best.npz --out PROJECT
+    layercanvas finetune PROJECT --freeze-up-to N --replace-head N (app/cli_finetune.py)
+    layercanvas datasets list|download|add              the dataset cache (app/cli_datasets.py)
 
 ``train`` (``app/cli_train.py``) shows a progress bar, saves a checkpoint after every
 epoch and, at the end, ``DIR/model.lcmodel`` with the history in ``DIR/history.json`` and
@@ -16,7 +22,8 @@ A user error (a bad file, a bad graph, a bad option) prints one line to stderr a
 with 2 (usage) or 1 (invalid input) — never a traceback. An unexpected failure prints one
 line asking to report it, with the path of a log file holding the traceback.
 
-The subcommands (``train``, ``export``, ``import``) are added as one
+The subcommands (``train``, ``sweep``, ``export``, ``import``, ``finetune``, ``datasets``) are
+added as one
 ``add_*_command(subparsers)`` function each in :data:`SUBCOMMANDS`; what they share (program
 name, exit statuses, one-line messages) is in ``app/cli_common.py``.
 """
