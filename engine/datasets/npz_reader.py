@@ -1,13 +1,14 @@
 """Reading ``.npz`` archives that hold ragged integer sequences, without unpickling.
 
 IMDB and Reuters (as Keras distributes them) store each review as a list of word ids, in an
-``object`` array that numpy can only write as a pickle stream. ``np.load(allow_pickle=True)``
-would run that stream with Python's unpickler, which can call anything a file names. This
-module instead *interprets* the few pickle opcodes numpy writes for such an array, as data:
-it builds ints, strings, tuples and lists itself, and the only "globals" it accepts are the
-names numpy's array reconstruction uses (``numpy.ndarray``, ``numpy.dtype``,
-``numpy[._]core.multiarray._reconstruct``), which are compared as strings and never imported
-or called. Any other opcode or name is refused with a message naming the archive member.
+``object`` array that numpy can only write as a pickle stream. Letting numpy load such a
+member would run that stream through Python's unpickler, which can call anything a file
+names, so nothing here ever does: this module *interprets* the few pickle opcodes numpy
+writes for such an array, as data. It builds ints, strings, tuples and lists itself, and the
+only "globals" it accepts are the names numpy's array reconstruction uses
+(``numpy.ndarray``, ``numpy.dtype``, ``numpy[._]core.multiarray._reconstruct``), compared
+as strings and never imported or called. Any other opcode or name is refused with a message
+naming the archive member.
 
 :func:`read_npz` returns numeric members as ordinary arrays (read with
 ``allow_pickle=False``) and object members as :class:`Ragged` — the sequences' ints
