@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 __all__ = [
     "EXIT_INTERRUPTED",
@@ -82,3 +83,17 @@ def shown(text: str, limit: int = 40) -> str:
         return repr(text)
     half = limit // 2
     return f"{text[:half]!r}...{text[-half:]!r} ({len(text)} characters)"
+
+
+def import_destination(out: str | Path, force: bool) -> tuple[Path, Path, str | None]:
+    """The project file and the weights beside it that an import writes, and why it cannot
+    write them (``None`` when it can): every importer (ONNX, Keras, a PyTorch checkpoint)
+    refuses the same way before reading anything."""
+    out = Path(out)
+    weights = out.with_suffix(".lcmodel")
+    if out.suffix.lower() != ".lcproj":
+        return out, weights, f"{out}: the project file must end in .lcproj"
+    existing = [p for p in (out, weights) if p.exists()]
+    if existing and not force:
+        return out, weights, f"{existing[0]} already exists; pass --force to overwrite it"
+    return out, weights, None

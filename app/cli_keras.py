@@ -23,6 +23,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from app.cli_common import import_destination
 from engine.safe_files import regular_file_problem
 
 __all__ = [
@@ -65,13 +66,10 @@ def run_keras_import(args: argparse.Namespace) -> int:
     from engine.io import save_model  # noqa: PLC0415
     from engine.keras_io import KerasImportError, import_keras  # noqa: PLC0415
 
-    source, out = Path(args.model), Path(args.out)
-    if out.suffix.lower() != ".lcproj":
-        return _fail(f"{out}: the project file must end in .lcproj")
-    weights = out.with_suffix(".lcmodel")
-    existing = [p for p in (out, weights) if p.exists()]
-    if existing and not args.force:
-        return _fail(f"{existing[0]} already exists; pass --force to overwrite it")
+    source = Path(args.model)
+    out, weights, problem = import_destination(args.out, args.force)
+    if problem:
+        return _fail(problem)
     try:
         result = import_keras(source, name=source.stem)
     except KerasImportError as err:

@@ -30,6 +30,7 @@ import sys
 import warnings
 from pathlib import Path
 
+from app.cli_common import import_destination
 from engine.safe_files import regular_file_problem
 
 __all__ = ["add_export_command", "add_import_command", "run_export", "run_import"]
@@ -238,13 +239,9 @@ def run_import(args: argparse.Namespace) -> int:
 
     if is_checkpoint(args.model):  # a checkpoint of an exported PyTorch package
         return run_pytorch_import(args)
-    out = Path(args.out)
-    if out.suffix.lower() != ".lcproj":
-        return _fail(f"{out}: the project file must end in .lcproj")
-    weights = out.with_suffix(".lcmodel")
-    existing = [p for p in (out, weights) if p.exists()]
-    if existing and not args.force:
-        return _fail(f"{existing[0]} already exists; pass --force to overwrite it")
+    out, weights, problem = import_destination(args.out, args.force)
+    if problem:
+        return _fail(problem)
     try:
         result = import_model(args.model, name=Path(args.model).stem)
     except OnnxImportError as err:

@@ -21,6 +21,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from app.cli_common import import_destination
+
 __all__ = ["add_export_flags", "is_checkpoint", "run_pytorch_export", "run_pytorch_import"]
 
 PROG = "layercanvas"
@@ -89,13 +91,10 @@ def run_pytorch_import(args: argparse.Namespace) -> int:
     from engine.io import save_model  # noqa: PLC0415
     from engine.user_errors import user_error_types  # noqa: PLC0415
 
-    source, out = Path(args.model), Path(args.out)
-    if out.suffix.lower() != ".lcproj":
-        return _fail(f"{out}: the project file must end in .lcproj")
-    weights = out.with_suffix(".lcmodel")
-    existing = [p for p in (out, weights) if p.exists()]
-    if existing and not args.force:
-        return _fail(f"{existing[0]} already exists; pass --force to overwrite it")
+    source = Path(args.model)
+    out, weights, problem = import_destination(args.out, args.force)
+    if problem:
+        return _fail(problem)
     try:
         result = read_checkpoint(source)
     except PyTorchExportError as err:  # named once is enough
