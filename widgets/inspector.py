@@ -14,7 +14,6 @@ written into the widgets inside signal blockers, so showing a value never sends 
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 from PySide6.QtCore import QSignalBlocker, Qt
@@ -40,14 +39,10 @@ from widgets.canvas.block_item import BLOCK_PARTS
 from widgets.canvas.node_item import layer_info_or_none
 from widgets.canvas.text import count_text, flops_text, shape_text
 from widgets.inspector_fields import NONE_TEXT, Field, list_text, make_field, parse_int_list
+from widgets.inspector_labels import diagnostic_card, esc, param_tooltip, polish, rich_label
+from widgets.inspector_summary import ModelSummaryPage
 
 __all__ = ["Inspector", "parse_int_list"]
-
-
-def _polish(widget: QWidget, name: str, value) -> None:
-    widget.setProperty(name, value)
-    widget.style().unpolish(widget)
-    widget.style().polish(widget)
 
 
 # Every layer but Input can be frozen; the compiler reads ``"trainable": false`` beside the
@@ -66,38 +61,6 @@ def _form_params(info) -> list[dict]:
     if info.type_name != "Input":
         params.append(TRAINABLE_PARAM)
     return params
-
-
-def _esc(text: str) -> str:
-    """Text made safe for a rich-text label (messages hold ``<=`` and ``>=``)."""
-    return html.escape(str(text), quote=False)
-
-
-def _label(text: str, role: str | None = None, wrap: bool = False) -> QLabel:
-    label = QLabel(text)
-    label.setTextFormat(Qt.TextFormat.RichText)  # callers escape with _esc
-    if role:
-        label.setProperty("role", role)
-    label.setWordWrap(wrap)
-    return label
-
-
-def _param_tooltip(param: dict) -> str:
-    lines = [f"<b>{_esc(param['name'])}</b>"]
-    if param.get("help"):
-        lines.append(_esc(param["help"]))
-    facts = []
-    if param.get("choices"):
-        facts.append("one of " + ", ".join(_esc(str(c)) for c in param["choices"]))
-    if param.get("min") is not None:
-        facts.append(f"≥ {param['min']:g}")
-    if param.get("max") is not None:
-        facts.append(f"≤ {param['max']:g}")
-    if param.get("default") is not None:
-        facts.append(f"default {_esc(list_text(param['default']))}")
-    if facts:
-        lines.append("<span style='color:#98a2ae'>" + " · ".join(facts) + "</span>")
-    return "<br>".join(lines)
 
 
 # -- the panel -------------------------------------------------------------------------------------
@@ -127,7 +90,11 @@ class Inspector(QScrollArea):
         self.pages = QStackedWidget()
         self.pages.setObjectName("InspectorPages")
         self.setWidget(self.pages)
-        self._summary_page = self._make_summary_page()
+        self._summary_page = ModelSummaryPage()
+        # The page's labels, under the names the window and its tests read.
+        self.summary_title = self._summary_page.title
+        self.summary_values = self._summary_page.values
+        self.summary_status = self._summary_page.status
         self._node_page = QWidget()
         self._node_page.setObjectName("InspectorNodePage")
         self.pages.addWidget(self._summary_page)
@@ -181,7 +148,7 @@ class Inspector(QScrollArea):
         if self.node_id is not None:
             self._show_report()
         else:
-            self._show_summary()
+            self._summary_page.show_summary(self.editor, self._selection)
 
     def _show(self) -> None:
         editor = self.editor
@@ -189,7 +156,7 @@ class Inspector(QScrollArea):
             self.node_id = None
             self._type = None
             self.pages.setCurrentWidget(self._summary_page)
-            self._show_summary()
+            self._summary_page.show_summary(self.editor, self._selection)
             return
         node = editor.graph.node(self.node_id)
         if node.type != self._type:
@@ -218,29 +185,29 @@ class Inspector(QScrollArea):
         self.band.setFixedWidth(4)
         titles = QVBoxLayout()
         titles.setSpacing(1)
-        self.type_label = _label("", "title", wrap=True)
-        self.category_label = _label("", "muted")
+        self.type_label = rich_label("", "title", wrap=True)
+        self.category_label = rich_label("", "muted")
         titles.addWidget(self.type_label)
         titles.addWidget(self.category_label)
         head.addWidget(self.band)
         head.addLayout(titles, 1)
         layout.addWidget(header)
 
-        self.description = _label("", "description", wrap=True)
+        self.description = rich_label("", "description", wrap=True)
         layout.addWidget(self.description)
 
-        layout.addWidget(_label("LAYER NAME", "section"))
+        layout.addWidget(rich_label("LAYER NAME", "section"))
         self.name_edit = QLineEdit()
         self.name_edit.setObjectName("NodeName")
         self.name_edit.setToolTip("The layer's name: its id in the graph, model files and ONNX")
         self.name_edit.textEdited.connect(self._name_typing)
         self.name_edit.editingFinished.connect(self._name_finished)
         layout.addWidget(self.name_edit)
-        self.name_problem = _label("", "error", wrap=True)
+        self.name_problem = rich_label("", "error", wrap=True)
         self.name_problem.hide()
         layout.addWidget(self.name_problem)
 
-        self.params_title = _label("PARAMETERS", "section")
+        self.params_title = rich_label("PARAMETERS", "section")
         layout.addWidget(self.params_title)
         self.form_host = QWidget()
         self.form = QFormLayout(self.form_host)
@@ -251,7 +218,7 @@ class Inspector(QScrollArea):
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         layout.addWidget(self.form_host)
 
-        layout.addWidget(_label("OUTPUT", "section"))
+        layout.addWidget(rich_label("OUTPUT", "section"))
         facts = QFrame()
         facts.setObjectName("InspectorFacts")
         grid = QGridLayout(facts)
@@ -263,8 +230,8 @@ class Inspector(QScrollArea):
             (("inputs", "Input"), ("output", "Output"), ("params", "Parameters"),
              ("flops", "FLOPs / sample"))
         ):  # fmt: skip
-            grid.addWidget(_label(title, "muted"), row, 0)
-            value = _label("", "value")
+            grid.addWidget(rich_label(title, "muted"), row, 0)
+            value = rich_label("", "value")
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             value.setWordWrap(True)
             grid.addWidget(value, row, 1)
@@ -272,7 +239,7 @@ class Inspector(QScrollArea):
         grid.setColumnStretch(1, 1)
         layout.addWidget(facts)
 
-        self.problems_title = _label("PROBLEMS", "section")
+        self.problems_title = rich_label("PROBLEMS", "section")
         layout.addWidget(self.problems_title)
         self.problems = QVBoxLayout()
         self.problems.setSpacing(6)
@@ -298,7 +265,7 @@ class Inspector(QScrollArea):
             self.params_title.hide()
             return
         if info is None:
-            self.type_label.setText(_esc(type_name))
+            self.type_label.setText(esc(type_name))
             self.category_label.setText("Unknown layer type")
             self.description.setText(
                 "LayerCanvas has no layer type of this name, so it cannot be edited here. "
@@ -306,18 +273,18 @@ class Inspector(QScrollArea):
             )
             self.params_title.hide()
             return
-        self.type_label.setText(_esc(info.display_name))
+        self.type_label.setText(esc(info.display_name))
         suffix = f" · {info.type_name}" if info.type_name != info.display_name else ""
-        self.category_label.setText(_esc(f"{info.category}{suffix}"))
-        self.description.setText(_esc(info.description))
+        self.category_label.setText(esc(f"{info.category}{suffix}"))
+        self.description.setText(esc(info.description))
         self.params_title.setVisible(bool(_form_params(info)))
         for param in _form_params(info):
             name = param["name"]
             field = make_field(param, lambda value, n=name: self._commit(n, value))
             field.widget.setObjectName(f"param_{name}")
             field.widget.setToolTip(param.get("help", ""))
-            label = _label(name, "param")
-            label.setToolTip(_param_tooltip(param))
+            label = rich_label(name, "param")
+            label.setToolTip(param_tooltip(param))
             reset = QToolButton()
             reset.setObjectName("ResetButton")
             reset.setText("↺")
@@ -364,7 +331,7 @@ class Inspector(QScrollArea):
             value = node.params.get(name, param.get("default"))
             if not field.show_value(value):
                 self._value_problems[name] = f"{value!r} is not a valid value here"
-            _polish(self._labels[name], "explicit", explicit)
+            polish(self._labels[name], "explicit", explicit)
             self._resets[name].setVisible(explicit and not param.get("required"))
         self._mark_fields()
 
@@ -379,9 +346,9 @@ class Inspector(QScrollArea):
             field.set_problem(by_param.get(name) or self._value_problems.get(name))
 
     def _add_unknown_row(self, name: str, value: Any) -> None:
-        label = _label(name, "param")
+        label = rich_label(name, "param")
         label.setProperty("unknownParam", True)
-        _polish(label, "error", True)
+        polish(label, "error", True)
         button = QToolButton()
         button.setText("Remove")
         button.setObjectName(f"remove_{name}")
@@ -390,7 +357,7 @@ class Inspector(QScrollArea):
         row = QWidget()
         row_layout = QHBoxLayout(row)
         row_layout.setContentsMargins(0, 0, 0, 0)
-        value_label = _label(_esc(list_text(value)), "error")
+        value_label = rich_label(esc(list_text(value)), "error")
         row_layout.addWidget(value_label, 1)
         row_layout.addWidget(button)
         self.form.addRow(label, row)
@@ -406,9 +373,9 @@ class Inspector(QScrollArea):
         if report is None or not report.input_shapes:
             facts["inputs"].setText("—")
         else:
-            facts["inputs"].setText("<br>".join(_esc(shape_text(s)) for s in report.input_shapes))
+            facts["inputs"].setText("<br>".join(esc(shape_text(s)) for s in report.input_shapes))
         if report is not None and report.output_shape is not None:
-            facts["output"].setText(_esc(shape_text(report.output_shape)))
+            facts["output"].setText(esc(shape_text(report.output_shape)))
             facts["params"].setText(count_text(report.param_count))
             facts["flops"].setText(flops_text(report.flops))
         else:
@@ -425,9 +392,9 @@ class Inspector(QScrollArea):
         if not diagnostics:
             ok = report is not None and report.status == "ok"
             text = "No problems." if ok else "Waiting for the layers before it to be fixed."
-            self.problems.addWidget(_label(text, "ok" if ok else "muted", wrap=True))
+            self.problems.addWidget(rich_label(text, "ok" if ok else "muted", wrap=True))
         for d in diagnostics:
-            self.problems.addWidget(_diagnostic_card(d))
+            self.problems.addWidget(diagnostic_card(d))
         for i in range(self.problems.count()):
             # Shown now, not on the next event-loop turn as a layout would do it.
             self.problems.itemAt(i).widget().show()
@@ -460,8 +427,8 @@ class Inspector(QScrollArea):
         self._set_name_problem(None)
 
     def _set_name_problem(self, problem: str | None) -> None:
-        _polish(self.name_edit, "error", bool(problem))
-        self.name_problem.setText(_esc(problem or ""))
+        polish(self.name_edit, "error", bool(problem))
+        self.name_problem.setText(esc(problem or ""))
         self.name_problem.setVisible(bool(problem))
 
     def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt's name
@@ -473,96 +440,3 @@ class Inspector(QScrollArea):
             event.accept()
             return
         super().keyPressEvent(event)
-
-    # -- the summary page --------------------------------------------------------------------------
-
-    def _make_summary_page(self) -> QWidget:
-        page = QWidget()
-        page.setObjectName("InspectorSummary")
-        layout = QVBoxLayout(page)
-        layout.setContentsMargins(12, 12, 12, 12)
-        layout.setSpacing(10)
-        # Titles wrap: a long project name must not widen the panel past its dock.
-        self.summary_title = _label("Model", "title", wrap=True)
-        self.summary_hint = _label("", "muted", wrap=True)
-        layout.addWidget(self.summary_title)
-        layout.addWidget(self.summary_hint)
-        layout.addWidget(_label("SUMMARY", "section"))
-        facts = QFrame()
-        facts.setObjectName("InspectorFacts")
-        grid = QGridLayout(facts)
-        grid.setContentsMargins(10, 8, 10, 8)
-        grid.setHorizontalSpacing(12)
-        grid.setVerticalSpacing(4)
-        self.summary_values: dict[str, QLabel] = {}
-        for row, (key, title) in enumerate(
-            (("layers", "Layers"), ("params", "Parameters"), ("flops", "FLOPs / sample"),
-             ("inputs", "Inputs"), ("outputs", "Outputs"))
-        ):  # fmt: skip
-            grid.addWidget(_label(title, "muted"), row, 0)
-            value = _label("", "value")
-            value.setWordWrap(True)
-            grid.addWidget(value, row, 1)
-            self.summary_values[key] = value
-        grid.setColumnStretch(1, 1)
-        layout.addWidget(facts)
-        self.summary_status = _label("", "ok", wrap=True)
-        layout.addWidget(self.summary_status)
-        layout.addStretch(1)
-        return page
-
-    def _show_summary(self) -> None:
-        editor = self.editor
-        values = self.summary_values
-        if editor is None:
-            self.summary_title.setText("No project")
-            self.summary_hint.setText("Open or create a project to edit its layers.")
-            for label in values.values():
-                label.setText("—")
-            self.summary_status.setText("")
-            return
-        result = editor.check_result
-        chosen = [i for i in self._selection if i in result.nodes]
-        if len(chosen) > 1:
-            self.summary_title.setText(f"{len(chosen)} layers selected")
-            self.summary_hint.setText("Select a single layer to edit its parameters.")
-            reports = [result.nodes[i] for i in chosen]
-        else:
-            self.summary_title.setText(_esc(editor.graph.name))
-            self.summary_hint.setText("Select a layer on the canvas to edit it.")
-            reports = list(result.nodes.values())
-        # Layers as the status bar counts them: the Input nodes are data, not layers.
-        ids = chosen if len(chosen) > 1 else list(result.nodes)
-        types = {node.id: node.type for node in editor.graph.nodes}  # one pass, not one per id
-        layers = sum(1 for i in ids if types.get(i) not in ("Input", "BlockInput"))
-        values["layers"].setText(str(layers))
-        values["params"].setText(count_text(sum(r.param_count or 0 for r in reports)))
-        values["flops"].setText(flops_text(sum(r.flops or 0 for r in reports)))
-        values["inputs"].setText(_esc(", ".join(result.inputs) or "—"))
-        values["outputs"].setText(_esc(", ".join(result.outputs) or "—"))
-        errors, warnings = len(result.errors), len(result.warnings)
-        if errors:
-            text = f"{errors} error" + ("s" if errors > 1 else "") + " to fix before training"
-            _polish(self.summary_status, "role", "error")
-        elif warnings:
-            text = f"Ready to train · {warnings} warning" + ("s" if warnings > 1 else "")
-            _polish(self.summary_status, "role", "warning")
-        else:
-            text = "Ready to train" if result.nodes else "The graph is empty"
-            _polish(self.summary_status, "role", "ok" if result.nodes else "muted")
-        self.summary_status.setText(text)
-
-
-def _diagnostic_card(d) -> QFrame:
-    card = QFrame()
-    card.setObjectName("DiagnosticCard")
-    card.setProperty("severity", d.severity)
-    layout = QVBoxLayout(card)
-    layout.setContentsMargins(10, 7, 10, 7)
-    layout.setSpacing(3)
-    message = _label(_esc(d.message), "error" if d.is_error else "warning", wrap=True)
-    message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    layout.addWidget(message)
-    if d.fix:
-        layout.addWidget(_label(f"<b>Fix:</b> {_esc(d.fix)}", "fix", wrap=True))
-    return card
