@@ -54,7 +54,9 @@ class Autosaver(QObject):
         self._timer.setSingleShot(True)
         self._timer.setInterval(interval_ms)
         self._timer.timeout.connect(self.save_now)
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="autosave")
+        # Made on the first write and shut down on close, so a closed window leaves no
+        # thread behind; a window closed and shown again makes a new one.
+        self._executor: ThreadPoolExecutor | None = None
         self._pending: list[Future] = []
         self._done.connect(self._on_done)
 
@@ -111,10 +113,13 @@ class Autosaver(QObject):
         self._pending = [f for f in self._pending if not f.done()]
 
     def close(self) -> None:
-        """On a clean close: drop the copy and finish the queue (the idle worker thread
-        ends with this object; a window closed and shown again keeps autosaving)."""
+        """On a clean close: drop the copy, finish the queue and end the worker thread (a
+        window closed and shown again keeps autosaving, on a new one)."""
         self.discard()
         self.wait()
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
 
     # -- internals --------------------------------------------------------------------------------
 
@@ -130,6 +135,8 @@ class Autosaver(QObject):
 
     def _submit(self, fn, *args) -> None:
         self._pending = [f for f in self._pending if not f.done()]
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="autosave")
         self._pending.append(self._executor.submit(fn, *args))
 
     def _write(self, key: str, text: str) -> None:

@@ -118,6 +118,12 @@ def test_discarding_or_closing_cleanly_removes_the_copy(make_window, store, qtbo
     qtbot.waitUntil(lambda: len(_copies(store)) == 1, timeout=5000)
     assert window.close()  # Discard again: a clean close
     assert _copies(store) == [] and not list(store.root.glob("*.lock"))
+    # The closed window's writer thread has ended (it does not outlive its window) ...
+    assert window.autosaver._executor is None
+    # ... and a window shown again after a close keeps autosaving, on a new one.
+    window.show()
+    window.editor.add_node("Dense", (0, 400))
+    qtbot.waitUntil(lambda: len(_copies(store)) == 1, timeout=5000)
 
 
 def test_a_steady_stream_of_edits_still_gets_a_copy_every_interval(make_window, store, qtbot):
