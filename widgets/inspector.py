@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QFormLayout,
     QFrame,
-    QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -39,7 +38,14 @@ from widgets.canvas.block_item import BLOCK_PARTS
 from widgets.canvas.node_item import layer_info_or_none
 from widgets.canvas.text import count_text, flops_text, shape_text
 from widgets.inspector_fields import NONE_TEXT, Field, list_text, make_field, parse_int_list
-from widgets.inspector_labels import diagnostic_card, esc, param_tooltip, polish, rich_label
+from widgets.inspector_labels import (
+    diagnostic_card,
+    esc,
+    facts_grid,
+    param_tooltip,
+    polish,
+    rich_label,
+)
 from widgets.inspector_summary import ModelSummaryPage
 
 __all__ = ["Inspector", "parse_int_list"]
@@ -219,24 +225,11 @@ class Inspector(QScrollArea):
         layout.addWidget(self.form_host)
 
         layout.addWidget(rich_label("OUTPUT", "section"))
-        facts = QFrame()
-        facts.setObjectName("InspectorFacts")
-        grid = QGridLayout(facts)
-        grid.setContentsMargins(10, 8, 10, 8)
-        grid.setHorizontalSpacing(12)
-        grid.setVerticalSpacing(4)
-        self.fact_values: dict[str, QLabel] = {}
-        for row, (key, title) in enumerate(
+        facts, self.fact_values = facts_grid(
             (("inputs", "Input"), ("output", "Output"), ("params", "Parameters"),
-             ("flops", "FLOPs / sample"))
-        ):  # fmt: skip
-            grid.addWidget(rich_label(title, "muted"), row, 0)
-            value = rich_label("", "value")
-            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            value.setWordWrap(True)
-            grid.addWidget(value, row, 1)
-            self.fact_values[key] = value
-        grid.setColumnStretch(1, 1)
+             ("flops", "FLOPs / sample")),
+            selectable=True,
+        )  # fmt: skip
         layout.addWidget(facts)
 
         self.problems_title = rich_label("PROBLEMS", "section")

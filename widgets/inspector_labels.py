@@ -6,11 +6,11 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from widgets.inspector_fields import list_text
 
-__all__ = ["diagnostic_card", "esc", "param_tooltip", "polish", "rich_label"]
+__all__ = ["diagnostic_card", "esc", "facts_grid", "param_tooltip", "polish", "rich_label"]
 
 
 def polish(widget: QWidget, name: str, value) -> None:
@@ -64,3 +64,25 @@ def diagnostic_card(d) -> QFrame:
     if d.fix:
         layout.addWidget(rich_label(f"<b>Fix:</b> {esc(d.fix)}", "fix", wrap=True))
     return card
+
+
+def facts_grid(rows, selectable: bool = False) -> tuple[QFrame, dict[str, QLabel]]:
+    """A framed two-column table of ``(key, title)`` rows: the titles muted on the left,
+    an empty value label per row on the right (returned by key, for the caller to fill)."""
+    facts = QFrame()
+    facts.setObjectName("InspectorFacts")
+    grid = QGridLayout(facts)
+    grid.setContentsMargins(10, 8, 10, 8)
+    grid.setHorizontalSpacing(12)
+    grid.setVerticalSpacing(4)
+    values: dict[str, QLabel] = {}
+    for row, (key, title) in enumerate(rows):
+        grid.addWidget(rich_label(title, "muted"), row, 0)
+        value = rich_label("", "value")
+        if selectable:
+            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        value.setWordWrap(True)
+        grid.addWidget(value, row, 1)
+        values[key] = value
+    grid.setColumnStretch(1, 1)
+    return facts, values

@@ -4,10 +4,10 @@ to train."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from widgets.canvas.text import count_text, flops_text
-from widgets.inspector_labels import esc, polish, rich_label
+from widgets.inspector_labels import esc, facts_grid, polish, rich_label
 
 __all__ = ["ModelSummaryPage"]
 
@@ -35,20 +35,7 @@ class ModelSummaryPage(QWidget):
         layout.addWidget(self.title)
         layout.addWidget(self.hint)
         layout.addWidget(rich_label("SUMMARY", "section"))
-        facts = QFrame()
-        facts.setObjectName("InspectorFacts")
-        grid = QGridLayout(facts)
-        grid.setContentsMargins(10, 8, 10, 8)
-        grid.setHorizontalSpacing(12)
-        grid.setVerticalSpacing(4)
-        self.values: dict[str, QLabel] = {}
-        for row, (key, title) in enumerate(SUMMARY_ROWS):
-            grid.addWidget(rich_label(title, "muted"), row, 0)
-            value = rich_label("", "value")
-            value.setWordWrap(True)
-            grid.addWidget(value, row, 1)
-            self.values[key] = value
-        grid.setColumnStretch(1, 1)
+        facts, self.values = facts_grid(SUMMARY_ROWS)
         layout.addWidget(facts)
         self.status = rich_label("", "ok", wrap=True)
         layout.addWidget(self.status)
