@@ -375,58 +375,62 @@ def _conv_vjp(x: Tensor, w: Tensor, b, w2, relu_out, im2col: _Im2col, geometry):
         gx = gw = gb = None
         if b is not None and b.requires_grad:
             gb = xp.sum(gt, axis=1)
-        if w.requires_grad:
+        if x.requires_grad and as_correlation:
+            gx, gw = _grads_from_gradient_columns(gt, x, w, im2col, flipped_pads, work)
+        elif w.requires_grad:
             cols_work = _Scratch()
             cols = _Im2col(x.data, kh, kw, strides, dilation, pads, ho, wo, cols_work.empty)
             gw = xp.reshape(matmul_nt(gt, cols.columns), w.shape)  # see autodiff.gemm
             cols = None
             cols_work.give_back()  # the input gradient's columns reuse this buffer
-        if x.requires_grad:
-            if as_correlation:
-                gx = _input_grad_as_correlation(gt, w, im2col, flipped_pads, work)
+        if x.requires_grad and not as_correlation:
+            w2t = backend.permute_dims(w2, (1, 0))
+            shape = (w2t.shape[0], gt.shape[1])
+            if numpy_path:
+                dcols = numpy.matmul(w2t, gt, out=work.empty(shape, gt.dtype))
             else:
-                w2t = backend.permute_dims(w2, (1, 0))
-                shape = (w2t.shape[0], gt.shape[1])
-                if numpy_path:
-                    dcols = numpy.matmul(w2t, gt, out=work.empty(shape, gt.dtype))
-                else:
-                    dcols = xp.matmul(w2t, gt)
-                gx = im2col.col2im(dcols, work.empty)
+                dcols = xp.matmul(w2t, gt)
+            gx = im2col.col2im(dcols, work.empty)
         work.give_back()  # gx, gw and gb are fresh arrays, none of them a view of the scratch
         return (gx, gw) if b is None else (gx, gw, gb)
 
     return vjp
 
 
-def _input_grad_as_correlation(gt, w: Tensor, im2col: _Im2col, flipped_pads, work: _Scratch):
-    """``dL/dx`` of a stride-1 convolution as the correlation of the gradient grid ``gt``
-    ``(F, N*Ho*Wo)`` with the flipped, channel-swapped kernel: ``(N, C, H, W)``."""
+def _grads_from_gradient_columns(gt, x: Tensor, w: Tensor, im2col: _Im2col, flipped_pads, work):
+    """Both gradients of a stride-1 convolution from ONE im2col, of the gradient grid ``gt``
+    ``(F, N*Ho*Wo)`` (already in the columns' channel-major order):
+
+    - ``dL/dx`` is the correlation of ``g`` with the kernel flipped in space and its channel
+      axes swapped, ``w'[c, f, i, j] = w[f, c, kh-1-i, kw-1-j]``: ``w' (C, F*kh*kw) @ gcols``;
+    - ``dL/dw'`` is ``x (C, N*H*W) @ gcols^T``: tap ``(i, j)`` of ``gcols`` reads ``g``
+      shifted by minus the offset of tap ``(kh-1-i, kw-1-j)``, with the same zeros at the
+      borders, so it is ``dL/dw`` flipped and channel-swapped back.
+
+    Returns ``(gx (N, C, H, W), gw (F, C, kh, kw))``; ``gw`` is None if ``w`` needs none.
+    """
     xp = backend.xp
     f, c, kh, kw = w.shape
-    n, ho, wo = im2col.n, im2col.ho, im2col.wo
-    # w'[c, f, i, j] = w[f, c, kh-1-i, kw-1-j], as a (C, F*kh*kw) matrix (a small copy).
+    n, h, wd = im2col.n, im2col.h, im2col.w
     flipped = xp.flip(w.data, axis=(2, 3))
     w2f = xp.reshape(_contiguous(backend.permute_dims(flipped, (1, 0, 2, 3))), (c, f * kh * kw))
-    grid = xp.reshape(gt, (f, n, ho, wo))
+    grid = xp.reshape(gt, (f, n, im2col.ho, im2col.wo))
+    dilation = im2col.dilation
     gcols = _Im2col(
-        grid,
-        kh,
-        kw,
-        (1, 1),
-        im2col.dilation,
-        flipped_pads,
-        im2col.h,
-        im2col.w,
-        work.empty,
-        channels_first=True,
+        grid, kh, kw, (1, 1), dilation, flipped_pads, h, wd, work.empty, channels_first=True
     )
+    gw = None
+    if w.requires_grad:
+        x_grid = work.empty((c, n, h, wd), x.dtype)  # x in the same channel-major order
+        x_grid[...] = backend.permute_dims(x.data, (1, 0, 2, 3))
+        gw_flipped = matmul_nt(xp.reshape(x_grid, (c, n * h * wd)), gcols.columns)
+        gw_flipped = backend.permute_dims(xp.reshape(gw_flipped, (c, f, kh, kw)), (1, 0, 2, 3))
+        gw = _contiguous(xp.flip(gw_flipped, axis=(2, 3)))
     if xp is numpy:
-        out = numpy.matmul(
-            w2f, gcols.columns, out=work.empty((c, n * im2col.h * im2col.w), gt.dtype)
-        )
+        out = numpy.matmul(w2f, gcols.columns, out=work.empty((c, n * h * wd), gt.dtype))
     else:
         out = xp.matmul(w2f, gcols.columns)
-    return gcols.from_grid(out)
+    return gcols.from_grid(out), gw
 
 
 # -- window pooling --------------------------------------------------------------------------
