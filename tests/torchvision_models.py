@@ -146,18 +146,85 @@ class BiRNN(nn.Module):
 
 
 class SmallTransformer(nn.Module):
-    """nn.TransformerEncoder (batch_first, two layers) over (batch, steps, d_model)."""
+    """nn.TransformerEncoder (two layers) over (batch, steps, d_model), the steps averaged
+    and classified.
 
-    def __init__(self, d_model: int = 16, heads: int = 4, classes: int = 3):
+    ``batch_first=False`` keeps PyTorch's default (steps, batch, features) layout inside:
+    ``forward`` transposes its (batch, steps, features) input, as such users do.
+    ``norm_first`` is the pre-norm layer. ``mask`` is None, ``"causal"`` (PyTorch's
+    square subsequent mask with ``is_causal``) or ``"band"`` (each step sees itself and
+    the next two only: a constant mask that MultiHeadAttention has no equivalent for).
+    """
+
+    def __init__(
+        self,
+        d_model: int = 16,
+        heads: int = 4,
+        classes: int = 3,
+        batch_first: bool = True,
+        norm_first: bool = False,
+        mask: str | None = None,
+    ):
         super().__init__()
         layer = nn.TransformerEncoderLayer(
-            d_model, heads, dim_feedforward=32, dropout=0.1, batch_first=True
+            d_model,
+            heads,
+            dim_feedforward=32,
+            dropout=0.1,
+            batch_first=batch_first,
+            norm_first=norm_first,
         )
         self.encoder = nn.TransformerEncoder(layer, num_layers=2, enable_nested_tensor=False)
         self.head = nn.Linear(d_model, classes)
+        self.batch_first = batch_first
+        self.mask = mask
 
     def forward(self, x):
-        return self.head(self.encoder(x).mean(dim=1))
+        steps = x.shape[1]
+        kwargs = {}
+        if self.mask == "causal":
+            mask = nn.Transformer.generate_square_subsequent_mask(steps)
+            kwargs = {"mask": mask, "is_causal": True}
+        elif self.mask == "band":
+            band = torch.ones(steps, steps, dtype=torch.bool)
+            kwargs = {"mask": band.triu(3) | band.tril(-1)}
+        if self.batch_first:
+            return self.head(self.encoder(x, **kwargs).mean(dim=1))
+        return self.head(self.encoder(x.transpose(0, 1), **kwargs).mean(dim=0))
+
+
+class SelfAttention(nn.Module):
+    """One nn.MultiheadAttention over its input, as people use it outside an encoder.
+
+    ``layout``: ``"batch_first"`` (the module's ``batch_first=True``), ``"transposed"``
+    (PyTorch's default (steps, batch, features) module, ``forward`` transposing its
+    (batch, steps, features) input and the result back) or ``"steps_first"`` (the model
+    itself takes (steps, batch, features): the batch is not on axis 0). ``padding_mask``
+    adds a second input, a float key padding mask (batch, steps).
+    """
+
+    def __init__(
+        self,
+        d_model: int = 12,
+        heads: int = 3,
+        bias: bool = True,
+        layout: str = "batch_first",
+        padding_mask: bool = False,
+    ):
+        super().__init__()
+        self.attention = nn.MultiheadAttention(
+            d_model, heads, bias=bias, batch_first=layout == "batch_first"
+        )
+        self.layout = layout
+        self.padding_mask = padding_mask
+
+    def forward(self, x, pad=None):
+        kwargs = {"key_padding_mask": pad, "need_weights": False} if self.padding_mask else {}
+        kwargs.setdefault("need_weights", False)
+        if self.layout == "transposed":
+            x = x.transpose(0, 1)
+            return self.attention(x, x, x, **kwargs)[0].transpose(0, 1)
+        return self.attention(x, x, x, **kwargs)[0]
 
 
 # name -> (builder, input shape without the batch)

@@ -10,10 +10,11 @@ one ``MultiHeadAttention`` layer with Keras's weights:
     output: MatMul(probs, v) -> Transpose(0, 2, 1, 3) -> Reshape(0, 0, H*vd) -> MatMul(Wo)
             [+ Add(bo)]
 
-Every intermediate result must feed only the next node of the group. Other attention
-graphs (PyTorch's ``nn.MultiheadAttention`` packs the three projections in one matrix and
-scales queries and keys separately) are not recognised: the walk refuses their first
-unsupported node by name.
+Every intermediate result must feed only the next node of the group. PyTorch's
+``nn.MultiheadAttention`` writes a different graph (the three projections packed in one
+matrix, queries and keys scaled separately by a factor computed from shapes, a
+``(steps, batch, features)`` layout): :mod:`engine.onnx.import_transformer` recognises it
+after this rewrite, and :mod:`engine.onnx.import_transformer_layer` imports it.
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ import numpy as np
 import onnx
 from onnx import helper
 
+from engine.onnx import import_transformer_layer  # noqa: F401 - registers its importer
 from engine.onnx.import_file import to_array
 from engine.onnx.import_registry import attr, imports
+from engine.onnx.import_transformer import rewrite_torch_attention
 from engine.onnx.import_values import Sym
 
 ATTENTION_OP = "MultiHeadAttentionGroup"
@@ -156,9 +159,9 @@ def rewrite_attention(graph: onnx.GraphProto, nodes: list) -> list:
         group += [bias_add] if last is bias_add else []
         replaced[id(last)] = fused
         removed.update(id(n) for n in group if n is not last)
-    if not replaced:
-        return nodes
-    return [replaced.get(id(n), n) for n in nodes if id(n) not in removed]
+    if replaced:
+        nodes = [replaced.get(id(n), n) for n in nodes if id(n) not in removed]
+    return rewrite_torch_attention(graph, nodes)  # PyTorch's blocks, once ours are fused
 
 
 @imports(ATTENTION_OP)

@@ -22,7 +22,7 @@ import onnx
 import pytest
 import torch
 
-from engine.onnx import OnnxImportError, import_model
+from engine.onnx import import_model
 from engine.onnx.export import build_onnx_model
 from tests.engine.onnx.onnx_graphs import run_onnxruntime
 from tests.torchvision_models import (
@@ -131,24 +131,22 @@ def test_bidirectional_lstm_and_gru_import_with_parity(name):
     assert trainable_count(result.model) == expected
 
 
-def test_transformer_encoder_imports_with_parity_or_is_refused_node_by_node():
-    """nn.TransformerEncoder (batch_first): imported with onnxruntime's numbers, or refused
-    with one OnnxImportError whose issues name the node, its operator and the reason."""
+def test_transformer_encoder_imports_with_parity():
+    """nn.TransformerEncoder (batch_first, two layers): each self-attention block becomes
+    one MultiHeadAttention layer (the transposes around it fold away), onnxruntime's
+    numbers, PyTorch's parameter count, a graph that reads top to bottom. Other variants
+    and refusals: tests/engine/onnx/test_import_transformer.py."""
     builder, shape = SEQUENCE_MODELS["transformer"]
     torch.manual_seed(0)
     module = builder().eval()
     proto = export_onnx(module, shape)
+    result = import_model(proto)
+    types = [layer.type_name for layer in result.model.layers]
+    assert types.count("MultiHeadAttention") == 2 and "Permute" not in types
     x = np.random.default_rng(4).normal(size=(3, *shape)).astype(np.float32)
-    try:
-        result = import_model(proto)
-    except OnnxImportError as err:
-        labels = {n.name: n.op_type for n in proto.graph.node}
-        assert err.issues
-        for issue in err.issues:
-            assert labels.get(issue.node) == issue.op_type and issue.reason
-            assert issue.node in str(err) and issue.op_type in str(err)
-        return
     check_parity(proto, result, x, min_scale=0.01)
+    assert trainable_count(result.model) == parameter_count(module)
+    assert_reads_top_to_bottom(result)
 
 
 def test_cli_imports_a_torchvision_file_into_a_project(tmp_path, capsys):
