@@ -13,7 +13,14 @@ from collections.abc import Callable
 
 from engine import backend
 
-__all__ = ["RNN_ACTIVATIONS", "Activation", "_activation", "_gate_activation", "_tanh"]
+__all__ = [
+    "RNN_ACTIVATIONS",
+    "Activation",
+    "_activation",
+    "_derivative_into",
+    "_gate_activation",
+    "_tanh",
+]
 
 
 def _tanh(a):
@@ -115,3 +122,18 @@ def _gate_activation(name: str) -> tuple[Callable, Callable, float]:
         return _sigmoid_of_double, _d_sigmoid, 0.5
     forward, derivative = _activation(name)
     return forward, derivative, 1.0
+
+
+def _derivative_into(buffer, index, derivative: Callable, y, inplace: bool) -> None:
+    """``buffer[index] = derivative(y)``; for tanh and sigmoid, with ``inplace`` (numpy,
+    CuPy), in two passes straight into the buffer instead of through three temporaries."""
+    xp = backend.xp
+    out = buffer[index]
+    if inplace and derivative is _d_tanh:
+        xp.multiply(y, y, out=out)
+        xp.subtract(1.0, out, out=out)
+    elif inplace and derivative is _d_sigmoid:
+        xp.subtract(1.0, y, out=out)
+        xp.multiply(out, y, out=out)
+    else:
+        buffer[index] = derivative(y)

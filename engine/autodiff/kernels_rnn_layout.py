@@ -89,6 +89,21 @@ def _project_inputs(xf, w, bias_vec, t: int, n: int, scratch: _Scratch):
     return xp.reshape(z_in, (w.shape[1], t, n))
 
 
+def _project_steps(xf, w, bias_vec, t: int, n: int, out) -> None:
+    """All timesteps' input pre-activations, written step-major into ``out (T, k*U, N)``.
+
+    One batched GEMM ``(k*U, F[+1]) @ (T, F[+1], N)`` over a strided view of ``xf`` (no
+    copy): each step's block is then contiguous, so the time loop adds it to the recurrent
+    product in one contiguous pass (the feature-major ``(k*U, T, N)`` layout made that add
+    a strided read, ~2.5x slower), and the same buffer then holds the gates in place.
+    """
+    xp = backend.xp
+    if bias_vec is not None:
+        w = backend.concat([w, xp.reshape(bias_vec, (1, bias_vec.shape[0]))], axis=0)
+    steps = backend.permute_dims(xp.reshape(xf, (xf.shape[0], t, n)), (1, 0, 2))
+    _matmul_into(out, _t(w), steps)
+
+
 def _matmul_into(out, a, b) -> None:
     """``out[...] = a @ b``, without a temporary where the namespace takes ``out=``."""
     xp = backend.xp
@@ -140,6 +155,20 @@ def _input_grads(x: Tensor, kernel: Tensor, bias_wanted: bool, w, xf, dz):
     if x.requires_grad:
         dx = backend.permute_dims(xp.reshape(xp.matmul(w, dz), (f, t, n)), (2, 1, 0))
     return dx, dkernel, dbias
+
+
+def _in_place() -> bool:
+    """Whether the namespace's functions take ``out=`` (numpy and CuPy do)."""
+    return backend.xp.__name__ in ("numpy", "cupy")
+
+
+def _matmul_to(out, a, b):
+    """``a @ b``, written into ``out`` (and returned) where the namespace takes ``out=``;
+    elsewhere a fresh array."""
+    xp = backend.xp
+    if _in_place():
+        return xp.matmul(a, b, out=out)
+    return xp.matmul(a, b)
 
 
 def _storer() -> Callable:

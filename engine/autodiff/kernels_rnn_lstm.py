@@ -4,16 +4,23 @@ primitive whose VJP runs backpropagation through time by hand."""
 from __future__ import annotations
 
 from engine import backend
-from engine.autodiff.kernels_rnn_activations import _activation, _gate_activation, _tanh
+from engine.autodiff.kernels_rnn_activations import (
+    _activation,
+    _derivative_into,
+    _gate_activation,
+    _tanh,
+)
 from engine.autodiff.kernels_rnn_layout import (
     _blocks,
     _check_shapes,
     _features_major,
+    _in_place,
     _incoming,
     _input_grads,
+    _matmul_to,
     _outputs,
     _parents,
-    _project_inputs,
+    _project_steps,
     _states_flat,
     _storer,
     _t,
@@ -54,36 +61,41 @@ def lstm(
     dtype = x.data.dtype
     one_tanh = scale != 1.0 and activation == "tanh"
     scales = (scale, scale, scale, 1.0)
-    w = _blocks(kernel.data, _LSTM_ORDER, u)  # unscaled, for dx
-    r = _blocks(recurrent_kernel.data, _LSTM_ORDER, u)  # unscaled, for dh
     r_fwd = _t(_blocks(recurrent_kernel.data, _LSTM_ORDER, u, scales))
     b_fwd = None if bias is None else _blocks(bias.data, _LSTM_ORDER, u, scales)
+    w_fwd = _blocks(kernel.data, _LSTM_ORDER, u, scales)
     scratch, local = _Scratch(), _Scratch()
     xf = _features_major(x.data, bias is not None, scratch)
-    w_fwd = _blocks(kernel.data, _LSTM_ORDER, u, scales)
-    z_in = xp.reshape(_project_inputs(xf, w_fwd, b_fwd, t, n, local), (4, u, t, n))
     store = _storer()
 
-    gates = scratch.empty((t, 4, u, n), dtype)  # o, i, f, c~ after activation
+    # The input projection lands step-major in the gate buffer, which then holds each
+    # step's pre-activations and, in place, its gates o, i, f, c~ after activation.
+    projected = scratch.empty((t, 4 * u, n), dtype)
+    _project_steps(xf, w_fwd, b_fwd, t, n, projected)
+    gates = xp.reshape(projected, (t, 4, u, n))
     cs = scratch.empty((t + 1, u, n), dtype)
     act_cs = scratch.empty((t, u, n), dtype)
     hs = scratch.empty((t + 1, u, n), dtype)
+    recurrent = local.empty((4 * u, n), dtype)
+    product = local.empty((u, n), dtype)
     cs[0, ...] = 0.0
     hs[0, ...] = 0.0
     for s in range(t):
-        z = xp.reshape(xp.matmul(r_fwd, hs[s, ...]), (4, u, n))
-        z += z_in[:, :, s, :]
+        if s > 0:  # h_0 = 0: the first step has no recurrent product
+            z = xp.reshape(_matmul_to(recurrent, r_fwd, hs[s, ...]), (4, u, n))
+            store(gates, (s, ...), xp.add, gates[s, ...], z)
         if one_tanh:
-            store(gates, (s, ...), xp.tanh, z)
+            store(gates, (s, ...), xp.tanh, gates[s, ...])
             sigmoids = (s, slice(0, 3), ...)
             store(gates, sigmoids, xp.multiply, gates[sigmoids], 0.5)
             store(gates, sigmoids, xp.add, gates[sigmoids], 0.5)
         else:
-            gates[s, :3, ...] = rec(z[:3, ...])
-            gates[s, 3, ...] = act(z[3, ...])
+            gates[s, :3, ...] = rec(gates[s, :3, ...])
+            gates[s, 3, ...] = act(gates[s, 3, ...])
         o, i, f, cand = (gates[s, k, ...] for k in range(4))
         store(cs, (s + 1, ...), xp.multiply, f, cs[s, ...])
-        store(cs, (s + 1, ...), xp.add, cs[s + 1, ...], i * cand)
+        store(product, (...), xp.multiply, i, cand)
+        store(cs, (s + 1, ...), xp.add, cs[s + 1, ...], product)
         if act is _tanh:
             store(act_cs, (s, ...), xp.tanh, cs[s + 1, ...])
         else:
@@ -92,30 +104,44 @@ def lstm(
     local.give_back()
 
     def vjp(grad_out):
-        per_step, dh = _incoming(grad_out, return_sequences)
-        # Everything that does not depend on the incoming gradient, for all steps at once:
-        # dZ_o = dh * p_o, dZ_{i,f,c} = dc * p_{i,f,c}, and dc gains dh * q.
-        d_gates = d_rec(gates[:, :3, ...])
-        o, i, f, cand = (gates[:, k, ...] for k in range(4))
+        per_step, dh_last = _incoming(grad_out, return_sequences)
+        inplace = _in_place()
+        # The unscaled weights in the internal gate order, for dh and dx.
+        r = _blocks(recurrent_data, _LSTM_ORDER, u)
+        w = _blocks(kernel_data, _LSTM_ORDER, u) if x.requires_grad else None
         work = _Scratch()
-        p = work.empty((t, 4, u, n), dtype)
+        # Everything that does not depend on the incoming gradient, for all steps at once
+        # and straight into workspace buffers: dZ_o = dh * p_o, dZ_{i,f,c} = dc * p_{i,f,c},
+        # and dc gains dh * q.
         every = slice(None)
-        store(p, (every, 0, ...), xp.multiply, act_cs, d_gates[:, 0, ...])
-        store(p, (every, 1, ...), xp.multiply, cand, d_gates[:, 1, ...])
-        store(p, (every, 2, ...), xp.multiply, cs[:-1, ...], d_gates[:, 2, ...])
-        store(p, (every, 3, ...), xp.multiply, i, d_act(cand))
-        q = o * d_act(act_cs)
+        o, i, f, cand = (gates[:, k, ...] for k in range(4))
+        p = work.empty((t, 4, u, n), dtype)
+        _derivative_into(p, (every, slice(0, 3), ...), d_rec, gates[:, :3, ...], inplace)
+        store(p, (every, 0, ...), xp.multiply, p[:, 0, ...], act_cs)
+        store(p, (every, 1, ...), xp.multiply, p[:, 1, ...], cand)
+        store(p, (every, 2, ...), xp.multiply, p[:, 2, ...], cs[:-1, ...])
+        _derivative_into(p, (every, 3, ...), d_act, cand, inplace)
+        store(p, (every, 3, ...), xp.multiply, p[:, 3, ...], i)
+        q = work.empty((t, u, n), dtype)
+        _derivative_into(q, (...), d_act, act_cs, inplace)
+        store(q, (...), xp.multiply, q, o)
+
         dz = work.empty((4, u, t, n), dtype)  # (4U, T*N) once reshaped, for the GEMMs
-        dc = None
+        dh, dc, product = (work.empty((u, n), dtype) for _ in range(3))
+        dh[...] = dh_last
         for s in range(t - 1, -1, -1):
             if per_step is not None and s < t - 1:
-                dh = dh + per_step[s, ...]
-            dc = dh * q[s, ...] if dc is None else dc + dh * q[s, ...]
+                store(dh, (...), xp.add, dh, per_step[s, ...])
+            if s == t - 1:
+                store(dc, (...), xp.multiply, dh, q[s, ...])
+            else:
+                store(product, (...), xp.multiply, dh, q[s, ...])
+                store(dc, (...), xp.add, dc, product)
             store(dz, (0, every, s, every), xp.multiply, dh, p[s, 0, ...])
             store(dz, (slice(1, 4), every, s, every), xp.multiply, p[s, 1:, ...], dc)
             if s > 0:
-                dc = dc * f[s, ...]
-                dh = xp.matmul(r, xp.reshape(dz[:, :, s, :], (4 * u, n)))
+                store(dc, (...), xp.multiply, dc, f[s, ...])
+                dh = _matmul_to(dh, r, xp.reshape(dz[:, :, s, :], (4 * u, n)))
         dz = xp.reshape(dz, (4 * u, t * n))
         dx, dkernel, dbias = _input_grads(x, kernel, _wants(bias), w, xf, dz)
         if dkernel is not None:
@@ -129,5 +155,6 @@ def lstm(
             return grads
         return grads + (None if dbias is None else _blocks(dbias, _LSTM_UNORDER, u),)
 
+    kernel_data, recurrent_data = kernel.data, recurrent_kernel.data  # as this forward saw them
     out = _outputs(hs, return_sequences)
     return _record(out, _parents(x, kernel, recurrent_kernel, bias), vjp, scratch)
