@@ -54,6 +54,7 @@ from collections.abc import Sequence
 import numpy
 
 from engine import backend
+from engine.autodiff import kernels_conv_blocked
 from engine.autodiff.gemm import matmul_nt
 from engine.autodiff.kernels_rnn import _Scratch
 from engine.autodiff.ops import as_tensor
@@ -311,6 +312,10 @@ def conv2d(
     if ho < 1 or wo < 1:
         raise ValueError(f"conv2d: kernel {kh}x{kw} does not fit in the {h}x{wd} input")
 
+    geometry = (kh, kw, strides, dilation, pads, ho, wo)
+    if xp is numpy:
+        return _conv2d_blocked(x, w, b, relu, geometry)
+
     # The column matrix and the output grid are workspace memory (see kernels_rnn): freshly
     # allocated, their page faults cost about as much as the GEMM. Both go back as soon as
     # the output exists; the VJP rebuilds the columns (see _conv_vjp).
@@ -331,8 +336,51 @@ def conv2d(
         out = numpy.maximum(out, 0.0, out=out) if numpy_path else xp.maximum(out, 0.0)
     y = im2col.from_grid(out)
     scratch.give_back()  # y is a fresh array; the next layer of this shape reuses the buffers
-    geometry = (kh, kw, strides, dilation, pads, ho, wo)
     vjp = _conv_vjp(x, w, b, w2, y if relu else None, im2col, geometry)
+    parents = (x, w) if b is None else (x, w, b)
+    return Tensor.from_op(y, parents, vjp)
+
+
+def _flipped_pads(geometry):
+    """Padding of the flipped-kernel correlation that gives a stride-1 convolution's input
+    gradient, or None where that does not apply (strides, narrower output, pads wider than
+    the kernel's span)."""
+    kh, kw, strides, (dh, dw), ((top, bottom), (left, right)), _, _ = geometry
+    pads = (
+        ((kh - 1) * dh - top, (kh - 1) * dh - bottom),
+        ((kw - 1) * dw - left, (kw - 1) * dw - right),
+    )
+    return pads if strides == (1, 1) and min(min(p) for p in pads) >= 0 else None
+
+
+def _conv2d_blocked(x: Tensor, w: Tensor, b, relu: bool, geometry) -> Tensor:
+    """numpy: the cache-blocked forward and VJP of :mod:`kernels_conv_blocked`."""
+    kh, kw, strides, dilation, pads, ho, wo = geometry
+    n, c, h, wd = x.shape
+    f = w.shape[0]
+    w2 = numpy.reshape(w.data, (f, c * kh * kw))
+
+    def make_im2col(chunk, empty):
+        return _Im2col(chunk, kh, kw, strides, dilation, pads, ho, wo, empty)
+
+    flipped = _flipped_pads(geometry) if wo == wd else None
+    make_gcols = None
+    if flipped is not None:
+
+        def make_gcols(chunk, empty):
+            return _Im2col(chunk, kh, kw, (1, 1), dilation, flipped, h, wd, empty, True)
+
+    bias = None if b is None else b.data
+    y = kernels_conv_blocked.conv2d_forward(x.data, w2, bias, relu, geometry, make_im2col)
+    relu_out = y if relu else None
+
+    def vjp(g):
+        needs = (x.requires_grad, w.requires_grad, b is not None and b.requires_grad)
+        gx, gw, gb = kernels_conv_blocked.conv2d_backward(
+            g, x.data, w, relu_out, geometry, needs, make_im2col, make_gcols
+        )
+        return (gx, gw) if b is None else (gx, gw, gb)
+
     parents = (x, w) if b is None else (x, w, b)
     return Tensor.from_op(y, parents, vjp)
 
