@@ -5,8 +5,10 @@ The package needs only torch and numpy (never LayerCanvas)::
     model.py          the graph as an nn.Module (engine.export_pytorch.model_code)
     train.py          DDP training loop with the project's settings (read from training.json)
     keras_parts.py    the loss, metrics and optimizer with Keras's formulas
-    data.py           loads data.npz (or --data PATH)
-    data.npz          the project's data split and normalised as the engine prepares it
+    data.py           the project's data for PyTorch (data_sources.py, keras_sets.py read it)
+    data.json         where the data comes from and the preprocessing LayerCanvas fitted;
+                      split.npz the training / validation split, or data.npz the prepared
+                      arrays themselves (engine.export_pytorch.data_export)
     weights.npz       the project's weights (its trained weights, or the initial weights a
                       LayerCanvas run with the project's seed starts from)
     model.json        the project (graph, dataset, training) so checkpoints map back to nodes
@@ -28,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.export_pytorch.data_export import write_package_data
 from engine.export_pytorch.errors import PyTorchExportError
 from engine.export_pytorch.model_code import build_model_code, model_source, torch_state
 from engine.export_pytorch.package_readme import package_readme
@@ -38,7 +41,7 @@ __all__ = ["ExportedPackage", "export_pytorch", "training_json"]
 # The package's fixed files: real Python (linted), kept outside engine/ because they import
 # torch and each other as the scripts of one folder.
 PACKAGE_DIR = Path(__file__).resolve().parents[2] / "resources" / "pytorch_package"
-STATIC_FILES = ("train.py", "keras_parts.py", "data.py")
+STATIC_FILES = ("train.py", "keras_parts.py", "data.py", "data_sources.py", "keras_sets.py")
 LOSSES = (
     "sparse_categorical_crossentropy",
     "categorical_crossentropy",
@@ -152,14 +155,6 @@ def _npz(arrays: dict) -> bytes:
     return buffer.getvalue()
 
 
-def _data_arrays(setup) -> dict:
-    data = setup.data
-    arrays = {"x_train": data.train.x, "y_train": data.train.y}
-    if data.validation is not None:
-        arrays["x_val"], arrays["y_val"] = data.validation.x, data.validation.y
-    return arrays
-
-
 def export_pytorch(project, out_dir, *, force: bool = False, weights_from=None) -> ExportedPackage:
     """Write the package for ``project`` (a :class:`~engine.graph.project.Project` or the
     path of one) into ``out_dir``. ``weights_from`` (a model trained in the app) supplies
@@ -198,15 +193,24 @@ def export_pytorch(project, out_dir, *, force: bool = False, weights_from=None) 
         "model.json": (json.dumps(model_json, indent=1) + "\n").encode("utf-8"),
         "training.json": (json.dumps(training, indent=1) + "\n").encode("utf-8"),
         "weights.npz": _npz(torch_state(setup.model, mc)),
-        "data.npz": _npz(_data_arrays(setup)),
-        "requirements.txt": _requirements().encode("utf-8"),
-        "README.md": package_readme(project.name, training, notes).encode("utf-8"),
     }
     for name in STATIC_FILES:
         files[name] = (PACKAGE_DIR / name).read_bytes()
     out.mkdir(parents=True, exist_ok=True)
     for name, content in files.items():
         write_bytes_atomic(out / name, content)
+    # After the reader files: the data is checked by reading it back with them.
+    data_files = write_package_data(project, setup, out)
+    if data_files.reason is not None:
+        notes.append(f"the data is a snapshot: {data_files.reason}")
+    last = {
+        "requirements.txt": _requirements(data_files.requirements).encode("utf-8"),
+        "README.md": package_readme(project.name, training, notes, data_files).encode("utf-8"),
+    }
+    for name, content in last.items():
+        write_bytes_atomic(out / name, content)
+    files.update(last)
+    files.update(dict.fromkeys(data_files.files, b""))
     data = setup.data
     return ExportedPackage(
         out_dir=out,
@@ -219,7 +223,7 @@ def export_pytorch(project, out_dir, *, force: bool = False, weights_from=None) 
     )
 
 
-def _requirements() -> str:
+def _requirements(extra: list[str] = ()) -> str:
     """torch pinned to the version LayerCanvas checked the package with, when installed."""
     from importlib import metadata  # noqa: PLC0415
 
@@ -228,4 +232,4 @@ def _requirements() -> str:
         torch_line = f"torch=={version}"
     except metadata.PackageNotFoundError:
         torch_line = "torch>=2.1"
-    return f"{torch_line}\nnumpy>=1.24\n"
+    return "".join(f"{line}\n" for line in (torch_line, "numpy>=1.24", *extra))

@@ -6,7 +6,8 @@ from __future__ import annotations
 __all__ = ["package_readme"]
 
 
-def package_readme(name: str, training: dict, notes: list[str]) -> str:
+def package_readme(name: str, training: dict, notes: list[str], data=None) -> str:
+    """``data`` is the :class:`~engine.export_pytorch.data_export.PackageData` written."""
     opt = training["optimizer"]
     lines = [
         f"# {name}: PyTorch training package",
@@ -19,7 +20,9 @@ def package_readme(name: str, training: dict, notes: list[str]) -> str:
         "| `model.py` | the canvas graph as an `nn.Module`, one attribute per node |",
         "| `train.py` | the training loop (DistributedDataParallel under torchrun) |",
         "| `keras_parts.py` | loss, metrics and optimizer with Keras's (LayerCanvas's) formulas |",
-        "| `data.py`, `data.npz` | the project's data, split and normalised as in LayerCanvas |",
+        "| `data.py`, `data_sources.py`, `keras_sets.py` | read the project's data (see Data) |",
+        "| `data.json` | where the data comes from, and the preprocessing LayerCanvas fitted |",
+        "| `split.npz` or `data.npz` | the training / validation split, or the prepared arrays |",
         "| `weights.npz` | the weights training starts from (a state dict, no pickle) |",
         "| `model.json`, `training.json` | the project and its training settings |",
         "",
@@ -38,9 +41,10 @@ def package_readme(name: str, training: dict, notes: list[str]) -> str:
         "```",
         "python train.py                                   # one process",
         "torchrun --nproc_per_node=2 train.py              # two processes on this machine",
-        "python train.py --epochs 5 --data my_data.npz --out runs/try1",
+        "python train.py --epochs 5 --out runs/try1",
         "```",
         "",
+        *_data_section(data),
         "With CUDA the processes use NCCL, one GPU each; without, gloo on the CPU. The batch",
         "size is global: with N processes each takes batch_size / N samples per step, and",
         "DistributedDataParallel averages the gradients. BatchNormalization statistics are",
@@ -72,3 +76,57 @@ def package_readme(name: str, training: dict, notes: list[str]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+_KINDS = {
+    "keras": [
+        "A Keras-style set, read from LayerCanvas's dataset cache: `--cache-dir DIR` when given,",
+        "else `$LAYERCANVAS_CACHE_DIR`, else `~/.cache/layercanvas/datasets`, each set's original",
+        "archives in `<cache>/<set>/` (`layercanvas datasets download NAME` puts them there; on",
+        "another machine copy that folder, or the archives from their official sources).",
+        "`--data FOLDER` reads the archives from FOLDER instead.",
+    ],
+    "files": [
+        "The project's own file(s), at the path(s) in `data.json` (relative to this folder, as",
+        "they were seen from here at export). `--data PATH` reads another file (or image",
+        "folder) in the same format and layout instead, `--labels PATH` the labels file of a",
+        "two-file format (a `.npy` pair, IDX). The category encodings, class list and",
+        "normalisation stay the ones LayerCanvas fitted, so a model trained here takes",
+        "inputs the same way.",
+    ],
+    "snapshot": [
+        "Whatever the source, `--data PATH` to an `.npz` holding `x_train`, `y_train`, `x_val`",
+        "and `y_val` (the layout of a `data.npz`) takes those arrays as they are: already",
+        "split and preprocessed (inputs channels first).",
+    ],
+    "builtin": [
+        "`data.npz`: the arrays LayerCanvas prepared (`x_train`, `y_train`, `x_val`, `y_val`,",
+        "already split and normalised; a built-in set has no file of its own). `--data PATH`",
+        "reads another `.npz` with those keys and shapes (inputs channels first).",
+    ],
+}
+
+
+def _data_section(data) -> list[str]:
+    lines = ["## Data", ""]
+    if data is not None:
+        lines += [f"This package reads {data.description}.", ""]
+        lines += _KINDS[data.kind] + [""]
+        if data.kind != "builtin":
+            lines += _KINDS["snapshot"] + [""]
+        if data.reason is not None:
+            lines += [
+                f"**Snapshot, not the source:** {data.reason}. To train on changed data,",
+                "export the project again.",
+                "",
+            ]
+    lines += [
+        "`split.npz` holds the indices LayerCanvas put in the training and the validation",
+        "split, and data.json the preprocessing it fitted (pixel scaling, normalisation",
+        "statistics of the training split): `data.py` applies both, as each batch is built,",
+        "so 8-bit images stay 8-bit in memory. Data with a different number of samples is",
+        "split afresh with the project's settings (seed, shares, stratification). A missing",
+        "file stops the run with a message naming it. Nothing is ever unpickled.",
+        "",
+    ]
+    return lines

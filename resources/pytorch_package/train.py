@@ -51,7 +51,24 @@ def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--epochs", type=int, default=CONFIG["epochs"])
     p.add_argument("--batch-size", type=int, default=CONFIG["batch_size"], help="global batch")
-    p.add_argument("--data", type=Path, default=None, help="a data.npz of your own")
+    p.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="read the data from PATH instead (same format; see README.md)",
+    )
+    p.add_argument(
+        "--labels",
+        type=Path,
+        default=None,
+        help="the labels file, for data in two files (.npy pair, IDX)",
+    )
+    p.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=None,
+        help="LayerCanvas's dataset cache, for Keras-style sets",
+    )
     p.add_argument("--out", type=Path, default=None, help="where metrics and checkpoints go")
     p.add_argument("--weights", type=Path, default=HERE / "weights.npz", help="start weights")
     p.add_argument("--seed", type=int, default=CONFIG["seed"])
@@ -102,7 +119,9 @@ def main():
     random.seed(args.seed)
     if args.batch_size % world:
         raise SystemExit(f"--batch-size {args.batch_size} does not split over {world} processes")
-    train_set, val_set = data.load(args.data, model_module.INPUT_DTYPES[0])
+    train_set, val_set = data.load(
+        args.data, model_module.INPUT_DTYPES[0], labels=args.labels, cache_dir=args.cache_dir
+    )
     net = model_module.load_weights(model_module.build_model(), args.weights).to(device)
     output = model_module.OUTPUTS[0]
     activation = model_module.OUTPUT_ACTIVATIONS.get(output)
