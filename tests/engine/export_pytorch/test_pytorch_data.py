@@ -154,15 +154,19 @@ def _engine_batches_from(project, cache_folder):
         os.environ["LAYERCANVAS_CACHE_DIR"] = old
 
 
-@pytest.mark.parametrize("name", ["cifar100", "imdb"])
+@pytest.mark.parametrize("name", ["cifar100", "imdb", "reuters", "fashion_mnist", "cifar10"])
 def test_other_keras_sets_match_the_engine(cache, tmp_path, monkeypatch, name):
-    from engine.datasets import cifar100
+    from engine.datasets import cifar10, cifar100
 
     _install(name, tmp_path, monkeypatch)
-    monkeypatch.setattr(cifar100, "TRAIN_RECORDS", 50)  # the fixture archive's count
-    if name == "imdb":
-        graph = _graph((30,), 2, dtype="int64", body=("embed",))
-        dataset = {"name": "imdb", "num_words": 500, "maxlen": 30, "seed": 1}
+    monkeypatch.setattr(cifar100, "TRAIN_RECORDS", 50)  # the fixture archives' counts
+    monkeypatch.setattr(cifar10, "RECORDS_PER_BATCH", 10)
+    if name in ("imdb", "reuters"):
+        graph = _graph((30,), 2 if name == "imdb" else 46, dtype="int64", body=("embed",))
+        dataset = {"name": name, "num_words": 250, "maxlen": 30, "seed": 1}
+    elif name in ("fashion_mnist", "cifar10"):
+        graph = _graph((1, 28, 28) if name == "fashion_mnist" else (3, 32, 32), 10)
+        dataset = {"name": name, "validation_split": 0.3}
     else:
         graph = _graph((3, 32, 32), 100)
         # (the fixture archive names only 2 coarse classes, too few for its labels)
@@ -244,6 +248,30 @@ def test_npz_project_with_a_layout(tmp_path, monkeypatch):
     export_pytorch(project, tmp_path / "pkg")
     assert json.loads((tmp_path / "pkg" / "data.json").read_text())["kind"] == "files"
     _assert_same(_data_module(tmp_path / "pkg", monkeypatch), _engine_batches(project))
+
+
+def test_idx_project_and_its_labels_override(tmp_path, monkeypatch):
+    import gzip
+
+    from tests.engine.datasets.archives import _idx
+
+    rng = np.random.default_rng(6)
+    x, y = rng.integers(0, 256, (40, 5, 5), dtype=np.uint8), rng.integers(0, 3, 40)
+    (tmp_path / "img.idx.gz").write_bytes(gzip.compress(_idx(x)))
+    (tmp_path / "lab.idx").write_bytes(_idx(y.astype(np.uint8)))
+    dataset = {"format": "idx", "images": "img.idx.gz", "labels": "lab.idx", "seed": 2}
+    project = _project(tmp_path, _graph((1, 5, 5), 3), dataset)
+    export_pytorch(project, tmp_path / "pkg")
+    config = json.loads((tmp_path / "pkg" / "data.json").read_text())
+    assert config["kind"] == "files" and config["source"]["labels"] == "../lab.idx"
+    module = _data_module(tmp_path / "pkg", monkeypatch)
+    engine = _engine_batches(project)
+    train, _ = _assert_same(module, engine)
+    assert train.x.dtype == np.uint8
+    shutil.move(str(tmp_path / "lab.idx"), str(tmp_path / "moved.idx"))
+    with pytest.raises(SystemExit, match=r"lab\.idx: no such IDX labels file"):
+        module.load()
+    _assert_same(module, engine, labels=tmp_path / "moved.idx")
 
 
 def test_builtin_sets_keep_the_snapshot(tmp_path, monkeypatch):
