@@ -355,7 +355,10 @@ def rewrite_torch_attention(graph: onnx.GraphProto, nodes: list) -> list:
     for softmax in nodes:
         if softmax.op_type != "Softmax" or id(softmax) in removed:
             continue
-        match = _match(index, softmax)
+        try:
+            match = _match(index, softmax)
+        except (IndexError, KeyError, ValueError, TypeError):  # malformed: the walk says so
+            match = None
         if match is None:
             continue
         fused, group, end = match

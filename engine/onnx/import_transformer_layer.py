@@ -2,7 +2,8 @@
 :mod:`engine.onnx.import_transformer` makes of it): one ``MultiHeadAttention`` layer.
 
 The block's own nodes are run once, with ONNX's reference implementation, on a random
-input of the block's shape (batch 1), and ``MultiHeadAttention`` computed here in float64
+input of the block's shape (batch 1; :mod:`engine.onnx.import_transformer_check` bounds
+what that run may allocate), and ``MultiHeadAttention`` computed here in float64
 with the weights taken from the file must give the same output (max abs within 1e-4 of
 its scale). That run tells what the structure alone does not: the number of heads (the
 shape of the attention probabilities), whether a mask the block builds from constants is
@@ -22,27 +23,15 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from onnx import helper, numpy_helper
+from onnx import numpy_helper
 
 from engine.onnx.import_errors import Unsupported
 from engine.onnx.import_registry import attr, imports
 from engine.onnx.import_transformer import TORCH_ATTENTION_OP
+from engine.onnx.import_transformer_check import MAX_TENSOR_ELEMENTS, CheckRefused, run_checked
 from engine.onnx.import_values import Sym
 
-MAX_CHECK_ELEMENTS = 1 << 26  # steps * steps * features of the check run (~256 MB float32)
 ROLES = ("query", "key", "value")
-# What an exported attention block is made of (with its causal or constant masks); the
-# check runs nothing else. Expand, ConstantOfShape and Tile are size-checked first.
-CHECKED_OPS = frozenset(
-    {
-        "Add", "Sub", "Mul", "Div", "Neg", "Sqrt", "Pow", "Reciprocal", "Mod", "Abs",
-        "Floor", "Ceil", "Min", "Max", "Cast", "CastLike", "Constant", "Identity",
-        "Shape", "Size", "Gather", "Slice", "Squeeze", "Unsqueeze", "Concat", "Split",
-        "Reshape", "Flatten", "Transpose", "MatMul", "Gemm", "Softmax",
-        "Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "Not", "And", "Or",
-        "Where", "Trilu", "IsInf", "IsNaN", "Expand", "ConstantOfShape", "Tile",
-    }
-)  # fmt: skip
 
 
 def _weights(node) -> dict[str, np.ndarray]:
@@ -77,55 +66,18 @@ def _attention(x: np.ndarray, w: dict, heads: int, causal: bool) -> np.ndarray:
     return out + w["output_bias"] if "output_bias" in w else out
 
 
-def _guarded_ops() -> list:
-    """ONNX's reference operators that make a tensor from a shape value, refusing (before
-    allocating) one past the check's size: a file cannot make the check run out of
-    memory."""
-    from onnx.reference.ops.op_constant_of_shape import ConstantOfShape  # noqa: PLC0415
-    from onnx.reference.ops.op_expand import Expand  # noqa: PLC0415
-    from onnx.reference.ops.op_tile import Tile  # noqa: PLC0415
-
-    def check(shape) -> None:
-        if math.prod(int(d) for d in shape) > MAX_CHECK_ELEMENTS:
-            raise ValueError(f"it would make a tensor of shape {[int(d) for d in shape]}")
-
-    def run_expand(self, data, shape):
-        check(np.broadcast_shapes(data.shape, tuple(int(d) for d in np.asarray(shape))))
-        return Expand._run(self, data, shape)
-
-    def run_fill(self, data, value=None):
-        check(np.asarray(data).reshape(-1))
-        return ConstantOfShape._run(self, data, value=value)
-
-    def run_tile(self, x, repeats):
-        check(np.asarray(x.shape) * np.asarray(repeats).reshape(-1)[: x.ndim])
-        return Tile._run(self, x, repeats)
-
-    return [
-        type("Expand", (Expand,), {"op_domain": "", "_run": run_expand}),
-        type("ConstantOfShape", (ConstantOfShape,), {"op_domain": "", "_run": run_fill}),
-        type("Tile", (Tile,), {"op_domain": "", "_run": run_tile}),
-    ]
-
-
 def _run_block(ctx, node, sample: np.ndarray):
-    from onnx.reference import ReferenceEvaluator  # noqa: PLC0415 - only for this check
-
     body = attr(node, "body")
-    unknown = sorted({n.op_type for n in body.node if n.op_type not in CHECKED_OPS})
-    if unknown:
-        raise Unsupported(
-            f"this self-attention block uses {', '.join(unknown)}, which LayerCanvas does not "
-            "run to check a block"
-        )
-    model = helper.make_model(body, opset_imports=[helper.make_opsetid("", ctx.opset or 17)])
+    if body is None or len(body.input) != len(node.input) or len(body.output) != 2:
+        raise Unsupported("this self-attention node carries no block to check")
     feeds = {body.input[0].name: sample}
     for name in node.input[1:]:  # read for their shapes only (a mask sized to the input)
         shape = ctx.sym(name).onnx_shape
         feeds[name] = np.zeros([1 if d is None else d for d in shape], dtype=np.float32)
     try:
-        with np.errstate(all="ignore"):
-            out, probs = ReferenceEvaluator(model, new_ops=_guarded_ops()).run(None, feeds)
+        out, probs = run_checked(body, feeds, ctx.opset or 17)
+    except CheckRefused as exc:
+        raise Unsupported(f"this self-attention block cannot be checked: {exc}") from None
     except Exception as exc:  # noqa: BLE001 - a block ONNX cannot run on its own shape
         raise Unsupported(
             f"this self-attention block could not be evaluated to check it ({exc})"
@@ -156,11 +108,11 @@ def import_torch_attention(ctx, node):
     if batch_axis == 2:
         raise Unsupported("this self-attention block has the batch on its features axis")
     steps = shape[1 - batch_axis]
-    features = shape[2]
-    if steps * steps * min(features, 128) > MAX_CHECK_ELEMENTS:
+    if steps * max(steps, shape[2]) > MAX_TENSOR_ELEMENTS:
         raise Unsupported(
-            f"this self-attention block runs over {steps} steps; LayerCanvas checks a block "
-            f"before importing it and does so for at most {math.isqrt(MAX_CHECK_ELEMENTS >> 7)}"
+            f"this self-attention block runs over {steps} steps of {shape[2]} features; "
+            f"LayerCanvas checks a block before importing it, for at most "
+            f"{MAX_TENSOR_ELEMENTS:,} scores per head"
         )
     sample = np.random.default_rng(0).standard_normal([1 if d is None else d for d in shape])
     sample = sample.astype(np.float32)
@@ -168,7 +120,12 @@ def import_torch_attention(ctx, node):
     heads = int(probs.shape[1] if probs.ndim == 4 else probs.shape[0])
     weights = _weights(node)
     width = weights["query_kernel"].shape[1]
-    if heads < 1 or width % heads or weights["value_kernel"].shape[1] % heads:
+    if (
+        heads < 1
+        or heads * steps * steps > MAX_TENSOR_ELEMENTS
+        or width % heads
+        or weights["value_kernel"].shape[1] % heads
+    ):
         raise Unsupported(
             f"this self-attention block has {heads} heads for {width} features: it is not "
             "the attention MultiHeadAttention computes"

@@ -10,11 +10,14 @@ LayerCanvas keeps for the batch) is refused, naming the block and the node respo
 from __future__ import annotations
 
 import numpy as np
+import onnx
 import pytest
 import torch
+from onnx import helper
 
 from engine.onnx import OnnxImportError, import_model
 from engine.onnx.export import build_onnx_model
+from engine.onnx.import_transformer_check import CheckRefused, run_checked
 from tests.engine.onnx.onnx_graphs import run_onnxruntime
 from tests.torchvision_models import SelfAttention, SmallTransformer, export_onnx
 
@@ -152,3 +155,34 @@ def test_attention_along_the_batch_axis_is_refused_with_the_fix():
         import_model(proto)
     (issue,) = refused.value.issues
     assert "axis 0" in issue.reason
+
+
+def _graph(nodes, inputs, output="y"):
+    floats = onnx.TensorProto.FLOAT
+    return helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info(name, floats, None) for name in inputs],
+        [helper.make_tensor_value_info(output, floats, None)],
+    )
+
+
+def test_the_check_run_gives_onnxs_numbers_and_refuses_a_result_past_its_budget():
+    """A block's check run is ONNX's reference implementation; a file whose block would
+    broadcast two vectors into 10**10 values is refused before anything is allocated."""
+    from onnx.reference import ReferenceEvaluator  # noqa: PLC0415
+
+    small = _graph([helper.make_node("MatMul", ["a", "b"], ["y"])], ["a", "b"])
+    rng = np.random.default_rng(5)
+    feeds = {"a": rng.normal(size=(2, 3, 4)), "b": rng.normal(size=(4, 5))}
+    feeds = {k: v.astype(np.float32) for k, v in feeds.items()}
+    model = helper.make_model(small, opset_imports=[helper.make_opsetid("", 17)])
+    (expected,) = ReferenceEvaluator(model).run(None, feeds)
+    np.testing.assert_array_equal(run_checked(small, feeds, 17)[0], expected)
+    huge = _graph([helper.make_node("Add", ["a", "b"], ["y"])], ["a", "b"])
+    column, row = np.zeros((100_000, 1), np.float32), np.zeros((1, 100_000), np.float32)
+    with pytest.raises(CheckRefused, match="Add"):
+        run_checked(huge, {"a": column, "b": row}, 17)
+    unknown = _graph([helper.make_node("Resize", ["a"], ["y"])], ["a"])
+    with pytest.raises(CheckRefused, match="Resize"):
+        run_checked(unknown, {"a": column}, 17)
