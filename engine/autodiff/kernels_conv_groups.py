@@ -18,14 +18,14 @@ dimension of 1 ran ~20x slower than that here.
 from __future__ import annotations
 
 from engine import backend
-from engine.autodiff import kernels_conv
+from engine.autodiff import kernels_conv, kernels_depthwise, ops
 from engine.autodiff.gemm import matmul_nt
 from engine.autodiff.kernels_conv import _check_image, _Im2col, _pair
 from engine.autodiff.kernels_rnn import _record, _Scratch
 from engine.autodiff.ops import as_tensor
 from engine.autodiff.tensor import Tensor
 
-__all__ = ["conv2d_grouped"]
+__all__ = ["conv2d_grouped", "depthwise_conv2d", "depthwise_formulation"]
 
 # Filters per group up to which the input gradient is summed as broadcast products.
 SMALL_PRODUCT = 4
@@ -46,6 +46,18 @@ def conv2d_grouped(
     if groups == 1:
         return kernels_conv.conv2d(x, kernel, bias, strides, padding, dilation, relu)
     x, w = as_tensor(x), as_tensor(kernel)
+    if x.ndim == 4 and w.ndim == 4 and w.shape[1] == 1 and groups == x.shape[1]:
+        # Depthwise (one input channel per group): ``(C * M, 1, kh, kw)`` is ``(C, M, kh,
+        # kw)`` in the same memory order.
+        c, f, kh, kw = groups, w.shape[0], w.shape[2], w.shape[3]
+        if f % c == 0:
+            depthwise = ops.reshape(w, (c, f // c, kh, kw))
+            return depthwise_conv2d(x, depthwise, bias, strides, padding, dilation, relu)
+    return _grouped_im2col(x, w, bias, strides, padding, dilation, groups, relu)
+
+
+def _grouped_im2col(x, w, bias, strides, padding, dilation, groups, relu) -> Tensor:
+    """:func:`conv2d_grouped` as im2col and one batched GEMM over the groups."""
     b = None if bias is None else as_tensor(bias)
     _check_image("conv2d", x)
     xp = backend.xp
@@ -103,3 +115,56 @@ def conv2d_grouped(
 
     parents = (x, w) if b is None else (x, w, b)
     return _record(im2col.from_grid(out), parents, vjp, scratch)
+
+
+def depthwise_formulation(x_shape, kernel_shape, strides=(1, 1)) -> str:
+    """``"direct"`` or ``"im2col"``: the cheaper depthwise formulation for these shapes
+    (``kernel_shape`` is ``(C, M, kh, kw)``), from ``benchmarks/bench_depthwise.py``.
+
+    The direct kernel wins at unit strides (its flat taps are long contiguous runs); with
+    strides its windows have short strided rows, and im2col's column matrix is then only
+    ``kh * kw / (sh * sw)`` times the input.
+    """
+    n, c, h, w = x_shape
+    _, m, kh, kw = kernel_shape
+    strides = _pair(strides)
+    if backend.device == "gpu":
+        return "direct"  # no BLAS advantage to buy back the column matrix there
+    if strides != (1, 1):
+        return "im2col"
+    return "direct"
+
+
+def depthwise_conv2d(
+    x,
+    kernel,
+    bias=None,
+    strides=(1, 1),
+    padding="valid",
+    dilation=(1, 1),
+    relu: bool = False,
+    formulation: str | None = None,
+) -> Tensor:
+    """Depthwise convolution of ``x (N, C, H, W)`` with ``kernel (C, M, kh, kw)``; returns
+    ``(N, C * M, Ho, Wo)``. ``formulation`` forces ``"direct"`` or ``"im2col"``; by default
+    :func:`depthwise_formulation` picks it from the shapes (the same choice for every call
+    with the same shapes)."""
+    x, k = as_tensor(x), as_tensor(kernel)
+    if k.ndim != 4 or x.ndim != 4:
+        _check_image("depthwise_conv2d", x)
+        raise ValueError(f"depthwise_conv2d: kernel must be (C, M, kh, kw), got {k.shape}")
+    if formulation is None:
+        formulation = depthwise_formulation(x.shape, k.shape, strides)
+    if formulation == "direct":
+        return kernels_depthwise.depthwise_conv2d_direct(
+            x, k, bias, strides, padding, dilation, relu
+        )
+    if formulation != "im2col":
+        raise ValueError(
+            f"depthwise_conv2d: formulation must be 'direct' or 'im2col', not {formulation!r}"
+        )
+    c, m, kh, kw = k.shape
+    # The same checks and messages as the direct kernel's.
+    kernels_depthwise.depthwise_geometry(x.shape, k.shape, _pair(strides), padding, _pair(dilation))
+    flat = ops.reshape(k, (c * m, 1, kh, kw))
+    return _grouped_im2col(x, flat, bias, strides, padding, dilation, c, relu)

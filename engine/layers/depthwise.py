@@ -12,15 +12,17 @@ channels: weights ``depthwise_kernel`` ``(C, M, kh, kw)``, ``pointwise_kernel``
 ``(filters, C * M, 1, 1)`` (Keras: ``(1, 1, C * M, filters)``), then ``bias``
 ``(filters,)``.
 
-Both run on the grouped convolution kernel (:mod:`engine.autodiff.kernels_conv_groups`): one
-im2col and one batched GEMM over the channels - no Python loop over channels. ``padding``
-takes ``valid``, ``same`` or explicit pads as ``Conv2D`` does.
+Both run on :func:`engine.autodiff.kernels_conv_groups.depthwise_conv2d`, which picks per
+shape between the direct kernel (:mod:`engine.autodiff.kernels_depthwise`: one vectorised
+multiply-add per kernel tap) and im2col with one batched GEMM over the channels - never a
+Python loop over channels or samples. ``padding`` takes ``valid``, ``same`` or explicit pads
+as ``Conv2D`` does.
 """
 
 from __future__ import annotations
 
 from engine import activations
-from engine.autodiff import kernels_conv, kernels_conv_groups, ops
+from engine.autodiff import kernels_conv, kernels_conv_groups
 from engine.layers.base import Layer, ShapeError, WeightSpec, register
 from engine.layers.conv_params import (
     PADDING_PARAM,
@@ -79,16 +81,13 @@ class _Depthwise(Layer):
         )
 
     def _depthwise(self, inputs, bias=None, relu: bool = False):
-        c, m = self.depthwise_kernel.shape[:2]
-        kernel = ops.reshape(self.depthwise_kernel, (c * m, 1, *self.kernel_size))
-        return kernels_conv_groups.conv2d_grouped(
+        return kernels_conv_groups.depthwise_conv2d(
             inputs,
-            kernel,
+            self.depthwise_kernel,
             bias,
             strides=self.strides,
             padding=self.padding,
             dilation=self.dilation_rate,
-            groups=c,
             relu=relu,
         )
 
