@@ -86,36 +86,45 @@ def read_idx(path):
     return np.frombuffer(raw, dtype).reshape(dims).astype(dtype.newbyteorder("="))
 
 
-def _read_cifar(path, member, records, label_bytes):
+def _read_cifar(path, members, label_bytes):
+    """Images (N, 3, 32, 32) and label columns (N, label_bytes), uint8, of the batch files
+    ``members`` in that order, filled in place: the set is held once, plus one member."""
+    record = label_bytes + _PIXELS
     try:
         with tarfile.open(path, "r:gz") as archive:
-            for info in archive:
-                if info.name == member and info.isfile():
-                    raw = archive.extractfile(info).read(info.size)
-                    break
-            else:
-                raise DataFileError(f"{path}: the archive has no member {member}")
+            infos = {i.name: i for i in archive.getmembers() if i.name in members and i.isfile()}
+            missing = [m for m in members if m not in infos]
+            if missing:
+                raise DataFileError(f"{path}: the archive has no member {', '.join(missing)}")
+            bad = [m for m in members if infos[m].size % record]
+            if bad:
+                raise DataFileError(f"{path}: member {bad[0]} is truncated")
+            n = sum(infos[m].size // record for m in members)
+            x = np.empty((n, 3, 32, 32), np.uint8)
+            y = np.empty((n, label_bytes), np.uint8)
+            at = 0
+            for m in members:
+                raw = archive.extractfile(infos[m]).read(infos[m].size)
+                if len(raw) != infos[m].size:
+                    raise DataFileError(f"{path}: member {m} is truncated")
+                rows = np.frombuffer(raw, np.uint8).reshape(-1, record)
+                x[at : at + len(rows)] = rows[:, label_bytes:].reshape(-1, 3, 32, 32)
+                y[at : at + len(rows)] = rows[:, :label_bytes]
+                at += len(rows)
     except (tarfile.TarError, OSError, EOFError) as err:
         raise DataFileError(f"{path}: not a readable .tar.gz archive ({err})") from None
-    record = label_bytes + _PIXELS
-    if len(raw) % record:
-        raise DataFileError(f"{path}: member {member} is truncated")
-    rows = np.frombuffer(raw, np.uint8).reshape(-1, record)
-    if records is not None and len(rows) != records:
-        raise DataFileError(f"{path}: member {member} holds {len(rows)} records, not {records}")
-    return rows[:, label_bytes:].reshape(-1, 3, 32, 32), rows[:, :label_bytes]
+    return x, y
 
 
 def _cifar10(paths):
-    path = paths["cifar-10-binary.tar.gz"]
-    parts = [
-        _read_cifar(path, f"cifar-10-batches-bin/data_batch_{i}.bin", None, 1) for i in range(1, 6)
-    ]
-    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])[:, 0]
+    members = [f"cifar-10-batches-bin/data_batch_{i}.bin" for i in range(1, 6)]
+    x, labels = _read_cifar(paths["cifar-10-binary.tar.gz"], members, 1)
+    return x, labels[:, 0]
 
 
 def _cifar100(paths, label_mode="fine"):
-    x, labels = _read_cifar(paths["cifar-100-binary.tar.gz"], "cifar-100-binary/train.bin", None, 2)
+    path = paths["cifar-100-binary.tar.gz"]
+    x, labels = _read_cifar(path, ["cifar-100-binary/train.bin"], 2)
     return x, labels[:, 0 if label_mode == "coarse" else 1]
 
 
