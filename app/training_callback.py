@@ -13,7 +13,9 @@ from engine.callbacks import Callback
 
 __all__ = ["BATCH_SIGNAL_HZ", "QtReportingCallback", "RunFlags"]
 
-BATCH_SIGNAL_HZ = 30
+#: Updates a second at most: each is a queued event the UI thread handles while holding the
+#: interpreter the training step needs; the plots redraw less often still.
+BATCH_SIGNAL_HZ = 10
 
 
 class RunFlags:

@@ -3,15 +3,18 @@ curves and progress, the end of a run, evaluations and finished exports.
 
 Training, evaluation and export run in :class:`app.training_controller.TrainingController`'s
 worker thread; this module only starts them (after checking the graph) and shows what they
-report. A panel that wants to follow runs (for example a runs list) connects to the
-controller's signals itself, or to :attr:`TrainingWiring.train_starting`.
+report. Batch updates reach the curves' buffers as they come (the plots redraw on their own
+timer); the progress bar, the speed line and the status bar follow at most
+:data:`PROGRESS_HZ` times a second (the latest update wins), as each of them repaints. A
+panel that wants to follow runs (for example a runs list) connects to the controller's
+signals itself, or to :attr:`TrainingWiring.train_starting`.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.training_controller import BatchUpdate, Evaluation, RunInfo, TrainingResult
 from app.ui_text import count_text, fmt_shape
@@ -22,7 +25,11 @@ from widgets.training_panel import format_duration
 if TYPE_CHECKING:
     from app.main_window import MainWindow
 
-__all__ = ["TrainingWiring"]
+__all__ = ["PROGRESS_HZ", "TrainingWiring"]
+
+#: Progress (bar, speed line, status bar) shown at most this often: a progress bar repaints
+#: itself at once on every change, which is UI-thread time taken from the training thread.
+PROGRESS_HZ = 5
 
 
 class TrainingWiring(QObject):
@@ -52,6 +59,11 @@ class TrainingWiring(QObject):
         c.message.connect(tp.log)
         c.task_finished.connect(self._on_task_finished)
         c.task_failed.connect(self._on_task_failed)
+        self._progress: BatchUpdate | None = None  # the latest update not shown yet
+        self._progress_timer = QTimer(self)
+        self._progress_timer.setSingleShot(True)
+        self._progress_timer.setInterval(int(1000 / PROGRESS_HZ))
+        self._progress_timer.timeout.connect(self._show_pending_progress)
 
     def ensure_idle(self, what: str) -> bool:
         if self.window.controller.busy:
@@ -123,8 +135,17 @@ class TrainingWiring(QObject):
             panel.log(f"Warning: {warning}")
 
     def _on_batches(self, update: BatchUpdate) -> None:
+        self.window.training_panel.add_batches(update.x, update.values)
+        self._progress = update
+        if not self._progress_timer.isActive():
+            self._show_pending_progress()  # the first update of a quiet spell shows at once
+
+    def _show_pending_progress(self) -> None:
+        update, self._progress = self._progress, None
+        if update is None:
+            return  # nothing new since the last one: the timer rests
+        self._progress_timer.start()
         panel = self.window.training_panel
-        panel.add_batches(update.x, update.values)
         panel.show_progress(
             update.epoch,
             update.epochs,
@@ -139,7 +160,14 @@ class TrainingWiring(QObject):
             f"{format_duration(update.eta_seconds)} left"
         )
 
+    def _flush_progress(self) -> None:
+        self._progress_timer.stop()
+        if self._progress is not None:
+            self._show_pending_progress()
+            self._progress_timer.stop()
+
     def _on_run_ended(self, result: TrainingResult, how: str) -> None:
+        self._flush_progress()
         history = result.history
         parts = [f"{k} {v[-1]:.4g}" for k, v in history.items() if v and k != "learning_rate"]
         verb = "Finished" if how == "finished" else "Stopped"
@@ -157,6 +185,7 @@ class TrainingWiring(QObject):
         self._arm_sketchpad(result)
 
     def _on_failed(self, message: str) -> None:
+        self._flush_progress()
         w = self.window
         w.training_panel.end_run("Training failed")
         w.training_panel.log(message)

@@ -3,8 +3,9 @@ reports through queued Qt signals, and the training job itself."""
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
@@ -14,7 +15,7 @@ from app.training_errors import describe_error
 from app.training_results import RunInfo, TrainingResult, evaluate_model
 from engine.graph.project import Project
 
-__all__ = ["JobWorker", "training_job"]
+__all__ = ["JobWorker", "blas_control", "training_job"]
 
 
 class JobWorker(QObject):
@@ -36,12 +37,41 @@ class JobWorker(QObject):
     @Slot()
     def run(self) -> None:
         try:
-            outcome, payload = self._job(self)
+            with blas_control():
+                outcome, payload = self._job(self)
             self.completed.emit(outcome, payload)
         except BaseException as err:  # noqa: BLE001 - every failure becomes a message
             self.failed.emit(describe_error(err, getattr(self._job, "doing", "Training")))
         finally:
             self.done.emit()
+
+
+@contextlib.contextmanager
+def blas_control() -> Iterator[None]:
+    """Let this thread set BLAS's thread count while the job runs.
+
+    The engine picks BLAS threads per training step (``engine.models.blas_threads``) through
+    threadpoolctl, and threadpoolctl 3.8 lets only one thread set OpenBLAS's process-wide
+    count: the first to do it, for as long as it lives. The UI thread (a prediction for the
+    sketchpad or the Activations panel) or an earlier worker (a Qt thread, which Python
+    counts as alive forever) would hold that right, and this worker's choice of one thread
+    would be ignored without a word: under load, two BLAS threads made the digits CNN's
+    epochs several times slower in the app than headless. The UI thread never runs the model
+    while a worker does, so nothing else sets the count meanwhile."""
+    try:
+        from threadpoolctl import OpenBLASController  # noqa: PLC0415 - optional
+    except ImportError:
+        yield
+        return
+    release = getattr(OpenBLASController, "clear_controlling_thread", None)
+    if release is None:  # threadpoolctl before 3.8: any thread may set the count
+        yield
+        return
+    release(force=True)
+    try:
+        yield
+    finally:
+        release()  # only if this thread took the right: hand it back
 
 
 def training_job(

@@ -7,12 +7,15 @@ import time
 
 import pyqtgraph as pg
 
-__all__ = ["PAINT_BUDGET", "TimedLayout"]
+__all__ = ["MAX_REDRAW_INTERVAL_S", "PAINT_BUDGET", "TimedLayout"]
 
-#: The curves are redrawn at most once per this many paint durations: a redraw (axes, text,
-#: curves) takes 10-50 ms, and at a fixed 30 Hz the UI thread spent two thirds of a short
-#: training run painting, holding the interpreter the training thread needs.
-PAINT_BUDGET = 5
+#: The curves are redrawn at most once per this many paint durations, so painting takes at
+#: most 1/PAINT_BUDGET of the UI thread: every paint holds the interpreter the training
+#: thread needs (at a fixed 30 Hz the app spent two thirds of a short run painting).
+PAINT_BUDGET = 20
+
+#: ...but never less often than this while points arrive: the curves must visibly move.
+MAX_REDRAW_INTERVAL_S = 0.5
 
 
 class TimedLayout(pg.GraphicsLayoutWidget):

@@ -21,8 +21,14 @@ legend entry, apart from the data loss, so the share of the penalty is visible.
 Data arrives far more often than a screen can show it, so the widget follows pyqtgraph's
 live-plotting recipe: values are appended into preallocated numpy buffers
 (:class:`~widgets.plot_data.GrowingBuffer`), and a :class:`QTimer` pushes changed series to
-their curves at most :data:`MAX_REFRESH_HZ` times a second. Curves clip to the visible range
-and downsample (peak mode) so an hour-long run stays as cheap to draw as a short one.
+their curves at most :data:`MAX_REFRESH_HZ` times a second (less often if a repaint is slow,
+see :data:`~widgets.plot_timing.PAINT_BUDGET`; a hidden widget is not redrawn until shown).
+Every repaint holds the interpreter the training thread needs, so a run's repaints are kept
+cheap: the axes are cached pixmaps (:mod:`widgets.plot_items`), and while a run trains the
+shared epoch axis is fixed to the planned epochs (:meth:`TrainingPlots.start_run`), so only
+the curves and the y axes that changed are drawn again. The plots of one run are emptied and
+reused by the next (building a plot costs more than a second of training the digits CNN's
+batches).
 
 The curves can be saved as CSV (the numbers, per epoch or per batch) and PNG. SVG export is
 not offered: pyqtgraph 0.14 writes broken paths.
@@ -36,7 +42,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
@@ -47,16 +53,9 @@ from PySide6.QtWidgets import (
 )
 
 from widgets.plot_data import GrowingBuffer, Series, drawable, ema, write_batch_csv, write_epoch_csv
-from widgets.plot_style import (
-    base_name,
-    is_loss,
-    is_regularization,
-    label,
-    plot_colors,
-    style_plot,
-    title,
-)
-from widgets.plot_timing import PAINT_BUDGET, TimedLayout
+from widgets.plot_items import batch_curve, build_plot, epoch_curve, reset_plot, smoothed_curve
+from widgets.plot_style import base_name, is_loss, is_regularization, plot_colors, title
+from widgets.plot_timing import MAX_REDRAW_INTERVAL_S, PAINT_BUDGET, TimedLayout
 
 __all__ = [
     "MAX_REFRESH_HZ",
@@ -66,7 +65,9 @@ __all__ = [
     "plot_colors",
 ]
 
-MAX_REFRESH_HZ = 30
+#: The most redraws a second: often enough to watch the curves move, rarely enough that
+#: painting stays a small share of a run (the app's overhead over a headless run).
+MAX_REFRESH_HZ = 5
 
 
 class TrainingPlots(QWidget):
@@ -88,6 +89,8 @@ class TrainingPlots(QWidget):
         self._smoothed: Series | None = None
         self._epoch_series: dict[str, Series] = {}  # per-epoch values by key
         self._plots: dict[str, pg.PlotItem] = {}  # "loss", metric names, "learning_rate"
+        self._spare: dict[str, pg.PlotItem] = {}  # metric plots of earlier runs, for reuse
+        self._x_span: tuple[float, float] | None = None  # the fixed epoch axis of a run
         self._epoch_rows: list[tuple[int, dict[str, float]]] = []
         self._color_of: dict[str, str] = {}
         self._families: set[str] = set()  # metrics logged per value: "f1_score"
@@ -131,7 +134,7 @@ class TrainingPlots(QWidget):
 
         self._timer = QTimer(self)
         self._timer.setInterval(int(1000 / MAX_REFRESH_HZ) + 1)
-        self._timer.timeout.connect(self._refresh)
+        self._timer.timeout.connect(self._on_timer)
         self._build_plot("loss", "Loss")
         self._build_plot("learning_rate", "Learning rate", small=True)
         self._show_hint(True)
@@ -146,20 +149,43 @@ class TrainingPlots(QWidget):
         self._smooth_slider.setValue(int(round(value * 100)))
 
     def clear(self) -> None:
-        """Forget every point and every curve (a new run starts)."""
-        for plot in self._plots.values():
+        """Forget every point and every curve (a new run starts). The loss and rate plots
+        stay, emptied; metric plots leave the layout and are reused if the next run logs
+        the same metric."""
+        for name in [n for n in self._plots if n not in ("loss", "learning_rate")]:
+            plot = self._plots.pop(name)
             self._layout_widget.removeItem(plot)
-        self._plots = {}
+            self._spare[name] = plot
+        for name, heading in (("loss", "Loss"), ("learning_rate", "Learning rate")):
+            reset_plot(self._plots[name], self._colors, heading, per_value=False)
+        self._relayout()
         self._batch_series = {}
         self._epoch_series = {}
         self._smoothed = None
         self._color_of = {}
         self._families = set()
         self._epoch_rows = []
-        self._build_plot("loss", "Loss")
-        self._build_plot("learning_rate", "Learning rate", small=True)
-        self._plots["loss"].setLogMode(y=self._log_box.isChecked())
+        self._x_span = None
+        self._timer.stop()
         self._show_hint(True)
+
+    def start_run(self, epochs: int, initial_epoch: int = 0) -> None:
+        """A run of epochs ``initial_epoch`` to ``epochs`` starts: the shared epoch axis
+        shows that span until :meth:`end_run`, so the axes need no redraw as points arrive
+        (and the curves fill the plot from left to right, a second progress bar)."""
+        low, high = float(initial_epoch), float(max(epochs, initial_epoch + 1))
+        self._x_span = (low, high)
+        for plot in self._plots.values():
+            plot.setXRange(low, high, padding=0.02)
+
+    def end_run(self) -> None:
+        """The run ended: the epoch axis fits the points again (a stopped run's curves
+        fill the plot)."""
+        if self._x_span is None:
+            return
+        self._x_span = None
+        for plot in self._plots.values():
+            plot.enableAutoRange(x=True)
 
     def add_batches(self, x: Sequence[float], values: Mapping[str, Sequence[float]]) -> None:
         """Append per-batch points at positions ``x`` (in epochs, e.g. 0.25 = a quarter into
@@ -241,8 +267,10 @@ class TrainingPlots(QWidget):
 
     def plot_item(self, key: str) -> pg.PlotItem:
         """The plot that draws ``key`` (made if not there yet), for curves drawn over this
-        run's own: the Runs panel overlays recorded runs there (widgets.run_overlay)."""
+        run's own: the Runs panel overlays recorded runs there (widgets.run_overlay). The
+        epoch axis fits all curves again, so a longer recorded run is not cut off."""
         self._show_hint(False)
+        self.end_run()
         return self._plot_for(key)
 
     def export_csv(self, path: str | Path, level: str = "epoch") -> Path:
@@ -270,30 +298,18 @@ class TrainingPlots(QWidget):
 
     # -- building ----------------------------------------------------------------------------------
 
-    def _build_plot(self, name: str, heading: str, small: bool = False) -> pg.PlotItem:
-        plot = pg.PlotItem()
-        fg = self._colors["foreground"]
-        plot.setTitle(heading, color=fg, size="9pt")
-        style_plot(plot, self._colors)
-        plot.getAxis("left").setWidth(48)
-        plot.setClipToView(True)
-        plot.setDownsampling(auto=True, mode="peak")
-        if small:
-            plot.setMaximumHeight(120)
-            plot.getAxis("left").setStyle(tickTextOffset=2)
-        else:
-            plot.setMinimumHeight(120)
-            # Losses fall and metrics mostly rise: keep the legend where the curves are not.
-            corner = (-6, 6) if name == "loss" else (-6, -6)
-            legend = plot.addLegend(offset=corner, labelTextSize="8pt")
-            legend.setLabelTextColor(fg)
-            background = QColor(self._colors["background"])
-            background.setAlpha(200)
-            legend.setBrush(pg.mkBrush(background))
-        plot.setLabel("bottom", "epoch", color=fg, size="8pt")
+    def _build_plot(
+        self, name: str, heading: str, small: bool = False, per_value: bool = False
+    ) -> pg.PlotItem:
+        plot = self._spare.pop(name, None)
+        if plot is None:
+            plot = build_plot(self._colors, name, heading, small)
+        reset_plot(plot, self._colors, heading, per_value)
         self._plots[name] = plot
         if "loss" in self._plots and name != "loss":
             plot.setXLink(self._plots["loss"])
+        if self._x_span is not None:
+            plot.setXRange(*self._x_span, padding=0.02)
         self._relayout()
         return plot
 
@@ -337,11 +353,8 @@ class TrainingPlots(QWidget):
         family = self._family(key)
         name = family[0] if family else base_name(key)
         if name not in self._plots:
-            self._build_plot(
-                name, title(name) + (", one value per class or threshold" if family else "")
-            )
-            if family and self._plots[name].legend is not None:
-                self._plots[name].legend.setColumnCount(5)
+            heading = title(name) + (", one value per class or threshold" if family else "")
+            self._build_plot(name, heading, per_value=family is not None)
         return self._plots[name]
 
     def _color(self, key: str) -> str:
@@ -367,24 +380,10 @@ class TrainingPlots(QWidget):
             return found
         plot = self._plot_for(key)
         color = QColor(self._color(key))
-        faint = QColor(color)
-        faint.setAlpha(70)
-        if is_regularization(key):
-            # The penalty's running mean: a faint dashed line; the epoch curve has the legend.
-            pen = pg.mkPen(faint, width=1, style=Qt.PenStyle.DashLine)
-            item = plot.plot(pen=pen, name=None)
-        else:
-            item = plot.plot(
-                pen=pg.mkPen(faint, width=1),
-                name=None if key == "loss" else f"{label(key)} (batch)",
-            )
-        item.setZValue(-10)
-        series = Series(item, capacity=1024)
+        series = Series(batch_curve(plot, key, color), capacity=1024)
         self._batch_series[key] = series
         if key == "loss":
-            smooth_item = plot.plot(pen=pg.mkPen(color, width=2), name="loss (smoothed)")
-            smooth_item.setZValue(0)
-            self._smoothed = Series(smooth_item, capacity=16)
+            self._smoothed = Series(smoothed_curve(plot, color), capacity=16)
         return series
 
     def _epoch(self, key: str) -> Series:
@@ -392,45 +391,14 @@ class TrainingPlots(QWidget):
         if found is not None:
             return found
         plot = self._plot_for(key)
-        color = QColor(self._color(key))
-        is_val = key.startswith("val_")
-        is_lr = key in ("learning_rate", "lr")
         family = self._family(key)
-        if family is not None:
-            # One hue per index; the validation line carries the legend entry.
-            color = pg.intColor(family[1], hues=max(10, family[1] + 1), maxValue=230)
-            item = plot.plot(
-                pen=pg.mkPen(color, width=2) if is_val else None,
-                symbol="o" if is_val else "s",
-                symbolSize=5 if is_val else 4,
-                symbolBrush=pg.mkBrush(color),
-                symbolPen=None,
-                name=str(family[1]) if is_val else None,
-            )
-        elif is_lr:
-            item = plot.plot(pen=pg.mkPen(color, width=2), name=None)
-        elif is_regularization(key):
-            # Apart from the data loss: its own dashed curve and legend entry.
-            item = plot.plot(
-                pen=pg.mkPen(color, width=2, style=Qt.PenStyle.DashLine),
-                symbol="d",
-                symbolSize=6,
-                symbolBrush=pg.mkBrush(color),
-                symbolPen=pg.mkPen(QColor(self._colors["background"]), width=1),
-                name=label(key),
-            )
-        else:
-            item = plot.plot(
-                pen=pg.mkPen(color, width=2 if is_val else 1, style=Qt.PenStyle.SolidLine)
-                if is_val
-                else None,
-                symbol="o" if is_val else "s",
-                symbolSize=7 if is_val else 6,
-                symbolBrush=pg.mkBrush(color),
-                symbolPen=pg.mkPen(QColor(self._colors["background"]), width=1),
-                name=label(key) if is_val else f"{label(key)} (epoch)",
-            )
-        item.setZValue(10)
+        item = epoch_curve(
+            plot,
+            key,
+            QColor(self._color(key)),
+            self._colors["background"],
+            family[1] if family is not None else None,
+        )
         series = Series(item, capacity=64)
         self._epoch_series[key] = series
         return series
@@ -440,6 +408,16 @@ class TrainingPlots(QWidget):
     def _schedule(self) -> None:
         if not self._timer.isActive():
             self._timer.start()
+
+    def _on_timer(self) -> None:
+        if not self.isVisible():
+            self._timer.stop()  # nothing to see: showEvent draws what changed meanwhile
+            return
+        self._refresh()
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        self._schedule()
 
     def _refresh(self) -> None:
         changed = False
@@ -462,13 +440,20 @@ class TrainingPlots(QWidget):
         if not changed:
             self._timer.stop()  # idle: nothing to draw until new data arrives
             return
+        span, last = self._x_span, loss.buffer.view()[-1:, 0] if loss is not None else ()
+        if span is not None and len(last) and last[0] > span[1]:
+            self.end_run()  # more epochs than planned: fit the axis to the points
         self._fit_rate_axis()
+        for plot in self._plots.values():
+            # Fit the ranges now rather than in the paint: fitted during a paint, they change
+            # the axes and Qt paints the view a second time.
+            plot.getViewBox().prepareForPaint()
         self.refresh_count += 1
         # The next redraw waits PAINT_BUDGET times as long as the last paint took, so painting
         # stays a small share of the UI thread however slow the machine (or the plots) are.
         paint_ms = 1000 * self._layout_widget.last_paint_s
         interval = max(int(1000 / MAX_REFRESH_HZ) + 1, int(PAINT_BUDGET * paint_ms))
-        self._timer.setInterval(min(interval, 1000))
+        self._timer.setInterval(min(interval, int(1000 * MAX_REDRAW_INTERVAL_S)))
         self.refreshed.emit()
 
     def _fit_rate_axis(self) -> None:

@@ -373,6 +373,7 @@ class TrainingPanel(QWidget):
         """A run starts: clear the curves and the results of the previous one."""
         self._epochs = max(1, int(epochs))
         self.plots.clear()
+        self.plots.start_run(self._epochs)
         self.confusion.clear()
         self.samples.clear()
         if self.tabs.currentWidget() is self.setup_page:
@@ -423,6 +424,7 @@ class TrainingPanel(QWidget):
 
     def end_run(self, text: str) -> None:
         """The run ended (finished, stopped or failed): ``text`` goes on the progress bar."""
+        self.plots.end_run()
         self.progress.setFormat(text)
         self.log(text)
 

@@ -151,19 +151,19 @@ def test_redraws_are_limited_by_the_timer(plots, qtbot):
         step += 1
         if step % 20 == 0:
             qtbot.wait(1)
+    # Every point is drawn in the end, by the timer alone.
+    qtbot.waitUntil(lambda: len(plots.drawn("loss", "batch")[0]) == step, timeout=5000)
     elapsed = time.perf_counter() - start
-    qtbot.wait(100)
     assert 1 <= plots.refresh_count <= elapsed * MAX_REFRESH_HZ + 3
     assert plots.refresh_count < step / 4  # not once per batch
-    x, _ = plots.drawn("loss", "batch")
-    assert len(x) == step  # every point was drawn in the end
 
 
 def test_the_timer_stops_when_nothing_changes(plots, qtbot):
     _feed(plots, epochs=1)
-    qtbot.wait(150)
+    qtbot.waitUntil(lambda: not plots._timer.isActive(), timeout=5000)
     count = plots.refresh_count
-    qtbot.wait(150)
+    assert count >= 1
+    qtbot.wait(3 * int(1000 / MAX_REFRESH_HZ))
     assert plots.refresh_count == count
     assert not plots._timer.isActive()
 

@@ -1,0 +1,139 @@
+"""The live curves while a run trains: a fixed epoch axis, one paint per redraw, no redraw
+while hidden, plots reused by the next run, and every point on the curves at the end."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("PySide6")
+pytest.importorskip("pyqtgraph")
+
+from widgets.plots import TrainingPlots  # noqa: E402
+
+
+@pytest.fixture
+def plots(qtbot):
+    widget = TrainingPlots(dark=False)
+    qtbot.addWidget(widget)
+    widget.resize(500, 600)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
+
+
+def _epoch(plots, epoch, steps=20, chunk=3, metric="accuracy"):
+    """One epoch's batches in updates of ``chunk`` (as the worker sends them), then its logs;
+    returns the batch positions and losses sent."""
+    x = epoch + (np.arange(steps) + 1) / steps
+    loss = 2.0 * np.exp(-x) + 0.01 * np.sin(7 * x)
+    for i in range(0, steps, chunk):
+        part = slice(i, i + chunk)
+        plots.add_batches(x[part], {"loss": loss[part], metric: 1 - np.exp(-x[part])})
+    plots.add_epoch(
+        epoch,
+        {"loss": float(loss.mean()), metric: 0.5, "val_loss": 1.0, f"val_{metric}": 0.4},
+    )
+    return x, loss
+
+
+def _x_range(plots, name="loss"):
+    return plots._plots[name].getViewBox().viewRange()[0]
+
+
+def test_the_epoch_axis_spans_the_planned_run_while_it_trains(plots, qtbot):
+    plots.start_run(10)
+    _epoch(plots, 0)
+    plots.flush()
+    for name in ("loss", "accuracy", "learning_rate"):
+        low, high = _x_range(plots, name)
+        # The planned span (with pyqtgraph's small padding), not the one epoch drawn so far.
+        assert low == pytest.approx(0, abs=0.3) and high == pytest.approx(10, abs=0.3)
+    plots.end_run()  # stopped after one epoch: the axis fits the points again
+    plots.flush()
+    qtbot.wait(10)
+    low, high = _x_range(plots)
+    assert high < 2
+
+
+def test_points_beyond_the_planned_epochs_free_the_axis(plots):
+    plots.start_run(1)
+    _epoch(plots, 0)
+    _epoch(plots, 1)  # more epochs than planned (a resumed run counted differently)
+    plots.flush()
+    assert _x_range(plots)[1] >= 2
+
+
+def test_a_redraw_paints_the_view_once(plots, qtbot):
+    plots.start_run(5)
+    _epoch(plots, 0)
+    plots.flush()
+    qtbot.wait(20)
+    layout = plots._layout_widget
+    painted = []
+    original = type(layout).paintEvent
+
+    def counting(event):
+        painted.append(event.rect())
+        original(layout, event)
+
+    layout.paintEvent = counting
+    for epoch in range(1, 4):
+        painted.clear()
+        _epoch(plots, epoch)  # the loss falls: the loss plot's y range changes
+        plots.flush()
+        qtbot.wait(20)
+        # The ranges are fitted before the paint, not during it (which made Qt paint twice).
+        assert len(painted) == 1, painted
+
+
+def test_hidden_plots_wait_and_draw_everything_when_shown(plots, qtbot):
+    plots.start_run(3)
+    plots.hide()
+    count = plots.refresh_count
+    sent = [_epoch(plots, e) for e in range(3)]
+    qtbot.wait(600)
+    assert plots.refresh_count == count  # nothing drawn while nobody can see it
+    plots.show()
+    x = np.concatenate([s[0] for s in sent])
+    qtbot.waitUntil(lambda: len(plots.drawn("loss", "batch")[0]) == len(x), timeout=3000)
+    np.testing.assert_allclose(plots.drawn("loss", "batch")[0], x)
+
+
+def test_every_batch_and_epoch_point_is_on_the_final_curves(plots, qtbot):
+    plots.start_run(4)
+    sent = [_epoch(plots, e, steps=37, chunk=5) for e in range(4)]
+    plots.end_run()
+    x = np.concatenate([s[0] for s in sent])
+    loss = np.concatenate([s[1] for s in sent])
+    qtbot.waitUntil(lambda: len(plots.drawn("loss", "batch")[0]) == len(x), timeout=3000)
+    np.testing.assert_allclose(plots.drawn("loss", "batch")[0], x)
+    np.testing.assert_allclose(plots.drawn("loss", "batch")[1], loss)
+    np.testing.assert_allclose(plots.drawn("accuracy", "batch")[1], 1 - np.exp(-x))
+    np.testing.assert_allclose(plots.drawn("val_accuracy")[0], [1, 2, 3, 4])
+    np.testing.assert_allclose(plots.drawn("loss")[0], [1, 2, 3, 4])
+    assert len(plots.drawn("loss", "smoothed")[0]) == len(x)
+
+
+def test_the_next_run_reuses_the_plots_without_the_old_curves(plots, qtbot):
+    plots.start_run(2)
+    _epoch(plots, 0)
+    plots.flush()
+    accuracy = plots._plots["accuracy"]
+    legend_before = [label.text for _, label in accuracy.legend.items]
+
+    plots.clear()
+    assert plots.plot_names() == ["loss", "learning_rate"]
+    assert all(not p.listDataItems() for p in plots._plots.values())
+    plots.start_run(2)
+    _epoch(plots, 0)
+    plots.flush()
+    assert plots._plots["accuracy"] is accuracy  # built once, reused
+    assert [label.text for _, label in accuracy.legend.items] == legend_before
+    assert len(accuracy.listDataItems()) == len(legend_before)  # no curve left from run 1
+
+    plots.clear()  # a run with another metric: the accuracy plot is not shown
+    plots.start_run(2)
+    _epoch(plots, 0, metric="mae")
+    plots.flush()
+    assert plots.plot_names() == ["loss", "mae", "learning_rate"]

@@ -1,0 +1,136 @@
+"""The pyqtgraph items of the live training curves: one plot per quantity, and the curves
+drawn in it, styled by what they show (a batch value, an epoch value, a validation value,
+a per-class value, a weight penalty, the learning rate).
+
+:class:`~widgets.plots.TrainingPlots` decides which plot a key goes to and when to redraw;
+this module only builds the items. The plots are built to be cheap to repaint while a run
+is training, because every repaint holds the interpreter the training thread needs:
+
+* each axis (ticks, tick labels and its grid lines) is kept as a pixmap
+  (``DeviceCoordinateCache``) and drawn again only when its range or size changes, so a
+  redraw that only moves the curves blits the axes instead of replaying their text (the
+  axes were ~70 % of a repaint);
+* curves clip to the visible range and downsample (peak mode), so an hour-long run draws
+  as few points as a short one.
+"""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QGraphicsItem
+
+from widgets.plot_style import is_regularization, label, style_plot
+
+__all__ = ["batch_curve", "build_plot", "epoch_curve", "reset_plot", "smoothed_curve"]
+
+
+def build_plot(colors: dict, name: str, heading: str, small: bool = False) -> pg.PlotItem:
+    """A plot for ``name`` ("loss", a metric, "learning_rate"), titled ``heading``; a small
+    one (the learning rate) has no legend."""
+    plot = pg.PlotItem()
+    fg = colors["foreground"]
+    style_plot(plot, colors)
+    plot.getAxis("left").setWidth(48)  # a fixed width: new tick labels never relayout
+    for side in ("left", "bottom"):
+        plot.getAxis(side).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+    plot.setClipToView(True)
+    plot.setDownsampling(auto=True, mode="peak")
+    if small:
+        plot.setMaximumHeight(120)
+        plot.getAxis("left").setStyle(tickTextOffset=2)
+    else:
+        plot.setMinimumHeight(120)
+        # Losses fall and metrics mostly rise: keep the legend where the curves are not.
+        corner = (-6, 6) if name == "loss" else (-6, -6)
+        legend = plot.addLegend(offset=corner, labelTextSize="8pt")
+        legend.setLabelTextColor(fg)
+        background = QColor(colors["background"])
+        background.setAlpha(200)
+        legend.setBrush(pg.mkBrush(background))
+    plot.setLabel("bottom", "epoch", color=fg, size="8pt")
+    reset_plot(plot, colors, heading, per_value=False)
+    return plot
+
+
+def reset_plot(plot: pg.PlotItem, colors: dict, heading: str, per_value: bool) -> None:
+    """Empty ``plot`` (curves and legend entries) for another run's ``heading``; a metric
+    logged per class or threshold lays its legend out in five columns."""
+    plot.clear()
+    plot.setTitle(heading, color=colors["foreground"], size="9pt")
+    if plot.legend is not None:
+        plot.legend.setColumnCount(5 if per_value else 1)
+    plot.enableAutoRange(x=True, y=True)
+
+
+def batch_curve(plot: pg.PlotItem, key: str, color: QColor) -> pg.PlotDataItem:
+    """The faint per-batch curve of ``key`` (the loss's legend entry is its smoothed curve)."""
+    faint = QColor(color)
+    faint.setAlpha(70)
+    if is_regularization(key):
+        # The penalty's running mean: a faint dashed line; the epoch curve has the legend.
+        pen = pg.mkPen(faint, width=1, style=Qt.PenStyle.DashLine)
+        item = plot.plot(pen=pen, name=None, skipFiniteCheck=True)
+    else:
+        item = plot.plot(
+            pen=pg.mkPen(faint, width=1),
+            name=None if key == "loss" else f"{label(key)} (batch)",
+            skipFiniteCheck=True,  # TrainingPlots hands over finite points only
+        )
+    item.setZValue(-10)
+    return item
+
+
+def smoothed_curve(plot: pg.PlotItem, color: QColor) -> pg.PlotDataItem:
+    """The smoothed per-batch loss, drawn over the faint batch values."""
+    item = plot.plot(pen=pg.mkPen(color, width=2), name="loss (smoothed)", skipFiniteCheck=True)
+    item.setZValue(0)
+    return item
+
+
+def epoch_curve(
+    plot: pg.PlotItem,
+    key: str,
+    color: QColor,
+    background: str,
+    family_index: int | None = None,
+) -> pg.PlotDataItem:
+    """The curve of an epoch value: points for training values, a line of points for
+    ``val_`` values, a line for the learning rate; ``family_index`` for one value of a
+    metric logged per class or threshold (one hue per index)."""
+    is_val = key.startswith("val_")
+    if family_index is not None:
+        # One hue per index; the validation line carries the legend entry.
+        color = pg.intColor(family_index, hues=max(10, family_index + 1), maxValue=230)
+        item = plot.plot(
+            pen=pg.mkPen(color, width=2) if is_val else None,
+            symbol="o" if is_val else "s",
+            symbolSize=5 if is_val else 4,
+            symbolBrush=pg.mkBrush(color),
+            symbolPen=None,
+            name=str(family_index) if is_val else None,
+        )
+    elif key in ("learning_rate", "lr"):
+        item = plot.plot(pen=pg.mkPen(color, width=2), name=None)
+    elif is_regularization(key):
+        # Apart from the data loss: its own dashed curve and legend entry.
+        item = plot.plot(
+            pen=pg.mkPen(color, width=2, style=Qt.PenStyle.DashLine),
+            symbol="d",
+            symbolSize=6,
+            symbolBrush=pg.mkBrush(color),
+            symbolPen=pg.mkPen(QColor(background), width=1),
+            name=label(key),
+        )
+    else:
+        item = plot.plot(
+            pen=pg.mkPen(color, width=2, style=Qt.PenStyle.SolidLine) if is_val else None,
+            symbol="o" if is_val else "s",
+            symbolSize=7 if is_val else 6,
+            symbolBrush=pg.mkBrush(color),
+            symbolPen=pg.mkPen(QColor(background), width=1),
+            name=label(key) if is_val else f"{label(key)} (epoch)",
+        )
+    item.setZValue(10)
+    return item
