@@ -3,10 +3,10 @@ preprocessing LayerCanvas fitted), split.npz (which samples train and which vali
 data.npz where the package cannot read the source itself.
 
 Sources (data.json ``kind``): ``keras`` — a downloadable set, read by the package from the
-dataset cache; ``files`` — the project's CSV, .npz/.npy, image folder or IDX files, at paths
-written relative to the package folder; ``builtin`` — data.npz, a snapshot of the arrays the
-engine prepared (built-in and generated sets, and any source the package cannot reproduce,
-with the ``reason`` in data.json and the README).
+dataset cache; ``files`` — the project's CSV (table or texts), .npz/.npy, image folder or
+IDX files, at paths written relative to the package folder; ``builtin`` — data.npz, a
+snapshot of the arrays the engine prepared (built-in and generated sets, and any source the
+package cannot reproduce, with the ``reason`` in data.json and the README).
 
 :func:`write_package_data` checks its own work: once the files are written it reads the data
 back with the package's reader (NumPy only, loaded by path) and compares every label and the
@@ -113,6 +113,32 @@ def _csv_source(ds, spec: dict) -> dict:
     return src
 
 
+def _text_csv_source(ds, spec: dict) -> dict:
+    from engine.data.importers.columns import column_kind  # noqa: PLC0415
+    from engine.data.importers.csv_rows import read_csv_rows  # noqa: PLC0415
+
+    meta = ds.metadata
+    table = read_csv_rows(meta["source"], spec.get("header", True), spec.get("delimiter"))
+    ti, t = table.columns.index(meta["text_column"]), table.columns.index(meta["target"])
+    kind = column_kind([row[t] if t < len(row) else "" for row in table.rows])
+    src = {
+        "columns": table.columns,
+        "header": table.has_header,
+        "delimiter": table.delimiter,
+        "text_index": ti,
+        "target_index": t,
+        "skip_bad_rows": bool(spec.get("skip_bad_rows", False)),
+        "task": ds.task,
+        "target_kind": kind,
+        "classes": ds.class_names,
+        "tokenizer": meta["tokenizer"],
+        "vocabulary": ds.vocabulary,
+    }
+    if ds.task == "classification" and kind == "numeric":
+        src["class_values"] = [float(c) for c in ds.class_names]
+    return src
+
+
 def _files_source(ds, spec: dict, out: Path) -> tuple[dict, dict, list[str]]:
     """(data.json ``source``, ``input`` preprocessing, extra requirements) of a file set."""
     fmt = spec["format"]
@@ -122,6 +148,9 @@ def _files_source(ds, spec: dict, out: Path) -> tuple[dict, dict, list[str]]:
     requirements = []
     if fmt == "csv":
         source.update(_csv_source(ds, spec))
+    elif fmt == "text_csv":
+        source.update(_text_csv_source(ds, spec))
+        inputs["dtype"] = "int64"
     elif fmt in ("npz", "npy"):
         labels = meta.get("labels")
         source.update(
@@ -243,11 +272,6 @@ def _source(project, setup, out: Path):
     name = spec.get("name") if fmt is None else None
     if fmt is None and name not in KERAS_SETS:
         return None
-    if fmt == "text_csv":
-        return (
-            "text CSV: the package does not reproduce LayerCanvas's tokenizer, so data.npz "
-            "holds the token ids LayerCanvas made from the file"
-        )
     files: dict[str, bytes] = {}
     requirements: list[str] = []
     if fmt is None:

@@ -41,7 +41,14 @@ __all__ = ["ExportedPackage", "export_pytorch", "training_json"]
 # The package's fixed files: real Python (linted), kept outside engine/ because they import
 # torch and each other as the scripts of one folder.
 PACKAGE_DIR = Path(__file__).resolve().parents[2] / "resources" / "pytorch_package"
-STATIC_FILES = ("train.py", "keras_parts.py", "data.py", "data_sources.py", "keras_sets.py")
+STATIC_FILES = (
+    "train.py",
+    "keras_parts.py",
+    "data.py",
+    "data_sources.py",
+    "keras_sets.py",
+    "csv_sources.py",
+)
 LOSSES = (
     "sparse_categorical_crossentropy",
     "categorical_crossentropy",

@@ -90,9 +90,9 @@ _KINDS = {
         "The project's own file(s), at the path(s) in `data.json` (relative to this folder, as",
         "they were seen from here at export). `--data PATH` reads another file (or image",
         "folder) in the same format and layout instead, `--labels PATH` the labels file of a",
-        "two-file format (a `.npy` pair, IDX). The category encodings, class list and",
-        "normalisation stay the ones LayerCanvas fitted, so a model trained here takes",
-        "inputs the same way.",
+        "two-file format (a `.npy` pair, IDX). The category encodings, the vocabulary of a",
+        "text column, the class list and the normalisation stay the ones LayerCanvas fitted,",
+        "so a model trained here takes inputs the same way.",
     ],
     "snapshot": [
         "Whatever the source, `--data PATH` to an `.npz` holding `x_train`, `y_train`, `x_val`",

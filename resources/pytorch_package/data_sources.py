@@ -8,7 +8,8 @@ data.json says where the data comes from (``kind``):
   gives a ``reason`` for).
 - ``keras``: a Keras-style set read from LayerCanvas's dataset cache (keras_sets.py).
 - ``files``: the project's own file(s), at paths relative to this folder: a CSV table, an
-  .npz (or two .npy), a folder of images (one sub-folder per class; needs Pillow) or IDX files.
+  .npz (or two .npy), a folder of images (one sub-folder per class; needs Pillow), IDX
+  files, or a CSV of texts (csv_sources.py reads the CSV files).
 
 Then the training / validation split is split.npz's indices (the samples LayerCanvas put in
 each), and every batch gets the preprocessing LayerCanvas fitted (``input`` in data.json:
@@ -16,7 +17,6 @@ the scaling of 8-bit pixels, per-channel mean and std, the normalisation statist
 training split) as it is built, so uint8 images stay uint8 in memory. Nothing is unpickled.
 """
 
-import csv
 import importlib.util
 import json
 from pathlib import Path
@@ -36,10 +36,9 @@ def _sibling(name):
 
 
 keras_sets = _sibling("keras_sets")
-DataFileError = keras_sets.DataFileError
+csv_sources = _sibling("csv_sources")
+DataFileError = csv_sources.DataFileError = keras_sets.DataFileError
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
-MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def read_config(folder=HERE):
@@ -60,90 +59,6 @@ def _file(path, what="data file"):
 
 
 # ---- the project's own files -------------------------------------------------------------
-
-
-def _is_number(cell):
-    try:
-        float(cell)
-    except ValueError:
-        return False
-    return cell.strip().lower() not in MISSING
-
-
-def _csv_problem(row, src):
-    if len(row) != len(src["columns"]):
-        return f"expected {len(src['columns'])} cells, found {len(row)}"
-    for cell, kind, column in zip(row, src["kinds"], src["columns"]):
-        if cell.strip().lower() in MISSING:
-            return f"column '{column}': missing value"
-        if kind == "numeric":
-            if not _is_number(cell):
-                return f"column '{column}': '{cell.strip()}' is not a number"
-            if not abs(float(cell)) <= _FLOAT32_MAX:
-                return f"column '{column}': '{cell.strip()}' is infinite or too large"
-    return None
-
-
-def _read_csv(src, path):
-    path = _file(path, "CSV file")
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as f:
-            records = list(csv.reader(f, delimiter=src["delimiter"], strict=True))
-    except (UnicodeDecodeError, csv.Error) as err:
-        raise DataFileError(f"{path}: not a readable UTF-8 CSV file ({err})") from None
-    numbered = [(i + 1, r) for i, r in enumerate(records) if any(c.strip() for c in r)]
-    if src["header"]:
-        names = [c.strip() for c in numbered[0][1]] if numbered else []
-        if names != src["columns"]:
-            raise DataFileError(
-                f"{path}: its columns are {names}, not the project's {src['columns']}"
-            )
-        numbered = numbered[1:]
-    kept = []
-    for number, row in numbered:
-        problem = _csv_problem(row, src)
-        if problem is None:
-            kept.append((number, row))
-        elif not src["skip_bad_rows"]:
-            raise DataFileError(f"{path}: row {number}: {problem}. Fix the file")
-    if not kept:
-        raise DataFileError(f"{path}: no usable rows")
-    t = src["target_index"]
-    blocks = []
-    for i, (column, kind) in enumerate(zip(src["columns"], src["kinds"])):
-        if i == t:
-            continue
-        values = [row[i].strip() for _, row in kept]
-        if kind == "numeric":
-            blocks.append(np.array(values, dtype=np.float64)[:, None])
-            continue
-        cats = src["categories"][column]
-        index = {c: k for k, c in enumerate(cats)}
-        unknown = next(((n, v) for (n, _), v in zip(kept, values) if v not in index), None)
-        if unknown is not None:
-            raise DataFileError(
-                f"{path}: row {unknown[0]}, column '{column}': '{unknown[1]}' is not one of the "
-                f"categories the model was built for ({', '.join(cats)})"
-            )
-        codes = np.array([index[v] for v in values], dtype=np.int64)
-        if src["categorical"] == "ordinal":
-            blocks.append(codes[:, None].astype(np.float64))
-        else:
-            blocks.append(np.eye(len(cats))[codes])
-    x = np.concatenate(blocks, axis=1).astype(np.float32)
-    target = [row[t].strip() for _, row in kept]
-    if src["task"] == "regression":
-        return x, np.array([float(v) for v in target], dtype=np.float32).reshape(-1, 1)
-    if src["target_kind"] == "categorical":
-        index = {c: k for k, c in enumerate(src["classes"])}
-    else:
-        index = {float(c): k for k, c in enumerate(src["class_values"])}
-        target = [float(v) for v in target]
-    y = [index.get(v) for v in target]
-    if None in y:
-        number = kept[y.index(None)][0]
-        raise DataFileError(f"{path}: row {number}: a class the project does not have")
-    return x, np.array(y, dtype=np.int64)
 
 
 def _load_npy(path, what):
@@ -233,7 +148,9 @@ def _read_files(src, folder, data, labels):
         labels = Path(folder) / src["labels"]
     fmt = src["format"]
     if fmt == "csv":
-        return _read_csv(src, path)
+        return csv_sources.read_csv(src, _file(path, "CSV file"))
+    if fmt == "text_csv":
+        return csv_sources.read_text_csv(src, _file(path, "CSV file"))
     if fmt in ("npz", "npy"):
         return _read_numpy(src, path, labels)
     if fmt == "images":

@@ -143,6 +143,9 @@ def test_mnist_is_read_from_the_cache_and_stays_uint8(cache, tmp_path, monkeypat
         module.load()
     _assert_same(module, _engine_batches_from(project, moved), cache_dir=moved)
     _assert_same(module, _engine_batches_from(project, moved), path=moved / "mnist")
+    done = _run_train(pkg, "--cache-dir", str(moved))  # train.py end to end, on the cache
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert len((pkg / "run" / "metrics.jsonl").read_text().splitlines()) == 1
 
 
 def _engine_batches_from(project, cache_folder):
@@ -283,18 +286,48 @@ def test_builtin_sets_keep_the_snapshot(tmp_path, monkeypatch):
     _assert_same(_data_module(tmp_path / "pkg", monkeypatch), _engine_batches(project))
 
 
-def test_text_csv_falls_back_to_the_snapshot_and_says_why(tmp_path, monkeypatch):
-    lines = ["text,label"] + [f"{'good fine' if i % 2 else 'bad awful'} film {i},{i % 2}"
-                              for i in range(40)]  # fmt: skip
+def test_text_csv_project_uses_the_fitted_vocabulary(tmp_path, monkeypatch):
+    words = ["good", "fine", "bad", "awful", "film", "plot", "Don't", "it's"]
+    rng = np.random.default_rng(8)
+    lines = ["text;label"] + [
+        f"{' '.join(rng.choice(words, int(rng.integers(1, 9))))}, #{i}!;{'pos' if i % 3 else 'neg'}"
+        for i in range(45)
+    ]
     (tmp_path / "reviews.csv").write_text("\n".join(lines) + "\n")
     dataset = {"format": "text_csv", "path": "reviews.csv", "text_column": "text",
-               "target": "label", "max_length": 6}  # fmt: skip
-    graph = _graph((6,), 2, dtype="int64", body=("embed",))
-    project = _project(tmp_path, graph, dataset)
+               "target": "label", "max_length": 6, "num_words": 8, "padding": "post"}  # fmt: skip
+    project = _project(tmp_path, _graph((6,), 2, dtype="int64", body=("embed",)), dataset)
+    export_pytorch(project, tmp_path / "pkg")
+    config = json.loads((tmp_path / "pkg" / "data.json").read_text())
+    assert config["kind"] == "files", config.get("reason")
+    assert config["source"]["vocabulary"][:2] == ["<pad>", "<oov>"]
+    _assert_same(_data_module(tmp_path / "pkg", monkeypatch), _engine_batches(project))
+
+
+def test_a_reader_that_disagrees_falls_back_to_the_snapshot(tmp_path, monkeypatch):
+    """The export reads the data back with the package's reader; here a reader that forgets
+    to scale pixels (a copy of the package with that one change) must not be trusted."""
+    from engine.export_pytorch import exporter
+
+    broken = tmp_path / "broken_package"
+    shutil.copytree(exporter.PACKAGE_DIR, broken)
+    source = (broken / "data_sources.py").read_text()
+    assert "batch = batch / np.float32(scale)" in source
+    (broken / "data_sources.py").write_text(source.replace("np.float32(scale)", "1"))
+    monkeypatch.setattr(exporter, "PACKAGE_DIR", broken)
+    rng = np.random.default_rng(1)
+    np.save(tmp_path / "x.npy", rng.integers(0, 256, (30, 1, 4, 4), dtype=np.uint8))
+    np.save(tmp_path / "y.npy", rng.integers(0, 2, 30))
+    from tests.engine.datasets.archives import _idx
+
+    (tmp_path / "img.idx").write_bytes(_idx(np.load(tmp_path / "x.npy")[:, 0]))
+    (tmp_path / "lab.idx").write_bytes(_idx(np.load(tmp_path / "y.npy").astype(np.uint8)))
+    dataset = {"format": "idx", "images": "img.idx", "labels": "lab.idx"}
+    project = _project(tmp_path, _graph((1, 4, 4), 2), dataset)
     result = export_pytorch(project, tmp_path / "pkg")
     config = json.loads((tmp_path / "pkg" / "data.json").read_text())
-    assert config["kind"] == "builtin" and "tokenizer" in config["reason"]
-    readme = (tmp_path / "pkg" / "README.md").read_text()
-    assert "Snapshot, not the source" in readme and "tokenizer" in readme
+    assert config["kind"] == "builtin" and "inputs differ" in config["reason"]
+    assert not (tmp_path / "pkg" / "split.npz").exists()
+    assert "Snapshot, not the source" in (tmp_path / "pkg" / "README.md").read_text()
     assert any("snapshot" in note for note in result.notes)
     _assert_same(_data_module(tmp_path / "pkg", monkeypatch), _engine_batches(project))
