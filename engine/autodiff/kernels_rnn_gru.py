@@ -4,18 +4,27 @@ sequence, each one recorded primitive whose VJP runs backpropagation through tim
 from __future__ import annotations
 
 from engine import backend
-from engine.autodiff.kernels_rnn_activations import _activation, _gate_activation
+from engine.autodiff.kernels_rnn_activations import (
+    _activation,
+    _derivative_into,
+    _gate_activation,
+    _tanh,
+)
 from engine.autodiff.kernels_rnn_layout import (
     _blocks,
     _check_shapes,
     _column,
     _features_major,
+    _in_place,
     _incoming,
     _input_grads,
+    _matmul_to,
     _outputs,
     _parents,
     _project_inputs,
+    _project_steps,
     _states_flat,
+    _storer,
     _t,
     _wants,
 )
@@ -75,52 +84,79 @@ def _gru_reset_after(x, kernel, recurrent_kernel, bias, activation, recurrent_ac
         b_rec = _column(_blocks(bias.data[1, ...], order, u, scales))
     scratch, local = _Scratch(), _Scratch()
     xf = _features_major(x.data, bias is not None, scratch)
-    z_in = _project_inputs(xf, _blocks(kernel.data, order, u, scales), b_in, t, n, local)
+    store = _storer()
+    inplace = _in_place()
 
-    zr = scratch.empty((t, u2, n), dtype)  # update and reset gates
-    cands = scratch.empty((t, u, n), dtype)  # h~
-    inner_h = scratch.empty((t, u, n), dtype)  # h U_h + b_hh, which r multiplies
+    # The input projection lands step-major in ``zrh``, which then holds, in place, each
+    # step's gates z, r and candidate h~ after activation.
+    zrh = scratch.empty((t, 3 * u, n), dtype)
+    _project_steps(xf, _blocks(kernel.data, order, u, scales), b_in, t, n, zrh)
+    inners = scratch.empty((t, 3 * u, n), dtype)  # h U + b_h; r multiplies its h block
     hs = scratch.empty((t + 1, u, n), dtype)
+    product = local.empty((u, n), dtype)
     hs[0, ...] = 0.0
     for s in range(t):
         h_prev = hs[s, ...]
-        inner = xp.matmul(r_fwd, h_prev)
-        if b_rec is not None:
-            inner += b_rec
-        gate = rec(inner[:u2, :] + z_in[:u2, s, :])
-        zr[s, ...] = gate
-        inner_h[s, ...] = inner[u2:, :]
-        cand = act(z_in[u2:, s, :] + gate[u:, :] * inner[u2:, :])
-        cands[s, ...] = cand
-        hs[s + 1, ...] = cand + gate[:u, :] * (h_prev - cand)
+        if s > 0:
+            inner = _matmul_to(inners[s, ...], r_fwd, h_prev)
+            if b_rec is not None:
+                store(inners, (s, ...), xp.add, inner, b_rec)
+        else:  # h_0 = 0: the recurrent product is the bias alone
+            inners[s, ...] = 0.0 if b_rec is None else b_rec
+        inner = inners[s, ...]
+        gates = (s, slice(0, u2), ...)
+        store(zrh, gates, xp.add, zrh[gates], inner[:u2, :])
+        _activate_into(zrh, gates, rec, scale != 1.0, inplace, store)
+        store(product, (...), xp.multiply, zrh[s, u:u2, :], inner[u2:, :])
+        cand = (s, slice(u2, None), ...)
+        store(zrh, cand, xp.add, zrh[cand], product)
+        _activate_into(zrh, cand, act, False, inplace, store)
+        # h_t = h~ + z * (h_{t-1} - h~)
+        store(hs, (s + 1, ...), xp.subtract, h_prev, zrh[cand])
+        store(hs, (s + 1, ...), xp.multiply, hs[s + 1, ...], zrh[s, :u, :])
+        store(hs, (s + 1, ...), xp.add, hs[s + 1, ...], zrh[cand])
     local.give_back()
+    zr, cands, inner_h = zrh[:, :u2, :], zrh[:, u2:, :], inners[:, u2:, :]
 
     def vjp(grad_out):
-        per_step, dh = _incoming(grad_out, seqs)
-        # Every gate gradient is dh times a factor known before the loop.
-        d_gate = d_rec(zr)
+        per_step, dh_last = _incoming(grad_out, seqs)
+        # Every gate gradient is dh times a factor known before the loop, computed for all
+        # steps at once into workspace buffers: px (w.r.t. x W + b_x) and ph (h U_h + b_hh).
+        every = slice(None)
         z, r_gate = zr[:, :u, :], zr[:, u:, :]
-        d_pre_h = (1.0 - z) * d_act(cands)
         work = _Scratch()
         px = work.empty((t, 3 * u, n), dtype)
-        px[:, :u, :] = (hs[:-1, ...] - cands) * d_gate[:, :u, :]
-        px[:, u:u2, :] = d_pre_h * inner_h * d_gate[:, u:, :]
-        px[:, u2:, :] = d_pre_h
-        ph = d_pre_h * r_gate
-        dz_x = work.empty((3 * u, t, n), dtype)  # w.r.t. x W + b_x
+        ph = work.empty((t, u, n), dtype)
+        _derivative_into(px, (every, slice(0, u2), every), d_rec, zr, inplace)
+        store(ph, (...), xp.subtract, hs[:-1, ...], cands)
+        store(px, (every, slice(0, u), every), xp.multiply, px[:, :u, :], ph)
+        candidate = (every, slice(u2, None), every)
+        _derivative_into(px, candidate, d_act, cands, inplace)
+        store(ph, (...), xp.subtract, 1.0, z)
+        store(px, candidate, xp.multiply, px[candidate], ph)  # d pre-activation of h~
+        reset = (every, slice(u, u2), every)
+        store(px, reset, xp.multiply, px[reset], px[candidate])
+        store(px, reset, xp.multiply, px[reset], inner_h)
+        store(ph, (...), xp.multiply, px[candidate], r_gate)
+        px3 = xp.reshape(px, (t, 3, u, n))
+
+        dz_x = work.empty((3, u, t, n), dtype)  # w.r.t. x W + b_x
         dz_h = work.empty((3 * u, t, n), dtype)  # w.r.t. h U + b_h
+        dh, back = work.empty((u, n), dtype), work.empty((u, n), dtype)
+        dh[...] = dh_last
         for s in range(t - 1, -1, -1):
             if per_step is not None and s < t - 1:
-                dh = dh + per_step[s, ...]
-            dzx_s = xp.reshape(xp.reshape(px[s, ...], (3, u, n)) * dh, (3 * u, n))
-            dz_x[:, s, :] = dzx_s
-            dz_h[:u2, s, :] = dzx_s[:u2, :]
-            dz_h[u2:, s, :] = dh * ph[s, ...]
+                store(dh, (...), xp.add, dh, per_step[s, ...])
+            store(dz_x, (every, every, s, every), xp.multiply, px3[s, ...], dh)
+            dz_h[:u2, s, :] = xp.reshape(dz_x[:2, :, s, :], (u2, n))
+            store(dz_h, (slice(u2, None), s, every), xp.multiply, dh, ph[s, ...])
             if s > 0:
-                dh = dh * z[s, ...] + xp.matmul(r, dz_h[:, s, :])
+                back = _matmul_to(back, r, dz_h[:, s, :])
+                store(dh, (...), xp.multiply, dh, z[s, ...])
+                store(dh, (...), xp.add, dh, back)
         dz_x = xp.reshape(dz_x, (3 * u, t * n))
         dz_h = xp.reshape(dz_h, (3 * u, t * n))
-        dx, dkernel, db_in = _input_grads(x, kernel, _wants(bias), kernel.data, xf, dz_x)
+        dx, dkernel, db_in = _input_grads(x, kernel, _wants(bias), kernel_data, xf, dz_x)
         drec = None
         if recurrent_kernel.requires_grad:
             drec = xp.matmul(_states_flat(hs[:-1, ...]), _t(dz_h))
@@ -131,8 +167,22 @@ def _gru_reset_after(x, kernel, recurrent_kernel, bias, activation, recurrent_ac
         grads = (dx, dkernel, drec)
         return grads if bias is None else grads + (dbias,)
 
+    kernel_data = kernel.data
     out = _outputs(hs, seqs)
     return _record(out, _parents(x, kernel, recurrent_kernel, bias), vjp, scratch)
+
+
+def _activate_into(buffer, index, fn, halved_sigmoid: bool, inplace: bool, store) -> None:
+    """``buffer[index] = fn(buffer[index])``; tanh and the halved-weight sigmoid
+    (``0.5 * tanh(a) + 0.5``) in place, where the namespace takes ``out=``."""
+    xp = backend.xp
+    if inplace and (halved_sigmoid or fn is _tanh):
+        store(buffer, index, xp.tanh, buffer[index])
+        if halved_sigmoid:
+            store(buffer, index, xp.multiply, buffer[index], 0.5)
+            store(buffer, index, xp.add, buffer[index], 0.5)
+    else:
+        buffer[index] = fn(buffer[index])
 
 
 def _gru_reset_before(x, kernel, recurrent_kernel, bias, activation, recurrent_activation, seqs):
