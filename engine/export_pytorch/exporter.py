@@ -5,7 +5,8 @@ The package needs only torch and numpy (never LayerCanvas)::
     model.py          the graph as an nn.Module (engine.export_pytorch.model_code)
     train.py          DDP training loop with the project's settings (read from training.json)
     keras_parts.py    the loss, metrics and optimizer with Keras's formulas
-    data.py           the project's data for PyTorch (data_sources.py, keras_sets.py read it)
+    data.py           the project's data for PyTorch (data_sources.py, csv_sources.py and
+                      keras_sets.py read it)
     data.json         where the data comes from and the preprocessing LayerCanvas fitted;
                       split.npz the training / validation split, or data.npz the prepared
                       arrays themselves (engine.export_pytorch.data_export)
