@@ -36,8 +36,6 @@ expressions and must give the same numbers.
 
 from __future__ import annotations
 
-import math
-
 import numpy
 
 from engine import backend
@@ -57,6 +55,8 @@ __all__ = ["depthwise_conv2d_direct", "depthwise_geometry"]
 # Values per operand block in the blocked multiply-adds (128 KiB of float32); blocks of
 # 16K to 256K values measured alike on the benchmark shapes, whole-batch passes 2x slower.
 BLOCK_VALUES = 32 * 1024
+# Shortest run of positions per block: numpy's per-row overhead dominates shorter ones.
+MIN_RUN = 1024
 
 
 def _inplace() -> bool:
@@ -84,20 +84,24 @@ def depthwise_geometry(x_shape, kernel_shape, strides, padding, dilation):
 
 
 class _Phases:
-    """Where each input pixel and each kernel tap lies in the flattened stride phases."""
+    """Where each input pixel and each kernel tap lies in the flattened stride phases.
 
-    def __init__(self, size, kernel_size, strides, dilation, pads, out_size):
-        (self.h, self.w), (kh, kw) = size, kernel_size
+    Layout ``(C, phases, (N + 1) * rows * cols)``: channels lead, and each channel's samples
+    follow one another, so that a tap's shifted slice is ONE run over the whole batch (a
+    run that crosses into the next sample only feeds dropped output positions). The extra
+    zero sample at the end takes the last sample's overrun.
+    """
+
+    def __init__(self, batch, size, kernel_size, strides, dilation, pads, out_size):
+        self.n, (self.h, self.w), (kh, kw) = batch, size, kernel_size
         (self.sh, self.sw), (dh, dw) = strides, dilation
         (self.top, _), (self.left, _) = pads
         self.ho, self.wo = out_size
-        # Phase rows a tap reaches past the output's, plus one zero row: the last row's
-        # shifted reads run that far past its end.
-        self.rows = self.ho + (kh - 1) * dh // self.sh + 1
+        self.rows = self.ho + (kh - 1) * dh // self.sh  # the phase rows the taps reach
         self.cols = self.wo + (kw - 1) * dw // self.sw
-        self.length = self.rows * self.cols
+        self.plane = self.rows * self.cols
         self.count = self.sh * self.sw
-        self.size = self.ho * self.cols  # output positions on the phase-width grid
+        self.span = self.n * self.plane  # output positions computed (the kept ones among them)
         self.taps = []  # (i, j, phase, shift)
         for i in range(kh):
             qi, ai = divmod(i * dh, self.sh)
@@ -125,86 +129,112 @@ class _Phases:
                         slice(x0, x0 + self.sw * (nc - 1) + 1, self.sw),
                     )
 
+    def _grid(self, c, dtype, empty):
+        shape = (c, self.count, self.n + 1, self.rows, self.cols)
+        if not _inplace():
+            return backend.xp.zeros(shape, dtype=dtype)
+        grid = empty(shape, dtype)
+        grid[...] = 0.0
+        return grid
+
     def split(self, x, empty):
-        """``x (N, C, H, W)`` -> the zero-padded phases, ``(N, C, phases, rows * cols)``."""
+        """``x (N, C, H, W)`` -> the zero-padded phases, ``(C, phases, (N + 1) * plane)``."""
         xp = backend.xp
-        n, c = x.shape[:2]
-        shape = (n, c, self.count, self.rows, self.cols)
-        if _inplace():
-            grid = empty(shape, x.dtype)
-            grid[...] = 0.0
-        else:
-            grid = xp.zeros(shape, dtype=x.dtype)
+        c = x.shape[1]
+        grid = self._grid(c, x.dtype, empty)
+        xt = backend.permute_dims(x, (1, 0, 2, 3))
         for p, rows, cols, ys, xs in self.pieces():
-            grid[:, :, p, rows, cols] = x[:, :, ys, xs]
-        return xp.reshape(grid, (n, c, self.count, self.length))
+            grid[:, p, : self.n, rows, cols] = xt[:, :, ys, xs]
+        return xp.reshape(grid, (c, self.count, (self.n + 1) * self.plane))
+
+    def zeros(self, c, dtype, empty):
+        """A zero array of :meth:`split`'s layout (the input gradient's accumulator)."""
+        grid = self._grid(c, dtype, empty)
+        return backend.xp.reshape(grid, (c, self.count, (self.n + 1) * self.plane))
 
     def merge(self, phases):
-        """The inverse gather: ``(N, C, phases, rows * cols)`` -> a new ``(N, C, H, W)``
+        """The inverse gather: ``(C, phases, (N + 1) * plane)`` -> a new ``(N, C, H, W)``
         (input pixels no tap reads get zero)."""
         xp = backend.xp
-        n, c = phases.shape[:2]
-        grid = xp.reshape(phases, (n, c, self.count, self.rows, self.cols))
+        c = phases.shape[0]
+        grid = xp.reshape(phases, (c, self.count, self.n + 1, self.rows, self.cols))
         pieces = list(self.pieces())
         covered = sum((r.stop - r.start) * (q.stop - q.start) for _, r, q, _, _ in pieces)
         if covered == self.h * self.w:  # every pixel is written below (unit strides always)
-            out = xp.empty((n, c, self.h, self.w), dtype=phases.dtype)
+            out = xp.empty((self.n, c, self.h, self.w), dtype=phases.dtype)
         else:
-            out = xp.zeros((n, c, self.h, self.w), dtype=phases.dtype)
+            out = xp.zeros((self.n, c, self.h, self.w), dtype=phases.dtype)
         for p, rows, cols, ys, xs in pieces:
-            out[:, :, ys, xs] = grid[:, :, p, rows, cols]
+            block = grid[:, p, : self.n, rows, cols]
+            out[:, :, ys, xs] = backend.permute_dims(block, (1, 0, 2, 3))
         return out
 
-    def wide(self, g, empty):
-        """``g (N, F, Ho, Wo)`` on the ``(Ho, cols)`` grid, zeros in the extra columns."""
+    def output(self, acc):
+        """``(C, M, span)`` -> the kept positions as a ``(N, C, M, Ho, Wo)`` view."""
+        c, m = acc.shape[:2]
+        grid = backend.xp.reshape(acc, (c, m, self.n, self.rows, self.cols))
+        return backend.permute_dims(grid[:, :, :, : self.ho, : self.wo], (2, 0, 1, 3, 4))
+
+    def wide(self, g5, empty):
+        """``g5 (N, C, M, Ho, Wo)`` in the output's layout ``(C, M, span)``, zeros at the
+        dropped positions."""
         xp = backend.xp
-        n, f = g.shape[:2]
+        n, c, m = g5.shape[:3]
+        shape = (c, m, n, self.rows, self.cols)
         if _inplace():
-            out = empty((n, f, self.ho, self.cols), g.dtype)
-            out[..., self.wo :] = 0.0
+            out = empty(shape, g5.dtype)
+            out[:, :, :, self.ho :, :] = 0.0
+            out[:, :, :, : self.ho, self.wo :] = 0.0
         else:
-            out = xp.zeros((n, f, self.ho, self.cols), dtype=g.dtype)
-        out[..., : self.wo] = g
-        return out
+            out = xp.zeros(shape, dtype=g5.dtype)
+        out[:, :, :, : self.ho, : self.wo] = backend.permute_dims(g5, (1, 2, 0, 3, 4))
+        return xp.reshape(out, (c, m, self.span))
 
 
-def _multiply_add(terms, target, fresh: bool, empty) -> None:
-    """``target[:, *dst] (+)= source[:, *src] * weight`` for each ``(source, src, weight,
-    dst)`` in ``terms``; with ``fresh`` the first term sets ``target`` instead (its ``dst``
-    is then the whole of it). In place on numpy and CuPy, block by block over the batch (the
-    first axis); on other namespaces ``target`` must be the full tensor and the result is
-    returned."""
+def _multiply_add(terms, target, length: int, fresh: bool, empty):
+    """For each ``(source, k_src, shift_src, weight, k_dst, shift_dst)`` of ``terms``:
+    ``target[:, k_dst, shift_dst + t] (+)= source[:, k_src, shift_src + t] * weight`` for
+    ``t`` in ``range(length)``; with ``fresh`` the first term sets ``target`` (all of it).
+
+    Operands are ``(C, K, positions)`` and ``weight`` is ``(C, K', 1)``. On numpy and CuPy
+    this runs in place, block by block over channels and positions, so that a block of
+    each operand stays in the L2 cache between the multiply and the add (over the whole
+    batch both passes went to memory: twice as slow) and every inner run stays long. On
+    other namespaces the plain expressions run (``target`` then is returned new unless
+    given).
+    """
     xp = backend.xp
-    everything = (slice(None),)
     if not _inplace():
-        for k, (source, src, weight, dst) in enumerate(terms):
-            term = source[everything + src] * weight
+        for k, (source, ks, ss, weight, kd, sd) in enumerate(terms):
+            term = source[:, ks, ss : ss + length] * weight
             if fresh and k == 0:
                 target = term
             else:
-                index = (*everything, *dst, ...)  # the array API wants every axis spelled
-                target[index] = target[index] + term
+                target[:, kd, sd : sd + length] = target[:, kd, sd : sd + length] + term
         return target
-    n = target.shape[0]
-    _, src0, w0 = terms[0][:3]
-    part_shape = numpy.broadcast_shapes(
-        tuple(terms[0][0][everything + src0].shape), tuple(w0.shape)
-    )
-    step = (
-        n if backend.device == "gpu" else max(1, BLOCK_VALUES // max(math.prod(part_shape[1:]), 1))
-    )
-    tmp = empty((min(step, n), *part_shape[1:]), target.dtype)
-    for start in range(0, n, step):
-        block = slice(start, min(start + step, n))
-        out = target[block]
-        part = tmp[: out.shape[0]]
-        for k, (source, src, weight, dst) in enumerate(terms):
-            read = source[(block, *src)]
-            if fresh and k == 0:
-                xp.multiply(read, weight, out=out)
-            else:
-                xp.multiply(read, weight, out=part)
-                _add_into(out, everything + dst, part)
+    c = target.shape[0]
+    source, ks, _, weight = terms[0][:4]
+    depth = max(len(range(*ks.indices(source.shape[1]))), weight.shape[1])
+    if backend.device == "gpu":
+        run, channels = length, c
+    else:
+        # One channel's long contiguous run per block where the batch is big enough:
+        # blocks of many channels' short runs (rows far apart) measured 1.6x slower.
+        run = min(length, max(MIN_RUN, BLOCK_VALUES // depth))
+        channels = max(1, min(c, BLOCK_VALUES // (depth * run)))
+    tmp = empty((channels, depth, run), target.dtype)
+    for c0 in range(0, c, channels):
+        cs = slice(c0, min(c0 + channels, c))
+        for t0 in range(0, length, run):
+            t1 = min(t0 + run, length)
+            part = tmp[: cs.stop - c0, :, : t1 - t0]
+            for k, (source, ks, ss, weight, kd, sd) in enumerate(terms):
+                read = source[cs, ks, t0 + ss : t1 + ss]
+                if fresh and k == 0:
+                    xp.multiply(read, weight[cs], out=target[cs, :, t0:t1])
+                else:
+                    xp.multiply(read, weight[cs], out=part)
+                    _add_into(target, (cs, kd, slice(t0 + sd, t1 + sd)), part)
     return target
 
 
@@ -224,27 +254,30 @@ def depthwise_conv2d_direct(
     n, c, h, wd = x.shape
     _, m, kh, kw = k.shape
     pads, ho, wo = depthwise_geometry(x.shape, k.shape, strides, padding, dilation)
-    geo = _Phases((h, wd), (kh, kw), strides, dilation, pads, (ho, wo))
+    geo = _Phases(n, (h, wd), (kh, kw), strides, dilation, pads, (ho, wo))
     wdata = k.data
+    all_m = slice(None)
 
     scratch = _Scratch()
-    phases = geo.split(x.data, scratch.empty)  # (N, C, phases, length), kept for the VJP
-    size = geo.size
+    phases = geo.split(x.data, scratch.empty)  # (C, phases, (N + 1) * plane), kept for the VJP
     terms = [
-        (phases, (slice(None), slice(p, p + 1), slice(s, s + size)), _weight(wdata, i, j), ())
+        (phases, slice(p, p + 1), s, xp.reshape(wdata[:, :, i, j], (c, m, 1)), all_m, 0)
         for i, j, p, s in geo.taps
     ]
-    acc = scratch.empty((n, c, m, size), x.dtype) if _inplace() else None
-    acc = _multiply_add(terms, acc, True, scratch.empty)
-    grid = xp.reshape(acc, (n, c * m, ho, geo.cols))[..., :wo]
-    if b is not None and _inplace():
-        out = xp.empty((n, c * m, ho, wo), dtype=x.dtype)
-        xp.add(grid, xp.reshape(b.data, (1, c * m, 1, 1)), out=out)  # crop and bias: one pass
-    elif b is not None:
-        out = grid + xp.reshape(b.data, (1, c * m, 1, 1))
+    acc = scratch.empty((c, m, geo.span), x.dtype) if _inplace() else None
+    acc = _multiply_add(terms, acc, geo.span, True, scratch.empty)
+    kept = geo.output(acc)  # (N, C, M, Ho, Wo) view
+    if b is not None:
+        b5 = xp.reshape(b.data, (1, c, m, 1, 1))
+    if _inplace():
+        out = xp.empty((n, c, m, ho, wo), dtype=x.dtype)
+        if b is not None:
+            xp.add(kept, b5, out=out)  # layout, crop and bias: one pass
+        else:
+            out[...] = kept
     else:
-        out = xp.empty((n, c * m, ho, wo), dtype=x.dtype)
-        out[...] = grid
+        out = kept + b5 if b is not None else kept
+    out = xp.reshape(out, (n, c * m, ho, wo))
     if relu:
         out = xp.maximum(out, 0.0, out=out) if _inplace() else xp.maximum(out, 0.0)
 
@@ -258,42 +291,30 @@ def depthwise_conv2d_direct(
         gx = gw = gb = None
         if b is not None and b.requires_grad:
             gb = xp.sum(g, axis=(0, 2, 3))
-        g_rows = xp.reshape(geo.wide(g, work.empty), (n, c, m, size))
+        g_wide = geo.wide(xp.reshape(g, (n, c, m, ho, wo)), work.empty)  # (C, M, span)
         if k.requires_grad:
             gw = xp.zeros((c, m, kh, kw), dtype=g.dtype)
             for i, j, p, s in geo.taps:
-                column = xp.reshape(phases[:, :, p, s : s + size], (n, c, size, 1))
-                dots = xp.matmul(g_rows, column)  # (N, C, M, 1): batched dot products
-                gw[:, :, i, j] = xp.sum(xp.reshape(dots, (n, c, m)), axis=0)
+                column = xp.reshape(phases[:, p, s : s + geo.span], (c, geo.span, 1))
+                dots = xp.matmul(g_wide, column)  # (C, M, 1): one long dot product each
+                gw[:, :, i, j] = xp.reshape(dots, (c, m))
         if x.requires_grad:
             terms = [
                 (
-                    g_rows,
-                    (slice(None), slice(mm, mm + 1), slice(None)),
-                    _weight(wdata, i, j, mm),
-                    (slice(None), slice(p, p + 1), slice(s, s + size)),
+                    g_wide,
+                    slice(mm, mm + 1),
+                    0,
+                    xp.reshape(wdata[:, mm, i, j], (c, 1, 1)),
+                    slice(p, p + 1),
+                    s,
                 )
                 for i, j, p, s in geo.taps
                 for mm in range(m)
             ]
-            if _inplace():
-                target = work.empty((n, c, geo.count, geo.length), g.dtype)
-                target[...] = 0.0
-            else:
-                target = xp.zeros((n, c, geo.count, geo.length), dtype=g.dtype)
-            gx = geo.merge(_multiply_add(terms, target, False, work.empty))
+            target = geo.zeros(c, g.dtype, work.empty)
+            gx = geo.merge(_multiply_add(terms, target, geo.span, False, work.empty))
         work.give_back()  # gx, gw and gb are fresh arrays, none of them a view of the scratch
         return (gx, gw) if b is None else (gx, gw, gb)
 
     parents = (x, k) if b is None else (x, k, b)
     return _record(out, parents, vjp, scratch)
-
-
-def _weight(kernel, i: int, j: int, m: int | None = None):
-    """Kernel tap ``(i, j)`` (of filter ``m`` only, if given) shaped to broadcast over
-    ``(N, C, M, positions)``."""
-    c, mm = kernel.shape[:2]
-    xp = backend.xp
-    if m is None:
-        return xp.reshape(kernel[:, :, i, j], (1, c, mm, 1))
-    return xp.reshape(kernel[:, m, i, j], (1, c, 1, 1))

@@ -108,14 +108,13 @@ def test_direct_gradients_against_finite_differences(case):
 
 
 def test_blocks_over_the_batch_give_the_whole_batch_result(monkeypatch):
-    # A block of one or two samples: the last block is shorter than the others.
     for case in ("same-3x3", "stride2-pad1-m3"):
-        shape = CASES[case][0]
         x, k, b = _arrays(case, seed=7)
         x = np.concatenate([x, x[:1] * 0.5, x], axis=0)  # an odd batch
         whole = _ours_with_batch(case, x, k, b)
-        per_sample = shape[1] * k.shape[1] * 100
-        monkeypatch.setattr(kernels_depthwise, "BLOCK_VALUES", per_sample)
+        # Blocks of 2 channels by 50 positions: runs that end inside a sample's plane.
+        monkeypatch.setattr(kernels_depthwise, "BLOCK_VALUES", 2 * k.shape[1] * 50)
+        monkeypatch.setattr(kernels_depthwise, "MIN_RUN", 50)
         blocked = _ours_with_batch(case, x, k, b)
         monkeypatch.undo()
         for want, have in zip(whole, blocked, strict=True):
