@@ -2,14 +2,15 @@
 
 Weight layout (``get_weights`` order): ``embeddings`` of shape ``(input_dim, output_dim)``;
 row ``i`` is the vector of token ``i``. An input of shape ``(T,)`` becomes ``(T, output_dim)``
-(any per-sample shape works: ``shape + (output_dim,)``). The gradient scatter-adds into the
-rows that were looked up, so a token repeated in a batch accumulates its updates.
+(any per-sample shape works: ``shape + (output_dim,)``). The gradient adds into the rows that
+were looked up, so a token repeated in a batch accumulates its updates
+(:func:`engine.autodiff.kernels_sequence.token_lookup`).
 """
 
 from __future__ import annotations
 
 from engine import backend
-from engine.autodiff import ops
+from engine.autodiff.kernels_sequence import token_lookup
 from engine.autodiff.tensor import Tensor
 from engine.initializers import INITIALIZERS
 from engine.layers.base import Layer, WeightSpec, register
@@ -115,7 +116,7 @@ class Embedding(Layer):
             # Ids fed through a float Input (as a canvas model may do) are whole numbers.
             ids = xp.astype(ids, xp.int64)
         self._check_ids(ids)
-        return ops.embedding_lookup(self.embeddings, ids)
+        return token_lookup(self.embeddings, ids)
 
     def _check_ids(self, ids) -> None:
         # One host sync per batch: a wrong id would otherwise read a wrong row (or crash
