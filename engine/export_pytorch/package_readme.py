@@ -42,14 +42,15 @@ def package_readme(name: str, training: dict, notes: list[str], data=None) -> st
         "python train.py                                   # one process",
         "torchrun --nproc_per_node=2 train.py              # two processes on this machine",
         "python train.py --epochs 5 --out runs/try1",
+        *_override_lines(data),
         "```",
         "",
-        *_data_section(data),
         "With CUDA the processes use NCCL, one GPU each; without, gloo on the CPU. The batch",
         "size is global: with N processes each takes batch_size / N samples per step, and",
         "DistributedDataParallel averages the gradients. BatchNormalization statistics are",
         "per process (as with any DDP model without SyncBatchNorm).",
         "",
+        *_data_section(data),
         "## Several machines",
         "",
         "Run the same command on every machine (the package copied to each, same data),",
@@ -130,3 +131,13 @@ def _data_section(data) -> list[str]:
         "",
     ]
     return lines
+
+
+def _override_lines(data) -> list[str]:
+    """Run examples of the data overrides that apply to this package's source."""
+    kind = "builtin" if data is None else data.kind
+    if kind == "keras":
+        return ["python train.py --cache-dir /shared/datasets      # the sets' cache (see Data)"]
+    if kind == "files":
+        return ["python train.py --data PATH                       # other data, same format"]
+    return ["python train.py --data my_data.npz                # other arrays (see Data)"]
