@@ -2,7 +2,9 @@
 
 - :func:`export_pytorch` (:mod:`engine.export_pytorch.exporter`) writes ``model.py`` (the
   graph as an ``nn.Module``), ``train.py`` (DistributedDataParallel under ``torchrun``),
-  ``data.npz``, ``weights.npz`` and the rest; the package needs torch and numpy only.
+  ``data.py`` with ``data.json`` (the project's data source, read by the package itself;
+  :mod:`engine.export_pytorch.data_export`), ``weights.npz`` and the rest; the package
+  needs torch and numpy only (Pillow too for an image-folder dataset).
 - :func:`read_checkpoint` (:mod:`engine.export_pytorch.checkpoint`) turns a checkpoint the
   package's ``train.py`` wrote back into a project, a model with those weights and the
   run's history.
