@@ -11,11 +11,17 @@ is training, because every repaint holds the interpreter the training thread nee
   redraw that only moves the curves blits the axes instead of replaying their text (the
   axes were ~70 % of a repaint);
 * curves clip to the visible range and downsample (peak mode), so an hour-long run draws
-  as few points as a short one.
+  as few points as a short one;
+* while a run trains, :func:`fit_y_range` moves a plot's y range only when a point leaves
+  it or the points shrink to less than half of it, not at every redraw as pyqtgraph's
+  auto-range does (which drew the y axis again each time).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
@@ -23,7 +29,20 @@ from PySide6.QtWidgets import QGraphicsItem
 
 from widgets.plot_style import is_regularization, label, style_plot
 
-__all__ = ["batch_curve", "build_plot", "epoch_curve", "reset_plot", "smoothed_curve"]
+__all__ = [
+    "batch_curve",
+    "build_plot",
+    "epoch_curve",
+    "fit_rate_range",
+    "fit_y_range",
+    "fit_y_ranges",
+    "reset_plot",
+    "smoothed_curve",
+]
+
+#: The margin above and below the points when :func:`fit_y_range` moves a range, as a share
+#: of the points' spread: a falling loss moves it once per this share, not once per redraw.
+Y_SLACK = 0.12
 
 
 def build_plot(colors: dict, name: str, heading: str, small: bool = False) -> pg.PlotItem:
@@ -134,3 +153,48 @@ def epoch_curve(
         )
     item.setZValue(10)
     return item
+
+
+def fit_y_range(plot: pg.PlotItem, columns: Iterable[np.ndarray], log: bool = False) -> bool:
+    """Keep every finite value of ``columns`` in ``plot``'s y range (``log``: the plot shows
+    log10 of the positive ones), moving the range only when a value is outside it or the
+    values fill less than half of it. Returns whether the range moved."""
+    lows, highs = [], []
+    for values in columns:
+        values = values[np.isfinite(values)]
+        if log:
+            values = np.log10(values[values > 0])
+        if len(values):
+            lows.append(values.min())
+            highs.append(values.max())
+    if not lows:
+        return False
+    low, high = float(min(lows)), float(max(highs))
+    view_low, view_high = plot.getViewBox().viewRange()[1]
+    if view_low <= low and high <= view_high and high - low >= 0.5 * (view_high - view_low):
+        return False
+    spread = high - low if high > low else max(abs(high), 1.0) * 0.1
+    plot.setYRange(low - Y_SLACK * spread, high + Y_SLACK * spread, padding=0)
+    return True
+
+
+def fit_y_ranges(plots: Mapping[str, pg.PlotItem], series: Iterable, log_loss: bool) -> None:
+    """:func:`fit_y_range` for each plot but the learning rate's, over the buffers of the
+    ``series`` (:class:`~widgets.plot_data.Series`) drawn in it. (The smoothed loss is a
+    weighted mean of the batch losses, so it lies within their range.)"""
+    columns: dict[int, list[np.ndarray]] = {}
+    for s in series:
+        columns.setdefault(id(s.item.getViewBox()), []).append(s.buffer.column(1))
+    for name, plot in plots.items():
+        if name != "learning_rate":
+            found = columns.get(id(plot.getViewBox()), [])
+            fit_y_range(plot, found, log_loss and name == "loss")
+
+
+def fit_rate_range(plot: pg.PlotItem, rates: np.ndarray) -> None:
+    """Keep zero and the largest rate in view: a constant rate would otherwise get an
+    arbitrary unit-wide range around it, and a decaying one would look like a cliff."""
+    rates = rates[np.isfinite(rates)]
+    top = float(rates.max()) if len(rates) else 0.0
+    if top > 0:
+        plot.setYRange(0.0, top * 1.15, padding=0)

@@ -53,7 +53,15 @@ from PySide6.QtWidgets import (
 )
 
 from widgets.plot_data import GrowingBuffer, Series, drawable, ema, write_batch_csv, write_epoch_csv
-from widgets.plot_items import batch_curve, build_plot, epoch_curve, reset_plot, smoothed_curve
+from widgets.plot_items import (
+    batch_curve,
+    build_plot,
+    epoch_curve,
+    fit_rate_range,
+    fit_y_ranges,
+    reset_plot,
+    smoothed_curve,
+)
 from widgets.plot_style import base_name, is_loss, is_regularization, plot_colors, title
 from widgets.plot_timing import MAX_REDRAW_INTERVAL_S, PAINT_BUDGET, TimedLayout
 
@@ -179,13 +187,14 @@ class TrainingPlots(QWidget):
             plot.setXRange(low, high, padding=0.02)
 
     def end_run(self) -> None:
-        """The run ended: the epoch axis fits the points again (a stopped run's curves
-        fill the plot)."""
+        """The run ended: the axes fit the points again (a stopped run's curves fill the
+        plot)."""
         if self._x_span is None:
             return
         self._x_span = None
-        for plot in self._plots.values():
-            plot.enableAutoRange(x=True)
+        for name, plot in self._plots.items():
+            # The rate plot's y range is always set by _fit_rate_axis.
+            plot.enableAutoRange(x=True, y=name != "learning_rate")
 
     def add_batches(self, x: Sequence[float], values: Mapping[str, Sequence[float]]) -> None:
         """Append per-batch points at positions ``x`` (in epochs, e.g. 0.25 = a quarter into
@@ -443,7 +452,12 @@ class TrainingPlots(QWidget):
         span, last = self._x_span, loss.buffer.view()[-1:, 0] if loss is not None else ()
         if span is not None and len(last) and last[0] > span[1]:
             self.end_run()  # more epochs than planned: fit the axis to the points
-        self._fit_rate_axis()
+        if self._x_span is not None:
+            series = [*self._batch_series.values(), *self._epoch_series.values()]
+            fit_y_ranges(self._plots, series, log_loss)
+        rates = [s for k, s in self._epoch_series.items() if k in ("learning_rate", "lr")]
+        if rates:
+            fit_rate_range(self._plots["learning_rate"], rates[0].buffer.column(1))
         for plot in self._plots.values():
             # Fit the ranges now rather than in the paint: fitted during a paint, they change
             # the axes and Qt paints the view a second time.
@@ -455,18 +469,6 @@ class TrainingPlots(QWidget):
         interval = max(int(1000 / MAX_REFRESH_HZ) + 1, int(PAINT_BUDGET * paint_ms))
         self._timer.setInterval(min(interval, int(1000 * MAX_REDRAW_INTERVAL_S)))
         self.refreshed.emit()
-
-    def _fit_rate_axis(self) -> None:
-        """Keep zero and the largest rate in view: a constant rate would otherwise get an
-        arbitrary unit-wide range around it, and a decaying one would look like a cliff."""
-        rates = [s for k, s in self._epoch_series.items() if k in ("learning_rate", "lr")]
-        if not rates:
-            return
-        values = rates[0].buffer.column(1)
-        values = values[np.isfinite(values)]
-        top = float(values.max()) if len(values) else 0.0
-        if top > 0:
-            self._plots["learning_rate"].setYRange(0.0, top * 1.15, padding=0)
 
     def _on_smoothing(self, value: int) -> None:
         self._smoothing = value / 100.0

@@ -137,3 +137,25 @@ def test_the_next_run_reuses_the_plots_without_the_old_curves(plots, qtbot):
     _epoch(plots, 0, metric="mae")
     plots.flush()
     assert plots.plot_names() == ["loss", "mae", "learning_rate"]
+
+
+def test_the_y_ranges_hold_every_point_and_move_only_now_and_then(plots, qtbot):
+    plots.start_run(5)
+    ranges = set()
+    refreshes = 0
+    for epoch in range(5):
+        x = epoch + (np.arange(45) + 1) / 45
+        loss = 2.0 * np.exp(-x) + 0.02 * np.cos(11 * x)
+        for i in range(0, 45, 5):
+            plots.add_batches(x[i : i + 5], {"loss": loss[i : i + 5]})
+            plots.flush()
+            refreshes += 1
+            low, high = plots._plots["loss"].getViewBox().viewRange()[1]
+            drawn = plots.drawn("loss", "batch")[1]
+            assert low <= drawn.min() and drawn.max() <= high  # every point in view
+            assert drawn.max() - drawn.min() >= 0.5 * (high - low)  # and not lost in it
+            ranges.add((low, high))
+    # pyqtgraph's auto-range moved it (and drew the axis again) at every redraw.
+    assert len(ranges) < refreshes / 2
+    plots.end_run()  # after the run the plot fits its points as pyqtgraph does
+    assert plots._plots["loss"].getViewBox().autoRangeEnabled()[1]
