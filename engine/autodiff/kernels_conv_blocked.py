@@ -80,12 +80,15 @@ def conv2d_backward(g, x, w, relu_out, geometry, needs, make_im2col, make_gcols=
     ``(x, w, b)`` triple of bools - says no). ``make_gcols(g_chunk_cnhw, empty)`` builds
     the flipped-kernel correlation's columns of a gradient chunk; it is given only for
     stride 1 with an output as wide as the input. ``relu_out`` is the forward output when
-    the ReLU was fused, else None."""
+    the ReLU was fused, else None. Without an input gradient to take, the kernel's comes
+    from the input's columns (fewer rows than the gradient's in a first layer)."""
     need_x, need_w, need_b = needs
     n, c, h, wd = x.shape
     f, _, kh, kw = w.shape
     _, _, _, _, _, ho, wo = geometry
     dtype = g.dtype
+    if not need_x:  # a first layer: the input's columns (C*kh*kw rows) beat the gradient's
+        make_gcols = None
     gx = numpy.empty((n, c, h, wd), dtype=dtype) if need_x else None
     gb = numpy.zeros((f,), dtype=dtype) if need_b else None
     gw_acc = numpy.zeros((c, f * kh * kw) if make_gcols else (f, c * kh * kw), dtype=dtype)
