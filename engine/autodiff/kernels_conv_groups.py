@@ -13,6 +13,12 @@ kernel taps inside im2col/col2im. The VJP is two batched products and a col2im; 
 filters per group (a depthwise convolution's ``depth_multiplier``) the input gradient's
 product is summed as broadcast multiplies instead, since a batched GEMM with an inner
 dimension of 1 ran ~20x slower than that here.
+
+A depthwise convolution (one input channel per group) goes through
+:func:`depthwise_conv2d`, which picks per shape (:func:`depthwise_formulation`) between
+that im2col and the direct kernel of :mod:`engine.autodiff.kernels_depthwise` (one
+multiply-add per kernel tap, no column matrix): ``DepthwiseConv2D``, ``SeparableConv2D`` and
+a ``Conv2D`` or imported ONNX ``Conv`` with ``groups == channels`` all land there.
 """
 
 from __future__ import annotations
@@ -119,18 +125,24 @@ def _grouped_im2col(x, w, bias, strides, padding, dilation, groups, relu) -> Ten
 
 def depthwise_formulation(x_shape, kernel_shape, strides=(1, 1)) -> str:
     """``"direct"`` or ``"im2col"``: the cheaper depthwise formulation for these shapes
-    (``kernel_shape`` is ``(C, M, kh, kw)``), from ``benchmarks/bench_depthwise.py``.
+    (``kernel_shape`` is ``(C, M, kh, kw)``). A pure function of the shapes, so a layer
+    takes the same path on every call.
 
-    The direct kernel wins at unit strides (its flat taps are long contiguous runs); with
-    strides its windows have short strided rows, and im2col's column matrix is then only
-    ``kh * kw / (sh * sw)`` times the input.
+    From ``benchmarks/bench_depthwise.py`` (one training step, 1 thread, minima of 9): the
+    direct kernel wins on feature maps of 14x14 and more at any stride (28x28 3x3: ~16 ms
+    against ~31 ms; stride 2: ~16 against ~20; 7x7 kernels 51 against 78). im2col's GEMM
+    wins where the direct kernel's per-tap passes are many for little data: a depth
+    multiplier of 8 (107 against 152 ms), and stride-1 maps of 8x8 or less, where the phase
+    grid's border is half the work (8x8: 12 against 16 ms).
     """
-    n, c, h, w = x_shape
-    _, m, kh, kw = kernel_shape
+    _, _, h, w = x_shape
+    _, m, _, _ = kernel_shape
     strides = _pair(strides)
     if backend.device == "gpu":
-        return "direct"  # no BLAS advantage to buy back the column matrix there
-    if strides != (1, 1):
+        return "direct"  # one kernel launch per tap either way, and no column matrix
+    if m >= 8:
+        return "im2col"
+    if strides == (1, 1) and h * w <= 64:
         return "im2col"
     return "direct"
 

@@ -1,0 +1,262 @@
+"""Speed of depthwise convolution (``DepthwiseConv2D``'s kernel) against PyTorch CPU.
+
+For each shape this times one training step of the kernel alone (forward, then the
+gradients of the input, kernel and bias for an upstream gradient of ones) three ways,
+alternating inside one process: the direct formulation
+(:mod:`engine.autodiff.kernels_depthwise`), the im2col + batched GEMM formulation
+(:mod:`engine.autodiff.kernels_conv_groups`), and ``torch.nn.functional.conv2d`` with
+``groups=C`` at the same thread count. It prints the median and the minimum of
+``--repeats`` steps (the minimum is the figure to trust on a loaded machine), the ratios
+of each formulation to PyTorch, and the one :func:`kernels_conv_groups.depthwise_formulation`
+picks. ``--profile`` adds the direct formulation's time per phase. Then whole
+``DepthwiseConv2D`` / ``SeparableConv2D`` layer steps at ``bench_layers_a``'s shape: as
+they run, forced onto im2col (the path before the direct kernel), and PyTorch.
+
+Profile (cProfile and per-phase timings of one step at (64, 32, 28, 28), 3x3 "same",
+float32, on the project's shared 2-core AMD EPYC with numpy 2.4 + OpenBLAS; the machine was
+loaded by other jobs throughout, so read the shares, not the milliseconds):
+
+- im2col (the old and only path), ~31 ms a step when the machine was quietest: col2im's 9
+  strided slice additions ~24 % of the step, the depth-multiplier broadcast products of the
+  column gradient ~21 %, building the column matrix (9 slice copies of the input, 7.2 M
+  values) ~20 %, the batched GEMV over channels and the layout transposes ~11 %, col2im's
+  own copies ~9 %, the kernel gradient's batched product ~7 %. Every pass moves 9x the
+  input for 9 multiply-adds per output value: the step is data movement, not arithmetic.
+- direct, first version (whole-batch multiply-adds per tap): forward ~20 ms, since each
+  tap's product and sum over 6.4 MB arrays went to main memory; blocked over the batch so
+  that a block of each operand stays in L2, ~10 ms. Blocks of many channels' short runs
+  (rows a plane apart) were still 1.6x slower than one channel's long run across the whole
+  batch, hence the channel-major phase layout.
+- direct, now (~16 ms a step at 1 thread against ~31 ms for im2col): the blocked
+  multiply-adds (forward and input gradient, 9 taps x 2 passes each) ~50 % of the step,
+  the kernel gradient's 9 batched dot products ~10 %, the layout copies (phases in,
+  output and input gradient out, the output gradient onto the phase grid) ~5 % each.
+  What remains is numpy's elementwise speed: ~2.7 G values/s per pass here.
+- Where im2col still wins (the choice in ``depthwise_formulation``): a depth multiplier of
+  8 (the direct input gradient has 9 x M passes) and stride-1 maps of 8x8 or less, where
+  the phase grid's zero border is a third of the work.
+
+Measured (``--threads 1`` with ``OPENBLAS_NUM_THREADS=1``, minima of 7, load ~4.5 on 2
+cores), one step, direct / im2col / PyTorch: 28x28 3x3 s1 32 / 65 / 41 ms; s2 16 / 20 / 11;
+MobileNet's 96 x 56x56 131 / 254 / 291; 144 x 28x28 s2 21 / 29 / 12; 5x5 76 / 178 / 79;
+multiplier 4 29 / 32 / 26; 64 x 8x8 14 / 13 / 2.4; 256 x 7x7 26 / 34 / 7.9; 112x112
+73 / 142 / 26. Small feature maps stay 3-5x PyTorch's direct C kernel.
+
+Run: ``python -m benchmarks.bench_depthwise`` (``--repeats 7 --threads 2 --profile
+--no-layers --only-layers``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+if __package__ in (None, ""):  # run as a script: make the repository importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from engine.autodiff import kernels_conv_groups, kernels_depthwise  # noqa: E402
+from engine.autodiff.tensor import Tensor, grad  # noqa: E402
+
+try:  # optional reference, benchmark only
+    import torch
+    import torch.nn.functional as torch_f
+except ImportError:  # pragma: no cover - depends on the machine
+    torch = None
+
+# (input shape N, C, H, W; kernel size; stride; depth multiplier)
+CASES = [
+    ((64, 32, 28, 28), 3, 1, 1),  # bench_layers_a's DepthwiseConv2D
+    ((64, 32, 28, 28), 3, 2, 1),
+    ((32, 96, 56, 56), 3, 1, 1),  # MobileNetV2's early blocks (batch 32)
+    ((32, 144, 28, 28), 3, 2, 1),
+    ((64, 32, 28, 28), 5, 1, 1),
+    ((64, 16, 28, 28), 3, 1, 4),
+    ((128, 64, 8, 8), 3, 1, 1),  # small feature maps
+    ((64, 256, 7, 7), 3, 1, 1),
+    ((8, 32, 112, 112), 3, 1, 1),  # a large image
+]
+
+
+def _engine_step(formulation: str, x, kernel, bias, stride: int):
+    ones = None
+
+    def step():
+        nonlocal ones
+        tensors = [Tensor(a, requires_grad=True) for a in (x, kernel, bias)]
+        out = kernels_conv_groups.depthwise_conv2d(
+            *tensors, strides=stride, padding="same", formulation=formulation
+        )
+        if ones is None:
+            ones = np.ones(out.shape, np.float32)
+        grad(out, tensors, grad_output=ones)
+
+    return step
+
+
+def _torch_step(x, kernel, bias, stride: int):
+    c, m, k = kernel.shape[0], kernel.shape[1], kernel.shape[2]
+    tx = torch.tensor(x)
+    tk = torch.tensor(kernel.reshape(c * m, 1, k, k), requires_grad=True)
+    tb = torch.tensor(bias, requires_grad=True)
+
+    def step():
+        t = tx.clone().requires_grad_(True)
+        out = torch_f.conv2d(t, tk, tb, stride=stride, padding=k // 2, groups=c)
+        out.backward(torch.ones_like(out))
+
+    return step
+
+
+def _layer_cases():
+    """(name, engine layer, torch module) for whole-layer steps at bench_layers_a's shape."""
+    from torch import nn  # noqa: PLC0415
+
+    import engine.layers as L  # noqa: N812, PLC0415 - only this part needs the layers
+
+    return [
+        (
+            "DepthwiseConv2D 3x3 same (32 ch)",
+            lambda: L.DepthwiseConv2D(3, padding="same"),
+            lambda: nn.Conv2d(32, 32, 3, padding=1, groups=32),
+        ),
+        (
+            "DepthwiseConv2D 3x3 s2 same (32 ch)",
+            lambda: L.DepthwiseConv2D(3, strides=2, padding="same"),
+            lambda: nn.Conv2d(32, 32, 3, stride=2, padding=1, groups=32),
+        ),
+        (
+            "SeparableConv2D 32->64 3x3 same",
+            lambda: L.SeparableConv2D(64, 3, padding="same"),
+            lambda: nn.Sequential(
+                nn.Conv2d(32, 32, 3, padding=1, groups=32, bias=False), nn.Conv2d(32, 64, 1)
+            ),
+        ),
+    ]
+
+
+def _layer_rows(repeats: int, rng) -> None:
+    """Whole-layer training steps: the layer as it runs (its formulation picked per shape),
+    the same layer forced onto im2col (the path before the direct kernel), and PyTorch."""
+    x = rng.standard_normal((64, 32, 28, 28)).astype(np.float32)
+    print(
+        f"\n{'layer (one training step, (64, 32, 28, 28))':44} {'picked':>13} {'im2col':>13} "
+        f"{'torch':>13}  ratios (min) picked/im2col vs torch"
+    )
+    for name, mine, theirs in _layer_cases():
+        layer = mine()
+        module = theirs()
+        tx = torch.tensor(x)
+
+        def ours(layer=layer):
+            tensor = Tensor(x, requires_grad=True)
+            out = layer(tensor, training=True)
+            grad(
+                out, [tensor, *layer.trainable_weights], grad_output=np.ones(out.shape, np.float32)
+            )
+
+        def forced(ours=ours):
+            real = kernels_conv_groups.depthwise_formulation
+            kernels_conv_groups.depthwise_formulation = lambda *args: "im2col"
+            try:
+                ours()
+            finally:
+                kernels_conv_groups.depthwise_formulation = real
+
+        def reference(module=module, tx=tx):
+            tensor = tx.clone().requires_grad_(True)
+            out = module(tensor)
+            out.backward(torch.ones_like(out))
+
+        steps = {"picked": ours, "im2col": forced, "torch": reference}
+        times = {key: [] for key in steps}
+        for fn in steps.values():
+            fn()
+        for _ in range(repeats):
+            for key, fn in steps.items():
+                times[key].append(_timed(fn))
+        cells = {k: f"{statistics.median(v):6.1f}/{min(v):5.1f}" for k, v in times.items()}
+        ref = min(times["torch"])
+        print(
+            f"{name:44} {cells['picked']:>13} {cells['im2col']:>13} {cells['torch']:>13}  "
+            f"{min(times['picked']) / ref:5.2f} / {min(times['im2col']) / ref:5.2f}",
+            flush=True,
+        )
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return (time.perf_counter() - start) * 1e3
+
+
+def _profile(x, kernel, bias, stride: int, repeats: int) -> str:
+    """Minimum ms of the direct formulation's forward and its whole VJP."""
+    tensors = [Tensor(a, requires_grad=True) for a in (x, kernel, bias)]
+    forward, backward = [], []
+    for _ in range(repeats + 1):
+        start = time.perf_counter()
+        out = kernels_depthwise.depthwise_conv2d_direct(*tensors, strides=stride, padding="same")
+        middle = time.perf_counter()
+        grad(out, tensors, grad_output=np.ones(out.shape, np.float32))
+        forward.append(middle - start)
+        backward.append(time.perf_counter() - middle)
+    return f"forward {min(forward[1:]) * 1e3:.1f} ms, backward {min(backward[1:]) * 1e3:.1f} ms"
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--threads", type=int, default=2, help="PyTorch's thread count")
+    parser.add_argument("--profile", action="store_true", help="direct path per phase")
+    parser.add_argument("--no-layers", action="store_true", help="skip the whole-layer rows")
+    parser.add_argument("--only-layers", action="store_true", help="only the whole-layer rows")
+    args = parser.parse_args(argv)
+    if torch is not None:
+        torch.set_num_threads(args.threads)
+    rng = np.random.default_rng(0)
+    print(
+        f"{'shape, kernel, stride, multiplier':36} {'direct':>13} {'im2col':>13} "
+        f"{'torch':>13}  ratios (min) direct/im2col vs torch, picked"
+    )
+    for shape, k, stride, m in [] if args.only_layers else CASES:
+        c = shape[1]
+        x = rng.standard_normal(shape).astype(np.float32)
+        kernel = (rng.standard_normal((c, m, k, k)) * 0.1).astype(np.float32)
+        bias = np.zeros(c * m, np.float32)
+        steps = {
+            "direct": _engine_step("direct", x, kernel, bias, stride),
+            "im2col": _engine_step("im2col", x, kernel, bias, stride),
+        }
+        if torch is not None:
+            steps["torch"] = _torch_step(x, kernel, bias, stride)
+        times = {name: [] for name in steps}
+        for fn in steps.values():
+            fn()  # warm up
+        for _ in range(args.repeats):  # alternate, so that load hits all alike
+            for name, fn in steps.items():
+                times[name].append(_timed(fn))
+        cells = {name: f"{statistics.median(ts):6.1f}/{min(ts):5.1f}" for name, ts in times.items()}
+        picked = kernels_conv_groups.depthwise_formulation(shape, (c, m, k, k), (stride, stride))
+        ratio = ""
+        if torch is not None:
+            ref = min(times["torch"])
+            ratio = f"{min(times['direct']) / ref:5.2f} / {min(times['im2col']) / ref:5.2f}"
+        label = f"{shape} {k}x{k} s{stride} m{m}"
+        print(
+            f"{label:36} {cells['direct']:>13} {cells['im2col']:>13} "
+            f"{cells.get('torch', '-'):>13}  {ratio}  {picked}",
+            flush=True,
+        )
+        if args.profile:
+            print(f"{'':36} direct: {_profile(x, kernel, bias, stride, args.repeats)}")
+    if torch is not None and not args.no_layers:
+        _layer_rows(args.repeats, rng)
+
+
+if __name__ == "__main__":
+    main()
