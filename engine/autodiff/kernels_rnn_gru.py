@@ -28,6 +28,7 @@ from engine.autodiff.kernels_rnn_layout import (
     _t,
     _wants,
 )
+from engine.autodiff.kernels_rnn_threads import loop_threads
 from engine.autodiff.kernels_rnn_workspace import _record, _Scratch
 from engine.autodiff.tensor import Tensor
 
@@ -95,26 +96,27 @@ def _gru_reset_after(x, kernel, recurrent_kernel, bias, activation, recurrent_ac
     hs = scratch.empty((t + 1, u, n), dtype)
     product = local.empty((u, n), dtype)
     hs[0, ...] = 0.0
-    for s in range(t):
-        h_prev = hs[s, ...]
-        if s > 0:
-            inner = _matmul_to(inners[s, ...], r_fwd, h_prev)
-            if b_rec is not None:
-                store(inners, (s, ...), xp.add, inner, b_rec)
-        else:  # h_0 = 0: the recurrent product is the bias alone
-            inners[s, ...] = 0.0 if b_rec is None else b_rec
-        inner = inners[s, ...]
-        gates = (s, slice(0, u2), ...)
-        store(zrh, gates, xp.add, zrh[gates], inner[:u2, :])
-        _activate_into(zrh, gates, rec, scale != 1.0, inplace, store)
-        store(product, (...), xp.multiply, zrh[s, u:u2, :], inner[u2:, :])
-        cand = (s, slice(u2, None), ...)
-        store(zrh, cand, xp.add, zrh[cand], product)
-        _activate_into(zrh, cand, act, False, inplace, store)
-        # h_t = h~ + z * (h_{t-1} - h~)
-        store(hs, (s + 1, ...), xp.subtract, h_prev, zrh[cand])
-        store(hs, (s + 1, ...), xp.multiply, hs[s + 1, ...], zrh[s, :u, :])
-        store(hs, (s + 1, ...), xp.add, hs[s + 1, ...], zrh[cand])
+    with loop_threads(3 * u * u * n):
+        for s in range(t):
+            h_prev = hs[s, ...]
+            if s > 0:
+                inner = _matmul_to(inners[s, ...], r_fwd, h_prev)
+                if b_rec is not None:
+                    store(inners, (s, ...), xp.add, inner, b_rec)
+            else:  # h_0 = 0: the recurrent product is the bias alone
+                inners[s, ...] = 0.0 if b_rec is None else b_rec
+            inner = inners[s, ...]
+            gates = (s, slice(0, u2), ...)
+            store(zrh, gates, xp.add, zrh[gates], inner[:u2, :])
+            _activate_into(zrh, gates, rec, scale != 1.0, inplace, store)
+            store(product, (...), xp.multiply, zrh[s, u:u2, :], inner[u2:, :])
+            cand = (s, slice(u2, None), ...)
+            store(zrh, cand, xp.add, zrh[cand], product)
+            _activate_into(zrh, cand, act, False, inplace, store)
+            # h_t = h~ + z * (h_{t-1} - h~)
+            store(hs, (s + 1, ...), xp.subtract, h_prev, zrh[cand])
+            store(hs, (s + 1, ...), xp.multiply, hs[s + 1, ...], zrh[s, :u, :])
+            store(hs, (s + 1, ...), xp.add, hs[s + 1, ...], zrh[cand])
     local.give_back()
     zr, cands, inner_h = zrh[:, :u2, :], zrh[:, u2:, :], inners[:, u2:, :]
 
@@ -144,16 +146,17 @@ def _gru_reset_after(x, kernel, recurrent_kernel, bias, activation, recurrent_ac
         dz_h = work.empty((3 * u, t, n), dtype)  # w.r.t. h U + b_h
         dh, back = work.empty((u, n), dtype), work.empty((u, n), dtype)
         dh[...] = dh_last
-        for s in range(t - 1, -1, -1):
-            if per_step is not None and s < t - 1:
-                store(dh, (...), xp.add, dh, per_step[s, ...])
-            store(dz_x, (every, every, s, every), xp.multiply, px3[s, ...], dh)
-            dz_h[:u2, s, :] = xp.reshape(dz_x[:2, :, s, :], (u2, n))
-            store(dz_h, (slice(u2, None), s, every), xp.multiply, dh, ph[s, ...])
-            if s > 0:
-                back = _matmul_to(back, r, dz_h[:, s, :])
-                store(dh, (...), xp.multiply, dh, z[s, ...])
-                store(dh, (...), xp.add, dh, back)
+        with loop_threads(3 * u * u * n):
+            for s in range(t - 1, -1, -1):
+                if per_step is not None and s < t - 1:
+                    store(dh, (...), xp.add, dh, per_step[s, ...])
+                store(dz_x, (every, every, s, every), xp.multiply, px3[s, ...], dh)
+                dz_h[:u2, s, :] = xp.reshape(dz_x[:2, :, s, :], (u2, n))
+                store(dz_h, (slice(u2, None), s, every), xp.multiply, dh, ph[s, ...])
+                if s > 0:
+                    back = _matmul_to(back, r, dz_h[:, s, :])
+                    store(dh, (...), xp.multiply, dh, z[s, ...])
+                    store(dh, (...), xp.add, dh, back)
         dz_x = xp.reshape(dz_x, (3 * u, t * n))
         dz_h = xp.reshape(dz_h, (3 * u, t * n))
         dx, dkernel, db_in = _input_grads(x, kernel, _wants(bias), kernel_data, xf, dz_x)
@@ -208,19 +211,20 @@ def _gru_reset_before(x, kernel, recurrent_kernel, bias, activation, recurrent_a
     reset_hs = scratch.empty((t, u, n), dtype)  # r * h_{t-1}, the input of U_h
     hs = scratch.empty((t + 1, u, n), dtype)
     hs[0, ...] = 0.0
-    for s in range(t):
-        h_prev = hs[s, ...]
-        pre = xp.matmul(r_zr_fwd, h_prev)
-        pre += z_in[:u2, s, :]
-        gate = rec(pre)
-        zr[s, ...] = gate
-        rh = gate[u:, :] * h_prev
-        reset_hs[s, ...] = rh
-        pre_h = xp.matmul(r_h_fwd, rh)
-        pre_h += z_in[u2:, s, :]
-        cand = act(pre_h)
-        cands[s, ...] = cand
-        hs[s + 1, ...] = cand + gate[:u, :] * (h_prev - cand)
+    with loop_threads(3 * u * u * n):
+        for s in range(t):
+            h_prev = hs[s, ...]
+            pre = xp.matmul(r_zr_fwd, h_prev)
+            pre += z_in[:u2, s, :]
+            gate = rec(pre)
+            zr[s, ...] = gate
+            rh = gate[u:, :] * h_prev
+            reset_hs[s, ...] = rh
+            pre_h = xp.matmul(r_h_fwd, rh)
+            pre_h += z_in[u2:, s, :]
+            cand = act(pre_h)
+            cands[s, ...] = cand
+            hs[s + 1, ...] = cand + gate[:u, :] * (h_prev - cand)
     local.give_back()
 
     def vjp(grad_out):
@@ -232,16 +236,17 @@ def _gru_reset_before(x, kernel, recurrent_kernel, bias, activation, recurrent_a
         p_r = hs[:-1, ...] * d_gate[:, u:, :]
         work = _Scratch()
         dz = work.empty((3 * u, t, n), dtype)
-        for s in range(t - 1, -1, -1):
-            if per_step is not None and s < t - 1:
-                dh = dh + per_step[s, ...]
-            dz_cand = dh * d_pre_h[s, ...]
-            d_rh = xp.matmul(r_h, dz_cand)
-            dz[:u, s, :] = dh * p_z[s, ...]
-            dz[u:u2, s, :] = d_rh * p_r[s, ...]
-            dz[u2:, s, :] = dz_cand
-            if s > 0:
-                dh = dh * z[s, ...] + d_rh * r_gate[s, ...] + xp.matmul(r_zr, dz[:u2, s, :])
+        with loop_threads(3 * u * u * n):
+            for s in range(t - 1, -1, -1):
+                if per_step is not None and s < t - 1:
+                    dh = dh + per_step[s, ...]
+                dz_cand = dh * d_pre_h[s, ...]
+                d_rh = xp.matmul(r_h, dz_cand)
+                dz[:u, s, :] = dh * p_z[s, ...]
+                dz[u:u2, s, :] = d_rh * p_r[s, ...]
+                dz[u2:, s, :] = dz_cand
+                if s > 0:
+                    dh = dh * z[s, ...] + d_rh * r_gate[s, ...] + xp.matmul(r_zr, dz[:u2, s, :])
         dz = xp.reshape(dz, (3 * u, t * n))
         dx, dkernel, dbias = _input_grads(x, kernel, _wants(bias), kernel.data, xf, dz)
         drec = None

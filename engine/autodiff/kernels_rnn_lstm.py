@@ -26,6 +26,7 @@ from engine.autodiff.kernels_rnn_layout import (
     _t,
     _wants,
 )
+from engine.autodiff.kernels_rnn_threads import loop_threads
 from engine.autodiff.kernels_rnn_workspace import _record, _Scratch
 from engine.autodiff.tensor import Tensor
 
@@ -80,27 +81,28 @@ def lstm(
     product = local.empty((u, n), dtype)
     cs[0, ...] = 0.0
     hs[0, ...] = 0.0
-    for s in range(t):
-        if s > 0:  # h_0 = 0: the first step has no recurrent product
-            z = xp.reshape(_matmul_to(recurrent, r_fwd, hs[s, ...]), (4, u, n))
-            store(gates, (s, ...), xp.add, gates[s, ...], z)
-        if one_tanh:
-            store(gates, (s, ...), xp.tanh, gates[s, ...])
-            sigmoids = (s, slice(0, 3), ...)
-            store(gates, sigmoids, xp.multiply, gates[sigmoids], 0.5)
-            store(gates, sigmoids, xp.add, gates[sigmoids], 0.5)
-        else:
-            gates[s, :3, ...] = rec(gates[s, :3, ...])
-            gates[s, 3, ...] = act(gates[s, 3, ...])
-        o, i, f, cand = (gates[s, k, ...] for k in range(4))
-        store(cs, (s + 1, ...), xp.multiply, f, cs[s, ...])
-        store(product, (...), xp.multiply, i, cand)
-        store(cs, (s + 1, ...), xp.add, cs[s + 1, ...], product)
-        if act is _tanh:
-            store(act_cs, (s, ...), xp.tanh, cs[s + 1, ...])
-        else:
-            act_cs[s, ...] = act(cs[s + 1, ...])
-        store(hs, (s + 1, ...), xp.multiply, o, act_cs[s, ...])
+    with loop_threads(4 * u * u * n):
+        for s in range(t):
+            if s > 0:  # h_0 = 0: the first step has no recurrent product
+                z = xp.reshape(_matmul_to(recurrent, r_fwd, hs[s, ...]), (4, u, n))
+                store(gates, (s, ...), xp.add, gates[s, ...], z)
+            if one_tanh:
+                store(gates, (s, ...), xp.tanh, gates[s, ...])
+                sigmoids = (s, slice(0, 3), ...)
+                store(gates, sigmoids, xp.multiply, gates[sigmoids], 0.5)
+                store(gates, sigmoids, xp.add, gates[sigmoids], 0.5)
+            else:
+                gates[s, :3, ...] = rec(gates[s, :3, ...])
+                gates[s, 3, ...] = act(gates[s, 3, ...])
+            o, i, f, cand = (gates[s, k, ...] for k in range(4))
+            store(cs, (s + 1, ...), xp.multiply, f, cs[s, ...])
+            store(product, (...), xp.multiply, i, cand)
+            store(cs, (s + 1, ...), xp.add, cs[s + 1, ...], product)
+            if act is _tanh:
+                store(act_cs, (s, ...), xp.tanh, cs[s + 1, ...])
+            else:
+                act_cs[s, ...] = act(cs[s + 1, ...])
+            store(hs, (s + 1, ...), xp.multiply, o, act_cs[s, ...])
     local.give_back()
 
     def vjp(grad_out):
@@ -129,19 +131,20 @@ def lstm(
         dz = work.empty((4, u, t, n), dtype)  # (4U, T*N) once reshaped, for the GEMMs
         dh, dc, product = (work.empty((u, n), dtype) for _ in range(3))
         dh[...] = dh_last
-        for s in range(t - 1, -1, -1):
-            if per_step is not None and s < t - 1:
-                store(dh, (...), xp.add, dh, per_step[s, ...])
-            if s == t - 1:
-                store(dc, (...), xp.multiply, dh, q[s, ...])
-            else:
-                store(product, (...), xp.multiply, dh, q[s, ...])
-                store(dc, (...), xp.add, dc, product)
-            store(dz, (0, every, s, every), xp.multiply, dh, p[s, 0, ...])
-            store(dz, (slice(1, 4), every, s, every), xp.multiply, p[s, 1:, ...], dc)
-            if s > 0:
-                store(dc, (...), xp.multiply, dc, f[s, ...])
-                dh = _matmul_to(dh, r, xp.reshape(dz[:, :, s, :], (4 * u, n)))
+        with loop_threads(4 * u * u * n):
+            for s in range(t - 1, -1, -1):
+                if per_step is not None and s < t - 1:
+                    store(dh, (...), xp.add, dh, per_step[s, ...])
+                if s == t - 1:
+                    store(dc, (...), xp.multiply, dh, q[s, ...])
+                else:
+                    store(product, (...), xp.multiply, dh, q[s, ...])
+                    store(dc, (...), xp.add, dc, product)
+                store(dz, (0, every, s, every), xp.multiply, dh, p[s, 0, ...])
+                store(dz, (slice(1, 4), every, s, every), xp.multiply, p[s, 1:, ...], dc)
+                if s > 0:
+                    store(dc, (...), xp.multiply, dc, f[s, ...])
+                    dh = _matmul_to(dh, r, xp.reshape(dz[:, :, s, :], (4 * u, n)))
         dz = xp.reshape(dz, (4 * u, t * n))
         dx, dkernel, dbias = _input_grads(x, kernel, _wants(bias), w, xf, dz)
         if dkernel is not None:

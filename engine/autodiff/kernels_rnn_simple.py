@@ -17,6 +17,7 @@ from engine.autodiff.kernels_rnn_layout import (
     _t,
     _wants,
 )
+from engine.autodiff.kernels_rnn_threads import loop_threads
 from engine.autodiff.kernels_rnn_workspace import _record, _Scratch
 from engine.autodiff.tensor import Tensor
 
@@ -48,10 +49,11 @@ def simple_rnn(
     r_t = _t(r)
     hs = scratch.empty((t + 1, u, n), dtype)
     hs[0, ...] = 0.0
-    for s in range(t):
-        z = xp.matmul(r_t, hs[s, ...])
-        z += z_in[:, s, :]
-        hs[s + 1, ...] = act(z)
+    with loop_threads(u * u * n):
+        for s in range(t):
+            z = xp.matmul(r_t, hs[s, ...])
+            z += z_in[:, s, :]
+            hs[s + 1, ...] = act(z)
     local.give_back()
 
     def vjp(g):
@@ -59,13 +61,14 @@ def simple_rnn(
         slope = d_act(hs[1:, ...])
         work = _Scratch()
         dz = work.empty((u, t, n), dtype)
-        for s in range(t - 1, -1, -1):
-            if per_step is not None and s < t - 1:
-                dh = dh + per_step[s, ...]
-            dz_s = dh * slope[s, ...]
-            dz[:, s, :] = dz_s
-            if s > 0:
-                dh = xp.matmul(r, dz_s)
+        with loop_threads(u * u * n):
+            for s in range(t - 1, -1, -1):
+                if per_step is not None and s < t - 1:
+                    dh = dh + per_step[s, ...]
+                dz_s = dh * slope[s, ...]
+                dz[:, s, :] = dz_s
+                if s > 0:
+                    dh = xp.matmul(r, dz_s)
         dz = xp.reshape(dz, (u, t * n))
         dx, dkernel, dbias = _input_grads(x, kernel, _wants(bias), kernel.data, xf, dz)
         drec = None

@@ -128,3 +128,28 @@ def test_token_lookup_on_a_strict_namespace_scatters():
         (got,) = grad(out, [t], grad_output=backend.asarray(np.ones((1, 4, 2))))
         got = backend.to_numpy(got)
     np.testing.assert_allclose(got, want)
+
+
+# -- loop_threads: one BLAS thread inside small-step time loops ---------------------------------
+
+
+def test_small_step_loops_run_on_one_blas_thread_and_put_the_count_back(monkeypatch):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from engine.autodiff import kernels_rnn_threads  # noqa: PLC0415
+
+    monkeypatch.delenv("LAYERCANVAS_BLAS_THREADS", raising=False)
+    libraries = kernels_rnn_threads._blas()
+    if not libraries:
+        pytest.skip("no BLAS library that threadpoolctl can set")
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        before = [lib.num_threads for lib in libraries]
+        with kernels_rnn_threads.loop_threads(kernels_rnn_threads.SMALL_STEP):
+            with kernels_rnn_threads.loop_threads(10):  # nested: one save and restore
+                assert all(lib.num_threads == 1 for lib in libraries)
+            assert all(lib.num_threads == 1 for lib in libraries)
+        assert [lib.num_threads for lib in libraries] == before
+        with kernels_rnn_threads.loop_threads(kernels_rnn_threads.SMALL_STEP + 1):
+            assert [lib.num_threads for lib in libraries] == before  # big steps: untouched
+        monkeypatch.setenv("LAYERCANVAS_BLAS_THREADS", "2")
+        with kernels_rnn_threads.loop_threads(10):
+            assert [lib.num_threads for lib in libraries] == before  # the user's count wins
