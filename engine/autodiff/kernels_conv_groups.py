@@ -128,21 +128,21 @@ def depthwise_formulation(x_shape, kernel_shape, strides=(1, 1)) -> str:
     (``kernel_shape`` is ``(C, M, kh, kw)``). A pure function of the shapes, so a layer
     takes the same path on every call.
 
-    From ``benchmarks/bench_depthwise.py`` (one training step, 1 thread, minima of 9): the
-    direct kernel wins on feature maps of 14x14 and more at any stride (28x28 3x3: ~16 ms
-    against ~31 ms; stride 2: ~16 against ~20; 7x7 kernels 51 against 78). im2col's GEMM
-    wins where the direct kernel's per-tap passes are many for little data: a depth
-    multiplier of 8 (107 against 152 ms), and stride-1 maps of 8x8 or less, where the phase
-    grid's border is half the work (8x8: 12 against 16 ms).
+    From ``benchmarks/bench_depthwise.py`` and the same steps alternated at 1 thread
+    (minima of 15; the machine was loaded, differences under ~15 % were noise): the
+    direct kernel wins or ties everywhere it was measured (28x28 3x3: ~16 ms against
+    ~31 ms; 6x6 at stride 2: 6 against 11; 14x14 7x7: 28 against 39; depth multiplier 8
+    at 28x28: a tie, 122 against 123) except a depth multiplier of 4 or more on stride-1
+    maps of 8x8 or less, where im2col's GEMM came out ahead in every run (8x8, M=4: 24-25
+    against 28 ms) - there the phase grid's zero border is a third of the direct kernel's
+    work.
     """
     _, _, h, w = x_shape
     _, m, _, _ = kernel_shape
     strides = _pair(strides)
     if backend.device == "gpu":
         return "direct"  # one kernel launch per tap either way, and no column matrix
-    if m >= 8:
-        return "im2col"
-    if strides == (1, 1) and h * w <= 64:
+    if m >= 4 and strides == (1, 1) and h * w <= 64:
         return "im2col"
     return "direct"
 

@@ -196,7 +196,9 @@ def _multiply_add(terms, target, length: int, fresh: bool, empty):
     ``target[:, k_dst, shift_dst + t] (+)= source[:, k_src, shift_src + t] * weight`` for
     ``t`` in ``range(length)``; with ``fresh`` the first term sets ``target`` (all of it).
 
-    Operands are ``(C, K, positions)`` and ``weight`` is ``(C, K', 1)``. On numpy and CuPy
+    Operands are ``(C, K, positions)`` and ``weight`` is ``(C, K', 1)``, or ``(C, 1, K)``
+    to contract over ``k_src``'s ``K`` rows (a batched GEMV: the input gradient's sum over
+    the depth multiplier, one product per tap instead of ``M``). On numpy and CuPy
     this runs in place, block by block over channels and positions, so that a block of
     each operand stays in the L2 cache between the multiply and the add (over the whole
     batch both passes went to memory: twice as slow) and every inner run stays long. On
@@ -204,9 +206,15 @@ def _multiply_add(terms, target, length: int, fresh: bool, empty):
     given).
     """
     xp = backend.xp
+
+    def product(read, weight, out=None):
+        if weight.shape[2] > 1:  # contract over the source rows
+            return xp.matmul(weight, read) if out is None else xp.matmul(weight, read, out=out)
+        return xp.multiply(read, weight) if out is None else xp.multiply(read, weight, out=out)
+
     if not _inplace():
         for k, (source, ks, ss, weight, kd, sd) in enumerate(terms):
-            term = source[:, ks, ss : ss + length] * weight
+            term = product(source[:, ks, ss : ss + length], weight)
             if fresh and k == 0:
                 target = term
             else:
@@ -214,14 +222,16 @@ def _multiply_add(terms, target, length: int, fresh: bool, empty):
         return target
     c = target.shape[0]
     source, ks, _, weight = terms[0][:4]
-    depth = max(len(range(*ks.indices(source.shape[1]))), weight.shape[1])
+    rows = len(range(*ks.indices(source.shape[1])))
+    depth = weight.shape[1] if weight.shape[2] > 1 else max(rows, weight.shape[1])
+    widest = max(depth, rows)
     if backend.device == "gpu":
         run, channels = length, c
     else:
         # One channel's long contiguous run per block where the batch is big enough:
         # blocks of many channels' short runs (rows far apart) measured 1.6x slower.
-        run = min(length, max(MIN_RUN, BLOCK_VALUES // depth))
-        channels = max(1, min(c, BLOCK_VALUES // (depth * run)))
+        run = min(length, max(MIN_RUN, BLOCK_VALUES // widest))
+        channels = max(1, min(c, BLOCK_VALUES // (widest * run)))
     tmp = empty((channels, depth, run), target.dtype)
     for c0 in range(0, c, channels):
         cs = slice(c0, min(c0 + channels, c))
@@ -231,9 +241,9 @@ def _multiply_add(terms, target, length: int, fresh: bool, empty):
             for k, (source, ks, ss, weight, kd, sd) in enumerate(terms):
                 read = source[cs, ks, t0 + ss : t1 + ss]
                 if fresh and k == 0:
-                    xp.multiply(read, weight[cs], out=target[cs, :, t0:t1])
+                    product(read, weight[cs], out=target[cs, :, t0:t1])
                 else:
-                    xp.multiply(read, weight[cs], out=part)
+                    product(read, weight[cs], out=part)
                     _add_into(target, (cs, kd, slice(t0 + sd, t1 + sd)), part)
     return target
 
@@ -299,17 +309,17 @@ def depthwise_conv2d_direct(
                 dots = xp.matmul(g_wide, column)  # (C, M, 1): one long dot product each
                 gw[:, :, i, j] = xp.reshape(dots, (c, m))
         if x.requires_grad:
+            # (C, 1, M) per tap: the sum over the depth multiplier is one batched GEMV.
             terms = [
                 (
                     g_wide,
-                    slice(mm, mm + 1),
+                    slice(None),
                     0,
-                    xp.reshape(wdata[:, mm, i, j], (c, 1, 1)),
+                    xp.reshape(wdata[:, :, i, j], (c, 1, m)),
                     slice(p, p + 1),
                     s,
                 )
                 for i, j, p, s in geo.taps
-                for mm in range(m)
             ]
             target = geo.zeros(c, g.dtype, work.empty)
             gx = geo.merge(_multiply_add(terms, target, geo.span, False, work.empty))
