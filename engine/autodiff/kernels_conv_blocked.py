@@ -26,22 +26,62 @@ ResNet's training memory). At stride 1 with an output as wide as the input (the 
 Any other geometry (strides, narrower outputs) rebuilds the input's columns per chunk for
 ``dL/dw`` and scatters ``w^T @ g`` back with col2im for ``dL/dx``.
 
+The chunks' GEMMs are small (one sample's ``(F, C*kh*kw) @ (C*kh*kw, Ho*Wo)``), so they run
+on ONE BLAS thread whatever the step's count (:func:`one_blas_thread`): with OpenBLAS's two
+threads on the 2-core target under load, a CIFAR-CNN training step took 1.4-2.4 s instead
+of 0.2 s (the threads spin-wait on each other for every small GEMM), and the step-level
+chooser of ``engine.models.blas_threads`` re-probes two threads now and then.
+
 CuPy and the strict array-API namespace keep the one-GEMM path of ``kernels_conv``: a GPU
 wants the largest GEMM it can get, and batched ``matmul(..., out=)`` is numpy's.
 """
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy
 
 from engine.autodiff.gemm import matmul_nt
 from engine.autodiff.kernels_rnn import _Scratch
 
-__all__ = ["CHUNK_BYTES", "conv2d_forward", "conv2d_backward"]
+__all__ = ["CHUNK_BYTES", "conv2d_forward", "conv2d_backward", "one_blas_thread"]
 
 # Column bytes per chunk: measured best between 1 and 5 MB on the target machine (the L2 is
 # 1 MB per core; most of the win is not writing the columns out to main memory and back).
 CHUNK_BYTES = 3 * 2**20
+
+
+_BLAS: list | None = None  # threadpoolctl's controllers of numpy's BLAS, looked up once
+
+
+def _blas_controllers() -> list:
+    global _BLAS
+    if _BLAS is None:
+        try:
+            from threadpoolctl import ThreadpoolController  # noqa: PLC0415 - optional
+        except ImportError:
+            _BLAS = []
+        else:
+            _BLAS = list(ThreadpoolController().select(user_api="blas").lib_controllers)
+    return _BLAS
+
+
+@contextlib.contextmanager
+def one_blas_thread():
+    """Run the block on one BLAS thread and put the previous count back (~2 us a call;
+    nothing without threadpoolctl)."""
+    libraries = _blas_controllers()
+    counts = [lib.num_threads for lib in libraries]
+    for lib, n in zip(libraries, counts, strict=True):
+        if n != 1:
+            lib.set_num_threads(1)
+    try:
+        yield
+    finally:
+        for lib, n in zip(libraries, counts, strict=True):
+            if n != 1:
+                lib.set_num_threads(n)
 
 
 def chunk_samples(bytes_per_sample: int, n: int) -> int:
@@ -53,6 +93,11 @@ def conv2d_forward(x, w2, bias, relu: bool, geometry, make_im2col):
     """``(N, F, Ho, Wo)`` = conv of ``x (N, C, H, W)`` with ``w2 (F, C*kh*kw)``, plus
     ``bias (F,)`` or None, then ReLU if asked. ``make_im2col(x_chunk, empty)`` builds one
     chunk's ``_Im2col``."""
+    with one_blas_thread():
+        return _forward(x, w2, bias, relu, geometry, make_im2col)
+
+
+def _forward(x, w2, bias, relu: bool, geometry, make_im2col):
     n = x.shape[0]
     f, taps = w2.shape
     _, _, _, _, _, ho, wo = geometry
@@ -76,6 +121,12 @@ def conv2d_forward(x, w2, bias, relu: bool, geometry, make_im2col):
 
 
 def conv2d_backward(g, x, w, relu_out, geometry, needs, make_im2col, make_gcols=None):
+    """Gradients ``(gx, gw, gb)`` of :func:`conv2d_forward`; see :func:`_backward`."""
+    with one_blas_thread():
+        return _backward(g, x, w, relu_out, geometry, needs, make_im2col, make_gcols)
+
+
+def _backward(g, x, w, relu_out, geometry, needs, make_im2col, make_gcols):
     """Gradients ``(gx, gw, gb)`` of :func:`conv2d_forward` (None where ``needs`` - a
     ``(x, w, b)`` triple of bools - says no). ``make_gcols(g_chunk_cnhw, empty)`` builds
     the flipped-kernel correlation's columns of a gradient chunk; it is given only for
