@@ -27,7 +27,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGraphicsItem
 
-from widgets.plot_style import is_regularization, label, style_plot
+from widgets.plot_style import base_name, is_loss, is_regularization, label, style_plot
 
 __all__ = [
     "batch_curve",
@@ -36,7 +36,11 @@ __all__ = [
     "fit_rate_range",
     "fit_y_range",
     "fit_y_ranges",
+    "per_value_families",
+    "per_value_index",
+    "series_color",
     "reset_plot",
+    "retitle",
     "smoothed_curve",
 ]
 
@@ -74,13 +78,52 @@ def build_plot(colors: dict, name: str, heading: str, small: bool = False) -> pg
 
 
 def reset_plot(plot: pg.PlotItem, colors: dict, heading: str, per_value: bool) -> None:
-    """Empty ``plot`` (curves and legend entries) for another run's ``heading``; a metric
-    logged per class or threshold lays its legend out in five columns."""
+    """Empty ``plot`` (curves and legend entries) for another run's ``heading``."""
     plot.clear()
+    retitle(plot, colors, heading, per_value)
+    plot.enableAutoRange(x=True, y=True)
+
+
+def retitle(plot: pg.PlotItem, colors: dict, heading: str, per_value: bool) -> None:
+    """Title ``plot``; a metric logged per class or threshold lays its legend out in five
+    columns."""
     plot.setTitle(heading, color=colors["foreground"], size="9pt")
     if plot.legend is not None:
         plot.legend.setColumnCount(5 if per_value else 1)
-    plot.enableAutoRange(x=True, y=True)
+
+
+def series_color(key: str, colors: dict, assigned: dict[str, str]) -> str:
+    """Training values in the first colour, validation in the second, the learning rate
+    in the third; each extra loss of a multi-output model gets its own (``assigned``
+    remembers which, in the order they came)."""
+    series = colors["series"]
+    base = base_name(key)
+    if base in ("learning_rate", "lr"):
+        return series[2]
+    if is_regularization(base):
+        color = series[4]
+        return QColor(color).lighter(140).name() if key.startswith("val_") else color
+    if base == "loss" or not is_loss(base):
+        return series[1] if key.startswith("val_") else series[0]
+    if base not in assigned:
+        assigned[base] = series[3 + len(assigned) % (len(series) - 3)]
+    color = assigned[base]
+    return QColor(color).lighter(140).name() if key.startswith("val_") else color
+
+
+def per_value_families(keys: Iterable[str]) -> set[str]:
+    """Metrics logged per value among ``keys``: ``<name>_0`` is there (a second metric of
+    the same name, ``auc_1``, comes without an ``auc_0``)."""
+    bases = (base_name(key) for key in keys)
+    return {b[:-2] for b in bases if b.endswith("_0") and not is_loss(b)}
+
+
+def per_value_index(key: str, families: set[str]) -> tuple[str, int] | None:
+    """``("f1_score", 3)`` for ``f1_score_3`` or ``val_f1_score_3`` of a family."""
+    name, _, index = base_name(key).rpartition("_")
+    if name in families and index.isdigit():
+        return name, int(index)
+    return None
 
 
 def batch_curve(plot: pg.PlotItem, key: str, color: QColor) -> pg.PlotDataItem:

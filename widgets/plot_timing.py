@@ -15,7 +15,7 @@ __all__ = ["MAX_REDRAW_INTERVAL_S", "PAINT_BUDGET", "TimedLayout"]
 PAINT_BUDGET = 20
 
 #: ...but never less often than this while points arrive: the curves must visibly move.
-MAX_REDRAW_INTERVAL_S = 0.5
+MAX_REDRAW_INTERVAL_S = 0.34
 
 
 class TimedLayout(pg.GraphicsLayoutWidget):

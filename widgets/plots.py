@@ -26,9 +26,9 @@ see :data:`~widgets.plot_timing.PAINT_BUDGET`; a hidden widget is not redrawn un
 Every repaint holds the interpreter the training thread needs, so a run's repaints are kept
 cheap: the axes are cached pixmaps (:mod:`widgets.plot_items`), and while a run trains the
 shared epoch axis is fixed to the planned epochs (:meth:`TrainingPlots.start_run`), so only
-the curves and the y axes that changed are drawn again. The plots of one run are emptied and
-reused by the next (building a plot costs more than a second of training the digits CNN's
-batches).
+the curves and the y axes that changed are drawn again. The plots and curves of one run are
+emptied and reused by the next (:meth:`TrainingPlots.start_run`): building a plot, a curve
+and its legend entry costs more UI time than the rest of a short run's redraws.
 
 The curves can be saved as CSV (the numbers, per epoch or per batch) and PNG. SVG export is
 not offered: pyqtgraph 0.14 writes broken paths.
@@ -37,7 +37,6 @@ not offered: pyqtgraph 0.14 writes broken paths.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
@@ -52,17 +51,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from widgets.plot_data import GrowingBuffer, Series, drawable, ema, write_batch_csv, write_epoch_csv
+from widgets.plot_data import GrowingBuffer, Series, drawable, ema
 from widgets.plot_items import (
     batch_curve,
     build_plot,
     epoch_curve,
     fit_rate_range,
     fit_y_ranges,
+    per_value_families,
+    per_value_index,
     reset_plot,
+    retitle,
+    series_color,
     smoothed_curve,
 )
-from widgets.plot_style import base_name, is_loss, is_regularization, plot_colors, title
+from widgets.plot_readback import CurveReadback
+from widgets.plot_style import base_name, is_loss, plot_colors, title
 from widgets.plot_timing import MAX_REDRAW_INTERVAL_S, PAINT_BUDGET, TimedLayout
 
 __all__ = [
@@ -78,11 +82,13 @@ __all__ = [
 MAX_REFRESH_HZ = 5
 
 
-class TrainingPlots(QWidget):
+class TrainingPlots(CurveReadback, QWidget):
     """Live loss / metric / learning-rate curves for one training run (see the module doc).
 
     Feed it with :meth:`add_batches` (per-batch values) and :meth:`add_epoch` (an epoch's
-    logs); :meth:`clear` starts over. ``refreshed`` is emitted after each redraw.
+    logs); :meth:`start_run` / :meth:`end_run` around a run, :meth:`clear` to start over.
+    ``refreshed`` is emitted after each redraw; :class:`~widgets.plot_readback.CurveReadback`
+    reads the points back (``series``, ``drawn``, ``keys``, ``export_csv``, ``export_png``).
     """
 
     refreshed = Signal()
@@ -98,6 +104,8 @@ class TrainingPlots(QWidget):
         self._epoch_series: dict[str, Series] = {}  # per-epoch values by key
         self._plots: dict[str, pg.PlotItem] = {}  # "loss", metric names, "learning_rate"
         self._spare: dict[str, pg.PlotItem] = {}  # metric plots of earlier runs, for reuse
+        self._kept: dict[tuple[str, str], Series] = {}  # the last run's emptied curves
+        self._headings: dict[str, str] = {}
         self._x_span: tuple[float, float] | None = None  # the fixed epoch axis of a run
         self._epoch_rows: list[tuple[int, dict[str, float]]] = []
         self._color_of: dict[str, str] = {}
@@ -157,30 +165,21 @@ class TrainingPlots(QWidget):
         self._smooth_slider.setValue(int(round(value * 100)))
 
     def clear(self) -> None:
-        """Forget every point and every curve (a new run starts). The loss and rate plots
-        stay, emptied; metric plots leave the layout and are reused if the next run logs
-        the same metric."""
-        for name in [n for n in self._plots if n not in ("loss", "learning_rate")]:
-            plot = self._plots.pop(name)
-            self._layout_widget.removeItem(plot)
-            self._spare[name] = plot
-        for name, heading in (("loss", "Loss"), ("learning_rate", "Learning rate")):
-            reset_plot(self._plots[name], self._colors, heading, per_value=False)
-        self._relayout()
-        self._batch_series = {}
-        self._epoch_series = {}
-        self._smoothed = None
-        self._color_of = {}
-        self._families = set()
-        self._epoch_rows = []
+        """Forget every point and every curve. The loss and rate plots stay, emptied; metric
+        plots leave the layout and are reused if a later run logs the same metric."""
+        self._forget_points()
+        self._drop_kept()
         self._x_span = None
-        self._timer.stop()
-        self._show_hint(True)
+        for name, plot in self._plots.items():
+            plot.enableAutoRange(x=True, y=name != "learning_rate")
 
     def start_run(self, epochs: int, initial_epoch: int = 0) -> None:
-        """A run of epochs ``initial_epoch`` to ``epochs`` starts: the shared epoch axis
-        shows that span until :meth:`end_run`, so the axes need no redraw as points arrive
+        """A run of epochs ``initial_epoch`` to ``epochs`` starts: the points of the last
+        one go, its curves are emptied and kept for the keys this run logs again (the
+        others go at this run's first epoch end), and the shared epoch axis shows the
+        planned span until :meth:`end_run`, so the axes need no redraw as points arrive
         (and the curves fill the plot from left to right, a second progress bar)."""
+        self._forget_points()
         low, high = float(initial_epoch), float(max(epochs, initial_epoch + 1))
         self._x_span = (low, high)
         for plot in self._plots.values():
@@ -189,11 +188,12 @@ class TrainingPlots(QWidget):
     def end_run(self) -> None:
         """The run ended: the axes fit the points again (a stopped run's curves fill the
         plot)."""
+        self._drop_kept()
         if self._x_span is None:
             return
         self._x_span = None
         for name, plot in self._plots.items():
-            # The rate plot's y range is always set by _fit_rate_axis.
+            # The rate plot's y range is always set by fit_rate_range.
             plot.enableAutoRange(x=True, y=name != "learning_rate")
 
     def add_batches(self, x: Sequence[float], values: Mapping[str, Sequence[float]]) -> None:
@@ -233,42 +233,13 @@ class TrainingPlots(QWidget):
             else:
                 self._epoch(key).extend(x, np.array([value]))
         self._epoch_rows.append((int(epoch), numbers))
+        self._drop_kept()  # every key of the run has come by its first epoch's end
         self._show_hint(False)
         self._schedule()
-
-    def series(self, key: str, level: str = "epoch") -> tuple[np.ndarray, np.ndarray]:
-        """The points held for ``key`` (``level`` "epoch" or "batch"; "smoothed" for the
-        smoothed batch loss) as ``(x, y)`` copies."""
-        if level == "smoothed":
-            loss = self._batch_series.get("loss")
-            if loss is None:
-                return np.empty(0), np.empty(0)
-            data = loss.buffer.view()
-            return data[:, 0].copy(), ema(data[:, 1], self._smoothing)
-        store = self._epoch_series if level == "epoch" else self._batch_series
-        found = store.get(key)
-        if found is None:
-            return np.empty(0), np.empty(0)
-        data = found.buffer.view()
-        return data[:, 0].copy(), data[:, 1].copy()
-
-    def drawn(self, key: str, level: str = "epoch") -> tuple[np.ndarray, np.ndarray]:
-        """What the curve of ``key`` currently shows (after the last redraw)."""
-        if level == "smoothed":
-            item = self._smoothed.item if self._smoothed is not None else None
-        else:
-            store = self._epoch_series if level == "epoch" else self._batch_series
-            item = store[key].item if key in store else None
-        if item is None or item.xData is None:
-            return np.empty(0), np.empty(0)
-        return np.asarray(item.xData), np.asarray(item.yData)
 
     def plot_names(self) -> list[str]:
         """The plots shown, top to bottom: "loss", then each metric, then "learning_rate"."""
         return list(self._order())
-
-    def keys(self, level: str = "epoch") -> list[str]:
-        return list(self._epoch_series if level == "epoch" else self._batch_series)
 
     def flush(self) -> None:
         """Redraw now (normally the timer does it)."""
@@ -281,29 +252,6 @@ class TrainingPlots(QWidget):
         self._show_hint(False)
         self.end_run()
         return self._plot_for(key)
-
-    def export_csv(self, path: str | Path, level: str = "epoch") -> Path:
-        """Write the numbers behind the curves: one row per epoch (``epoch`` counted from 1,
-        then every logged key) or, with ``level="batch"``, one row per batch."""
-        path = Path(path)
-        if level == "epoch":
-            return write_epoch_csv(path, self._epoch_rows)
-        if level != "batch":
-            raise ValueError(f"level must be 'epoch' or 'batch', got {level!r}")
-        keys = list(self._batch_series)
-        columns = [self._batch_series[k].buffer.view() for k in keys]
-        return write_batch_csv(path, keys, columns, self.series("loss", "smoothed")[1])
-
-    def export_png(self, path: str | Path, width: int | None = None) -> Path:
-        """Save the plots as a PNG image (``width`` in pixels; default: as on screen)."""
-        self._refresh()
-        path = Path(path)
-        image = self._layout_widget.grab()
-        if width is not None and width > 0 and image.width() > 0 and width != image.width():
-            image = image.scaledToWidth(width, Qt.TransformationMode.SmoothTransformation)
-        if not image.save(str(path), "PNG"):
-            raise OSError(f"could not write {path}")
-        return path
 
     # -- building ----------------------------------------------------------------------------------
 
@@ -340,19 +288,10 @@ class TrainingPlots(QWidget):
             plot.getAxis("bottom").showLabel(name == "learning_rate")
 
     def _note_families(self, keys) -> None:
-        """Metrics logged per value: ``<name>_0`` among the keys (a second metric of the same
-        name, ``auc_1``, comes without an ``auc_0``)."""
-        for key in keys:
-            base = base_name(key)
-            if base.endswith("_0") and not is_loss(base):
-                self._families.add(base[:-2])
+        self._families |= per_value_families(keys)
 
     def _family(self, key: str) -> tuple[str, int] | None:
-        """``("f1_score", 3)`` for ``f1_score_3`` or ``val_f1_score_3`` of a family."""
-        name, _, index = base_name(key).rpartition("_")
-        if name in self._families and index.isdigit():
-            return name, int(index)
-        return None
+        return per_value_index(key, self._families)
 
     def _plot_for(self, key: str) -> pg.PlotItem:
         if key == "learning_rate" or key == "lr":
@@ -361,27 +300,16 @@ class TrainingPlots(QWidget):
             return self._plots["loss"]
         family = self._family(key)
         name = family[0] if family else base_name(key)
+        heading = title(name) + (", one value per class or threshold" if family else "")
         if name not in self._plots:
-            heading = title(name) + (", one value per class or threshold" if family else "")
             self._build_plot(name, heading, per_value=family is not None)
+        elif self._headings.get(name) != heading:  # a plot kept from the last run
+            retitle(self._plots[name], self._colors, heading, per_value=family is not None)
+        self._headings[name] = heading
         return self._plots[name]
 
     def _color(self, key: str) -> str:
-        """Training values in the first colour, validation in the second, the learning rate
-        in the third; each extra loss of a multi-output model gets its own."""
-        series = self._colors["series"]
-        base = base_name(key)
-        if base in ("learning_rate", "lr"):
-            return series[2]
-        if is_regularization(base):
-            color = series[4]
-            return QColor(color).lighter(140).name() if key.startswith("val_") else color
-        if base == "loss" or not is_loss(base):
-            return series[1] if key.startswith("val_") else series[0]
-        if base not in self._color_of:
-            self._color_of[base] = series[3 + len(self._color_of) % (len(series) - 3)]
-        color = self._color_of[base]
-        return QColor(color).lighter(140).name() if key.startswith("val_") else color
+        return series_color(key, self._colors, self._color_of)
 
     def _batch(self, key: str) -> Series:
         found = self._batch_series.get(key)
@@ -389,10 +317,11 @@ class TrainingPlots(QWidget):
             return found
         plot = self._plot_for(key)
         color = QColor(self._color(key))
-        series = Series(batch_curve(plot, key, color), capacity=1024)
+        series = self._reuse("batch", key, plot) or Series(batch_curve(plot, key, color), 1024)
         self._batch_series[key] = series
         if key == "loss":
-            self._smoothed = Series(smoothed_curve(plot, color), capacity=16)
+            kept = self._reuse("smoothed", key, plot)
+            self._smoothed = kept or Series(smoothed_curve(plot, color), capacity=16)
         return series
 
     def _epoch(self, key: str) -> Series:
@@ -400,6 +329,10 @@ class TrainingPlots(QWidget):
         if found is not None:
             return found
         plot = self._plot_for(key)
+        kept = self._reuse("epoch", key, plot)
+        if kept is not None:
+            self._epoch_series[key] = kept
+            return kept
         family = self._family(key)
         item = epoch_curve(
             plot,
@@ -411,6 +344,60 @@ class TrainingPlots(QWidget):
         series = Series(item, capacity=64)
         self._epoch_series[key] = series
         return series
+
+    def _forget_points(self) -> None:
+        """Empty every curve of this run and keep it (see :meth:`start_run`); curves drawn
+        over the plots (recorded runs) go."""
+        stores = (("batch", self._batch_series), ("epoch", self._epoch_series))
+        for level, store in stores:
+            for key, series in store.items():
+                self._kept[(level, key)] = series
+        if self._smoothed is not None:
+            self._kept[("smoothed", "loss")] = self._smoothed
+        for series in self._kept.values():
+            series.buffer.clear()
+            series.item.setData([], [])
+            series.dirty = False
+        ours = {id(series.item) for series in self._kept.values()}
+        for plot in self._plots.values():
+            for item in plot.listDataItems():
+                if id(item) not in ours:
+                    plot.removeItem(item)
+        self._batch_series, self._epoch_series, self._smoothed = {}, {}, None
+        self._color_of, self._families, self._epoch_rows = {}, set(), []
+        self._timer.stop()
+        self._show_hint(True)
+
+    def _reuse(self, level: str, key: str, plot: pg.PlotItem) -> Series | None:
+        """The emptied curve of ``key`` kept from the last run, if it is in ``plot``."""
+        series = self._kept.pop((level, key), None)
+        if series is not None and series.item.getViewBox() is not plot.getViewBox():
+            self._kept[(level, key)] = series  # another plot now (a per-value metric)
+            return None
+        return series
+
+    def _drop_kept(self) -> None:
+        """Remove the kept curves this run did not log, and the metric plots left empty."""
+        if not self._kept:
+            return
+        by_view = {id(plot.getViewBox()): plot for plot in self._plots.values()}
+        for series in self._kept.values():
+            plot = by_view.get(id(series.item.getViewBox()))
+            if plot is not None:
+                plot.removeItem(series.item)
+        self._kept = {}
+        empty = [
+            name
+            for name, plot in self._plots.items()
+            if name not in ("loss", "learning_rate") and not plot.listDataItems()
+        ]
+        for name in empty:
+            plot = self._plots.pop(name)
+            self._layout_widget.removeItem(plot)
+            self._spare[name] = plot
+            self._headings.pop(name, None)
+        if empty:
+            self._relayout()
 
     # -- redraw ------------------------------------------------------------------------------------
 

@@ -372,8 +372,7 @@ class TrainingPanel(QWidget):
     def begin_run(self, epochs: int, description: str = "") -> None:
         """A run starts: clear the curves and the results of the previous one."""
         self._epochs = max(1, int(epochs))
-        self.plots.clear()
-        self.plots.start_run(self._epochs)
+        self.plots.start_run(self._epochs)  # the last run's curves go (and are reused)
         self.confusion.clear()
         self.samples.clear()
         if self.tabs.currentWidget() is self.setup_page:

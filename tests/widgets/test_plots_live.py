@@ -159,3 +159,33 @@ def test_the_y_ranges_hold_every_point_and_move_only_now_and_then(plots, qtbot):
     assert len(ranges) < refreshes / 2
     plots.end_run()  # after the run the plot fits its points as pyqtgraph does
     assert plots._plots["loss"].getViewBox().autoRangeEnabled()[1]
+
+
+def test_a_new_run_reuses_the_last_runs_curves_and_drops_the_rest(plots, qtbot):
+    plots.start_run(2)
+    plots.add_batches([0.5], {"loss": [1.0], "accuracy": [0.3], "mae": [0.2]})
+    plots.add_epoch(0, {"loss": 1.0, "accuracy": 0.3, "mae": 0.2, "val_loss": 1.2})
+    plots.flush()
+    loss_item = plots._batch_series["loss"].item
+    val_item = plots._epoch_series["val_loss"].item
+    assert plots.plot_names() == ["loss", "accuracy", "mae", "learning_rate"]
+
+    plots.start_run(2)  # the same model again, without the mae metric
+    assert plots.keys("batch") == [] and plots.keys("epoch") == []
+    assert len(plots.drawn("loss", "batch")[0]) == 0
+    plots.add_batches([0.5, 1.0], {"loss": [0.9, 0.8], "accuracy": [0.4, 0.5]})
+    plots.flush()
+    assert plots._batch_series["loss"].item is loss_item  # the same curve, emptied
+    np.testing.assert_allclose(plots.drawn("loss", "batch")[1], [0.9, 0.8])
+    plots.add_epoch(0, {"loss": 0.85, "accuracy": 0.45, "val_loss": 1.1})
+    plots.flush()
+    assert plots._epoch_series["val_loss"].item is val_item
+    np.testing.assert_allclose(plots.drawn("val_loss"), [[1.0], [1.1]])
+    # By the first epoch's end every key of the run has come: what it did not log goes.
+    assert plots.plot_names() == ["loss", "accuracy", "learning_rate"]
+    for plot in plots._plots.values():
+        shown = {id(i) for i in plot.listDataItems()}
+        live = [*plots._batch_series.values(), *plots._epoch_series.values()]
+        assert shown <= {id(s.item) for s in live} | {id(plots._smoothed.item)}
+    legend = [label.text for _, label in plots._plots["accuracy"].legend.items]
+    assert legend == ["accuracy (batch)", "accuracy (epoch)"]
