@@ -11,17 +11,16 @@ from engine.autodiff.kernels_rnn_activations import (
     _tanh,
 )
 from engine.autodiff.kernels_rnn_layout import (
+    _all_grads,
     _blocks,
     _check_shapes,
     _features_major,
     _in_place,
     _incoming,
-    _input_grads,
     _matmul_to,
     _outputs,
     _parents,
     _project_steps,
-    _states_flat,
     _storer,
     _t,
     _wants,
@@ -146,12 +145,12 @@ def lstm(
                     store(dc, (...), xp.multiply, dc, f[s, ...])
                     dh = _matmul_to(dh, r, xp.reshape(dz[:, :, s, :], (4 * u, n)))
         dz = xp.reshape(dz, (4 * u, t * n))
-        dx, dkernel, dbias = _input_grads(x, kernel, _wants(bias), w, xf, dz)
+        states = hs[:-1, ...] if recurrent_kernel.requires_grad else None
+        dx, dkernel, dbias, drec = _all_grads(x, kernel, _wants(bias), w, xf, dz, states, work)
         if dkernel is not None:
             dkernel = _blocks(dkernel, _LSTM_UNORDER, u)
-        drec = None
-        if recurrent_kernel.requires_grad:
-            drec = _blocks(xp.matmul(_states_flat(hs[:-1, ...]), _t(dz)), _LSTM_UNORDER, u)
+        if drec is not None:
+            drec = _blocks(drec, _LSTM_UNORDER, u)
         work.give_back()
         grads = (dx, dkernel, drec)
         if bias is None:
