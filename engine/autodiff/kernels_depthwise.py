@@ -274,8 +274,9 @@ def depthwise_conv2d_direct(
         (phases, slice(p, p + 1), s, xp.reshape(wdata[:, :, i, j], (c, m, 1)), all_m, 0)
         for i, j, p, s in geo.taps
     ]
-    acc = scratch.empty((c, m, geo.span), x.dtype) if _inplace() else None
-    acc = _multiply_add(terms, acc, geo.span, True, scratch.empty)
+    temporary = _Scratch()  # the accumulator: back to the workspace once ``out`` is made
+    acc = temporary.empty((c, m, geo.span), x.dtype) if _inplace() else None
+    acc = _multiply_add(terms, acc, geo.span, True, temporary.empty)
     kept = geo.output(acc)  # (N, C, M, Ho, Wo) view
     if b is not None:
         b5 = xp.reshape(b.data, (1, c, m, 1, 1))
@@ -288,6 +289,7 @@ def depthwise_conv2d_direct(
     else:
         out = kept + b5 if b is not None else kept
     out = xp.reshape(out, (n, c * m, ho, wo))
+    temporary.give_back()  # ``out`` is a fresh array, no view of the accumulator
     if relu:
         out = xp.maximum(out, 0.0, out=out) if _inplace() else xp.maximum(out, 0.0)
 
