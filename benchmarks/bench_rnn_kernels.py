@@ -8,7 +8,7 @@ the median (of ``--repeats`` rounds, each the mean of ``--inner`` calls) time of
   a first layer), and the same for GRU and SimpleRNN;
 - one whole training step of the reference model (forward, loss, backward, Adam update),
   and the epoch it implies (60,000 samples), which is what the project's target is stated
-  in: our epoch <= 1.5x PyTorch's CPU time on 2 cores;
+  in (issue 11: our epoch <= 1.0x PyTorch's CPU time at the same thread count);
 
 and, when PyTorch is installed (``pip install torch==2.13.0``; never a test dependency),
 ``torch.nn.LSTM`` / ``GRU`` / ``RNN`` on the same shapes with the same number of threads.
@@ -17,6 +17,39 @@ Engine and PyTorch runs alternate round by round, so a busy machine slows both a
 Run: ``python -m benchmarks.bench_rnn_kernels`` (``--repeats 5 --inner 10 --threads 2
 --no-torch``). OpenBLAS reads ``OPENBLAS_CORETYPE`` at start-up; the BLAS line of the report
 says which kernel numpy's GEMMs use, since that decides most of the engine's time.
+
+Where the time goes (cProfile with a CPU-time clock, one BLAS thread, one engine epoch of
+``benchmarks.bench_training``'s rows, shared 2-core x86 machine at load 3-5, OpenBLAS 0.3.31
+SkylakeX kernels; after the fixes below):
+
+- LSTM 28x28, 128 units, batch 128: the 27 per-step recurrent GEMMs forward and backward
+  (``(512, 128) @ (128, 128)``, ~165 us each, the same speed as ``torch.mm``) ~32%; the
+  weight-gradient GEMM ``[H_prev; X] @ dZ^T`` ~23%; the elementwise gate arithmetic in the
+  two time loops ~17% (~100 us per step: 10 ufunc passes over 16-64k values); the input
+  projection ~5%; the backward's all-steps derivative factors ~3%; Python in the loops ~4%;
+  Dense, loss, Adam and the fit loop ~10%. Against one-thread PyTorch the GEMMs are level;
+  the gap is the elementwise passes, which PyTorch fuses (forward-only ~1.25x because the
+  elementwise share is larger there; training ~1.07x).
+- 2-layer bidirectional GRU, 64 units, 100 steps, batch 64: the GRU backward ~48% (its
+  dx + kernel-gradient GEMMs alone ~20%), the GRU forward ~32%; per step the GEMM is tiny
+  (``(192, 64) @ (64, 64)``, ~15 us) and the ~12 ufunc calls around it cost more (~16% of
+  the epoch in elementwise calls, mostly call overhead at 4k values each); the input
+  projections ~8%, the (N, T, F) -> (F, T*N) transposes ~5%; the Embedding's gradient ~7%
+  (most of it zeroing and first-touching the 20k x 128 table); Adam ~5%. Already ~0.85x
+  of one-thread PyTorch's epoch.
+- BLAS threads decide more than any kernel: with numpy's default two threads on this loaded
+  machine the same epochs took 2-4x longer and swung 3x from epoch to epoch (a GEMM that
+  took 0.45 ms on one thread took 6 ms on two: one thread waits on the other, descheduled).
+
+Fixes this led to (each a commit with its before/after in one process): the input
+projection written step-major into the gate buffer (contiguous per-step add, gates
+activated in place); no recurrent GEMM at step 0; the backward's derivative factors
+computed in place into workspace buffers; one stacked weight-gradient GEMM for the LSTM;
+the Embedding's gradient by a sorted segment sum (``kernels_sequence.token_lookup``);
+one BLAS thread inside time loops whose step GEMM is small (``kernels_rnn_threads``).
+Measured CPU time, one thread, alternating in one process: LSTM kernel forward 0.87x and
+forward + backward 0.94x of before; GRU kernel forward + backward 0.97x; LSTM epoch
+1.14x -> 1.07x of PyTorch's, forward-only 1.46x -> 1.26x; GRU epoch 0.88x -> 0.85x.
 """
 
 from __future__ import annotations
