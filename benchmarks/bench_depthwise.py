@@ -29,8 +29,9 @@ loaded by other jobs throughout, so read the shares, not the milliseconds):
   batch, hence the channel-major phase layout.
 - direct, now (~16 ms a step at 1 thread against ~31 ms for im2col): the blocked
   multiply-adds (forward and input gradient, 9 taps x 2 passes each) ~50 % of the step,
-  the kernel gradient's 9 batched dot products ~10 %, the layout copies (phases in,
-  output and input gradient out, the output gradient onto the phase grid) ~5 % each.
+  the kernel gradient's 9 batched dot products and the bias sum ~14 %, the layout copies
+  (phases in, output and input gradient out, the output gradient onto the phase grid)
+  ~5 % each.
   What remains is numpy's elementwise speed: ~2.7 G values/s per pass here.
 - The input gradient's sum over a depth multiplier M is one batched GEMV per tap
   (``(C, 1, M) @ (C, M, run)``) instead of M multiply-adds: M=8 at 28x28 went from 1.3x
@@ -39,11 +40,15 @@ loaded by other jobs throughout, so read the shares, not the milliseconds):
   4 or more on stride-1 maps of 8x8 or less, where the phase grid's zero border is a third
   of the direct kernel's work.
 
-Measured (``--threads 1`` with ``OPENBLAS_NUM_THREADS=1``, minima of 7, load ~4.5 on 2
-cores), one step, direct / im2col / PyTorch: 28x28 3x3 s1 32 / 65 / 41 ms; s2 16 / 20 / 11;
-MobileNet's 96 x 56x56 131 / 254 / 291; 144 x 28x28 s2 21 / 29 / 12; 5x5 76 / 178 / 79;
-multiplier 4 29 / 32 / 26; 64 x 8x8 14 / 13 / 2.4; 256 x 7x7 26 / 34 / 7.9; 112x112
-73 / 142 / 26. Small feature maps stay 3-5x PyTorch's direct C kernel.
+Measured (``--threads 1`` with ``OPENBLAS_NUM_THREADS=1``, minima of 9, load ~5.8 on 2
+cores; PyTorch's own times swung 3-4x between runs of the same case), one step, direct /
+im2col / PyTorch in ms: 28x28 3x3 s1 32 / 64 / 43; s2 15 / 24 / 8.4; MobileNetV2's 96 x
+56x56 264 / 456 / 427; 144 x 28x28 s2 43 / 55 / 23; 5x5 76 / 166 / 76; multiplier 4 50 /
+65 / 49; 64 x 8x8 17 / 15 / 2.5; 256 x 7x7 24 / 34 / 8.3; 112x112 47 / 72 / 18. Whole
+layers at (64, 32, 28, 28), as picked / forced onto im2col / PyTorch: DepthwiseConv2D
+17-21 / 33-44 / 6.7-29; stride 2 8-10 / 14-15 / 4.5-10; SeparableConv2D 32->64 41 /
+51-63 / 27-30. Small feature maps stay 3-6x PyTorch's direct C kernel: there a step is a
+few milliseconds and numpy's per-pass cost is the floor.
 
 Run: ``python -m benchmarks.bench_depthwise`` (``--repeats 7 --threads 2 --profile
 --no-layers --only-layers``).
