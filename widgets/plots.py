@@ -170,8 +170,8 @@ class TrainingPlots(CurveReadback, QWidget):
         self._forget_points()
         self._drop_kept()
         self._x_span = None
-        for name, plot in self._plots.items():
-            plot.enableAutoRange(x=True, y=name != "learning_rate")
+        self._fit_axes()
+        self._show_hint(True)
 
     def start_run(self, epochs: int, initial_epoch: int = 0) -> None:
         """A run of epochs ``initial_epoch`` to ``epochs`` starts: the points of the last
@@ -187,14 +187,20 @@ class TrainingPlots(CurveReadback, QWidget):
 
     def end_run(self) -> None:
         """The run ended: the axes fit the points again (a stopped run's curves fill the
-        plot)."""
+        plot; a finished run's already do, and the next run of as many epochs then needs no
+        new epoch axis)."""
         self._drop_kept()
-        if self._x_span is None:
+        span, loss = self._x_span, self._batch_series.get("loss")
+        if span is None:
             return
         self._x_span = None
+        finished = loss is not None and len(loss.buffer) and loss.buffer.view()[-1, 0] >= span[1]
+        self._fit_axes(x=not finished)
+
+    def _fit_axes(self, x: bool = True) -> None:
         for name, plot in self._plots.items():
             # The rate plot's y range is always set by fit_rate_range.
-            plot.enableAutoRange(x=True, y=name != "learning_rate")
+            plot.enableAutoRange(x=x or None, y=name != "learning_rate")
 
     def add_batches(self, x: Sequence[float], values: Mapping[str, Sequence[float]]) -> None:
         """Append per-batch points at positions ``x`` (in epochs, e.g. 0.25 = a quarter into
@@ -251,6 +257,7 @@ class TrainingPlots(CurveReadback, QWidget):
         epoch axis fits all curves again, so a longer recorded run is not cut off."""
         self._show_hint(False)
         self.end_run()
+        self._fit_axes()
         return self._plot_for(key)
 
     # -- building ----------------------------------------------------------------------------------
@@ -365,8 +372,8 @@ class TrainingPlots(CurveReadback, QWidget):
                     plot.removeItem(item)
         self._batch_series, self._epoch_series, self._smoothed = {}, {}, None
         self._color_of, self._families, self._epoch_rows = {}, set(), []
+        # No hint here: shown between a run's points, it would resize the plots twice.
         self._timer.stop()
-        self._show_hint(True)
 
     def _reuse(self, level: str, key: str, plot: pg.PlotItem) -> Series | None:
         """The emptied curve of ``key`` kept from the last run, if it is in ``plot``."""
@@ -439,6 +446,7 @@ class TrainingPlots(CurveReadback, QWidget):
         span, last = self._x_span, loss.buffer.view()[-1:, 0] if loss is not None else ()
         if span is not None and len(last) and last[0] > span[1]:
             self.end_run()  # more epochs than planned: fit the axis to the points
+            self._fit_axes()
         if self._x_span is not None:
             series = [*self._batch_series.values(), *self._epoch_series.values()]
             fit_y_ranges(self._plots, series, log_loss)
