@@ -157,34 +157,6 @@ def _input_grads(x: Tensor, kernel: Tensor, bias_wanted: bool, w, xf, dz):
     return dx, dkernel, dbias
 
 
-def _all_grads(x, kernel, bias_wanted: bool, w, xf, dz, states, scratch: _Scratch):
-    """:func:`_input_grads` plus the recurrent kernel's gradient ``H_prev @ dZ^T`` when
-    ``states`` (the previous states, step-major ``(T, U, N)``) is given: one GEMM for both
-    weight gradients, ``[H_prev; X] @ dZ^T``, when both are wanted.
-
-    The two products share their long operand ``dZ (k*U, T*N)``; apart, the kernel's
-    ``(F+1, T*N) @ dZ^T`` (a thin left factor) ran at ~40% of OpenBLAS's GEMM speed and
-    the stacked product cost ~12% less than the two (LSTM benchmark shapes, one thread).
-    Returns ``(dx, dkernel, dbias, drec)``.
-    """
-    xp = backend.xp
-    if states is None or not (kernel.requires_grad or bias_wanted):
-        drec = None if states is None else xp.matmul(_states_flat(states), _t(dz))
-        return (*_input_grads(x, kernel, bias_wanted, w, xf, dz), drec)
-    t, u, n = states.shape
-    f = x.shape[2]
-    stacked = scratch.empty((u + xf.shape[0], t * n), xf.dtype)
-    stacked[:u, :] = _states_flat(states)
-    stacked[u:, :] = xf
-    both = xp.matmul(stacked, _t(dz))  # (U + F[+1], k*U)
-    dkernel = both[u : u + f, :] if kernel.requires_grad else None
-    dbias = both[u + f, :] if bias_wanted else None
-    dx = None
-    if x.requires_grad:
-        dx = backend.permute_dims(xp.reshape(xp.matmul(w, dz), (f, t, n)), (2, 1, 0))
-    return dx, dkernel, dbias, both[:u, :]
-
-
 def _in_place() -> bool:
     """Whether the namespace's functions take ``out=`` (numpy and CuPy do)."""
     return backend.xp.__name__ in ("numpy", "cupy")

@@ -153,3 +153,17 @@ def test_small_step_loops_run_on_one_blas_thread_and_put_the_count_back(monkeypa
         monkeypatch.setenv("LAYERCANVAS_BLAS_THREADS", "2")
         with kernels_rnn_threads.loop_threads(10):
             assert [lib.num_threads for lib in libraries] == before  # the user's count wins
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+@pytest.mark.parametrize("return_sequences", [False, True])
+def test_inference_path_matches_torch(kind, return_sequences):
+    """Without a tape the LSTM keeps one step of gates and two cells: same values."""
+    module, x, weights = _torch_case(kind, n=5, t=9, seed=7)
+    with torch.no_grad():
+        seq, state = module(torch.tensor(x))
+    want = seq if return_sequences else (state[0][-1] if kind == "LSTM" else state[-1])
+    fn = kernels_rnn.lstm if kind == "LSTM" else kernels_rnn.gru
+    with no_grad():
+        got = fn(Tensor(x), *[Tensor(w) for w in weights], return_sequences=return_sequences)
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-4, atol=1e-5)
