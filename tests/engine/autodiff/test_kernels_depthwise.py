@@ -214,3 +214,26 @@ def test_bad_arguments_are_named():
         depthwise_conv2d(Tensor(x[:, :, :2, :2]), Tensor(k))
     with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
         depthwise_conv2d(Tensor(x[0]), Tensor(k))
+
+
+@pytest.mark.parametrize(("stride", "pads", "dilation"), [(1, (2, 0), 2), (2, (1, 1), 1)])
+def test_depthwise_conv1d_takes_the_depthwise_kernel_and_is_pytorchs(stride, pads, dilation):
+    # Conv1D with groups == features reaches the depthwise kernel as a 1-row image.
+    from engine.autodiff.kernels_conv1d import conv1d  # noqa: PLC0415
+
+    rng = np.random.default_rng(13)
+    x, k, b = (
+        rng.standard_normal((3, 11, 4)),
+        rng.standard_normal((8, 1, 3)),
+        rng.standard_normal(8),
+    )
+    tensors = [Tensor(a, requires_grad=True) for a in (x, k, b)]
+    out = conv1d(*tensors, stride, pads, dilation, groups=4)
+    r = np.random.default_rng(1).standard_normal(out.shape)
+    grads = [backend.to_numpy(g) for g in grad(out, tensors, grad_output=r)]
+    ref = [torch.tensor(a, requires_grad=True) for a in (x, k, b)]
+    y = F.conv1d(F.pad(ref[0].transpose(1, 2), pads), ref[1], ref[2], stride, 0, dilation, 4)
+    (y.transpose(1, 2) * torch.tensor(r)).sum().backward()
+    np.testing.assert_allclose(out.numpy(), y.transpose(1, 2).detach().numpy(), rtol=1e-10)
+    for mine, theirs in zip(grads, ref, strict=True):
+        np.testing.assert_allclose(mine, theirs.grad.numpy(), rtol=1e-10, atol=1e-12)
