@@ -206,6 +206,11 @@ def import_reduce_1d(ctx, node, axes) -> bool:
         out = ctx.call_layer(type_name, ctx.node_label(node), sym, keepdims=keepdims)
         ctx.set(node.output[0], Sym(out))
         return True
+    if sym.perm == (1, 0, 2) and not sym.units and axis == 0:  # (steps, batch, features)
+        source = Sym(sym.tensor, None, sym.dtype)  # x.mean(dim=0) after a seq-first encoder
+        out = ctx.call_layer(type_name, ctx.node_label(node), source, keepdims=keepdims)
+        ctx.set(node.output[0], Sym(out, (1, 0, 2) if keepdims else None))
+        return True
     if sym.perm == SWAP and not sym.units and axis == 2:  # PyTorch's x.mean(dim=2) on (N, C, L)
         source = Sym(sym.tensor, None, sym.dtype)
         out = ctx.call_layer(type_name, ctx.node_label(node), source, keepdims=keepdims)

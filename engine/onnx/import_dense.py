@@ -18,8 +18,11 @@ from engine.onnx.import_values import Pending, Sym
 class PendingLayer(Pending):
     """A ``Dense`` or ``Conv2D`` whose bias and activation may still be folded in."""
 
-    def __init__(self, type_name, node_name, source: Sym, config, kernel, bias, out_shape):
+    def __init__(
+        self, type_name, node_name, source: Sym, config, kernel, bias, out_shape, view=None
+    ):
         self.type_name = type_name
+        self.view = view  # the output is seen through this transpose (see import_matmul)
         self.node_name = node_name
         self.source = source
         self.config = dict(config)
@@ -31,7 +34,8 @@ class PendingLayer(Pending):
 
     @property
     def onnx_shape(self) -> tuple:
-        return (None, *self.out_shape)
+        shape = (None, *self.out_shape)
+        return shape if self.view is None else tuple(shape[p] for p in self.view)
 
     @property
     def bias_shape(self) -> int:
@@ -50,6 +54,7 @@ class PendingLayer(Pending):
             self.kernel,
             bias,
             self.out_shape,
+            self.view,
         )
         return clone
 
@@ -69,7 +74,7 @@ class PendingLayer(Pending):
             use_bias=self.bias is not None,
             **self.config,
         )
-        return Sym(out)
+        return Sym(out, self.view)
 
 
 def as_bias(value: np.ndarray, size: int, axis_from_end: int = 1) -> np.ndarray | None:
@@ -125,7 +130,13 @@ def import_matmul(ctx, node):
     if isinstance(ctx.value(node.input[1]), Sym | Pending):  # data @ data: a batch dot
         import_data_matmul(ctx, node)
         return
-    sym = ctx.plain(node.input[0])
+    sym, view = ctx.sym(node.input[0]), None
+    if sym.perm is not None and not sym.units and sym.rank == 3 and sym.perm[-1] == 2:
+        # PyTorch's (steps, batch, features) layout, features last: Dense runs on the
+        # engine's (batch, steps, features) tensor and its output is the same view.
+        sym, view = Sym(sym.tensor, None, sym.dtype), sym.perm
+    else:
+        sym = ctx.plain(node.input[0])
     b = ctx.float_const(node.input[1], "the weight matrix (second MatMul input)")
     if b.ndim != 2:
         raise Unsupported(f"MatMul weights must be a 2-D matrix to become Dense, got {b.shape}")
@@ -140,5 +151,7 @@ def import_matmul(ctx, node):
     out_shape = (*sym.onnx_shape[1:-1], units)
     ctx.set(
         node.output[0],
-        PendingLayer("Dense", ctx.node_label(node), sym, {"units": units}, b, None, out_shape),
+        PendingLayer(
+            "Dense", ctx.node_label(node), sym, {"units": units}, b, None, out_shape, view
+        ),
     )

@@ -1,8 +1,9 @@
 """ONNX import of LAYERS-C's patterns: PyTorch's bidirectional ``nn.LSTM`` / ``nn.GRU`` /
 ``nn.RNN`` (``batch_first=True``, exported at opset 17 by the TorchScript exporter) become
 one ``Bidirectional`` layer matching onnxruntime; ours come back with their merge mode;
-patterns without a LayerCanvas equivalent (PyTorch's multi-head attention, a bidirectional
-output read another way) are refused naming the node."""
+PyTorch's ``nn.MultiheadAttention`` becomes one ``MultiHeadAttention``; patterns without a
+LayerCanvas equivalent (a bidirectional output read another way) are refused naming the
+node."""
 
 from __future__ import annotations
 
@@ -73,12 +74,14 @@ def test_a_bidirectional_last_state_read_by_index_is_refused_by_name():
         import_model(model)
 
 
-def test_pytorch_multi_head_attention_is_refused_naming_a_node():
+def test_pytorch_multi_head_attention_is_one_layer():
+    """PyTorch's nn.MultiheadAttention (packed in_proj, scale from shapes) is one
+    MultiHeadAttention layer (engine/onnx/import_transformer.py); refusals of what it
+    cannot compute are in test_import_transformer.py."""
     torch.manual_seed(0)
     attention = nn.MultiheadAttention(8, 2, batch_first=True)
     model = torch_onnx(Around(attention, lambda m, x: m(x, x, x, need_weights=False)[0]), (4, 8))
-    with pytest.raises(OnnxImportError, match="node '"):
-        import_model(model)
+    check(model, ["MultiHeadAttention"])
 
 
 @pytest.mark.parametrize(

@@ -120,6 +120,18 @@ def test_a_lone_multihead_attention_is_one_layer(options):
     assert_matches_onnxruntime(proto, result, x)
 
 
+@pytest.mark.parametrize("options", [{}, {"mask": "causal"}], ids=["plain", "causal"])
+def test_a_steps_first_encoder_behind_a_transpose_imports_without_permutes(options):
+    torch.manual_seed(0)
+    module = SmallTransformer(batch_first=False, **options).eval()
+    proto = export_onnx(module, (STEPS, FEATURES))
+    result = import_model(proto)
+    types = [layer.type_name for layer in result.model.layers]
+    assert types.count("MultiHeadAttention") == 2 and "Permute" not in types
+    x = np.random.default_rng(6).normal(size=(3, STEPS, FEATURES)).astype(np.float32)
+    assert_matches_onnxruntime(proto, result, x)
+
+
 def test_a_mask_that_is_not_causal_is_refused_naming_the_block_and_the_mask():
     torch.manual_seed(0)
     proto = export_onnx(SmallTransformer(mask="band").eval(), (STEPS, FEATURES))
