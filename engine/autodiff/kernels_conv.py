@@ -184,7 +184,7 @@ def _conv2d_blocked(x: Tensor, w: Tensor, b, relu: bool, geometry) -> Tensor:
 
 
 def _conv_vjp(x: Tensor, w: Tensor, b, w2, relu_out, im2col: _Im2col, geometry):
-    """The VJP of :func:`conv2d`.
+    """The VJP of :func:`conv2d` on CuPy and the strict namespace (whole-batch GEMMs).
 
     The forward pass keeps no column matrix: it was ~60% of a ResNet's training memory
     (one ``C*kh*kw x N*Ho*Wo`` matrix per convolution, alive until the backward pass) and
@@ -196,17 +196,14 @@ def _conv_vjp(x: Tensor, w: Tensor, b, w2, relu_out, im2col: _Im2col, geometry):
     layers), the input gradient is itself a stride-1 correlation: of ``g`` with the kernel
     flipped in space and its channel axes swapped, padded by ``span - 1 - pad``. That is an
     im2col of the gradient (which already sits in the columns' channel-major order) and one
-    GEMM, instead of a GEMM and a col2im scatter-add (about 1.5x cheaper).
+    GEMM, instead of a GEMM and a col2im scatter-add (about 1.5x cheaper); the same columns
+    then give the kernel gradient too (see :mod:`kernels_conv_blocked`), one im2col fewer.
     """
     xp = backend.xp
     numpy_path = xp is numpy
     kh, kw, strides, dilation, pads, ho, wo = geometry
-    (dh, dw), ((top, bottom), (left, right)) = dilation, pads
-    flipped_pads = (
-        ((kh - 1) * dh - top, (kh - 1) * dh - bottom),
-        ((kw - 1) * dw - left, (kw - 1) * dw - right),
-    )
-    as_correlation = im2col.shifted and min(min(p) for p in flipped_pads) >= 0
+    flipped_pads = _flipped_pads(geometry) if im2col.shifted else None
+    as_correlation = flipped_pads is not None
 
     def vjp(g):
         work = _Scratch()
