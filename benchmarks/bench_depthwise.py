@@ -40,6 +40,19 @@ loaded by other jobs throughout, so read the shares, not the milliseconds):
   4 or more on stride-1 maps of 8x8 or less, where the phase grid's zero border is a third
   of the direct kernel's work.
 
+Profiled beside it, not changed (one thread, same machine and load): a grouped ``Conv2D``
+32->64 3x3 "same", groups=4, on (64, 32, 28, 28) takes ~68 ms a step against PyTorch's ~33
+ms (2.1x). It is already one batched GEMM over the groups, and the GEMMs are ~60 % of the
+step: 16 filters per group make ``(4, 16, 72) @ (4, 72, 50176)`` run at 22-31 GFLOP/s on
+OpenBLAS (the forward ~15 ms, the column gradient ~21 ms, the kernel gradient ~20 ms in
+cProfile); other GEMM orientations measured within 15 % of these, and a dense
+block-diagonal kernel (4x the FLOPs in one GEMM) 2x slower. The rest is im2col ~13 % and
+col2im ~17 %, which cache-blocking over samples (as ``kernels_conv_blocked`` does for
+``groups=1``) could roughly halve. ``Conv2DTranspose`` 64->32 3x3 stride 2 is ~1.0x one-
+thread PyTorch at ``bench_layers_a``'s shape (27 against 27 ms), 1.7x with a 4x4 kernel on
+16x16 and 1.8x at stride 1; moving its forward and backward buffers to the workspace
+changed nothing measurable.
+
 Measured (``--threads 1`` with ``OPENBLAS_NUM_THREADS=1``, minima of 9, load ~5.8 on 2
 cores; PyTorch's own times swung 3-4x between runs of the same case), one step, direct /
 im2col / PyTorch in ms: 28x28 3x3 s1 32 / 64 / 43; s2 15 / 24 / 8.4; MobileNetV2's 96 x
