@@ -28,9 +28,26 @@ fixes below; the GEMM calls are inside the named kernels):
   forward (im2col + GEMM) ~22%, the 3136->128 Dense ~20%, max-pooling ~10%.
 - lstm: the fused LSTM's per-step loop: backward ~70%, forward ~25% (128x512 GEMMs per step).
 - cifar: Conv2D forward and backward ~55%, BatchNormalization forward and backward ~20%,
-  pooling ~5%.
+  pooling ~5%. After the blocked convolution below (one BLAS thread, load 4): Conv2D
+  backward ~36% and forward ~20% (GEMMs ~25%, in-cache im2col ~10%), the 2x2 max-pooling
+  VJP ~18% (strided views; a two-pass boolean version was slower and was dropped),
+  BatchNormalization ~15%. Peak RSS 480 -> ~320 MiB (PyTorch ~570).
 - resnet: Conv2D backward ~40% (its col2im scatter-add alone 7%), BatchNormalization ~26%,
-  im2col ~11%, layout copies ~4%.
+  im2col ~11%, layout copies ~4%. A re-profile (cProfile, 5 steps, load 4-6) put the
+  convolutions at ~70% (VJP 45%, forward 26%: im2col 12%, the (F, N*Ho*Wo) -> NCHW copy 9%)
+  and showed why so much of the rest was slow: each convolution kept its column matrix
+  (C*9 x N*H*W floats, 75 MB at 16 channels x 32x32 x 128) until the backward pass, ~600 MB
+  per step, more than the workspace keeps, so every step allocated them afresh and page
+  faults showed up in every op (ReLU's VJP 1.6 s of 22 s). Peak RSS 1334 MiB (PyTorch 683).
+  Now (1 BLAS thread, 10 steps, load 5): convolutions ~80% (backward GEMMs ~35%, forward
+  GEMMs ~18%, im2col ~20%: memory-bound copies, now in cache), BatchNormalization ~12%,
+  ReLU/Add/GlobalAveragePooling ~5%. A single 16->16 3x3 layer at 32x32, batch 128, forward
+  and backward, takes ~1.0-1.3x PyTorch's one-thread time; the 16-filter GEMMs run at ~45
+  GFLOP/s against ~90 at 32 and 64 filters (too few rows to fill OpenBLAS's kernel).
+- BLAS threads (all conv rows): with OpenBLAS's 2 threads under load, a CIFAR step took
+  1.4-2.4 s against 0.2 s on one thread (threads spin on each other for every small GEMM),
+  and ``engine.models.blas_threads`` re-probes 2 threads every 16+ steps, so one probe
+  cost as much as ten steps.
 - bigru: the GRU backward ~85% (per-step recurrent GEMMs and the input-gradient GEMM), its
   forward ~10%, the Embedding's scatter-add ~2%.
 - transformer: ``ops.matmul`` of (batch, steps, d) by a 2-D kernel (every projection and the
@@ -47,7 +64,12 @@ fixes below; the GEMM calls are inside the named kernels):
 Fixes this led to (each a separate commit with its before/after ratio): BLAS threads per
 training step measured and chosen (``engine.models.blas_threads``), leading axes folded into
 one GEMM for N-D @ 2-D products (``ops.matmul``), batch norm with two reductions and in-place
-buffers (``kernels_norm``).
+buffers (``kernels_norm``). For the conv rows (``kernels_conv``, ``kernels_conv_blocked``):
+no column matrix kept for the backward pass; im2col + GEMM a few samples at a time so the
+columns stay in cache, with the GEMMs writing straight into the NCHW output; both stride-1
+gradients from one im2col of the gradient (the input gradient as a flipped-kernel
+correlation, no col2im); those small GEMMs pinned to one BLAS thread. ResNet row 4.2x ->
+~1.5x one-thread PyTorch and 1334 -> ~630 MiB (PyTorch ~680); CIFAR row 2.0x -> ~1.4-1.6x.
 """
 
 from __future__ import annotations
