@@ -22,14 +22,14 @@ Where the time goes (cProfile with a CPU-time clock, one BLAS thread, one engine
 ``benchmarks.bench_training``'s rows, shared 2-core x86 machine at load 3-5, OpenBLAS 0.3.31
 SkylakeX kernels; after the fixes below):
 
-- LSTM 28x28, 128 units, batch 128: the 27 per-step recurrent GEMMs forward and backward
-  (``(512, 128) @ (128, 128)``, ~165 us each, the same speed as ``torch.mm``) ~32%; the
-  weight-gradient GEMM ``[H_prev; X] @ dZ^T`` ~23%; the elementwise gate arithmetic in the
-  two time loops ~17% (~100 us per step: 10 ufunc passes over 16-64k values); the input
-  projection ~5%; the backward's all-steps derivative factors ~3%; Python in the loops ~4%;
-  Dense, loss, Adam and the fit loop ~10%. Against one-thread PyTorch the GEMMs are level;
-  the gap is the elementwise passes, which PyTorch fuses (forward-only ~1.25x because the
-  elementwise share is larger there; training ~1.07x).
+- LSTM 28x28, 128 units, batch 128: the per-step GEMMs ~36% (forward ``[R^T | W^T | b]
+  (512, 157) @ (157, 128)`` ~20%, backward ``R (128, 512) @ dZ_t`` ~16%; both run as fast
+  as ``torch.mm``, ~100 GFLOP/s on one core); the weight-gradient GEMM
+  ``[H_prev; X; 1] @ dZ^T`` ~22%; the elementwise gate arithmetic of the two time loops
+  ~16% (~10 ufunc passes over 16-64k values per step); Python in the loops ~6%; the
+  backward's all-steps derivative factors ~3%; Dense, loss, Adam (~1.5%) and the fit loop
+  the rest. Against one-thread PyTorch the GEMMs are level; the gap left is the elementwise
+  passes, which PyTorch fuses into one kernel per step.
 - 2-layer bidirectional GRU, 64 units, 100 steps, batch 64: the GRU backward ~48% (its
   dx + kernel-gradient GEMMs alone ~20%), the GRU forward ~32%; per step the GEMM is tiny
   (``(192, 64) @ (64, 64)``, ~15 us) and the ~12 ufunc calls around it cost more (~16% of
@@ -41,15 +41,21 @@ SkylakeX kernels; after the fixes below):
   machine the same epochs took 2-4x longer and swung 3x from epoch to epoch (a GEMM that
   took 0.45 ms on one thread took 6 ms on two: one thread waits on the other, descheduled).
 
-Fixes this led to (each a commit with its before/after in one process): the input
-projection written step-major into the gate buffer (contiguous per-step add, gates
+Fixes this led to (each a commit with its before/after in one process): for the GRU, the
+input projection written step-major into the gate buffer (contiguous per-step add, gates
 activated in place); no recurrent GEMM at step 0; the backward's derivative factors
 computed in place into workspace buffers; one stacked weight-gradient GEMM for the LSTM;
 the Embedding's gradient by a sorted segment sum (``kernels_sequence.token_lookup``);
-one BLAS thread inside time loops whose step GEMM is small (``kernels_rnn_threads``).
-Measured CPU time, one thread, alternating in one process: LSTM kernel forward 0.87x and
-forward + backward 0.94x of before; GRU kernel forward + backward 0.97x; LSTM epoch
-1.14x -> 1.07x of PyTorch's, forward-only 1.46x -> 1.26x; GRU epoch 0.88x -> 0.85x.
+one BLAS thread inside time loops whose step GEMM is small (``kernels_rnn_threads``);
+for the LSTM, one GEMM per step over ``[h; x_t; 1]`` instead of a projection up front plus
+an add, and, without a tape, one step of gates kept instead of all.
+
+Measured CPU time (one BLAS thread, one PyTorch thread, load 5-6), alternating in one
+process, the original kernels against these: LSTM kernel forward 0.77x and forward +
+backward 0.88x of before; GRU kernel forward 0.98x, forward + backward 0.97x; the Embedding
+gradient at 64 x 100 tokens 10.0 -> 6.3 ms; whole epochs of ``bench_training``'s rows:
+LSTM 1.21x -> 1.08x of PyTorch's, its forward-only inference 1.50x -> 1.15x; GRU 0.79x
+(unchanged within noise).
 """
 
 from __future__ import annotations
