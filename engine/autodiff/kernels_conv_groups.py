@@ -23,10 +23,13 @@ a ``Conv2D`` or imported ONNX ``Conv`` with ``groups == channels`` all land ther
 
 from __future__ import annotations
 
+import numpy
+
 from engine import backend
 from engine.autodiff import kernels_conv, kernels_depthwise, ops
 from engine.autodiff.gemm import matmul_nt
 from engine.autodiff.kernels_conv import _check_image, _Im2col, _pair
+from engine.autodiff.kernels_conv_blocked import one_blas_thread
 from engine.autodiff.kernels_rnn import _record, _Scratch
 from engine.autodiff.ops import as_tensor
 from engine.autodiff.tensor import Tensor
@@ -35,6 +38,8 @@ __all__ = ["conv2d_grouped", "depthwise_conv2d", "depthwise_formulation"]
 
 # Filters per group up to which the input gradient is summed as broadcast products.
 SMALL_PRODUCT = 4
+# Column bytes per chunk of samples on numpy (kernels_conv_blocked measured 1-5 MB best).
+CHUNK_BYTES = 3 * 2**20
 
 
 def conv2d_grouped(
@@ -81,6 +86,11 @@ def _grouped_im2col(x, w, bias, strides, padding, dilation, groups, relu) -> Ten
     if ho < 1 or wo < 1:
         raise ValueError(f"conv2d: kernel {kh}x{kw} does not fit in the {h}x{wd} input")
 
+    if xp is numpy and strides == (1, 1):
+        # Chunked at unit strides only: at stride 2 the whole-batch columns are a quarter
+        # the size and the chunked path measured ~1.3x slower (1 thread).
+        geometry = (strides, dilation, pads, ho, wo)
+        return _grouped_blocked(x, w, b, geometry, groups, relu)
     scratch = _Scratch()
     im2col = _Im2col(x.data, kh, kw, strides, dilation, pads, ho, wo, scratch.empty)
     taps = cg * kh * kw
@@ -106,21 +116,101 @@ def _grouped_im2col(x, w, bias, strides, padding, dilation, groups, relu) -> Ten
             gw = xp.reshape(matmul_nt(g3, cols), w.shape)  # see engine.autodiff.gemm
         if x.requires_grad:
             w3t = backend.permute_dims(w3, (0, 2, 1))  # (G, Cg*kh*kw, F/G)
-            if f // groups <= SMALL_PRODUCT:
-                # Depthwise (F/G = depth_multiplier, usually 1): a product with an inner
-                # dimension this small is far faster as broadcast multiply-adds than as
-                # a batched GEMM (an outer product runs ~20x slower through matmul).
-                dcols = w3t[:, :, 0:1] * g3[:, 0:1, :]
-                for m in range(1, f // groups):
-                    dcols = dcols + w3t[:, :, m : m + 1] * g3[:, m : m + 1, :]
-            else:
-                dcols = xp.matmul(w3t, g3)  # a fresh array
+            dcols = _column_gradient(w3t, g3)  # a fresh array
             gx = im2col.col2im(xp.reshape(dcols, (c * kh * kw, positions)), work.empty)
         work.give_back()
         return (gx, gw) if b is None else (gx, gw, gb)
 
     parents = (x, w) if b is None else (x, w, b)
     return _record(im2col.from_grid(out), parents, vjp, scratch)
+
+
+def _column_gradient(w3t, g3, out=None):
+    """``w3t @ g3`` (``(G, Cg*kh*kw, F/G) @ (G, F/G, P)``): the columns' gradient."""
+    xp = backend.xp
+    if w3t.shape[2] <= SMALL_PRODUCT:
+        # Depthwise (F/G = depth_multiplier, usually 1): a product with an inner dimension
+        # this small is far faster as broadcast multiply-adds than as a batched GEMM (an
+        # outer product runs ~20x slower through matmul).
+        dcols = w3t[:, :, 0:1] * g3[:, 0:1, :]
+        for m in range(1, w3t.shape[2]):
+            dcols = dcols + w3t[:, :, m : m + 1] * g3[:, m : m + 1, :]
+        return dcols
+    return xp.matmul(w3t, g3) if out is None else numpy.matmul(w3t, g3, out=out)
+
+
+def _grouped_blocked(x: Tensor, w: Tensor, b, geometry, groups: int, relu: bool) -> Tensor:
+    """numpy: :func:`_grouped_im2col` a few samples at a time, so that each chunk's column
+    matrix is built and consumed while still in cache (the whole batch's, 58 MB at
+    ``bench_layers_a``'s shape, went to main memory and back), and the backward pass
+    rebuilds the columns instead of keeping them (less memory than the forward's)."""
+    strides, dilation, pads, ho, wo = geometry
+    n, c, h, wd = x.shape
+    f, cg, kh, kw = w.shape
+    taps, fg, positions = cg * kh * kw, f // groups, ho * wo
+    dtype = x.dtype
+    step = max(1, min(n, CHUNK_BYTES // (c * kh * kw * positions * dtype.itemsize)))
+    chunks = [slice(s, min(s + step, n)) for s in range(0, n, step)]
+    w3 = numpy.reshape(w.data, (groups, fg, taps))
+
+    def columns(chunk, work):
+        im2col = _Im2col(x.data[chunk], kh, kw, strides, dilation, pads, ho, wo, work.empty)
+        size = (chunk.stop - chunk.start) * positions
+        return im2col, numpy.reshape(im2col.columns, (groups, taps, size)), size
+
+    out = numpy.empty((n, f, ho, wo), dtype=dtype)
+    bias4 = None if b is None else numpy.reshape(b.data, (1, f, 1, 1))
+    with one_blas_thread():  # small GEMMs: two OpenBLAS threads spin-wait under load
+        _forward_chunks(chunks, columns, w3, out, bias4, (f, ho, wo))
+    if relu:
+        numpy.maximum(out, 0.0, out=out)
+
+    def vjp(g):
+        with one_blas_thread():
+            return _backward_chunks(g)
+
+    def _backward_chunks(g):
+        if relu:
+            g = g * (out > 0)  # float * bool: no float copy of the mask
+        gx = gw = gb = None
+        if b is not None and b.requires_grad:
+            gb = numpy.sum(g, axis=(0, 2, 3))
+        if w.requires_grad:
+            gw = numpy.zeros((groups, fg, taps), dtype=g.dtype)
+        if x.requires_grad:
+            gx = numpy.empty(x.shape, dtype=g.dtype)
+            w3t = w3.transpose(0, 2, 1)  # (G, Cg*kh*kw, F/G)
+        for chunk in chunks:
+            work = _Scratch()
+            im2col, cols, size = columns(chunk, work)
+            g3 = numpy.reshape(im2col.to_grid(g[chunk], work.empty), (groups, fg, size))
+            if gw is not None:
+                gw += matmul_nt(g3, cols)  # see engine.autodiff.gemm
+            if gx is not None:
+                dcols = _column_gradient(w3t, g3, work.empty((groups, taps, size), g.dtype))
+                gx[chunk] = im2col.col2im(numpy.reshape(dcols, (c * kh * kw, size)), work.empty)
+            work.give_back()
+        if gw is not None:
+            gw = numpy.reshape(gw, w.shape)
+        return (gx, gw) if b is None else (gx, gw, gb)
+
+    parents = (x, w) if b is None else (x, w, b)
+    return Tensor.from_op(out, parents, vjp)
+
+
+def _forward_chunks(chunks, columns, w3, out, bias4, grid_shape) -> None:
+    """``out[chunk] = w3 @ columns(chunk) (+ bias)`` chunk by chunk, in place."""
+    f, ho, wo = grid_shape
+    for chunk in chunks:
+        work = _Scratch()
+        _, cols, size = columns(chunk, work)
+        res = numpy.matmul(w3, cols, out=work.empty((w3.shape[0], w3.shape[1], size), out.dtype))
+        grid = numpy.reshape(res, (f, chunk.stop - chunk.start, ho, wo)).transpose(1, 0, 2, 3)
+        if bias4 is None:
+            out[chunk] = grid
+        else:
+            numpy.add(grid, bias4, out=out[chunk])
+        work.give_back()
 
 
 def depthwise_formulation(x_shape, kernel_shape, strides=(1, 1)) -> str:
