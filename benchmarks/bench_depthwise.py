@@ -37,21 +37,24 @@ loaded by other jobs throughout, so read the shares, not the milliseconds):
   (``(C, 1, M) @ (C, M, run)``) instead of M multiply-adds: M=8 at 28x28 went from 1.3x
   im2col's time to a tie.
 - Where im2col still wins (the choice in ``depthwise_formulation``): a depth multiplier of
-  4 or more on stride-1 maps of 8x8 or less, where the phase grid's zero border is a third
-  of the direct kernel's work.
+  4 or more at unit strides, since the grouped path became chunked (columns built and used
+  in cache; see ``kernels_conv_groups._grouped_blocked``): 22 against 28 ms at M=4, 47
+  against 116 at M=8 (28x28).
 
-Profiled beside it, not changed (one thread, same machine and load): a grouped ``Conv2D``
-32->64 3x3 "same", groups=4, on (64, 32, 28, 28) takes ~68 ms a step against PyTorch's ~33
-ms (2.1x). It is already one batched GEMM over the groups, and the GEMMs are ~60 % of the
-step: 16 filters per group make ``(4, 16, 72) @ (4, 72, 50176)`` run at 22-31 GFLOP/s on
-OpenBLAS (the forward ~15 ms, the column gradient ~21 ms, the kernel gradient ~20 ms in
-cProfile); other GEMM orientations measured within 15 % of these, and a dense
-block-diagonal kernel (4x the FLOPs in one GEMM) 2x slower. The rest is im2col ~13 % and
-col2im ~17 %, which cache-blocking over samples (as ``kernels_conv_blocked`` does for
-``groups=1``) could roughly halve. ``Conv2DTranspose`` 64->32 3x3 stride 2 is ~1.0x one-
-thread PyTorch at ``bench_layers_a``'s shape (27 against 27 ms), 1.7x with a 4x4 kernel on
-16x16 and 1.8x at stride 1; moving its forward and backward buffers to the workspace
-changed nothing measurable.
+Grouped ``Conv2D`` 32->64 3x3 "same", groups=4, on (64, 32, 28, 28) (one thread, same
+machine and load): ~68 ms a step against PyTorch's ~33 ms (2.1x) in the quietest run. It
+was already one batched GEMM over the groups; cProfile put the GEMMs at ~60 % of the step
+(16 filters per group run ``(4, 16, 72) @ (4, 72, 50176)`` at 22-31 GFLOP/s on OpenBLAS;
+other GEMM orientations measured within 15 %, a dense block-diagonal kernel with 4x the
+FLOPs 2x slower) and the whole-batch im2col and col2im over a 58 MB column matrix at ~30 %.
+Chunked over samples so the columns stay in cache (``_grouped_blocked``, unit strides),
+alternating old and new in one process: 150-175 -> 83-90 ms (PyTorch 86-104 ms in those
+runs), groups=8 on (128, 64, 16, 16) 159-186 -> 38-97 ms (PyTorch 64-78), groups=2 on
+(32, 64, 56, 56) 583-729 -> 466-489 ms (PyTorch 390-486). At stride 2 the chunked path was
+~1.3x slower, so strides keep the whole-batch path. ``Conv2DTranspose`` 64->32 3x3 stride 2
+is ~1.0x one-thread PyTorch at ``bench_layers_a``'s shape (27 against 27 ms), 1.7x with a
+4x4 kernel on 16x16 and 1.8x at stride 1; moving its buffers to the workspace changed
+nothing measurable, so it is unchanged.
 
 Measured (``--threads 1`` with ``OPENBLAS_NUM_THREADS=1``, minima of 9, load ~5.8 on 2
 cores; PyTorch's own times swung 3-4x between runs of the same case), one step, direct /

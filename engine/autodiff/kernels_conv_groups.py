@@ -7,12 +7,16 @@ ONNX ``Conv`` with ``group = C``).
 
 The work is the same im2col as :func:`engine.autodiff.kernels_conv.conv2d` (its column
 matrix has the channels leading, so each group's rows are one contiguous block), followed by
-ONE batched ``matmul`` over the groups: ``(G, F/G, Cg*kh*kw) @ (G, Cg*kh*kw, N*Ho*Wo)``. No
-Python loop runs over channels or samples; the loops that remain are over the ``kh*kw``
-kernel taps inside im2col/col2im. The VJP is two batched products and a col2im; with few
-filters per group (a depthwise convolution's ``depth_multiplier``) the input gradient's
-product is summed as broadcast multiplies instead, since a batched GEMM with an inner
-dimension of 1 ran ~20x slower than that here.
+ONE batched ``matmul`` over the groups: ``(G, F/G, Cg*kh*kw) @ (G, Cg*kh*kw, N*Ho*Wo)``. On
+numpy at unit strides this runs a few samples at a time (:func:`_grouped_blocked`, ~3 MB of
+columns per chunk, as ``kernels_conv_blocked`` does for ``groups=1``): each chunk's columns
+are built and consumed in cache and rebuilt in the backward pass rather than kept, which
+made a step at ``bench_layers_a``'s groups=4 shape 2x faster at one thread. No Python loop
+runs over channels or single samples; the loops that remain are over chunks of samples and
+the ``kh*kw`` kernel taps inside im2col/col2im. The VJP is two batched products and a
+col2im; with few filters per group (a depthwise convolution's ``depth_multiplier``) the
+input gradient's product is summed as broadcast multiplies instead, since a batched GEMM
+with an inner dimension of 1 ran ~20x slower than that here.
 
 A depthwise convolution (one input channel per group) goes through
 :func:`depthwise_conv2d`, which picks per shape (:func:`depthwise_formulation`) between
@@ -219,20 +223,19 @@ def depthwise_formulation(x_shape, kernel_shape, strides=(1, 1)) -> str:
     takes the same path on every call.
 
     From ``benchmarks/bench_depthwise.py`` and the same steps alternated at 1 thread
-    (minima of 15; the machine was loaded, differences under ~15 % were noise): the
-    direct kernel wins or ties everywhere it was measured (28x28 3x3: ~16 ms against
-    ~31 ms; 6x6 at stride 2: 6 against 11; 14x14 7x7: 28 against 39; depth multiplier 8
-    at 28x28: a tie, 122 against 123) except a depth multiplier of 4 or more on stride-1
-    maps of 8x8 or less, where im2col's GEMM came out ahead in every run (8x8, M=4: 24-25
-    against 28 ms) - there the phase grid's zero border is a third of the direct kernel's
-    work.
+    (minima of 9-15; the machine was loaded, differences under ~15 % were noise): the
+    direct kernel wins for depth multipliers 1 and 2 at any size and stride (28x28 3x3:
+    ~30 ms against 43-49 ms; 14x14: 9 against 13; 8x8: 8 against 10; stride 2: 11 against
+    20; 7x7 kernels 28 against 51; multiplier 2 a tie). From a multiplier of 4 at unit
+    strides, im2col's chunked GEMM (``_grouped_blocked``) wins: 22 against 28 ms at 28x28,
+    6.0 against 7.1 at 14x14, 47 against 116 with multiplier 8 - the direct kernel's
+    forward then writes M outputs per tap read, and the GEMM does that better.
     """
-    _, _, h, w = x_shape
-    _, m, _, _ = kernel_shape
+    _, m = kernel_shape[:2]
     strides = _pair(strides)
     if backend.device == "gpu":
         return "direct"  # one kernel launch per tap either way, and no column matrix
-    if m >= 4 and strides == (1, 1) and h * w <= 64:
+    if m >= 4 and strides == (1, 1) and backend.xp is numpy:
         return "im2col"
     return "direct"
 
