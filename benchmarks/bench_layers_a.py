@@ -6,7 +6,8 @@ for the 2-D layers, (64, 64, 14, 14) into Conv2DTranspose (a decoder's upsamplin
 sequences (64, 100, 128) - batch, steps, features - for the 1-D layers, (64, 256) vectors
 for RepeatVector. PyTorch gets the same work in its own layout (``x.transpose(1, 2)`` around
 its 1-D modules). Each line prints the median of ``--repeats`` runs for the engine and for
-PyTorch (default threads) and their ratio; the project's target is <= 1.5x.
+PyTorch, run alternately (default threads; ``--threads N`` puts both on N), and their ratio;
+the project's target is <= 1.5x.
 
 Run: ``python -m benchmarks.bench_layers_a`` (``--repeats 7 --only Conv1D``).
 """
@@ -14,6 +15,7 @@ Run: ``python -m benchmarks.bench_layers_a`` (``--repeats 7 --only Conv1D``).
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -171,17 +173,34 @@ def _cases():
     ]
 
 
-def median_ms(fn, repeats: int) -> float:
-    fn()  # warm up
-    times = []
+def alternating_ms(ours, theirs, repeats: int) -> tuple[float, float]:
+    """Medians (ms) of ``repeats`` runs of each step, run ours, theirs, ours, ... so that the
+    machine's load (shared, busy) hits both alike; one untimed warm-up run each first."""
+    ours()
+    theirs()
+    times = ([], [])
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e3
+        for fn, into in ((ours, times[0]), (theirs, times[1])):
+            start = time.perf_counter()
+            fn()
+            into.append(time.perf_counter() - start)
+    return statistics.median(times[0]) * 1e3, statistics.median(times[1]) * 1e3
 
 
-def engine_step_ms(factory, shape, repeats: int, rng) -> float:
+def set_threads(count: int) -> None:
+    """Both sides on ``count`` threads: PyTorch's intra-op pool, numpy's BLAS (threadpoolctl)
+    and the engine's own pools (``LAYERCANVAS_BLAS_THREADS``, read by its elementwise
+    blocks). PyTorch's default pool collapses when other processes hold the cores."""
+    os.environ["LAYERCANVAS_BLAS_THREADS"] = str(count)
+    torch.set_num_threads(count)
+    try:
+        from threadpoolctl import threadpool_limits  # noqa: PLC0415 - optional
+    except ImportError:
+        return
+    threadpool_limits(count, user_api="blas")
+
+
+def engine_step(factory, shape, rng):
     layer = factory()
     x = rng.standard_normal(shape).astype(np.float32)
 
@@ -190,10 +209,10 @@ def engine_step_ms(factory, shape, repeats: int, rng) -> float:
         out = layer(tensor, training=True)
         grad(out, [tensor, *layer.trainable_weights], grad_output=np.ones(out.shape, np.float32))
 
-    return median_ms(step, repeats)
+    return step
 
 
-def torch_step_ms(factory, shape, repeats: int, rng) -> float:
+def torch_step(factory, shape, rng):
     module = factory()
     module.train()
     x = torch.tensor(rng.standard_normal(shape).astype(np.float32))
@@ -203,23 +222,29 @@ def torch_step_ms(factory, shape, repeats: int, rng) -> float:
         out = module(tensor)
         out.backward(torch.ones_like(out))
 
-    return median_ms(step, repeats)
+    return step
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--only", default="", help="run the cases whose name contains this")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="run both sides on this many threads"
+    )
     args = parser.parse_args(argv)
     if torch is None:
         sys.exit("PyTorch is needed for the reference timings (pip install torch)")
+    if args.threads:
+        set_threads(args.threads)
     rng = np.random.default_rng(0)
     print(f"{'layer (one training step)':38} {'engine ms':>10} {'torch ms':>10} {'ratio':>7}")
     for name, mine, theirs, shape in _cases():
         if args.only not in name:
             continue
-        ours = engine_step_ms(mine, shape, args.repeats, rng)
-        reference = torch_step_ms(theirs, shape, args.repeats, rng)
+        ours, reference = alternating_ms(
+            engine_step(mine, shape, rng), torch_step(theirs, shape, rng), args.repeats
+        )
         print(f"{name:38} {ours:10.2f} {reference:10.2f} {ours / reference:6.2f}x", flush=True)
 
 

@@ -4,8 +4,9 @@ A step is the layer's forward pass in training mode plus the backward pass to it
 and weights (upstream gradient of ones), in float32, on a representative shape: the
 activations on a conv feature map (64, 32, 28, 28), the merges on (64, 512) vectors, Dot on
 (64, 16, 32) sequences, GroupNormalization on (64, 32, 14, 14). Each prints the median of
-``--repeats`` runs for the engine and for PyTorch (``torch.nn`` modules, default threads)
-and their ratio; the project's target is <= 1.5x.
+``--repeats`` runs for the engine and for PyTorch (``torch.nn`` modules), run alternately
+(default threads; ``--threads N`` puts both on N), and their ratio;
+the project's target is <= 1.5x.
 
 Run: ``python -m benchmarks.bench_layers_b`` (``--repeats 7 --only GELU``).
 """
@@ -13,6 +14,7 @@ Run: ``python -m benchmarks.bench_layers_b`` (``--repeats 7 --only GELU``).
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -140,17 +142,34 @@ def _torch_cases():
     return cases
 
 
-def median_ms(fn, repeats: int) -> float:
-    fn()  # warm up
-    times = []
+def alternating_ms(ours, theirs, repeats: int) -> tuple[float, float]:
+    """Medians (ms) of ``repeats`` runs of each step, run ours, theirs, ours, ... so that the
+    machine's load (shared, busy) hits both alike; one untimed warm-up run each first."""
+    ours()
+    theirs()
+    times = ([], [])
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e3
+        for fn, into in ((ours, times[0]), (theirs, times[1])):
+            start = time.perf_counter()
+            fn()
+            into.append(time.perf_counter() - start)
+    return statistics.median(times[0]) * 1e3, statistics.median(times[1]) * 1e3
 
 
-def engine_step_ms(factory, shapes, repeats: int, rng) -> float:
+def set_threads(count: int) -> None:
+    """Both sides on ``count`` threads: PyTorch's intra-op pool, numpy's BLAS (threadpoolctl)
+    and the engine's own pools (``LAYERCANVAS_BLAS_THREADS``, read by its elementwise
+    blocks). PyTorch's default pool collapses when other processes hold the cores."""
+    os.environ["LAYERCANVAS_BLAS_THREADS"] = str(count)
+    torch.set_num_threads(count)
+    try:
+        from threadpoolctl import threadpool_limits  # noqa: PLC0415 - optional
+    except ImportError:
+        return
+    threadpool_limits(count, user_api="blas")
+
+
+def engine_step(factory, shapes, rng):
     layer = factory()
     arrays = [rng.standard_normal(s).astype(np.float32) for s in shapes]
     multi = len(arrays) > 1
@@ -160,10 +179,10 @@ def engine_step_ms(factory, shapes, repeats: int, rng) -> float:
         out = layer(tensors if multi else tensors[0], training=True)
         grad(out, tensors + layer.trainable_weights, grad_output=np.ones(out.shape, np.float32))
 
-    return median_ms(step, repeats)
+    return step
 
 
-def torch_step_ms(factory, shapes, repeats: int, rng) -> float:
+def torch_step(factory, shapes, rng):
     module = factory()
     module.train()
     arrays = [torch.tensor(rng.standard_normal(s).astype(np.float32)) for s in shapes]
@@ -173,24 +192,30 @@ def torch_step_ms(factory, shapes, repeats: int, rng) -> float:
         out = module(*tensors)
         out.backward(torch.ones_like(out))
 
-    return median_ms(step, repeats)
+    return step
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--only", default="", help="run the cases whose name contains this")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="run both sides on this many threads"
+    )
     args = parser.parse_args(argv)
     if torch is None:  # make bench goes on with the other benchmarks
         print("bench_layers_b: PyTorch is needed for the reference timings (pip install torch)")
         return
+    if args.threads:
+        set_threads(args.threads)
     rng = np.random.default_rng(0)
     print(f"{'layer (one training step)':34} {'engine ms':>10} {'torch ms':>10} {'ratio':>7}")
     for name, mine, theirs, shapes in _torch_cases():
         if args.only not in name:
             continue
-        ours = engine_step_ms(mine, shapes, args.repeats, rng)
-        reference = torch_step_ms(theirs, shapes, args.repeats, rng)
+        ours, reference = alternating_ms(
+            engine_step(mine, shapes, rng), torch_step(theirs, shapes, rng), args.repeats
+        )
         print(f"{name:34} {ours:10.2f} {reference:10.2f} {ours / reference:6.2f}x")
 
 

@@ -7,7 +7,8 @@ for TimeDistributed(Dense), short clips (16, 8, 16, 16, 16) for TimeDistributed(
 (32, 64, 128) for self-attention with 8 heads of 16. PyTorch gets the same work with its own
 modules (``nn.LSTM(bidirectional=True)``, ``nn.MultiheadAttention``, ``pack_padded_sequence``
 for the mask). Each line prints the median of ``--repeats`` runs for the engine and for
-PyTorch (default threads) and their ratio; the project's target is <= 1.5x.
+PyTorch, run alternately (default threads; ``--threads N`` puts both on N), and their ratio;
+the project's target is <= 1.5x.
 
 Run: ``python -m benchmarks.bench_layers_c`` (``--repeats 7 --only Attention``).
 """
@@ -15,6 +16,7 @@ Run: ``python -m benchmarks.bench_layers_c`` (``--repeats 7 --only Attention``).
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -159,23 +161,45 @@ def _cases(rng):
     ]
 
 
-def median_ms(fn, repeats: int) -> float:
-    fn()  # warm up
-    times = []
+def alternating_ms(ours, theirs, repeats: int) -> tuple[float, float]:
+    """Medians (ms) of ``repeats`` runs of each step, run ours, theirs, ours, ... so that the
+    machine's load (shared, busy) hits both alike; one untimed warm-up run each first."""
+    ours()
+    theirs()
+    times = ([], [])
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e3
+        for fn, into in ((ours, times[0]), (theirs, times[1])):
+            start = time.perf_counter()
+            fn()
+            into.append(time.perf_counter() - start)
+    return statistics.median(times[0]) * 1e3, statistics.median(times[1]) * 1e3
+
+
+def set_threads(count: int) -> None:
+    """Both sides on ``count`` threads: PyTorch's intra-op pool, numpy's BLAS (threadpoolctl)
+    and the engine's own pools (``LAYERCANVAS_BLAS_THREADS``, read by its elementwise
+    blocks). PyTorch's default pool collapses when other processes hold the cores."""
+    os.environ["LAYERCANVAS_BLAS_THREADS"] = str(count)
+    torch.set_num_threads(count)
+    try:
+        from threadpoolctl import threadpool_limits  # noqa: PLC0415 - optional
+    except ImportError:
+        return
+    threadpool_limits(count, user_api="blas")
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--only", default="", help="run the cases whose name contains this")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="run both sides on this many threads"
+    )
     args = parser.parse_args(argv)
     if torch is None:
         sys.exit("PyTorch is needed for the reference timings (pip install torch)")
+    if args.threads:
+        set_threads(args.threads)
     rng = np.random.default_rng(0)
     print(f"{'layer (one training step)':38} {'engine ms':>10} {'torch ms':>10} {'ratio':>7}")
     for name, mine, theirs, shape in _cases(rng):
@@ -183,8 +207,9 @@ def main(argv=None) -> None:
             continue
         x = rng.standard_normal(shape).astype(np.float32)
         engine_step, torch_step = mine(), theirs()
-        ours = median_ms(lambda s=engine_step, x=x: s(x), args.repeats)
-        reference = median_ms(lambda s=torch_step, x=x: s(x), args.repeats)
+        ours, reference = alternating_ms(
+            lambda s=engine_step, x=x: s(x), lambda s=torch_step, x=x: s(x), args.repeats
+        )
         print(f"{name:38} {ours:10.2f} {reference:10.2f} {ours / reference:6.2f}x", flush=True)
 
 

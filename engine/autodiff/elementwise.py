@@ -32,6 +32,12 @@ _pool_lock = threading.Lock()
 
 
 def _workers() -> int:
+    # A fixed BLAS thread count (``engine.models.blas_threads.ENV``) caps these threads too:
+    # whoever pins the engine to N threads (a benchmark against one-thread PyTorch, a shared
+    # machine) means all of its compute, not only the GEMMs.
+    setting = os.environ.get("LAYERCANVAS_BLAS_THREADS", "").strip()
+    if setting.isdigit() and int(setting) > 0:
+        return int(setting)
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
@@ -43,7 +49,9 @@ def _executor() -> ThreadPoolExecutor | None:
     if _workers() < 2:
         return None
     with _pool_lock:
-        if _pool is None:
+        if _pool is None or _pool._max_workers != _workers():  # noqa: SLF001 - own pool
+            if _pool is not None:
+                _pool.shutdown(wait=False)  # the setting changed: its idle threads end
             _pool = ThreadPoolExecutor(_workers(), thread_name_prefix="elementwise")
     return _pool
 

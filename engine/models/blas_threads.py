@@ -26,8 +26,12 @@ from engine import backend
 
 ENV = "LAYERCANVAS_BLAS_THREADS"
 PROBES = 2  # timed steps per candidate thread count in each measurement
-FIRST_RUN = 16  # steps on the chosen count before measuring again; doubles while it holds
+FIRST_RUN = 32  # steps on the chosen count before measuring again; doubles while it holds
 LONGEST_RUN = 512
+# Once a measurement confirms the choice, the next run is long enough that probing the loser
+# again costs at most ~1/PROBE_SHARE of the steps: under load a 2-thread transformer step took
+# 4.7 s against 0.35-0.7 s on one thread, so each probe of it cost ~10 steps.
+PROBE_SHARE = 20
 
 # BLAS's thread count is one setting for the whole process, and loops run nested (evaluate
 # on the validation data inside fit) and side by side (the app trains on a worker thread
@@ -77,7 +81,9 @@ class StepThreads:
             return
         self._libraries, self._original = libraries, counts
         self._candidates = [max(counts), 1]
-        self._chosen = max(counts)
+        # The unmeasured first step (warm-up) runs on one thread: under load a multi-threaded
+        # step can be 3-15x slower, on a quiet machine one thread costs at most the core count.
+        self._chosen = 1
         self._measured = False  # the first choice keeps the shortest run: nothing confirms it
         self._times: dict[int, list[float]] = {}
         self._queue: list[int] = []  # thread counts of the steps still to be timed
@@ -86,7 +92,11 @@ class StepThreads:
         self._start = 0.0
         if memory and memory.get("candidates") == self._candidates:
             self._chosen, self._run, self._left = memory["chosen"], memory["run"], memory["left"]
-            self._measured = True
+            self._measured = memory.get("measured", True)
+            # A loop that ended mid-measurement (a short warm-up fit) left its probes: go on
+            # from there instead of paying for the slow count's probes again.
+            self._queue = list(memory.get("queue", []))
+            self._times = {int(n): list(ts) for n, ts in memory.get("times", {}).items()}
 
     @property
     def threads(self) -> int | None:
@@ -97,7 +107,11 @@ class StepThreads:
         if not self._libraries or not self._candidates:
             return self
         if self._left == 0 and not self._queue:
-            self._queue = [n for _ in range(PROBES) for n in self._candidates]
+            # Once a choice exists, one step per count re-checks it: a wrong switch costs only
+            # FIRST_RUN steps (the run restarts there), while every probe of a count that lost
+            # costs a whole slow step (~3x under load on a transformer step).
+            probes = 1 if self._measured else PROBES
+            self._queue = [n for _ in range(probes) for n in self._candidates]
             self._times = {n: [] for n in self._candidates}
         self._set(self._queue[0] if self._queue else self._chosen)
         self._start = time.perf_counter()
@@ -119,8 +133,17 @@ class StepThreads:
             self._queue = [k for k in self._queue if k != n]
         if not self._queue:
             confirmed = self._measured and best == self._chosen
-            self._run = min(2 * self._run, LONGEST_RUN) if confirmed else FIRST_RUN
+            self._run = self._next_run(best) if confirmed else FIRST_RUN
             self._chosen, self._left, self._measured = best, self._run, True
+
+    def _next_run(self, best: int) -> int:
+        """Doubled, or longer when the loser's probes cost many steps (see PROBE_SHARE)."""
+        fastest = statistics.median(self._times[best])
+        slowdown = max(
+            (statistics.median(ts) / fastest for n, ts in self._times.items() if ts and n != best),
+            default=1.0,
+        )
+        return min(max(2 * self._run, int(PROBE_SHARE * (slowdown - 1.0))), LONGEST_RUN)
 
     def _set(self, n: int) -> None:
         if n != self._current:
@@ -129,12 +152,15 @@ class StepThreads:
             self._current = n
 
     def close(self) -> None:
-        if self._memory is not None and getattr(self, "_measured", False):
+        if self._memory is not None and getattr(self, "_candidates", None):
             self._memory.update(
                 candidates=self._candidates,
                 chosen=self._chosen,
                 run=self._run,
                 left=0 if self._queue else self._left,  # cut short: measure again first
+                measured=self._measured,
+                queue=list(self._queue),  # the probes still due, and those already timed
+                times={n: list(ts) for n, ts in self._times.items()},
             )
         for lib, n in zip(self._libraries, self._original, strict=True):
             lib.set_num_threads(n)
