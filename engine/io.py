@@ -59,6 +59,7 @@ __all__ = [
     "WEIGHTS_FORMAT",
     "load_model",
     "load_weights",
+    "model_members",
     "save_model",
     "save_weights",
 ]
@@ -73,6 +74,12 @@ FORMAT_VERSION = 1
 
 def save_model(model, path, overwrite: bool = True) -> None:
     """Write ``model`` (architecture, weights, compile and optimizer state) to ``path``."""
+    write_archive(path, model_members(model), overwrite)
+
+
+def model_members(model) -> list[tuple[str, bytes]]:
+    """The members of ``model``'s ``.lcmodel`` file, as bytes: a snapshot that a writer on
+    another thread can put on disk while training changes the weights."""
     import engine  # noqa: PLC0415 - for the version only; `engine` imports this lazily
 
     if not model.built:
@@ -97,7 +104,7 @@ def save_model(model, path, overwrite: bool = True) -> None:
     members = [("config.json", json_bytes(config)), ("metadata.json", json_bytes(metadata))]
     members += [(f"weights/{i:04d}.npy", npy_bytes(w)) for i, w in enumerate(weights)]
     members += state_members
-    write_archive(path, members, overwrite)
+    return members
 
 
 def save_weights(model, path, overwrite: bool = True) -> None:

@@ -13,6 +13,11 @@ early stopping) or ``finished``.
 Weights holding NaN or infinity are never written. Recording never breaks training: a
 write that fails (a full disk, a read-only folder) is kept in :attr:`RunRecorder.problem`
 and recording stops, the run goes on.
+
+The training thread only takes snapshots (the record's text, the weight file's bytes); a
+:class:`engine.runs.writer.RunWriter` puts them on disk in order on its own thread, and the
+end of training (or an interruption) waits for it, so when ``fit`` returns every file is
+written.
 """
 
 from __future__ import annotations
@@ -22,7 +27,10 @@ import time
 from typing import Any
 
 from engine.callbacks.base import Callback
-from engine.runs.store import BEST_WEIGHTS, LAST_WEIGHTS, RunRecord, RunStore
+from engine.model_files.archive import write_archive
+from engine.runs.store import BEST_WEIGHTS, LAST_WEIGHTS, RECORD_FILE, RunRecord, RunStore
+from engine.runs.writer import RunWriter
+from engine.safe_files import write_text_atomic
 
 __all__ = ["RunRecorder", "record_run"]
 
@@ -73,6 +81,7 @@ class RunRecorder(Callback):
         self._started = 0.0
         self._best = math.inf if record.best is None else record.best["value"]
         self.problem: str | None = None
+        self._writer = RunWriter(self._write_failed)
 
     # -- hooks ---------------------------------------------------------------------------------
 
@@ -120,6 +129,7 @@ class RunRecorder(Callback):
             # The optimizer's end-of-training hook (use_ema) may have changed the weights.
             self._save_weights("last", LAST_WEIGHTS)
         self._write()
+        self._writer.flush()
 
     def interrupted(self) -> None:
         """The run was cut short outside ``fit``'s control (Ctrl-C): mark it stopped. The
@@ -128,6 +138,7 @@ class RunRecorder(Callback):
         if self._started:
             self.record.wall_seconds = time.perf_counter() - self._started
         self._write()
+        self._writer.flush()
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -139,20 +150,43 @@ class RunRecorder(Callback):
     def _save_weights(self, which: str, name: str) -> None:
         if self.problem is not None or self.record.folder is None:
             return
+        from engine.io import model_members  # noqa: PLC0415 - io imports the models
+
         try:
-            self.model.save(self.record.folder / name)
-        except (OSError, ValueError, TypeError) as err:
+            members = model_members(self.model)
+        except (ValueError, TypeError) as err:
             self._failed(f"cannot write the {which} weights of run {self.record.id}: {err}")
             return
+        self._writer.submit(self.record.folder / name, self._write_weights, members)
         self.record.weights[which] = name
 
     def _write(self) -> None:
         if self.problem is not None:
             return
         try:
-            self.store.save(self.record)
+            path, text = self.store.record_text(self.record)
         except OSError as err:
             self._failed(f"cannot write run record {self.record.id}: {err.strerror or err}")
+            return
+        self._writer.submit(path, self._write_text, text)
+
+    # On the writer's thread: a write after a failed one is skipped (recording has stopped).
+
+    def _write_weights(self, path, members) -> None:
+        if self.problem is None:
+            write_archive(path, members, overwrite=True)
+
+    def _write_text(self, path, text) -> None:
+        if self.problem is None:
+            write_text_atomic(path, text)
+
+    def _write_failed(self, path, err: Exception) -> None:
+        if path.name == RECORD_FILE:
+            reason = getattr(err, "strerror", None) or err
+            self._failed(f"cannot write run record {self.record.id}: {reason}")
+        else:
+            which = "best" if path.name == BEST_WEIGHTS else "last"
+            self._failed(f"cannot write the {which} weights of run {self.record.id}: {err}")
 
     def _failed(self, message: str) -> None:
         self.problem = f"{message}; this run is no longer being recorded"

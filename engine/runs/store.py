@@ -314,11 +314,16 @@ class RunStore:
 
     def save(self, record: RunRecord) -> None:
         """Write ``record`` atomically into its folder."""
+        path, text = self.record_text(record)
+        write_text_atomic(path, text)
+
+    def record_text(self, record: RunRecord) -> tuple[Path, str]:
+        """Where ``record`` is written and its text, its folder made: :meth:`save` without
+        the write, for a writer on another thread."""
         folder = record.folder or self.root / record.id
         folder.mkdir(parents=True, exist_ok=True)
         record.folder = folder
-        text = json.dumps(record.to_json(), indent=1, allow_nan=False) + "\n"
-        write_text_atomic(folder / RECORD_FILE, text)
+        return folder / RECORD_FILE, json.dumps(record.to_json(), indent=1, allow_nan=False) + "\n"
 
     def load(self, run_id: str) -> RunRecord:
         """The record of ``run_id``; :class:`RunRecordError` when it is missing or damaged."""
