@@ -8,7 +8,7 @@ ONNX ``Conv`` with ``group = C``).
 The work is the same im2col as :func:`engine.autodiff.kernels_conv.conv2d` (its column
 matrix has the channels leading, so each group's rows are one contiguous block), followed by
 ONE batched ``matmul`` over the groups: ``(G, F/G, Cg*kh*kw) @ (G, Cg*kh*kw, N*Ho*Wo)``. On
-numpy at unit strides this runs a few samples at a time (:func:`_grouped_blocked`, ~3 MB of
+numpy this runs a few samples at a time (:func:`_grouped_blocked`, ~3 MB of
 columns per chunk, as ``kernels_conv_blocked`` does for ``groups=1``): each chunk's columns
 are built and consumed in cache and rebuilt in the backward pass rather than kept, which
 made a step at ``bench_layers_a``'s groups=4 shape 2x faster at one thread. No Python loop
@@ -90,9 +90,10 @@ def _grouped_im2col(x, w, bias, strides, padding, dilation, groups, relu) -> Ten
     if ho < 1 or wo < 1:
         raise ValueError(f"conv2d: kernel {kh}x{kw} does not fit in the {h}x{wd} input")
 
-    if xp is numpy and strides == (1, 1):
-        # Chunked at unit strides only: at stride 2 the whole-batch columns are a quarter
-        # the size and the chunked path measured ~1.3x slower (1 thread).
+    if xp is numpy:
+        # Chunked at every stride: at stride 2 the whole-batch GEMMs were 10-20 % faster on
+        # one quiet BLAS thread, but with two threads under load their medians went to
+        # 3-4x the chunked path's (OpenBLAS threads spin-waiting; see kernels_conv_blocked).
         geometry = (strides, dilation, pads, ho, wo)
         return _grouped_blocked(x, w, b, geometry, groups, relu)
     scratch = _Scratch()

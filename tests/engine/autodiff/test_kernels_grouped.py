@@ -1,7 +1,7 @@
 """Grouped convolution (``kernels_conv_groups.conv2d_grouped``): values and gradients of
 input, kernel and bias against PyTorch's ``conv2d(groups=G)`` in float64, on numpy's
-chunked path (stride 1: whole batch in one chunk, and cut into uneven chunks), the
-whole-batch path (strides) and the one-GEMM path the strict array-API namespace takes."""
+chunked path (whole batch in one chunk, and cut into uneven chunks) and on the one-GEMM
+path the strict array-API namespace takes."""
 
 from __future__ import annotations
 
