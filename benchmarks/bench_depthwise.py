@@ -59,15 +59,19 @@ load (medians 40 against 140 ms), so it is used at every stride.
 stride 1; moving its buffers to the workspace changed nothing measurable, so it is
 unchanged.
 
-Measured (``--threads 1`` with ``OPENBLAS_NUM_THREADS=1``, minima of 9, load ~5.8 on 2
-cores; PyTorch's own times swung 3-4x between runs of the same case), one step, direct /
-im2col / PyTorch in ms: 28x28 3x3 s1 32 / 64 / 43; s2 15 / 24 / 8.4; MobileNetV2's 96 x
-56x56 264 / 456 / 427; 144 x 28x28 s2 43 / 55 / 23; 5x5 76 / 166 / 76; multiplier 4 50 /
-65 / 49; 64 x 8x8 17 / 15 / 2.5; 256 x 7x7 24 / 34 / 8.3; 112x112 47 / 72 / 18. Whole
-layers at (64, 32, 28, 28), as picked / forced onto im2col / PyTorch: DepthwiseConv2D
-17-21 / 33-44 / 6.7-29; stride 2 8-10 / 14-15 / 4.5-10; SeparableConv2D 32->64 41 /
-51-63 / 27-30. Small feature maps stay 3-6x PyTorch's direct C kernel: there a step is a
-few milliseconds and numpy's per-pass cost is the floor.
+Measured with the allocator's thresholds fixed (``steady_malloc``; without it PyTorch's
+time for one case swung 3x with the run order, which the earlier figures here showed as
+PyTorch being slower than it is), ``--threads 1`` and ``OPENBLAS_NUM_THREADS=1``, minima
+of 7, load ~2.5 on 2 cores; direct / im2col (chunked) / PyTorch in ms: 28x28 3x3 s1 15.2 /
+22.8 / 6.6 (2.3x); s2 7.8 / 14.3 / 4.1 (1.9x); MobileNetV2's 96 x 56x56 126 / 150 / 44
+(2.9x); 144 x 28x28 s2 21 / 32 / 11 (2.0x); 5x5 38 / 74 / 39 (0.97x); multiplier 4 25 /
+19 / 26 (im2col picked, 0.74x); 64 x 8x8 8.0 / 11.4 / 2.4 (3.3x); 256 x 7x7 14 / 17 / 3.6
+(3.8x); 112x112 31 / 46 / 16 (1.9x). Whole layers at (64, 32, 28, 28), as picked / forced
+onto im2col / PyTorch: DepthwiseConv2D 17.5 / 26.0 / 8.1 (2.2x); stride 2 8.5 / 17.2 / 4.4
+(1.9x); SeparableConv2D 32->64 28.1 / 35.5 / 18.9 (1.5x). Before this work the layer
+took 33-44 ms on the whole-batch im2col path. The remaining gap to PyTorch's direct C
+kernel is numpy's: ~2 passes per tap over cache-resident blocks, where a compiled kernel
+does one fused multiply-add in registers.
 
 Run: ``python -m benchmarks.bench_depthwise`` (``--repeats 7 --threads 2 --profile
 --no-layers --only-layers``).
@@ -76,6 +80,7 @@ Run: ``python -m benchmarks.bench_depthwise`` (``--repeats 7 --threads 2 --profi
 from __future__ import annotations
 
 import argparse
+import ctypes
 import statistics
 import sys
 import time
@@ -215,6 +220,25 @@ def _layer_rows(repeats: int, rng) -> None:
         )
 
 
+def steady_malloc() -> bool:
+    """Fix glibc's mmap and trim thresholds (Linux only; False elsewhere).
+
+    glibc serves large blocks with ``mmap`` and raises that threshold to the size of the
+    largest block freed so far, so how often a step's temporaries page-fault depends on
+    what ran before in the process: PyTorch's depthwise step on (64, 32, 28, 28) took 21 ms
+    when run first and 7 ms after a larger case (the same with ``MALLOC_MMAP_THRESHOLD_``
+    set). Fixed thresholds give every case, ours and PyTorch's, the warm allocator.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        m_trim_threshold, m_mmap_threshold = -1, -3  # glibc's mallopt parameter numbers
+        return bool(libc.mallopt(m_mmap_threshold, 256 * 2**20)) and bool(
+            libc.mallopt(m_trim_threshold, 2**30)
+        )
+    except (OSError, AttributeError):
+        return False
+
+
 def _timed(fn) -> float:
     start = time.perf_counter()
     fn()
@@ -245,6 +269,8 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     if torch is not None:
         torch.set_num_threads(args.threads)
+    if not steady_malloc():
+        print("(could not fix the allocator's thresholds: times depend on run order)")
     rng = np.random.default_rng(0)
     print(
         f"{'shape, kernel, stride, multiplier':36} {'direct':>13} {'im2col':>13} "
