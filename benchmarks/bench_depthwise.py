@@ -47,12 +47,12 @@ was already one batched GEMM over the groups; cProfile put the GEMMs at ~60 % of
 (16 filters per group run ``(4, 16, 72) @ (4, 72, 50176)`` at 22-31 GFLOP/s on OpenBLAS;
 other GEMM orientations measured within 15 %, a dense block-diagonal kernel with 4x the
 FLOPs 2x slower) and the whole-batch im2col and col2im over a 58 MB column matrix at ~30 %.
-Chunked over samples so the columns stay in cache (``_grouped_blocked``),
-alternating old and new in one process: 150-175 -> 83-90 ms (PyTorch 86-104 ms in those
-runs), groups=8 on (128, 64, 16, 16) 159-186 -> 38-97 ms (PyTorch 64-78), groups=2 on
-(32, 64, 56, 56) 583-729 -> 466-489 ms (PyTorch 390-486). At stride 2 the chunked path is
-10-20 % slower on one quiet BLAS thread (20 against 17 ms) but far steadier with two under
-load (medians 40 against 140 ms), so it is used at every stride.
+Chunked over samples so the columns stay in cache (``_grouped_blocked``), alternating old
+and new in one process with the allocator's thresholds fixed (load ~2.2): 56 -> 38 ms
+(PyTorch 22.5, 1.7x), groups=8 on (128, 64, 16, 16) 68 -> 34 ms (PyTorch 17, 2.0x),
+groups=2 on (32, 64, 56, 56) 241 -> 188 ms (PyTorch 121, 1.6x). At stride 2 the chunked
+path is slower on one quiet BLAS thread (18 against 15 ms; PyTorch 7.8) but far steadier
+with two threads under load (medians 40 against 140 ms), so it is used at every stride.
 
 ``Conv2DTranspose`` 64->32 3x3 stride 2 is ~1.0x one-thread PyTorch at
 ``bench_layers_a``'s shape (27 against 27 ms), 1.7x with a 4x4 kernel on 16x16 and 1.8x at
