@@ -7,6 +7,8 @@ transposed convolutions. Re-exported by ``kernels_conv`` as ``_Im2col``.
 
 from __future__ import annotations
 
+import functools
+
 from engine import backend
 from engine.autodiff.kernels_conv_shapes import _add_into, _contiguous, _pad_spatial, _window
 
@@ -60,18 +62,9 @@ class _Im2col:
     def _shifted_taps(self):
         """Per tap: (i, j, flat shift, first and end output position that reads inside the
         input, slices of output columns whose read wraps around a row edge)."""
-        (dh, dw), ((top, _), (left, _)) = self.dilation, self.pads
-        h, w, size = self.h, self.w, self.ho * self.wo
-        for i in range(self.kh):
-            for j in range(self.kw):
-                col_shift = j * dw - left
-                shift = (i * dh - top) * w + col_shift
-                lo, hi = max(0, -shift), max(min(size, h * w - shift), max(0, -shift))
-                if col_shift < 0:
-                    wrapped = [slice(col, None, w) for col in range(min(-col_shift, w))]
-                else:
-                    wrapped = [slice(col, None, w) for col in range(max(w - col_shift, 0), w)]
-                yield i, j, shift, lo, hi, wrapped
+        return _shifted_taps(
+            self.h, self.w, self.kh, self.kw, self.ho * self.wo, self.dilation, self.pads
+        )
 
     def _window_taps(self):
         """(i, j, the padded input's window slice) for every kernel tap."""
@@ -123,3 +116,22 @@ class _Im2col:
                 _add_into(acc, index, d[:, i, j, ...])
             acc = acc[:, :, top : top + self.h, left : left + self.w]
         return _contiguous(backend.permute_dims(acc, (1, 0, 2, 3)))
+
+
+@functools.lru_cache(maxsize=256)
+def _shifted_taps(h: int, w: int, kh: int, kw: int, size: int, dilation, pads) -> tuple:
+    """:meth:`_Im2col._shifted_taps`, computed once per geometry (the blocked convolution
+    builds columns per chunk of samples, so the same taps are asked for many times)."""
+    (dh, dw), ((top, _), (left, _)) = dilation, pads
+    taps = []
+    for i in range(kh):
+        for j in range(kw):
+            col_shift = j * dw - left
+            shift = (i * dh - top) * w + col_shift
+            lo, hi = max(0, -shift), max(min(size, h * w - shift), max(0, -shift))
+            if col_shift < 0:
+                wrapped = tuple(slice(col, None, w) for col in range(min(-col_shift, w)))
+            else:
+                wrapped = tuple(slice(col, None, w) for col in range(max(w - col_shift, 0), w))
+            taps.append((i, j, shift, lo, hi, wrapped))
+    return tuple(taps)
