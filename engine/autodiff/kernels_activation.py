@@ -17,7 +17,7 @@ import math
 
 from engine import backend
 from engine.autodiff import ops
-from engine.autodiff.elementwise import map_blocks
+from engine.autodiff.elementwise import in_place, map_blocks
 from engine.autodiff.ops import _unbroadcast, as_tensor
 from engine.autodiff.tensor import Tensor
 
@@ -76,10 +76,10 @@ def _sigmoid_block(x):
     tail keeps its relative precision down to x = -80, where silu's value is below 1e-32)."""
     xp = backend.xp
     s = xp.negative(x)
-    xp.minimum(s, _EXP_CLAMP, out=s)
-    xp.exp(s, out=s)
+    s = in_place(xp.minimum, s, _EXP_CLAMP, out=s)
+    s = in_place(xp.exp, s, out=s)
     s += 1.0
-    return xp.divide(1.0, s, out=s)
+    return in_place(xp.divide, 1.0, s, out=s)
 
 
 def _silu(x):
@@ -128,7 +128,7 @@ def _hard_silu(x):
     xp = backend.xp
     h = xp.multiply(x, 1.0 / 6.0)
     h += 0.5
-    xp.clip(h, 0.0, 1.0, out=h)
+    h = in_place(xp.clip, h, 0.0, 1.0, out=h)
     h *= x
     return h
 
@@ -140,8 +140,8 @@ def _hard_silu_grad(x, g):
     d += 0.5
     inside = x > -3
     inside &= x < 3
-    d *= inside
-    d += x >= 3
+    d *= _mask(inside, d)
+    d += _mask(x >= 3, d)
     d *= g
     return d
 
@@ -280,7 +280,7 @@ def _gelu_cdf(x):
     z *= _INV_SQRT2
     t = xp.multiply(z, 0.5)
     t += 1.0
-    xp.divide(1.0, t, out=t)
+    t = in_place(xp.divide, 1.0, t, out=t)
     poly = xp.multiply(t, _ERFC[9])
     poly += _ERFC[8]
     for c in _ERFC[7::-1]:
@@ -288,15 +288,15 @@ def _gelu_cdf(x):
         poly += c
     z *= z  # z^2 = x^2 / 2
     poly -= z
-    tail = xp.exp(poly, out=poly)
+    tail = in_place(xp.exp, poly, out=poly)
     tail *= t
     tail *= 0.5  # Phi(-|x|), accurate in the tail
     # Phi(x) = tail + [x >= 0] (1 - 2 tail): exactly the tail for negative x (no cancellation).
-    # (A multiply by the boolean mask: numpy's heaviside, where and masked copyto are
-    # 13-19x slower on random signs.)
-    cdf = xp.multiply(tail, -2.0, out=t)
+    # (A multiply by the mask: numpy's heaviside, where and masked copyto are 13-19x slower
+    # on random signs.)
+    cdf = in_place(xp.multiply, tail, -2.0, out=t)
     cdf += 1.0
-    cdf *= x >= 0
+    cdf *= _mask(x >= 0, cdf)
     cdf += tail
     return cdf
 
@@ -306,7 +306,7 @@ def _gelu_grad(x, cdf, g):
     xp = backend.xp
     d = xp.multiply(x, x)
     d *= -0.5
-    xp.exp(d, out=d)
+    d = in_place(xp.exp, d, out=d)
     d *= x
     d *= _INV_SQRT_2PI
     d += cdf

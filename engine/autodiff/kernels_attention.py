@@ -16,6 +16,7 @@ keys are all hidden gets uniform weights over them, as Keras's additive ``-1e9``
 from __future__ import annotations
 
 from engine import backend
+from engine.autodiff.elementwise import in_place
 from engine.autodiff.ops import as_tensor
 from engine.autodiff.tensor import Tensor
 
@@ -38,8 +39,10 @@ def scaled_dot_attention(q, k, v, allowed=None, keep=None) -> Tensor:
     scores = xp.matmul(q.data, _swap(k.data))
     if allowed is not None:
         scores = xp.where(allowed, scores, xp.asarray(HIDDEN_SCORE, dtype=scores.dtype))
-    scores = scores - xp.max(scores, axis=-1, keepdims=True)
-    probs = xp.exp(scores)
+    # In place on the fresh score array (the matmul's or where's own): no further
+    # (N, H, Tq, Tv) arrays until the probabilities.
+    scores -= xp.max(scores, axis=-1, keepdims=True)
+    probs = in_place(xp.exp, scores, out=scores)
     probs /= xp.sum(probs, axis=-1, keepdims=True)
     used = probs if keep is None else probs * keep
     out = xp.matmul(used, v.data)
@@ -48,9 +51,11 @@ def scaled_dot_attention(q, k, v, allowed=None, keep=None) -> Tensor:
         dv = xp.matmul(_swap(used), g) if v.requires_grad else None
         if not (q.requires_grad or k.requires_grad):
             return None, None, dv
-        d_used = xp.matmul(g, _swap(v.data))
-        d_probs = d_used if keep is None else d_used * keep
-        d_scores = probs * (d_probs - xp.sum(d_probs * probs, axis=-1, keepdims=True))
+        d_scores = xp.matmul(g, _swap(v.data))  # d_used, then d_probs, then d_scores in place
+        if keep is not None:
+            d_scores *= keep
+        d_scores -= xp.sum(d_scores * probs, axis=-1, keepdims=True)
+        d_scores *= probs
         dq = xp.matmul(d_scores, k.data) if q.requires_grad else None
         dk = xp.matmul(_swap(d_scores), q.data) if k.requires_grad else None
         return dq, dk, dv

@@ -33,6 +33,13 @@ def _row_dot(a, b):
     return vecdot(a, b, axis=-1) if vecdot is not None else xp.sum(a * b, axis=-1)
 
 
+def _row_sum(a):
+    """``sum(a, axis=-1)`` as a matrix-vector product: numpy's axis reduction over the last
+    axis of (64, 32, 196) runs ~3x slower than the BLAS gemv."""
+    xp = backend.xp
+    return xp.matmul(a, xp.ones((a.shape[-1],), dtype=a.dtype))
+
+
 def group_norm(x: Tensor, gamma: Tensor | None, beta: Tensor | None, groups: int, epsilon: float):
     """Group normalisation of ``x`` (channels on axis 1); ``gamma``/``beta`` may be None."""
     xp = backend.xp
@@ -44,7 +51,7 @@ def group_norm(x: Tensor, gamma: Tensor | None, beta: Tensor | None, groups: int
     grouped = xp.reshape(data, (n, groups, -1))  # (N, G, M)
     count = grouped.shape[2]
 
-    mean_g = xp.mean(grouped, axis=2)  # (N, G)
+    mean_g = _row_sum(grouped) / count  # (N, G)
     centered = grouped - mean_g[:, :, None]
     inv_g = 1.0 / xp.sqrt(_row_dot(centered, centered) / count + epsilon)
     del centered
@@ -54,12 +61,14 @@ def group_norm(x: Tensor, gamma: Tensor | None, beta: Tensor | None, groups: int
     gamma_v = ones if gamma is None else gamma.data
     scale = gamma_v * inv_std
     shift = -mean * scale if beta is None else beta.data - mean * scale
-    y = xp.reshape(rows * scale[:, :, None] + shift[:, :, None], shape)
+    y = xp.multiply(rows, scale[:, :, None])
+    y += shift[:, :, None]
+    y = xp.reshape(y, shape)
     parents = [x] + [p for p in (gamma, beta) if p is not None]
 
     def vjp(g):
         g_rows = xp.reshape(g, (n, c, -1))
-        a = xp.sum(g_rows, axis=2)  # (N, C): sum of g
+        a = _row_sum(g_rows)  # (N, C): sum of g
         b = inv_std * (_row_dot(g_rows, rows) - mean * a)  # (N, C): sum of g * x_hat
         grads = []
         if x.requires_grad:
@@ -70,7 +79,9 @@ def group_norm(x: Tensor, gamma: Tensor | None, beta: Tensor | None, groups: int
             k1 = gamma_v * inv_std
             k2 = -inv_std * inv_std * mean_dx
             k3 = -inv_std * mean_d - k2 * mean
-            dx = g_rows * k1[:, :, None] + rows * k2[:, :, None] + k3[:, :, None]
+            dx = xp.multiply(g_rows, k1[:, :, None])
+            dx += k3[:, :, None]
+            dx += rows * k2[:, :, None]
             grads.append(xp.reshape(dx, shape))
         else:
             grads.append(None)

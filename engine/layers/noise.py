@@ -14,6 +14,7 @@ import numpy as np
 
 from engine import backend
 from engine.autodiff import ops
+from engine.autodiff.tensor import Tensor
 from engine.layers.base import Layer, register
 from engine.layers.regularization import RATE, SEED, layer_generator
 from engine.layers.schema import Param
@@ -22,8 +23,9 @@ from engine.layers.schema import Param
 def _normal(layer: Layer, inputs):
     """Standard normal noise of the inputs' shape and dtype, on the device."""
     # float32 draws are twice as fast, and float32 is the precision training uses.
-    draw = layer_generator(layer).standard_normal(inputs.shape, dtype=np.float32)
-    return backend.xp.astype(backend.asarray(draw), inputs.dtype)
+    # The result is the caller's own fresh array (scaled in place): no cast copy in float32.
+    draw = backend.asarray(layer_generator(layer).standard_normal(inputs.shape, dtype=np.float32))
+    return draw if draw.dtype == inputs.dtype else backend.xp.astype(draw, inputs.dtype)
 
 
 @register
@@ -58,7 +60,11 @@ class GaussianNoise(Layer):
     def call(self, inputs, training=False):
         if not training or self.stddev == 0.0:
             return inputs
-        return ops.add(inputs, _normal(self, inputs) * self.stddev)
+        inputs = ops.as_tensor(inputs)
+        noise = _normal(self, inputs)
+        noise *= self.stddev
+        noise += inputs.data  # the output is the noise array itself: no third array
+        return Tensor.from_op(noise, (inputs,), lambda g: (g,))
 
 
 @register
@@ -85,4 +91,7 @@ class GaussianDropout(Layer):
         if not training or self.rate == 0.0:
             return inputs
         stddev = math.sqrt(self.rate / (1.0 - self.rate))
-        return ops.dropout_mask_mul(inputs, _normal(self, inputs) * stddev + 1.0)
+        noise = _normal(self, inputs)
+        noise *= stddev
+        noise += 1.0
+        return ops.dropout_mask_mul(inputs, noise)
