@@ -24,7 +24,9 @@ that read across a row edge or into the next sample are dropped at the end (for 
 The products are added block by block, one channel's run of ~32K positions at a time, so
 that a block of each operand stays in the L2 cache between the multiply and the add. Over
 the whole batch each of those passes went to memory (twice as slow); blocks of many
-channels' short runs, rows a plane apart, were 1.6x slower than one channel's long run.
+channels' short runs, rows a plane apart, were 1.6x slower than one channel's long run. On
+numpy, runs of 4K values or more go to BLAS ``axpy`` instead (``y += a * x`` in one
+vectorised pass; see :func:`_axpy_terms`), 2.5-3x faster than the two numpy passes.
 
 The VJP, per tap: the kernel gradient is one long dot product per channel of the output
 gradient (laid on the same grid, zeros at the dropped positions) with the tap's slice,
@@ -61,6 +63,10 @@ __all__ = ["depthwise_conv2d_direct", "depthwise_geometry"]
 BLOCK_VALUES = 32 * 1024
 # Shortest run of positions per block: numpy's per-row overhead dominates shorter ones.
 MIN_RUN = 1024
+# Shortest run per channel for which the multiply-adds go to BLAS axpy (see _axpy_terms):
+# from 4K values on axpy measured faster than the numpy blocks (a tie at 4K).
+AXPY_MIN_RUN = 4 * 1024
+_AXPY_TYPES = (numpy.dtype(numpy.float32), numpy.dtype(numpy.float64))
 
 
 def _inplace() -> bool:
@@ -224,6 +230,8 @@ def _multiply_add(terms, target, length: int, fresh: bool, empty):
             else:
                 target[:, kd, sd : sd + length] = target[:, kd, sd : sd + length] + term
         return target
+    if _axpy_terms(terms, target, length, fresh):
+        return target
     c = target.shape[0]
     source, ks, _, weight = terms[0][:4]
     rows = len(range(*ks.indices(source.shape[1])))
@@ -250,6 +258,65 @@ def _multiply_add(terms, target, length: int, fresh: bool, empty):
                     product(read, weight[cs], out=part)
                     _add_into(target, (cs, kd, slice(t0 + sd, t1 + sd)), part)
     return target
+
+
+def _axpy_terms(terms, target, length: int, fresh: bool) -> bool:
+    """numpy, long runs: :func:`_multiply_add` as BLAS ``axpy`` calls (``y += a * x`` in
+    ONE pass, vectorised), one per (channel, tap, row); False when it does not apply.
+
+    Two numpy passes per tap (product, then sum) ran at ~7.5 G values/s here; ``axpy``
+    does both in one, 2.5-3x faster for the forward and the input gradient at the
+    benchmark shape (1.5 against 4.2 and 4.9 ms), and a whole step 8-25 % faster on
+    every benchmark shape from 7x7 to 112x112. Its scalar is one channel's weight, so the
+    calls go by (channel, tap): used only when each call covers at least ``AXPY_MIN_RUN``
+    values (one channel's run over the whole batch), so the Python loop is one over
+    blocks of >= 4K multiply-adds, like the numpy path's blocks, never over small
+    operands.
+    """
+    if backend.xp is not numpy or length < AXPY_MIN_RUN or target.dtype not in _AXPY_TYPES:
+        return False
+    operands = [target] + [term[0] for term in terms]
+    if any(a.dtype != target.dtype or not a.flags.c_contiguous for a in operands):
+        return False
+    from scipy.linalg import blas  # noqa: PLC0415 - numpy path only; scipy is a dependency
+
+    axpy = blas.get_blas_funcs("axpy", dtype=target.dtype)
+    c, depth, span = target.shape
+    y = target.reshape(-1)  # a view (contiguous): axpy writes into ``target``
+    if fresh:
+        target[...] = 0.0
+    for source, ks, ss, weight, kd, sd in terms:
+        x = source.reshape(-1)
+        rows, width = source.shape[1], source.shape[2]
+        src_rows = range(*ks.indices(rows))
+        dst_rows = range(*kd.indices(depth))
+        w = numpy.asarray(weight)
+        if w.shape[2] > 1:  # contract over the source rows into one destination row
+            pairs = [(r, dst_rows[0], (0, k)) for k, r in enumerate(src_rows)]
+        else:
+            count = max(len(src_rows), w.shape[1])
+            pairs = [
+                (
+                    src_rows[k if len(src_rows) > 1 else 0],
+                    dst_rows[k],
+                    (k if w.shape[1] > 1 else 0, 0),
+                )
+                for k in range(count)
+            ]
+        for ch in range(c):
+            for r, d, (wi, wj) in pairs:
+                a = float(w[ch, wi, wj])
+                y = axpy(
+                    x,
+                    y,
+                    length,
+                    a,
+                    (ch * rows + r) * width + ss,
+                    1,
+                    (ch * depth + d) * span + sd,
+                    1,
+                )
+    return True
 
 
 def depthwise_conv2d_direct(

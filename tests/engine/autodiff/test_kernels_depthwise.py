@@ -237,3 +237,18 @@ def test_depthwise_conv1d_takes_the_depthwise_kernel_and_is_pytorchs(stride, pad
     np.testing.assert_allclose(out.numpy(), y.transpose(1, 2).detach().numpy(), rtol=1e-10)
     for mine, theirs in zip(grads, ref, strict=True):
         np.testing.assert_allclose(mine, theirs.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "case", ["same-3x3", "valid-3x3-m2", "stride2-pad1-m3", "dilated-stride2", "1x1"]
+)
+def test_blas_axpy_path_is_pytorchs(case, monkeypatch):
+    # Every run long enough for the BLAS axpy path (the benchmark shapes take it).
+    monkeypatch.setattr(kernels_depthwise, "AXPY_MIN_RUN", 1)
+    x, k, b = _arrays(case, seed=17)
+    ours = _ours(case, x, k, b, "direct", relu=True)
+    _assert_matches(ours, _torch(case, x, k, b, ours[2], relu=True))
+    x32, k32, b32 = (a.astype(np.float32) for a in (x, k, b))
+    out32, grads32, _ = _ours(case, x32, k32, b32, "direct", relu=True)
+    assert out32.dtype == np.float32 and all(g.dtype == np.float32 for g in grads32)
+    np.testing.assert_allclose(out32, ours[0], rtol=1e-4, atol=1e-4)
