@@ -27,12 +27,16 @@ loaded by other jobs throughout, so read the shares, not the milliseconds):
   that a block of each operand stays in L2, ~10 ms. Blocks of many channels' short runs
   (rows a plane apart) were still 1.6x slower than one channel's long run across the whole
   batch, hence the channel-major phase layout.
-- direct, now (~16 ms a step at 1 thread against ~31 ms for im2col): the blocked
-  multiply-adds (forward and input gradient, 9 taps x 2 passes each) ~50 % of the step,
-  the kernel gradient's 9 batched dot products and the bias sum ~14 %, the layout copies
-  (phases in, output and input gradient out, the output gradient onto the phase grid)
-  ~5 % each.
-  What remains is numpy's elementwise speed: ~2.7 G values/s per pass here.
+- direct, numpy blocks (~15 ms a step at 1 thread against ~31 ms for the old im2col): the
+  blocked multiply-adds (forward and input gradient, 9 taps x 2 passes each) ~55 % of the
+  step at ~7.5 G values/s per pass, the kernel gradient's 9 batched dot products and the
+  bias sum ~14 %, the layout copies (phases in, output and input gradient out, the output
+  gradient onto the phase grid) ~5 % each.
+- direct, now: runs of 4K values or more go to BLAS ``axpy`` (``y += a * x`` in one pass),
+  forward multiply-adds 4.2 -> 1.5 ms and input gradient 4.9 -> 1.5 ms; a step ~12 ms, of
+  which the two ``axpy`` sweeps are ~40 %, the layout copies between (N, C) and the
+  channels-first phases ~30 % (split, output, output gradient, merge: ~1.2 ms each), the
+  kernel gradient ~14 %.
 - The input gradient's sum over a depth multiplier M is one batched GEMV per tap
   (``(C, 1, M) @ (C, M, run)``) instead of M multiply-adds: M=8 at 28x28 went from 1.3x
   im2col's time to a tie.
@@ -60,18 +64,17 @@ stride 1; moving its buffers to the workspace changed nothing measurable, so it 
 unchanged.
 
 Measured with the allocator's thresholds fixed (``steady_malloc``; without it PyTorch's
-time for one case swung 3x with the run order, which the earlier figures here showed as
+time for one case swung 3x with the run order, which earlier figures here showed as
 PyTorch being slower than it is), ``--threads 1`` and ``OPENBLAS_NUM_THREADS=1``, minima
-of 7, load ~2.5 on 2 cores; direct / im2col (chunked) / PyTorch in ms: 28x28 3x3 s1 15.2 /
-22.8 / 6.6 (2.3x); s2 7.8 / 14.3 / 4.1 (1.9x); MobileNetV2's 96 x 56x56 126 / 150 / 44
-(2.9x); 144 x 28x28 s2 21 / 32 / 11 (2.0x); 5x5 38 / 74 / 39 (0.97x); multiplier 4 25 /
-19 / 26 (im2col picked, 0.74x); 64 x 8x8 8.0 / 11.4 / 2.4 (3.3x); 256 x 7x7 14 / 17 / 3.6
-(3.8x); 112x112 31 / 46 / 16 (1.9x). Whole layers at (64, 32, 28, 28), as picked / forced
-onto im2col / PyTorch: DepthwiseConv2D 17.5 / 26.0 / 8.1 (2.2x); stride 2 8.5 / 17.2 / 4.4
-(1.9x); SeparableConv2D 32->64 28.1 / 35.5 / 18.9 (1.5x). Before this work the layer
-took 33-44 ms on the whole-batch im2col path. The remaining gap to PyTorch's direct C
-kernel is numpy's: ~2 passes per tap over cache-resident blocks, where a compiled kernel
-does one fused multiply-add in registers.
+of 7, load ~2 on 2 cores; direct / im2col (chunked) / PyTorch in ms: 28x28 3x3 s1 13.5 /
+24.1 / 7.2 (1.9x); s2 10.7 / 24.4 / 7.6 (1.4x); MobileNetV2's 96 x 56x56 108 / 121 / 50
+(2.2x); 144 x 28x28 s2 22 / 35 / 12 (1.8x); 5x5 29 / 71 / 39 (0.73x); multiplier 4 23.5 /
+20.6 / 27.3 (im2col picked, 0.76x); 64 x 8x8 6.4 / 9.7 / 2.2 (2.9x); 256 x 7x7 12.5 / 17.1
+/ 4.5 (2.8x); 112x112 25 / 42 / 14 (1.8x). Whole layers at (64, 32, 28, 28), as picked /
+forced onto im2col / PyTorch: DepthwiseConv2D 11.9 / 23.4 / 6.8 (1.76x); stride 2 7.0 /
+15.7 / 4.6 (1.5x); SeparableConv2D 32->64 25.1 / 36.3 / 20.3 (1.23x). Before this work the
+layer took 33-44 ms on the whole-batch im2col path. The rest of the gap to PyTorch's
+direct C kernel is the layout copies and numpy's separate passes.
 
 Run: ``python -m benchmarks.bench_depthwise`` (``--repeats 7 --threads 2 --profile
 --no-layers --only-layers``).
