@@ -223,14 +223,13 @@ def depthwise_formulation(x_shape, kernel_shape, strides=(1, 1)) -> str:
     (``kernel_shape`` is ``(C, M, kh, kw)``). A pure function of the shapes, so a layer
     takes the same path on every call.
 
-    From ``benchmarks/bench_depthwise.py`` and the same steps alternated at 1 thread
-    (minima of 9-15; the machine was loaded, differences under ~15 % were noise): the
-    direct kernel wins for depth multipliers 1 and 2 at any size and stride (28x28 3x3:
-    ~30 ms against 43-49 ms; 14x14: 9 against 13; 8x8: 8 against 10; stride 2: 11 against
-    20; 7x7 kernels 28 against 51; multiplier 2 a tie). From a multiplier of 4 at unit
-    strides, im2col's chunked GEMM (``_grouped_blocked``) wins: 22 against 28 ms at 28x28,
-    6.0 against 7.1 at 14x14, 47 against 116 with multiplier 8 - the direct kernel's
-    forward then writes M outputs per tap read, and the GEMM does that better.
+    From ``benchmarks/bench_depthwise.py`` (1 thread, minima of 7-15, alternated in one
+    process): the direct kernel wins for depth multipliers 1 and 2 at every size and
+    stride measured (28x28 3x3: 13.5 ms against 24 for the chunked im2col; stride 2: 11
+    against 24; 8x8: 6.4 against 9.7; 5x5 kernels 29 against 71; multiplier 2 a tie).
+    From a multiplier of 4 at unit strides im2col's GEMM wins (20.6 against 23.5 ms at
+    28x28, 47 against 116 with multiplier 8): the direct kernel then makes M passes per
+    tap, the GEMM one.
     """
     _, m = kernel_shape[:2]
     strides = _pair(strides)
