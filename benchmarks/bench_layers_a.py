@@ -28,6 +28,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 
 import engine.layers as L  # noqa: E402, N812
 from engine.autodiff.tensor import Tensor, grad  # noqa: E402
+from engine.models.blas_threads import keep_freed_memory  # noqa: E402
 
 try:  # optional reference, benchmark only
     import torch
@@ -235,6 +236,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     if torch is None:
         sys.exit("PyTorch is needed for the reference timings (pip install torch)")
+    keep_freed_memory()  # as fit does: both sides reuse freed memory
     if args.threads:
         set_threads(args.threads)
     rng = np.random.default_rng(0)

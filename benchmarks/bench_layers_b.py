@@ -27,6 +27,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 
 import engine.layers as L  # noqa: E402, N812
 from engine.autodiff.tensor import Tensor, grad  # noqa: E402
+from engine.models.blas_threads import keep_freed_memory  # noqa: E402
 
 try:  # optional reference, benchmark only
     import torch
@@ -206,6 +207,7 @@ def main(argv=None) -> None:
     if torch is None:  # make bench goes on with the other benchmarks
         print("bench_layers_b: PyTorch is needed for the reference timings (pip install torch)")
         return
+    keep_freed_memory()  # as fit does: both sides reuse freed memory
     if args.threads:
         set_threads(args.threads)
     rng = np.random.default_rng(0)

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import math
 
+import numpy
+
 from engine import backend
 from engine.autodiff import ops
 from engine.autodiff.elementwise import in_place, map_blocks
@@ -73,24 +75,23 @@ _EXP_CLAMP = 80.0  # exp(80) fits float32 and 1 / (1 + exp(80)) is still a norma
 
 def _sigmoid_block(x):
     """``1 / (1 + exp(-x))`` in four in-place passes: no cancellation for negative x (the
-    tail keeps its relative precision down to x = -80, where silu's value is below 1e-32)."""
+    tail keeps its relative precision down to where float32 exp overflows)."""
     xp = backend.xp
     s = xp.negative(x)
-    s = in_place(xp.minimum, s, _EXP_CLAMP, out=s)
-    s = in_place(xp.exp, s, out=s)
+    if xp is numpy:
+        # numpy's minimum against a scalar is not vectorised (25 us a block, as long as the
+        # exp): let exp overflow to inf instead, which gives the right limit 1 / inf = 0.
+        with numpy.errstate(over="ignore"):
+            s = xp.exp(s, out=s)
+    else:
+        s = xp.exp(xp.minimum(s, _EXP_CLAMP))
     s += 1.0
     return in_place(xp.divide, 1.0, s, out=s)
 
 
-def _silu(x):
-    s = _sigmoid_block(x)
-    s *= x
-    return s
-
-
-def _silu_grad(x, g):
-    s = _sigmoid_block(x)
-    d = backend.xp.subtract(1.0, s)  # g * s * (1 + x (1 - s))
+def _silu_grad(x, s, g):
+    """``g * s * (1 + x (1 - s))`` from the forward pass's ``s = sigmoid(x)``."""
+    d = backend.xp.subtract(1.0, s)
     d *= x
     d += 1.0
     d *= s
@@ -180,8 +181,13 @@ def relu6(a) -> Tensor:
 
 
 def silu(a) -> Tensor:
-    """``x * sigmoid(x)`` (Keras's ``silu``, also called ``swish``)."""
-    return _unary(_silu, _silu_grad, a)
+    """``x * sigmoid(x)`` (Keras's ``silu``, also called ``swish``). The forward pass keeps
+    ``sigmoid(x)`` (one activation-sized array): the backward pass then needs no exp, the
+    costliest of its passes."""
+    a = as_tensor(a)
+    x = a.data
+    s = map_blocks(_sigmoid_block, x)
+    return Tensor.from_op(x * s, (a,), lambda g: (map_blocks(_silu_grad, x, s, g),))
 
 
 def mish(a) -> Tensor:
