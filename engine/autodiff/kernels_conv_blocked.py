@@ -38,7 +38,10 @@ wants the largest GEMM it can get, and batched ``matmul(..., out=)`` is numpy's.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
+import os
+import threading
 
 import numpy
 
@@ -70,18 +73,42 @@ def _blas_controllers() -> list:
 @contextlib.contextmanager
 def one_blas_thread():
     """Run the block on one BLAS thread and put the previous count back (~2 us a call;
-    nothing without threadpoolctl)."""
+    nothing without threadpoolctl). Yields the previous count: how many chunks may run at
+    once (see :func:`_run_chunks`)."""
     libraries = _blas_controllers()
     counts = [lib.num_threads for lib in libraries]
     for lib, n in zip(libraries, counts, strict=True):
         if n != 1:
             lib.set_num_threads(1)
     try:
-        yield
+        yield max(counts, default=1)
     finally:
         for lib, n in zip(libraries, counts, strict=True):
             if n != 1:
                 lib.set_num_threads(n)
+
+
+_POOLS: dict[int, concurrent.futures.ThreadPoolExecutor] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def _run_chunks(starts: list[int], work, workers: int) -> list:
+    """``work(some_starts)`` over all chunk starts, on up to ``workers`` threads (each
+    running BLAS single-threaded); the results of each call, in a list. numpy gives up the
+    GIL in its copies and GEMMs, so chunks really do run side by side. ``workers`` is the
+    BLAS thread count the step runs with (``engine.models.blas_threads`` measures whether
+    more than one pays), so under load this is the plain serial loop."""
+    workers = max(1, min(workers, len(starts), os.cpu_count() or 1))
+    if workers == 1:
+        return [work(starts)]
+    with _POOLS_LOCK:
+        pool = _POOLS.get(workers)
+        if pool is None:
+            pool = _POOLS[workers] = concurrent.futures.ThreadPoolExecutor(
+                workers, thread_name_prefix="conv-chunks"
+            )
+    # Interleaved, so the short last chunk does not land on one thread with a full share.
+    return list(pool.map(work, [starts[k::workers] for k in range(workers)]))
 
 
 def chunk_samples(bytes_per_sample: int, n: int) -> int:
@@ -93,11 +120,11 @@ def conv2d_forward(x, w2, bias, relu: bool, geometry, make_im2col):
     """``(N, F, Ho, Wo)`` = conv of ``x (N, C, H, W)`` with ``w2 (F, C*kh*kw)``, plus
     ``bias (F,)`` or None, then ReLU if asked. ``make_im2col(x_chunk, empty)`` builds one
     chunk's ``_Im2col``."""
-    with one_blas_thread():
-        return _forward(x, w2, bias, relu, geometry, make_im2col)
+    with one_blas_thread() as workers:
+        return _forward(x, w2, bias, relu, geometry, make_im2col, workers)
 
 
-def _forward(x, w2, bias, relu: bool, geometry, make_im2col):
+def _forward(x, w2, bias, relu: bool, geometry, make_im2col, workers: int):
     n = x.shape[0]
     f, taps = w2.shape
     _, _, _, _, _, ho, wo = geometry
@@ -105,28 +132,32 @@ def _forward(x, w2, bias, relu: bool, geometry, make_im2col):
     y = numpy.empty((n, f, positions), dtype=x.dtype)
     step = chunk_samples(taps * positions * x.dtype.itemsize, n)
     b = None if bias is None else numpy.reshape(bias, (f, 1))
-    scratch = _Scratch()
-    for start in range(0, n, step):
-        part = y[start : start + step]
-        m = part.shape[0]
-        cols = make_im2col(x[start : start + m], scratch.empty).columns
-        per_sample = numpy.reshape(cols, (taps, m, positions)).transpose(1, 0, 2)
-        numpy.matmul(w2, per_sample, out=part)
-        scratch.give_back()  # the next chunk takes the same buffer back
-        if b is not None:
-            part += b
-        if relu:
-            numpy.maximum(part, 0.0, out=part)
+
+    def work(starts):
+        scratch = _Scratch()
+        for start in starts:
+            part = y[start : start + step]
+            m = part.shape[0]
+            cols = make_im2col(x[start : start + m], scratch.empty).columns
+            per_sample = numpy.reshape(cols, (taps, m, positions)).transpose(1, 0, 2)
+            numpy.matmul(w2, per_sample, out=part)
+            scratch.give_back()  # the next chunk takes the same buffer back
+            if b is not None:
+                part += b
+            if relu:
+                numpy.maximum(part, 0.0, out=part)
+
+    _run_chunks(list(range(0, n, step)), work, workers)
     return numpy.reshape(y, (n, f, ho, wo))
 
 
 def conv2d_backward(g, x, w, relu_out, geometry, needs, make_im2col, make_gcols=None):
     """Gradients ``(gx, gw, gb)`` of :func:`conv2d_forward`; see :func:`_backward`."""
-    with one_blas_thread():
-        return _backward(g, x, w, relu_out, geometry, needs, make_im2col, make_gcols)
+    with one_blas_thread() as workers:
+        return _backward(g, x, w, relu_out, geometry, needs, make_im2col, make_gcols, workers)
 
 
-def _backward(g, x, w, relu_out, geometry, needs, make_im2col, make_gcols):
+def _backward(g, x, w, relu_out, geometry, needs, make_im2col, make_gcols, workers: int):
     """Gradients ``(gx, gw, gb)`` of :func:`conv2d_forward` (None where ``needs`` - a
     ``(x, w, b)`` triple of bools - says no). ``make_gcols(g_chunk_cnhw, empty)`` builds
     the flipped-kernel correlation's columns of a gradient chunk; it is given only for
@@ -141,8 +172,6 @@ def _backward(g, x, w, relu_out, geometry, needs, make_im2col, make_gcols):
     if not need_x:  # a first layer: the input's columns (C*kh*kw rows) beat the gradient's
         make_gcols = None
     gx = numpy.empty((n, c, h, wd), dtype=dtype) if need_x else None
-    gb = numpy.zeros((f,), dtype=dtype) if need_b else None
-    gw_acc = numpy.zeros((c, f * kh * kw) if make_gcols else (f, c * kh * kw), dtype=dtype)
     if make_gcols:
         flipped = numpy.flip(w.data, axis=(2, 3)).transpose(1, 0, 2, 3)
         wx = numpy.reshape(numpy.ascontiguousarray(flipped), (c, f * kh * kw))
@@ -151,37 +180,47 @@ def _backward(g, x, w, relu_out, geometry, needs, make_im2col, make_gcols):
         wx = numpy.reshape(w.data, (f, c * kh * kw)).T
         bytes_per_sample = c * kh * kw * ho * wo * dtype.itemsize
     step = chunk_samples(bytes_per_sample, n)
-    work = _Scratch()
-    for start in range(0, n, step):
-        gs = g[start : start + step]
-        m = gs.shape[0]
-        if relu_out is not None:  # the fused ReLU's mask (float * bool needs no float mask)
-            gs = numpy.multiply(
-                gs, relu_out[start : start + m] > 0, out=work.empty(gs.shape, dtype)
-            )
-        if need_b:
-            gb += numpy.sum(gs, axis=(0, 2, 3))
-        xs = x[start : start + m]
-        if make_gcols:
-            gcols = make_gcols(gs.transpose(1, 0, 2, 3), work.empty).columns
-            if need_x:
-                per_sample = numpy.reshape(gcols, (wx.shape[1], m, h * wd)).transpose(1, 0, 2)
-                numpy.matmul(
-                    wx, per_sample, out=numpy.reshape(gx[start : start + m], (m, c, h * wd))
-                )
-            if need_w:
-                xg = work.empty((c, m, h, wd), dtype)
-                xg[...] = xs.transpose(1, 0, 2, 3)
-                gw_acc += matmul_nt(numpy.reshape(xg, (c, m * h * wd)), gcols)
-        else:
-            im2col = make_im2col(xs, work.empty)
-            gt = im2col.to_grid(gs, work.empty)
-            if need_w:
-                gw_acc += matmul_nt(gt, im2col.columns)
-            if need_x:
-                dcols = numpy.matmul(wx, gt, out=work.empty((wx.shape[0], gt.shape[1]), dtype))
-                gx[start : start + m] = im2col.col2im(dcols, work.empty)
-        work.give_back()
+    acc_shape = (c, f * kh * kw) if make_gcols else (f, c * kh * kw)
+
+    def work(starts):
+        """This thread's chunks: gx written in place, its shares of gw and gb returned."""
+        gw_acc = numpy.zeros(acc_shape, dtype=dtype) if need_w else None
+        gb = numpy.zeros((f,), dtype=dtype) if need_b else None
+        scratch = _Scratch()
+        for start in starts:
+            gs = g[start : start + step]
+            m = gs.shape[0]
+            if relu_out is not None:  # the fused ReLU's mask (float * bool: no float mask)
+                mask = relu_out[start : start + m] > 0
+                gs = numpy.multiply(gs, mask, out=scratch.empty(gs.shape, dtype))
+            if need_b:
+                gb += numpy.sum(gs, axis=(0, 2, 3))
+            xs = x[start : start + m]
+            if make_gcols:
+                gcols = make_gcols(gs.transpose(1, 0, 2, 3), scratch.empty).columns
+                if need_x:
+                    per_sample = numpy.reshape(gcols, (wx.shape[1], m, h * wd)).transpose(1, 0, 2)
+                    out = numpy.reshape(gx[start : start + m], (m, c, h * wd))
+                    numpy.matmul(wx, per_sample, out=out)
+                if need_w:
+                    xg = scratch.empty((c, m, h, wd), dtype)
+                    xg[...] = xs.transpose(1, 0, 2, 3)
+                    gw_acc += matmul_nt(numpy.reshape(xg, (c, m * h * wd)), gcols)
+            else:
+                im2col = make_im2col(xs, scratch.empty)
+                gt = im2col.to_grid(gs, scratch.empty)
+                if need_w:
+                    gw_acc += matmul_nt(gt, im2col.columns)
+                if need_x:
+                    shape = (wx.shape[0], gt.shape[1])
+                    dcols = numpy.matmul(wx, gt, out=scratch.empty(shape, dtype))
+                    gx[start : start + m] = im2col.col2im(dcols, scratch.empty)
+            scratch.give_back()
+        return gw_acc, gb
+
+    shares = _run_chunks(list(range(0, n, step)), work, workers)
+    gw_acc = sum(share[0] for share in shares[1:]) + shares[0][0] if need_w else None
+    gb = sum(share[1] for share in shares[1:]) + shares[0][1] if need_b else None
     gw = None
     if need_w and make_gcols:
         gw_flipped = numpy.reshape(gw_acc, (c, f, kh, kw)).transpose(1, 0, 2, 3)

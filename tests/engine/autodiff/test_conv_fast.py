@@ -1,7 +1,8 @@
 """The cache-blocked numpy convolution (``kernels_conv_blocked``) against PyTorch and finite
 differences: batches cut into several chunks (the last one partial), the stride-1 gradients
 taken from the gradient's columns (flipped-kernel correlation), the col2im path for every
-other geometry, the fused ReLU and the bias."""
+other geometry, the fused ReLU and the bias; the chunks one after another and on two
+threads."""
 
 from __future__ import annotations
 
@@ -40,6 +41,18 @@ def tiny_chunks(monkeypatch):
     monkeypatch.setattr(kernels_conv_blocked, "chunk_samples", two)
 
 
+@pytest.fixture(params=[1, 2], ids=["serial", "two-threads"])
+def workers(request, monkeypatch):
+    """Chunks one after another, or on two threads whatever BLAS's own count is."""
+    real = kernels_conv_blocked._run_chunks
+    monkeypatch.setattr(
+        kernels_conv_blocked,
+        "_run_chunks",
+        lambda starts, work, _: real(starts, work, request.param),
+    )
+    return request.param
+
+
 def torch_conv(x, w, b, strides, pads, dilation, relu):
     (top, bottom), (left, right) = pads
     xt = torch.nn.functional.pad(x, (left, right, top, bottom))
@@ -54,7 +67,7 @@ def resolved(x_shape, w_shape, strides, padding, dilation):
 @pytest.mark.parametrize("relu", [False, True])
 @pytest.mark.parametrize("with_bias", [False, True])
 @pytest.mark.parametrize("case", CASES)
-def test_blocked_conv_matches_pytorch(case, with_bias, relu):
+def test_blocked_conv_matches_pytorch(case, with_bias, relu, workers):
     x_shape, w_shape, strides, padding, dilation = CASES[case]
     rng = np.random.default_rng(1)
     x = rng.standard_normal(x_shape)
@@ -83,7 +96,7 @@ def test_blocked_conv_matches_pytorch(case, with_bias, relu):
 
 
 @pytest.mark.parametrize("case", ["same-3x3", "stride2-same", "dilation2-same"])
-def test_blocked_conv_gradients_by_finite_differences(case):
+def test_blocked_conv_gradients_by_finite_differences(case, workers):
     x_shape, w_shape, strides, padding, dilation = CASES[case]
     rng = np.random.default_rng(3)
     inputs = [rng.standard_normal(x_shape), rng.standard_normal(w_shape)]
