@@ -2,9 +2,15 @@
 blocks, GELU's kept ``Phi(x)``, group norm's gemv sums, in-place attention softmax, the
 noise layers' in-place noise) against independent references: PyTorch in float64 on arrays
 large enough to take the blocked, threaded path, and the same kernels under
-``array_api_strict`` (no ``out=``, no bool-float mixing) on small ones."""
+``array_api_strict`` (no ``out=``, no bool-float mixing) on small ones; and the training
+loops' allocator setting (freed memory kept for reuse) in a fresh process."""
 
 from __future__ import annotations
+
+import ctypes.util
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -131,3 +137,28 @@ def test_gaussian_noise_adds_seeded_noise_in_place_and_passes_the_gradient():
     noise = out.numpy() - x
     assert abs(noise.std() - 0.5) < 0.02 and abs(noise.mean()) < 0.02
     np.testing.assert_array_equal(dx, g)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+@pytest.mark.parametrize("user_setting", [False, True])
+def test_training_loops_keep_freed_memory_unless_the_user_set_the_allocator(user_setting):
+    """A fresh process (the setting is process-wide): fit sets glibc's thresholds once, and
+    leaves them alone when the user chose them through glibc's own environment variables."""
+    code = (
+        "import numpy as np, engine\n"
+        "from engine.models import blas_threads\n"
+        "m = engine.Sequential([engine.Input((4,)), engine.layers.Dense(2)])\n"
+        "m.compile(optimizer='sgd', loss='mse')\n"
+        "m.fit(np.ones((8, 4), np.float32), np.zeros((8, 2), np.float32), verbose=0)\n"
+        "print(blas_threads._kept)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    if user_setting:
+        env["MALLOC_MMAP_THRESHOLD_"] = str(1 << 20)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    libc = ctypes.util.find_library("c") or ""
+    expected = not user_setting and "libc.so.6" in libc
+    assert out.stdout.strip().splitlines()[-1] == str(expected)
