@@ -68,6 +68,12 @@ def _unbroadcast(g, shape: tuple[int, ...]):
     if tuple(g.shape) == tuple(shape):
         return g
     extra = len(g.shape) - len(shape)
+    if extra > 0 and tuple(g.shape[extra:]) == tuple(shape) and 0 not in g.shape:
+        # A bias's gradient (sum over the leading axes) as ones @ g: numpy's reduction over
+        # leading axes of (64, 64, 128) took 0.15 ms against 0.03 ms for the BLAS gemv.
+        rows = xp.reshape(g, (-1, math.prod(shape)))
+        ones = xp.ones((rows.shape[0],), dtype=g.dtype)
+        return xp.reshape(xp.matmul(ones, rows), shape)
     if extra > 0:
         g = xp.sum(g, axis=tuple(range(extra)))
     axes = tuple(i for i, d in enumerate(shape) if d == 1 and g.shape[i] != 1)
