@@ -8,6 +8,7 @@ loops' allocator setting (freed memory kept for reuse) in a fresh process."""
 from __future__ import annotations
 
 import ctypes.util
+import math
 import os
 import subprocess
 import sys
@@ -162,3 +163,18 @@ def test_training_loops_keep_freed_memory_unless_the_user_set_the_allocator(user
     libc = ctypes.util.find_library("c") or ""
     expected = not user_setting and "libc.so.6" in libc
     assert out.stdout.strip().splitlines()[-1] == str(expected)
+
+
+def test_box_muller_noise_is_standard_normal_float32_of_any_shape():
+    from engine.layers.noise import standard_normal_f32  # noqa: PLC0415
+
+    odd = standard_normal_f32(np.random.default_rng(0), (3, 5, 7))
+    assert odd.shape == (3, 5, 7) and odd.dtype == np.float32
+    z = standard_normal_f32(np.random.default_rng(1), (400_001,)).astype(np.float64)
+    assert np.isfinite(z).all()
+    # the empirical CDF against Phi (math.erf) at several points, and the moments
+    for point in (-2.5, -1.0, -0.3, 0.0, 0.7, 1.5, 3.0):
+        phi = 0.5 * (1.0 + math.erf(point / math.sqrt(2.0)))
+        assert abs(np.mean(z <= point) - phi) < 3e-3, point
+    assert abs(z.mean()) < 5e-3 and abs(z.std() - 1.0) < 5e-3
+    assert abs(np.mean(z**3)) < 2e-2 and abs(np.mean(z**4) - 3.0) < 5e-2
