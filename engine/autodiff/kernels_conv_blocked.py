@@ -111,6 +111,23 @@ def _run_chunks(starts: list[int], work, workers: int) -> list:
     return list(pool.map(work, [starts[k::workers] for k in range(workers)]))
 
 
+# Below this many output positions per sample (16x16), one GEMM per chunk into a scratch
+# grid and a copy into place beat one GEMM per sample (at 8x8, 64 -> 64 channels: 6.4 ms
+# against 7.4 per layer); at 32x32 they tie.
+SMALL_POSITIONS = 256
+
+
+def _gemm_into(a, cols, out, scratch: _Scratch) -> None:
+    """``out (m, R, P) = a (R, K) @ cols (K, m*P)`` for each of the chunk's ``m`` samples."""
+    m, rows, positions = out.shape
+    if positions >= SMALL_POSITIONS:
+        per_sample = numpy.reshape(cols, (cols.shape[0], m, positions)).transpose(1, 0, 2)
+        numpy.matmul(a, per_sample, out=out)
+    else:
+        grid = numpy.matmul(a, cols, out=scratch.empty((rows, m * positions), cols.dtype))
+        out[...] = numpy.reshape(grid, (rows, m, positions)).transpose(1, 0, 2)
+
+
 def chunk_samples(bytes_per_sample: int, n: int) -> int:
     """How many samples go into one chunk."""
     return max(1, min(n, CHUNK_BYTES // max(bytes_per_sample, 1)))
@@ -139,8 +156,7 @@ def _forward(x, w2, bias, relu: bool, geometry, make_im2col, workers: int):
             part = y[start : start + step]
             m = part.shape[0]
             cols = make_im2col(x[start : start + m], scratch.empty).columns
-            per_sample = numpy.reshape(cols, (taps, m, positions)).transpose(1, 0, 2)
-            numpy.matmul(w2, per_sample, out=part)
+            _gemm_into(w2, cols, part, scratch)
             scratch.give_back()  # the next chunk takes the same buffer back
             if b is not None:
                 part += b
@@ -199,9 +215,8 @@ def _backward(g, x, w, relu_out, geometry, needs, make_im2col, make_gcols, worke
             if make_gcols:
                 gcols = make_gcols(gs.transpose(1, 0, 2, 3), scratch.empty).columns
                 if need_x:
-                    per_sample = numpy.reshape(gcols, (wx.shape[1], m, h * wd)).transpose(1, 0, 2)
                     out = numpy.reshape(gx[start : start + m], (m, c, h * wd))
-                    numpy.matmul(wx, per_sample, out=out)
+                    _gemm_into(wx, gcols, out, scratch)
                 if need_w:
                     xg = scratch.empty((c, m, h, wd), dtype)
                     xg[...] = xs.transpose(1, 0, 2, 3)

@@ -18,6 +18,7 @@ torch = pytest.importorskip("torch")
 # (x shape, kernel shape, strides, padding, dilation)
 CASES = {
     "same-3x3": ((5, 3, 7, 6), (4, 3, 3, 3), (1, 1), "same", (1, 1)),
+    "same-3x3-16x16": ((5, 2, 16, 16), (3, 2, 3, 3), (1, 1), "same", (1, 1)),  # per-sample GEMMs
     "same-1x1": ((5, 4, 5, 5), (3, 4, 1, 1), (1, 1), "same", (1, 1)),
     "1x1-stride2": ((5, 4, 6, 6), (3, 4, 1, 1), (2, 2), "same", (1, 1)),
     "stride2-same": ((5, 2, 7, 8), (3, 2, 3, 3), (2, 2), "same", (1, 1)),
