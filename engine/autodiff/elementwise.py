@@ -25,12 +25,13 @@ import numpy
 
 from engine import backend
 
-__all__ = ["in_place", "map_blocks"]
+__all__ = ["in_place", "map_blocks", "use_workers"]
 
 BLOCK = 1 << 16  # values per block: 256 KiB of float32, a few temporaries fit in L2
 MIN_SIZE = 4 * BLOCK  # below this, one call on the whole array is as fast
 
 _pool: ThreadPoolExecutor | None = None
+_loop_workers: int | None = None  # the training loop's current BLAS thread count, if any
 _pool_lock = threading.Lock()
 
 
@@ -41,10 +42,20 @@ def _workers() -> int:
     setting = os.environ.get("LAYERCANVAS_BLAS_THREADS", "").strip()
     if setting.isdigit() and int(setting) > 0:
         return int(setting)
+    if _loop_workers is not None:
+        return _loop_workers
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
+
+
+def use_workers(count: int | None) -> None:
+    """Run the blocks on ``count`` threads (None: every core). ``fit``'s per-step BLAS thread
+    choice (``engine.models.blas_threads``) sets it with BLAS's count: under load, two
+    threads made a silu step 2.5x slower than one, as they do the GEMMs."""
+    global _loop_workers
+    _loop_workers = count
 
 
 def _executor() -> ThreadPoolExecutor | None:

@@ -31,6 +31,7 @@ import threading
 import time
 
 from engine import backend
+from engine.autodiff import elementwise
 
 ENV = "LAYERCANVAS_BLAS_THREADS"
 PROBES = 2  # timed steps per candidate thread count in each measurement
@@ -189,6 +190,7 @@ class StepThreads:
         if n != self._current:
             for lib in self._libraries:
                 lib.set_num_threads(n)
+            elementwise.use_workers(n)  # the elementwise blocks follow the same choice
             self._current = n
 
     def close(self) -> None:
@@ -204,6 +206,8 @@ class StepThreads:
             )
         for lib, n in zip(self._libraries, self._original, strict=True):
             lib.set_num_threads(n)
+        if self._libraries:
+            elementwise.use_workers(None)
         self._libraries = []  # closing twice does nothing
         self._current = None
         global _owner

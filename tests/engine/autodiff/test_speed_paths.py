@@ -178,3 +178,25 @@ def test_box_muller_noise_is_standard_normal_float32_of_any_shape():
         assert abs(np.mean(z <= point) - phi) < 3e-3, point
     assert abs(z.mean()) < 5e-3 and abs(z.std() - 1.0) < 5e-3
     assert abs(np.mean(z**3)) < 2e-2 and abs(np.mean(z**4) - 3.0) < 5e-2
+
+
+def test_the_elementwise_blocks_follow_the_training_loops_thread_choice(monkeypatch):
+    from engine.autodiff import elementwise  # noqa: PLC0415
+    from engine.models.blas_threads import StepThreads  # noqa: PLC0415
+
+    monkeypatch.delenv("LAYERCANVAS_BLAS_THREADS", raising=False)
+    cores = elementwise._workers()
+    threads = StepThreads()
+    if threads.threads is None:
+        threads.close()
+        pytest.skip("no BLAS thread choice here (threadpoolctl missing or one BLAS thread)")
+    seen = []
+    try:
+        for _ in range(6):  # the warm-up step, then both counts are probed
+            with threads:
+                seen.append((threads._current, elementwise._workers()))
+    finally:
+        threads.close()
+    assert {blas for blas, _ in seen} == {1, max(blas for blas, _ in seen)}
+    assert all(blas == workers for blas, workers in seen)
+    assert elementwise._workers() == cores  # the loop ended: every core again
