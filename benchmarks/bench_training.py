@@ -27,6 +27,8 @@ fixes below; the GEMM calls are inside the named kernels):
 - cnn: Conv2D backward (``kernels_conv`` VJP: weight GEMM, input GEMM, col2im) ~40%, Conv2D
   forward (im2col + GEMM) ~22%, the 3136->128 Dense ~20%, max-pooling ~10%.
 - lstm: the fused LSTM's per-step loop: backward ~70%, forward ~25% (128x512 GEMMs per step).
+  After the recurrent-kernel work the per-op profile is in ``bench_rnn_kernels.py``'s
+  docstring (per-step GEMMs ~36%, the weight-gradient GEMM ~22%, gate arithmetic ~16%).
 - cifar: Conv2D forward and backward ~55%, BatchNormalization forward and backward ~20%,
   pooling ~5%. After the blocked convolution below (one BLAS thread, load 4): Conv2D
   backward ~36% and forward ~20% (GEMMs ~25%, in-cache im2col ~10%), the 2x2 max-pooling
@@ -49,17 +51,25 @@ fixes below; the GEMM calls are inside the named kernels):
   and ``engine.models.blas_threads`` re-probes 2 threads every 16+ steps, so one probe
   cost as much as ten steps.
 - bigru: the GRU backward ~85% (per-step recurrent GEMMs and the input-gradient GEMM), its
-  forward ~10%, the Embedding's scatter-add ~2%.
+  forward ~10%, the Embedding's scatter-add ~2% (now a sorted segment sum; the GRU's per-op
+  profile is in ``bench_rnn_kernels.py``'s docstring).
 - transformer: ``ops.matmul`` of (batch, steps, d) by a 2-D kernel (every projection and the
   FFN) ~92%: numpy runs that stacked product as one small GEMM per sample (~8x slower than one
-  folded GEMM); the attention kernel ~3%, LayerNormalization ~1.5%.
+  folded GEMM); the attention kernel ~3%, LayerNormalization ~1.5%. With the product folded,
+  its kernel-gradient GEMM still took 20-50 ms in training against ~1 ms alone: glibc gave the
+  freed few-MB arrays back to the kernel every step and page-faulted them in again, and the
+  thread chooser probed two BLAS threads (a 2-thread step took 3.7-4.9 s under load against
+  0.35-1.2 s). Fixed: fit keeps freed memory (``mallopt``) and starts on one thread.
 - app: under load, OpenBLAS's 2 threads made the digits CNN's tiny GEMMs ~15x slower than 1
   thread (the threads wait on each other while other processes hold the cores). With that
   fixed, the app still trains the digits CNN ~5-7x slower than headless (3 epochs: 11.2 s
   against 1.5 s): its UI thread spends ~65% of the run repainting the pyqtgraph curves (~49 ms
   per paint of the plot view, most of it drawing the axes, 150 paints in 3 epochs) and holds
-  the GIL the training thread needs. Not fixed here (widgets' plots: repaint at a bounded
-  rate, cache the axes).
+  the GIL the training thread needs. Fixed since: the worker takes BLAS control for its run
+  (threadpoolctl 3.8 left it with 2 threads under load); the plots cache their axes, fix the
+  epoch axis while a run trains, move y ranges only when needed, paint once per 3-5 Hz redraw
+  and reuse the last run's curves; run recording writes on its own thread. What is left for a
+  one-epoch run is the per-run fixed cost (+34 % of a 0.2 s run; a 5-epoch run is within noise).
 
 Fixes this led to (each a separate commit with its before/after ratio): BLAS threads per
 training step measured and chosen (``engine.models.blas_threads``), leading axes folded into
