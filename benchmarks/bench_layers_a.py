@@ -15,10 +15,7 @@ Run: ``python -m benchmarks.bench_layers_a`` (``--repeats 7 --only Conv1D``).
 from __future__ import annotations
 
 import argparse
-import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +24,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import engine.layers as L  # noqa: E402, N812
+from benchmarks.layer_timing import alternating_ms, set_threads  # noqa: E402
 from engine.autodiff.tensor import Tensor, grad  # noqa: E402
 from engine.models.blas_threads import keep_freed_memory  # noqa: E402
 
@@ -172,33 +170,6 @@ def _cases():
             IMAGE,
         ),
     ]
-
-
-def alternating_ms(ours, theirs, repeats: int) -> tuple[float, float]:
-    """Medians (ms) of ``repeats`` runs of each step, run ours, theirs, ours, ... so that the
-    machine's load (shared, busy) hits both alike; one untimed warm-up run each first."""
-    ours()
-    theirs()
-    times = ([], [])
-    for _ in range(repeats):
-        for fn, into in ((ours, times[0]), (theirs, times[1])):
-            start = time.perf_counter()
-            fn()
-            into.append(time.perf_counter() - start)
-    return statistics.median(times[0]) * 1e3, statistics.median(times[1]) * 1e3
-
-
-def set_threads(count: int) -> None:
-    """Both sides on ``count`` threads: PyTorch's intra-op pool, numpy's BLAS (threadpoolctl)
-    and the engine's own pools (``LAYERCANVAS_BLAS_THREADS``, read by its elementwise
-    blocks). PyTorch's default pool collapses when other processes hold the cores."""
-    os.environ["LAYERCANVAS_BLAS_THREADS"] = str(count)
-    torch.set_num_threads(count)
-    try:
-        from threadpoolctl import threadpool_limits  # noqa: PLC0415 - optional
-    except ImportError:
-        return
-    threadpool_limits(count, user_api="blas")
 
 
 def engine_step(factory, shape, rng):
