@@ -111,6 +111,14 @@ def _run_chunks(starts: list[int], work, workers: int) -> list:
     return list(pool.map(work, [starts[k::workers] for k in range(workers)]))
 
 
+def _ordered_sum(arrays):
+    """``arrays[0] + arrays[1] + ...``, left to right, into the first one."""
+    total = arrays[0]
+    for array in arrays[1:]:
+        total += array
+    return total
+
+
 # Below this many output positions per sample (16x16), one GEMM per chunk into a scratch
 # grid and a copy into place beat one GEMM per sample (at 8x8, 64 -> 64 channels: 6.4 ms
 # against 7.4 per layer); at 32x32 they tie.
@@ -196,21 +204,21 @@ def _backward(g, x, w, relu_out, geometry, needs, make_im2col, make_gcols, worke
         wx = numpy.reshape(w.data, (f, c * kh * kw)).T
         bytes_per_sample = c * kh * kw * ho * wo * dtype.itemsize
     step = chunk_samples(bytes_per_sample, n)
-    acc_shape = (c, f * kh * kw) if make_gcols else (f, c * kh * kw)
 
     def work(starts):
-        """This thread's chunks: gx written in place, its shares of gw and gb returned."""
-        gw_acc = numpy.zeros(acc_shape, dtype=dtype) if need_w else None
-        gb = numpy.zeros((f,), dtype=dtype) if need_b else None
+        """This thread's chunks: gx written in place, each chunk's share of gw and gb returned
+        by its start (summed in chunk order below, whichever thread made it)."""
+        parts = []
         scratch = _Scratch()
         for start in starts:
+            gw_part = gb_part = None
             gs = g[start : start + step]
             m = gs.shape[0]
             if relu_out is not None:  # the fused ReLU's mask (float * bool: no float mask)
                 mask = relu_out[start : start + m] > 0
                 gs = numpy.multiply(gs, mask, out=scratch.empty(gs.shape, dtype))
             if need_b:
-                gb += numpy.sum(gs, axis=(0, 2, 3))
+                gb_part = numpy.sum(gs, axis=(0, 2, 3))
             xs = x[start : start + m]
             if make_gcols:
                 gcols = make_gcols(gs.transpose(1, 0, 2, 3), scratch.empty).columns
@@ -220,22 +228,29 @@ def _backward(g, x, w, relu_out, geometry, needs, make_im2col, make_gcols, worke
                 if need_w:
                     xg = scratch.empty((c, m, h, wd), dtype)
                     xg[...] = xs.transpose(1, 0, 2, 3)
-                    gw_acc += matmul_nt(numpy.reshape(xg, (c, m * h * wd)), gcols)
+                    gw_part = matmul_nt(numpy.reshape(xg, (c, m * h * wd)), gcols)
             else:
                 im2col = make_im2col(xs, scratch.empty)
                 gt = im2col.to_grid(gs, scratch.empty)
                 if need_w:
-                    gw_acc += matmul_nt(gt, im2col.columns)
+                    gw_part = matmul_nt(gt, im2col.columns)
                 if need_x:
                     shape = (wx.shape[0], gt.shape[1])
                     dcols = numpy.matmul(wx, gt, out=scratch.empty(shape, dtype))
                     gx[start : start + m] = im2col.col2im(dcols, scratch.empty)
             scratch.give_back()
-        return gw_acc, gb
+            parts.append((start, gw_part, gb_part))
+        return parts
 
-    shares = _run_chunks(list(range(0, n, step)), work, workers)
-    gw_acc = sum(share[0] for share in shares[1:]) + shares[0][0] if need_w else None
-    gb = sum(share[1] for share in shares[1:]) + shares[0][1] if need_b else None
+    # The chunks' shares are summed in chunk order, not per thread: the thread count is
+    # chosen by timing (it changes with the machine's load), and the sum's rounding must not
+    # (training twice with the same seeds gives the same weights, bit for bit).
+    parts = sorted(
+        (part for share in _run_chunks(list(range(0, n, step)), work, workers) for part in share),
+        key=lambda part: part[0],
+    )
+    gw_acc = _ordered_sum([part[1] for part in parts]) if need_w else None
+    gb = _ordered_sum([part[2] for part in parts]) if need_b else None
     gw = None
     if need_w and make_gcols:
         gw_flipped = numpy.reshape(gw_acc, (c, f, kh, kw)).transpose(1, 0, 2, 3)

@@ -128,3 +128,28 @@ def test_float32_stays_float32():
     y = kernels_conv.conv2d(x, w, None, (1, 1), "same", relu=True)
     y.backward(np.ones(y.shape, np.float32))
     assert y.dtype == np.float32 and x.grad.dtype == np.float32 and w.grad.dtype == np.float32
+
+
+@pytest.mark.parametrize("case", ["same-3x3", "stride2-same", "same-3x3-16x16"])
+def test_gradients_are_bit_identical_whatever_the_thread_count(case, monkeypatch):
+    """The thread count is chosen by timing (it follows the machine's load), so the chunks'
+    shares of the kernel and bias gradients must be summed in chunk order, not per thread:
+    the same step on one, two or three threads gives the same bits (float32, as trained)."""
+    x_shape, w_shape, strides, padding, dilation = CASES[case]
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    w = rng.standard_normal(w_shape).astype(np.float32)
+    b = rng.standard_normal(w_shape[0]).astype(np.float32)
+    real = kernels_conv_blocked._run_chunks
+    grads = []
+    for count in (1, 2, 3):
+        monkeypatch.setattr(
+            kernels_conv_blocked, "_run_chunks", lambda s, work, _, c=count: real(s, work, c)
+        )
+        xs, ws, bs = (Tensor(a, requires_grad=True) for a in (x, w, b))
+        y = kernels_conv.conv2d(xs, ws, bs, strides, padding, dilation, relu=True)
+        y.backward(np.random.default_rng(4).standard_normal(y.shape).astype(np.float32))
+        grads.append((xs.grad, ws.grad, bs.grad))
+    for other in grads[1:]:
+        for a, c in zip(grads[0], other, strict=True):
+            np.testing.assert_array_equal(a, c)
