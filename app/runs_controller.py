@@ -9,8 +9,11 @@ before the first save; the panel says where it looks.
 
 Recording goes through :attr:`TrainingController.setup_hook`: in the worker thread, after
 the run is prepared, :func:`engine.runs.record.record_run` creates the record and its
-recorder joins ``fit``'s callbacks (the UI thread never writes weights). The controller's
-``started`` / ``finished`` / ``stopped`` / ``failed`` signals refresh the list.
+recorder joins ``fit``'s callbacks (the UI thread never writes weights; its end of training
+overlaps the validation evaluation, :mod:`app.training_recording`). The controller's
+``started`` / ``finished`` / ``stopped`` / ``failed`` signals re-read that one record (the
+run's end on the next turn of the event loop, after the outcome is shown); Refresh and
+opening a project read the whole store.
 
 "Resume" starts the controller on the run's own project with a hook that first swaps in the
 run's last model and optimizer state (:func:`engine.runs.resume.resume_setup`); the new run
@@ -25,11 +28,12 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog
 
 from app.run_commands import RestoreRun
 from app.settings import data_dir
+from app.training_recording import EndBeside
 from engine.graph.project import Project, ProjectError
 from engine.runs import RunRecordError, RunStore, runs_dir_for
 from engine.runs.record import record_run
@@ -77,6 +81,7 @@ class RunsController(QObject):
         #: Runs of an experiment's trials training now (set by the experiments controller).
         self.trials_live: set[str] = set()
         self._last_epoch_refresh = 0.0
+        self._ended: str | None = None  # the run that ended, until the list shows its end
 
         c = window.controller
         c.started.connect(lambda _info: self._on_started())
@@ -119,6 +124,7 @@ class RunsController(QObject):
         """Read the store again; records not read before that are damaged are reported once."""
         if self.store is None:
             return
+        self._ended = None  # read below with the rest
         records, problems = self.store.list()
         self.records = records
         new = [p for p in problems if p not in self._reported]
@@ -134,6 +140,8 @@ class RunsController(QObject):
         return self.trials_live | ({self._live} if self._live else set())
 
     def record(self, run_id: str) -> RunRecord | None:
+        if self._ended is not None and run_id == self._ended:
+            self.settle()
         return next((r for r in self.records if r.id == run_id), None)
 
     # -- recording -----------------------------------------------------------------------------
@@ -153,7 +161,8 @@ class RunsController(QObject):
                 self.problem = f"this run is not recorded: cannot write {store.root} ({err})"
                 return []
             self.recorder = recorder
-            return [recorder]
+            # Its last writes wait on the disk: let them overlap the validation evaluation.
+            return [EndBeside(recorder)]
 
         return hook
 
@@ -161,7 +170,8 @@ class RunsController(QObject):
         self.problem = None
         recorder = self.recorder
         self._live = recorder.record.id if recorder is not None else None
-        self.refresh()
+        if self._live is not None:
+            self._reread(self._live)
 
     def _on_epoch(self) -> None:
         # The live record gained an epoch: re-read that one record (at most twice a second).
@@ -176,6 +186,27 @@ class RunsController(QObject):
         self.records = [live if r.id == live.id else r for r in self.records]
         self.panel.set_runs(self.records, self._live_ids())
 
+    def _reread(self, run_id: str) -> None:
+        """Read one record again (the run that starts or ends) and show it, added to the
+        list if it is new. A run's start and end cost one small read, not a read of every
+        record in the store (which grows with every run; the Refresh button and opening a
+        project read them all, and so pick up runs recorded by ``layercanvas train``)."""
+        if self.store is None:
+            return
+        try:
+            record = self.store.load(run_id)
+        except RunRecordError:
+            self.refresh()  # unreadable now: the full read reports it
+            return
+        known = any(r.id == run_id for r in self.records)
+        if known:
+            self.records = [record if r.id == run_id else r for r in self.records]
+        else:
+            self.records = [*self.records, record]  # the newest: the store lists oldest first
+        self.panel.set_runs(self.records, self._live_ids())
+        self._on_selection(self.panel.selected_ids(), show_curves=False)
+        self.runsChanged.emit(self.records)
+
     def _on_run_ended(self) -> None:
         recorder, self._live = self.recorder, None
         self.recorder = None
@@ -183,7 +214,20 @@ class RunsController(QObject):
         if problem:
             self.window.training_panel.log(f"Runs: {problem}")
             self.window.statusBar().showMessage(f"Runs: {problem}", 8000)
-        self.refresh()
+        if recorder is None:
+            return  # nothing was recorded: the list is as it was
+        # After the outcome's other slots (the curves, the result): the list is not what
+        # the user looks at first when a run ends. Anything that acts on a record first
+        # settles this (record()), so it never sees the run as still running.
+        self._ended = recorder.record.id
+        QTimer.singleShot(0, self.settle)
+
+    def settle(self) -> None:
+        """Show the run that just ended as its record now says (normally on the turn of
+        the event loop after the outcome signal)."""
+        run_id, self._ended = self._ended, None
+        if run_id is not None:
+            self._reread(run_id)
 
     # -- the panel's actions -------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from app.training_callback import QtReportingCallback, RunFlags
 from app.training_errors import describe_error
+from app.training_recording import join_all
 from app.training_results import RunInfo, TrainingResult, evaluate_model
 from engine.graph.project import Project
 
@@ -81,7 +82,9 @@ def training_job(
     setup_hook: Callable[[Any], list] | None = None,
 ):
     """The training job run in the worker thread. ``setup_hook(setup)``, when given, may
-    change the prepared run (resume it) and returns extra ``fit`` callbacks (a recorder)."""
+    change the prepared run (resume it) and returns extra ``fit`` callbacks (a recorder);
+    those wrapped in :class:`app.training_recording.EndBeside` end training beside the
+    validation evaluation and are joined before the outcome is reported."""
 
     def job(worker: JobWorker) -> tuple[str, Any]:
         from engine.graph.session import prepare_training  # noqa: PLC0415
@@ -115,13 +118,18 @@ def training_job(
         callback = QtReportingCallback(
             flags, worker.batch_end.emit, worker.epoch_end.emit, worker.paused_changed.emit
         )
-        model.fit(**setup.fit_arguments([callback, *extra]))
-        stopped = flags.stop.is_set()
-        note = getattr(model, "stop_reason", None)
-        evaluation = None
-        if dataset.task in ("classification", "regression") and note is None:
-            worker.message.emit("Evaluating on the validation split...")
-            evaluation = evaluate_model(model, data, batch_size=max(setup.batch_size, 256))
+        try:
+            model.fit(**setup.fit_arguments([callback, *extra]))
+            stopped = flags.stop.is_set()
+            note = getattr(model, "stop_reason", None)
+            evaluation = None
+            if dataset.task in ("classification", "regression") and note is None:
+                worker.message.emit("Evaluating on the validation split...")
+                evaluation = evaluate_model(model, data, batch_size=max(setup.batch_size, 256))
+        finally:
+            # A recorder's end of training (its last writes) ran beside the evaluation;
+            # the outcome is reported once the run's files are all on disk.
+            join_all(extra)
         result = _result(model, setup, snapshot, started, evaluation, stopped, note)
         if note is not None:
             # The run diverged (a NaN or infinite loss, or an update that would have made
