@@ -299,9 +299,17 @@ def relu(a) -> Tensor:
     a = as_tensor(a)
     xp = backend.xp
     # maximum and a multiply by the mask are ~10x faster than ``where`` in numpy.
-    out = xp.maximum(a.data, xp.zeros_like(a.data))
+    # numpy and CuPy take a scalar of the array's dtype (no zeros array) and multiply float
+    # by bool directly (no float copy of the mask); the strict namespace needs both spelt out.
+    mixed_ok = getattr(xp, "__name__", "") in ("numpy", "cupy")
+    if mixed_ok:
+        out = xp.maximum(a.data, a.data.dtype.type(0))
+    else:
+        out = xp.maximum(a.data, xp.zeros_like(a.data))
 
     def vjp(g):
+        if mixed_ok:
+            return (xp.multiply(g, out > 0),)
         return (g * xp.astype(out > 0, g.dtype),)
 
     return Tensor.from_op(out, (a,), vjp)
