@@ -70,9 +70,11 @@ def _executor() -> ThreadPoolExecutor | None:
     return _pool
 
 
-def map_blocks(fn: Callable, *arrays):
+def map_blocks(fn: Callable, *arrays, outputs: int = 1):
     """``fn(*arrays)`` for an elementwise ``fn`` of same-shape arrays, returning one array
-    of the first array's shape and dtype (blocked and threaded on large numpy arrays)."""
+    of the first array's shape and dtype (blocked and threaded on large numpy arrays), or
+    with ``outputs=n`` a tuple of ``n`` such arrays (``fn`` returns a tuple): a kernel that
+    needs two results of one formula (the output and the derivative) evaluates it once."""
     first = arrays[0]
     pool = _executor() if backend.xp is numpy and first.size >= MIN_SIZE else None
     if pool is None:
@@ -82,14 +84,17 @@ def map_blocks(fn: Callable, *arrays):
         # in 1.1 ms against 2.1 ms in blocks of 64 Ki values.
         return fn(*arrays)
     flat = [numpy.ascontiguousarray(a).reshape(-1) for a in arrays]
-    out = numpy.empty_like(flat[0])
+    outs = [numpy.empty_like(flat[0]) for _ in range(outputs)]
 
     def run(start: int) -> None:
         stop = start + BLOCK
-        out[start:stop] = fn(*(a[start:stop] for a in flat))
+        results = fn(*(a[start:stop] for a in flat))
+        for out, result in zip(outs, (results,) if outputs == 1 else results, strict=True):
+            out[start:stop] = result
 
-    list(pool.map(run, range(0, out.size, BLOCK)))
-    return out.reshape(first.shape)
+    list(pool.map(run, range(0, outs[0].size, BLOCK)))
+    shaped = tuple(out.reshape(first.shape) for out in outs)
+    return shaped[0] if outputs == 1 else shaped
 
 
 def in_place(fn: Callable, *args, out):
