@@ -6,7 +6,9 @@ Run from the repository root (either form works)::
     python resources/pretrained/train_pretrained.py --out /tmp/pretrained --only digits04_cnn
 
 Each model is trained by LayerCanvas's own engine with fixed seeds (weights, shuffling,
-augmentation and the train/validation split), so the same machine writes the same weights;
+augmentation and the train/validation split) and on one BLAS thread (``fit`` otherwise picks
+its thread count by timing, and some BLAS kernels round differently on one thread and on
+two), so the same machine writes the same weights;
 then it is saved as ``NAME.lcmodel`` (architecture + weights, no optimizer state) and as
 ``NAME.onnx`` (checked by ``onnx.checker`` and compared with ``predict`` under onnxruntime by
 ``engine.onnx.export_model``), and ``manifest.json`` records what a user (and
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -91,15 +94,23 @@ def train(name: str, spec: dict, verbose: int = 0):
         metrics=["accuracy"],
     )
     started = time.perf_counter()
-    model.fit(
-        data.train.x,
-        data.train.y,
-        batch_size=TRAINING["batch_size"],
-        epochs=spec["epochs"],
-        seed=seed,
-        augment=ImageDataGenerator(**AUGMENTATION),
-        verbose=verbose,
-    )
+    pinned = os.environ.get("LAYERCANVAS_BLAS_THREADS")
+    os.environ["LAYERCANVAS_BLAS_THREADS"] = "1"  # read by fit: no timed thread choice
+    try:
+        model.fit(
+            data.train.x,
+            data.train.y,
+            batch_size=TRAINING["batch_size"],
+            epochs=spec["epochs"],
+            seed=seed,
+            augment=ImageDataGenerator(**AUGMENTATION),
+            verbose=verbose,
+        )
+    finally:
+        if pinned is None:
+            del os.environ["LAYERCANVAS_BLAS_THREADS"]
+        else:
+            os.environ["LAYERCANVAS_BLAS_THREADS"] = pinned
     seconds = time.perf_counter() - started
     _, train_accuracy = model.evaluate(data.train.x, data.train.y, verbose=0)
     _, val_accuracy = model.evaluate(data.validation.x, data.validation.y, verbose=0)
