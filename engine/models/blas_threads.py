@@ -99,6 +99,7 @@ class StepThreads:
         self._memory = memory
         self._original: list[int] = []
         self._owns = False
+        self._queue: list[int] = []  # thread counts of the steps still to be timed
         setting = os.environ.get(ENV, "").strip().lower()
         if backend.xp is not __import__("numpy"):
             return
@@ -127,7 +128,6 @@ class StepThreads:
         self._chosen = 1
         self._measured = False  # the first choice keeps the shortest run: nothing confirms it
         self._times: dict[int, list[float]] = {}
-        self._queue: list[int] = []  # thread counts of the steps still to be timed
         self._run, self._left = FIRST_RUN, 1  # the first step warms up, untimed
         self._current = None
         self._start = 0.0

@@ -156,3 +156,19 @@ def test_the_next_fit_resumes_the_choice_instead_of_measuring_from_scratch(monke
     model.fit(x, y, batch_size=4, epochs=1, verbose=0, callbacks=[Watch()])
     if remembered["left"] > 1:  # no measurement due yet: the first step runs the choice
         assert seen[0] == remembered["chosen"]
+
+
+def test_one_blas_thread_means_no_choice_and_steps_run_untouched(monkeypatch):
+    # OPENBLAS_NUM_THREADS=1 (or a one-core machine): nothing to choose, the loop must still
+    # answer what it runs with and time its steps without error.
+    monkeypatch.delenv(blas_threads.ENV, raising=False)
+    threadpoolctl.threadpool_limits(limits=1, user_api="blas")
+    threads = StepThreads()
+    try:
+        assert threads.threads is None
+        for _ in range(3):
+            with threads:
+                assert _blas_threads() == 1
+    finally:
+        threads.close()
+    assert _blas_threads() == 1
