@@ -151,20 +151,34 @@ def _hard_silu_grad(x, g):
     return d
 
 
-def _selu_parts(x):
+_SELU_SA = SELU_SCALE * SELU_ALPHA
+
+
+def _selu_value(x):
+    """``scale * max(x, 0) + scale * alpha * expm1(min(x, 0))`` in six passes. ``clip``
+    between two finite-or-infinite bounds, not ``minimum``/``maximum`` with a scalar (nor
+    ``clip`` with a ``None`` bound, which becomes one): numpy vectorises the two-bound clip
+    and not those (0.14 against 0.49 ms on a (64, 32, 28, 28) map); no mask, no ``where``."""
     xp = backend.xp
-    positive = _mask(x > 0, x)
-    return positive, SELU_ALPHA * xp.expm1(xp.minimum(x, xp.zeros_like(x)))
+    negative = xp.clip(x, -math.inf, 0.0) if xp is numpy else xp.minimum(x, xp.zeros_like(x))
+    negative = in_place(xp.expm1, negative, out=negative)
+    negative *= _SELU_SA
+    out = xp.clip(x, 0.0, math.inf) if xp is numpy else xp.maximum(x, xp.zeros_like(x))
+    out *= SELU_SCALE
+    out += negative
+    return out
 
 
-def _selu(x):
-    positive, neg_part = _selu_parts(x)
-    return SELU_SCALE * (x * positive + neg_part * (1.0 - positive))
-
-
-def _selu_grad(x, g):
-    positive, neg_part = _selu_parts(x)
-    return g * (SELU_SCALE * (positive + (neg_part + SELU_ALPHA) * (1.0 - positive)))
+def _selu_grad_from_output(y, g):
+    """The derivative from the output ``y`` (which the next layer keeps anyway): ``scale``
+    where ``y > 0``, ``y + scale * alpha`` (= ``scale * alpha * exp(x)``) elsewhere, i.e.
+    ``min(y, 0) + scale * alpha`` less ``scale * (alpha - 1)`` where ``y > 0``."""
+    xp = backend.xp
+    d = xp.clip(y, -math.inf, 0.0) if xp is numpy else xp.minimum(y, xp.zeros_like(y))
+    d += _SELU_SA
+    d -= _mask(y > 0, y) * (_SELU_SA - SELU_SCALE)
+    d *= g
+    return d
 
 
 def _softsign(x):
@@ -210,8 +224,11 @@ def hard_silu(a) -> Tensor:
 
 
 def selu(a) -> Tensor:
-    """``scale * x`` where ``x > 0``, ``scale * alpha * (exp(x) - 1)`` elsewhere."""
-    return _unary(_selu, _selu_grad, a)
+    """``scale * x`` where ``x > 0``, ``scale * alpha * (exp(x) - 1)`` elsewhere. The backward
+    pass works from the output: no second ``expm1``."""
+    a = as_tensor(a)
+    y = map_blocks(_selu_value, a.data)
+    return Tensor.from_op(y, (a,), lambda g: (map_blocks(_selu_grad_from_output, y, g),))
 
 
 def softsign(a) -> Tensor:
