@@ -45,13 +45,16 @@ def _mask(condition, like):
     return backend.xp.astype(condition, like.dtype)
 
 
-def _unary(forward, derivative, a, blocked: bool = True) -> Tensor:
+def _unary(forward, derivative, a, blocked: bool = True, long_formula: bool = False) -> Tensor:
     """The primitive ``forward(x)`` whose VJP is ``derivative(x, g)`` (both elementwise).
     Formulas of a few operations (``blocked=False``) run on the whole array: for them the
     blocks' Python overhead outweighs the cache savings."""
     a = as_tensor(a)
     x = a.data
-    run = map_blocks if blocked else (lambda fn, *arrays: fn(*arrays))
+    if not blocked:
+        run = lambda fn, *arrays: fn(*arrays)  # noqa: E731
+    else:
+        run = lambda fn, *arrays: map_blocks(fn, *arrays, long_formula=long_formula)  # noqa: E731
     out = run(forward, x)
     return Tensor.from_op(out, (a,), lambda g: (run(derivative, x, g),))
 
@@ -209,8 +212,8 @@ def silu(a) -> Tensor:
 
 
 def mish(a) -> Tensor:
-    """``x * tanh(softplus(x))``."""
-    return _unary(_mish, _mish_grad, a)
+    """``x * tanh(softplus(x))`` (a long formula: in cache-sized blocks even on one thread)."""
+    return _unary(_mish, _mish_grad, a, long_formula=True)
 
 
 def hard_sigmoid(a) -> Tensor:
@@ -350,8 +353,8 @@ def _exact_gelu(a: Tensor) -> Tensor:
     the backward pass is ``g`` times it."""
     x = a.data
     if not (is_grad_enabled() and a.requires_grad):
-        return Tensor.from_op(map_blocks(_gelu_value, x), (a,), None)
-    out, slope = map_blocks(_gelu_value_and_slope, x, outputs=2)
+        return Tensor.from_op(map_blocks(_gelu_value, x, long_formula=True), (a,), None)
+    out, slope = map_blocks(_gelu_value_and_slope, x, outputs=2, long_formula=True)
     return Tensor.from_op(out, (a,), lambda g: (backend.xp.multiply(g, slope),))
 
 
@@ -398,8 +401,8 @@ def _tanh_gelu(a: Tensor) -> Tensor:
     """As :func:`_exact_gelu`: training keeps the derivative, the backward pass multiplies."""
     x = a.data
     if not (is_grad_enabled() and a.requires_grad):
-        return Tensor.from_op(map_blocks(_gelu_tanh_value, x), (a,), None)
-    out, slope = map_blocks(_gelu_tanh_value_and_slope, x, outputs=2)
+        return Tensor.from_op(map_blocks(_gelu_tanh_value, x, long_formula=True), (a,), None)
+    out, slope = map_blocks(_gelu_tanh_value_and_slope, x, outputs=2, long_formula=True)
     return Tensor.from_op(out, (a,), lambda g: (backend.xp.multiply(g, slope),))
 
 
