@@ -148,6 +148,28 @@ def test_map_blocks_two_outputs_on_the_threaded_path(monkeypatch):
     np.testing.assert_array_equal(map_blocks(lambda a: a * 2.0, x), x * 2.0)
 
 
+def test_long_formulas_run_in_blocks_on_one_thread_with_the_same_values(monkeypatch):
+    # One thread: a long formula goes through the serial blocks (a short one does not); the
+    # blocks must cover every value once, the odd-sized last block included.
+    monkeypatch.setenv("LAYERCANVAS_BLAS_THREADS", "1")
+    x = np.random.default_rng(4).standard_normal((3, MIN_SIZE // 2 + 7)).astype(np.float32)
+    calls = []
+
+    def both(a):
+        calls.append(a.size)
+        return a * 2.0, a + 1.0
+
+    twice, plus = map_blocks(both, x, outputs=2, long_formula=True)
+    assert len(calls) > 1 and sum(calls) == x.size
+    np.testing.assert_array_equal(twice, x * 2.0)
+    np.testing.assert_array_equal(plus, x + 1.0)
+    calls.clear()
+    map_blocks(both, x, outputs=2)
+    assert calls == [x.size]
+    whole = K.gelu(Tensor(x, requires_grad=True))
+    np.testing.assert_array_equal(whole.numpy(), K._gelu_value_and_slope(x)[0])
+
+
 @pytest.mark.parametrize("form", sorted(GELUS))
 def test_gelu_forms_run_under_the_strict_array_api(form):
     strict = pytest.importorskip("array_api_strict")
