@@ -33,18 +33,41 @@ def torch_threads() -> int:
 
 
 def blas_description() -> str:
-    """Which BLAS kernel numpy runs: OPENBLAS_CORETYPE can pin an older, slower one."""
+    """Which BLAS kernel numpy runs, with a warning when ``OPENBLAS_CORETYPE`` pins a kernel
+    older than the CPU: on the AVX-512 development machine ``Haswell`` (set on some of these
+    machines) runs float32 GEMMs at ~137 GFLOP/s on one thread against ~257 for the kernel
+    OpenBLAS picks itself, while PyTorch's oneDNN convolutions use AVX-512 either way: the
+    conv rows' ratios then read ~1.5x worse than the engine is."""
     try:
         from threadpoolctl import threadpool_info
     except ImportError:
         return "BLAS: unknown (threadpoolctl not installed)"
     for pool in threadpool_info():
         if pool.get("user_api") == "blas":
-            return (
+            line = (
                 f"numpy BLAS: {pool.get('internal_api')} {pool.get('version')}, "
                 f"kernel {pool.get('architecture')}, {pool.get('num_threads')} threads"
             )
+            return line + pinned_kernel_warning(pool.get("architecture"))
     return "BLAS: none found"
+
+
+def pinned_kernel_warning(architecture: str | None) -> str:
+    """A second line when OPENBLAS_CORETYPE chose an AVX2 kernel on a CPU with AVX-512."""
+    pinned = os.environ.get("OPENBLAS_CORETYPE", "")
+    if not pinned or architecture not in ("Haswell", "Zen", "Sandybridge"):
+        return ""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as handle:
+            has_avx512 = " avx512f " in handle.read(1 << 16)
+    except OSError:
+        return ""
+    if not has_avx512:
+        return ""
+    return (
+        f"\nWARNING: OPENBLAS_CORETYPE={pinned} pins OpenBLAS's {architecture} kernel on a CPU "
+        "with AVX-512 (GEMMs at about half speed, PyTorch unaffected); `make bench` unsets it"
+    )
 
 
 def engine_epoch(model, x, y, batch: int) -> float:
