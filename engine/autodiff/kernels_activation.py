@@ -18,7 +18,7 @@ import math
 import numpy
 
 from engine import backend
-from engine.autodiff import ops
+from engine.autodiff import jit, jit_activations, ops
 from engine.autodiff.elementwise import in_place, map_blocks
 from engine.autodiff.ops import _unbroadcast, as_tensor
 from engine.autodiff.tensor import Tensor, is_grad_enabled
@@ -218,12 +218,29 @@ def mish(a) -> Tensor:
 
 def hard_sigmoid(a) -> Tensor:
     """Keras 3's ``hard_sigmoid``: ``relu6(x + 3) / 6``."""
+    a = as_tensor(a)
+    if _compiled_here(a):
+        return _unary_compiled(jit_activations.hard_sigmoid, jit_activations.hard_sigmoid_grad, a)
     return _unary(_hard_sigmoid, _hard_sigmoid_grad, a, blocked=False)
 
 
 def hard_silu(a) -> Tensor:
     """``x * hard_sigmoid(x)`` (Keras's ``hard_silu``, also ``hard_swish``)."""
+    a = as_tensor(a)
+    if _compiled_here(a):
+        return _unary_compiled(jit_activations.hard_silu, jit_activations.hard_silu_grad, a)
     return _unary(_hard_silu, _hard_silu_grad, a)
+
+
+def _compiled_here(a: Tensor) -> bool:
+    """Whether the numba loop runs (see :mod:`engine.autodiff.jit`): numpy floats only."""
+    return jit.enabled() and a.data.dtype in (numpy.float32, numpy.float64)
+
+
+def _unary_compiled(forward, derivative, a: Tensor) -> Tensor:
+    """As :func:`_unary`, with one compiled loop each way (same values, bit for bit)."""
+    x = a.data
+    return Tensor.from_op(forward(x), (a,), lambda g: (derivative(x, g),))
 
 
 def selu(a) -> Tensor:
