@@ -65,11 +65,18 @@ def disabled():
         _local.off = before
 
 
-def compiled(fn):
+def compiled(fn=None, *, reassociate: bool = False):
     """``fn`` compiled by numba on its first call (``nogil``, disk cache), as a callable
-    that must only be used when :func:`enabled` says so."""
+    that must only be used when :func:`enabled` says so. ``reassociate`` lets LLVM reorder
+    sums (``fastmath={"reassoc"}``) so that a reduction vectorises: for kernels whose
+    numpy counterpart sums in its own order anyway (same values to rounding, not bits)."""
+    if fn is None:
+        return lambda f: compiled(f, reassociate=reassociate)
     state: dict = {}
     lock = threading.Lock()
+    options = {"cache": True, "nogil": True}
+    if reassociate:
+        options["fastmath"] = {"reassoc"}
 
     def call(*args):
         kernel = state.get("kernel")
@@ -77,7 +84,7 @@ def compiled(fn):
             with lock:
                 kernel = state.get("kernel")
                 if kernel is None:
-                    kernel = state["kernel"] = _load_numba().njit(cache=True, nogil=True)(fn)
+                    kernel = state["kernel"] = _load_numba().njit(**options)(fn)
         return kernel(*args)
 
     call.__name__ = fn.__name__

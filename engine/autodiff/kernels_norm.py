@@ -13,7 +13,10 @@ with the means over the normalised axes and ``dx_hat = g * gamma``. Everything r
 
 from __future__ import annotations
 
+import numpy
+
 from engine import backend
+from engine.autodiff import jit, jit_norm
 from engine.autodiff.tensor import Tensor
 
 __all__ = ["batch_norm", "layer_norm", "normalize"]
@@ -123,10 +126,37 @@ def batch_norm(x: Tensor, gamma, beta, axis: int, epsilon: float):
     """
     ndim = x.ndim
     axis %= ndim
+    if axis == 1 and jit.enabled() and x.data.dtype in (numpy.float32, numpy.float64):
+        return _batch_norm_compiled(x, gamma, beta, epsilon)
     reduce_axes = tuple(ax for ax in range(ndim) if ax != axis)
     y, mean, variance = normalize(x, gamma, beta, reduce_axes, axis, epsilon)
     size = (x.shape[axis],)
     return y, backend.xp.reshape(mean, size), backend.xp.reshape(variance, size)
+
+
+def _batch_norm_compiled(x: Tensor, gamma, beta, epsilon: float):
+    """:func:`batch_norm` over axis 1 as numba loops (:mod:`engine.autodiff.jit_norm`): two
+    passes for the statistics, one for ``x_hat`` and ``y``; two back."""
+    y, x_hat, mean, variance, inv_std = jit_norm.batch_norm_forward(
+        x.data,
+        None if gamma is None else gamma.data,
+        None if beta is None else beta.data,
+        epsilon,
+    )
+    parents = [x] + [p for p in (gamma, beta) if p is not None]
+
+    def vjp(g):
+        dx, dgamma, dbeta = jit_norm.batch_norm_backward(
+            g, x_hat, inv_std, None if gamma is None else gamma.data
+        )
+        grads = [dx if x.requires_grad else None]
+        if gamma is not None:
+            grads.append(dgamma if gamma.requires_grad else None)
+        if beta is not None:
+            grads.append(dbeta if beta.requires_grad else None)
+        return tuple(grads)
+
+    return Tensor.from_op(y, parents, vjp), mean, variance
 
 
 def layer_norm(x: Tensor, gamma, beta, axis: int, epsilon: float) -> Tensor:

@@ -170,3 +170,81 @@ def test_a_cnn_trains_to_the_same_weights_with_and_without_the_compiled_kernels(
     compiled, reference = _both_ways(train)
     for a, b in zip(compiled, reference, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("shape", [(16, 8, 6, 5), (32, 7)])
+@pytest.mark.parametrize("affine", [(True, True), (False, True), (True, False), (False, False)])
+def test_batch_norm_compiled_and_numpy_match_torch(shape, affine):
+    from engine.autodiff import kernels_norm  # noqa: PLC0415
+
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal(shape) * 3 + 7  # an offset mean: the variance must not cancel
+    g = rng.standard_normal(shape)
+    c = shape[1]
+    gamma = rng.standard_normal(c) if affine[0] else None
+    beta = rng.standard_normal(c) if affine[1] else None
+    tx = torch.tensor(x, requires_grad=True)
+    tw = torch.tensor(gamma if gamma is not None else np.ones(c), requires_grad=True)
+    tb = torch.tensor(beta if beta is not None else np.zeros(c), requires_grad=True)
+    ty = F.batch_norm(tx, None, None, tw, tb, training=True, eps=1e-3)
+    ty.backward(torch.tensor(g))
+
+    def run():
+        tensors = [Tensor(a, requires_grad=True) if a is not None else None for a in (gamma, beta)]
+        y, mean, variance = kernels_norm.batch_norm(
+            Tensor(x, requires_grad=True), *tensors, 1, 1e-3
+        )
+        return y.numpy(), mean, variance, y._vjp(g)
+
+    for y, mean, variance, grads in _both_ways(run):
+        np.testing.assert_allclose(y, ty.detach().numpy(), rtol=1e-10, atol=1e-10)
+        axes = (0, *range(2, len(shape)))
+        np.testing.assert_allclose(mean, x.mean(axis=axes), rtol=1e-12)
+        np.testing.assert_allclose(variance, x.var(axis=axes), rtol=1e-10)
+        want = [tx.grad] + [t.grad for t, a in ((tw, gamma), (tb, beta)) if a is not None]
+        assert len(grads) == len(want)
+        for mine, theirs in zip(grads, want, strict=True):
+            np.testing.assert_allclose(mine, theirs.numpy(), rtol=1e-9, atol=1e-10)
+
+
+def test_batch_norm_float32_compiled_agrees_with_numpy_to_rounding():
+    from engine.autodiff import kernels_norm  # noqa: PLC0415
+
+    rng = np.random.default_rng(6)
+    x = (rng.standard_normal((32, 16, 12, 12)) * 2 + 50).astype(np.float32)
+    g = rng.standard_normal(x.shape).astype(np.float32)
+    gamma, beta = (rng.standard_normal(16).astype(np.float32) for _ in range(2))
+
+    def run():
+        params = [Tensor(gamma, requires_grad=True), Tensor(beta, requires_grad=True)]
+        y, mean, variance = kernels_norm.batch_norm(Tensor(x, requires_grad=True), *params, 1, 1e-3)
+        return (y.numpy(), mean, variance, *y._vjp(g))
+
+    compiled, reference = _both_ways(run)
+    for mine, theirs in zip(compiled, reference, strict=True):
+        assert mine.dtype == np.float32 and mine.shape == theirs.shape
+        scale = float(np.max(np.abs(theirs)))
+        assert float(np.max(np.abs(mine - theirs))) <= 2e-5 * scale
+
+
+def test_batch_norm_compiled_float64_matches_finite_differences():
+    from engine.autodiff import kernels_norm  # noqa: PLC0415
+
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((4, 3, 5, 2))
+    g = rng.standard_normal(x.shape)
+    gamma = Tensor(rng.standard_normal(3), requires_grad=True)
+    beta = Tensor(rng.standard_normal(3), requires_grad=True)
+
+    def loss(data):
+        y = kernels_norm.batch_norm(Tensor(data), gamma, beta, 1, 1e-3)[0]
+        return float(np.sum(y.numpy() * g))
+
+    y = kernels_norm.batch_norm(Tensor(x, requires_grad=True), gamma, beta, 1, 1e-3)[0]
+    dx = y._vjp(g)[0]
+    h = 1e-6
+    for probe in [(0, 0, 0, 0), (3, 2, 4, 1), (1, 1, 2, 0)]:
+        plus, minus = x.copy(), x.copy()
+        plus[probe] += h
+        minus[probe] -= h
+        assert abs((loss(plus) - loss(minus)) / (2 * h) - dx[probe]) < 1e-6
