@@ -12,7 +12,7 @@ import numpy
 
 from engine.autodiff.jit import compiled
 
-__all__ = ["hard_sigmoid", "hard_sigmoid_grad", "hard_silu", "hard_silu_grad"]
+__all__ = ["hard_sigmoid", "hard_sigmoid_grad", "hard_silu", "hard_silu_grad", "relu_grad"]
 
 
 def _unary(kernel, x):
@@ -106,3 +106,15 @@ def hard_silu(x):
 
 def hard_silu_grad(x, g):
     return _binary(_hard_silu_grad_loop, x, g)
+
+
+@compiled
+def _relu_grad_loop(out, g, dx):
+    zero = g.dtype.type(0)
+    for i in range(out.size):
+        dx[i] = g[i] if out[i] > 0 else g[i] * zero  # numpy's g * (out > 0), bit for bit
+
+
+def relu_grad(out, g):
+    """ReLU's backward from its output: ``g`` where ``out > 0``, else ``g * 0``."""
+    return _binary(_relu_grad_loop, out, g)

@@ -3,15 +3,28 @@
 Derived operations (``sub``, ``neg``, ``square``, ``mean``) are written in terms of others
 where that costs nothing, so they need no VJP of their own. Everything calls the current
 backend namespace (``backend.xp``) with array-API spellings, so the same code runs on numpy,
-CuPy and the strict test namespace.
+CuPy and the strict test namespace. The activations are in :mod:`ops_activations`, the
+helpers every primitive module shares in :mod:`ops_base`; both are re-exported here.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 from engine import backend
+from engine.autodiff.ops_activations import (  # noqa: F401 - re-exported
+    elu,
+    gelu,
+    leaky_relu,
+    log_softmax,
+    relu,
+    sigmoid,
+    sigmoid_array,
+    softmax,
+    softplus,
+    tanh,
+)
+from engine.autodiff.ops_base import _unbroadcast, as_tensor  # noqa: F401 - re-exported
 from engine.autodiff.tensor import Tensor, _as_array
 
 __all__ = [
@@ -52,34 +65,6 @@ __all__ = [
     "embedding_lookup",
     "dropout_mask_mul",
 ]
-
-
-def as_tensor(value, like: Tensor | None = None) -> Tensor:
-    """Tensors pass through; arrays and scalars become constants (in ``like``'s dtype)."""
-    if isinstance(value, Tensor):
-        return value
-    dtype = like.data.dtype if like is not None else None
-    return Tensor(_as_array(value, dtype))
-
-
-def _unbroadcast(g, shape: tuple[int, ...]):
-    """Sum a broadcast gradient back down to ``shape``."""
-    xp = backend.xp
-    if tuple(g.shape) == tuple(shape):
-        return g
-    extra = len(g.shape) - len(shape)
-    if extra > 0 and tuple(g.shape[extra:]) == tuple(shape) and 0 not in g.shape:
-        # A bias's gradient (sum over the leading axes) as ones @ g: numpy's reduction over
-        # leading axes of (64, 64, 128) took 0.15 ms against 0.03 ms for the BLAS gemv.
-        rows = xp.reshape(g, (-1, math.prod(shape)))
-        ones = xp.ones((rows.shape[0],), dtype=g.dtype)
-        return xp.reshape(xp.matmul(ones, rows), shape)
-    if extra > 0:
-        g = xp.sum(g, axis=tuple(range(extra)))
-    axes = tuple(i for i, d in enumerate(shape) if d == 1 and g.shape[i] != 1)
-    if axes:
-        g = xp.sum(g, axis=axes, keepdims=True)
-    return g
 
 
 # -- arithmetic -------------------------------------------------------------------------------
@@ -270,122 +255,6 @@ def _swap_last(x):
     axes = list(range(len(x.shape)))
     axes[-1], axes[-2] = axes[-2], axes[-1]
     return backend.permute_dims(x, axes)
-
-
-# -- activations -----------------------------------------------------------------------------
-
-
-def tanh(a) -> Tensor:
-    a = as_tensor(a)
-    out = backend.xp.tanh(a.data)
-    return Tensor.from_op(out, (a,), lambda g: (g * (1.0 - out * out),))
-
-
-def sigmoid_array(x):
-    """``exp(min(x, 0)) / (1 + exp(-|x|))``: cannot overflow, and unlike
-    ``0.5 * (1 + tanh(x / 2))`` keeps the relative precision of small values for very
-    negative x (float32 tanh rounds sigmoid(-20) to exactly 0). No ``where``: it is slow."""
-    xp = backend.xp
-    return xp.exp(xp.minimum(x, xp.zeros_like(x))) / (1.0 + xp.exp(-xp.abs(x)))
-
-
-def sigmoid(a) -> Tensor:
-    a = as_tensor(a)
-    out = sigmoid_array(a.data)
-    return Tensor.from_op(out, (a,), lambda g: (g * out * (1.0 - out),))
-
-
-def relu(a) -> Tensor:
-    a = as_tensor(a)
-    xp = backend.xp
-    # maximum and a multiply by the mask are ~10x faster than ``where`` in numpy.
-    # numpy and CuPy take a scalar of the array's dtype (no zeros array) and multiply float
-    # by bool directly (no float copy of the mask); the strict namespace needs both spelt out.
-    mixed_ok = getattr(xp, "__name__", "") in ("numpy", "cupy")
-    if mixed_ok:
-        out = xp.maximum(a.data, a.data.dtype.type(0))
-    else:
-        out = xp.maximum(a.data, xp.zeros_like(a.data))
-
-    def vjp(g):
-        if mixed_ok:
-            return (xp.multiply(g, out > 0),)
-        return (g * xp.astype(out > 0, g.dtype),)
-
-    return Tensor.from_op(out, (a,), vjp)
-
-
-def leaky_relu(a, negative_slope: float = 0.2) -> Tensor:
-    """Keras's default slope is 0.2 (``keras.layers.LeakyReLU``)."""
-    a = as_tensor(a)
-    xp = backend.xp
-    positive = a.data > 0
-    return Tensor.from_op(
-        xp.where(positive, a.data, negative_slope * a.data),
-        (a,),
-        lambda g: (xp.where(positive, g, negative_slope * g),),
-    )
-
-
-def elu(a, alpha: float = 1.0) -> Tensor:
-    a = as_tensor(a)
-    xp = backend.xp
-    positive = a.data > 0
-    neg_part = alpha * xp.expm1(xp.minimum(a.data, xp.zeros_like(a.data)))
-    out = xp.where(positive, a.data, neg_part)
-    return Tensor.from_op(out, (a,), lambda g: (xp.where(positive, g, g * (neg_part + alpha)),))
-
-
-_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
-
-
-def gelu(a, approximate: bool = False) -> Tensor:
-    """GELU; exact (erf) by default as in Keras, tanh approximation when asked."""
-    a = as_tensor(a)
-    xp = backend.xp
-    x = a.data
-    if approximate:
-        inner = _SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)
-        t = xp.tanh(inner)
-        out = 0.5 * x * (1.0 + t)
-        d_inner = _SQRT_2_OVER_PI * (1.0 + 3 * 0.044715 * x * x)
-        return Tensor.from_op(
-            out, (a,), lambda g: (g * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * d_inner),)
-        )
-    cdf = 0.5 * (1.0 + backend.erf(x / math.sqrt(2.0)))
-    out = x * cdf
-    pdf = xp.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
-    return Tensor.from_op(out, (a,), lambda g: (g * (cdf + x * pdf),))
-
-
-def softplus(a) -> Tensor:
-    """log(1 + e^x) computed without overflow."""
-    a = as_tensor(a)
-    xp = backend.xp
-    x = a.data
-    out = xp.log1p(xp.exp(-xp.abs(x))) + xp.maximum(x, xp.zeros_like(x))
-    return Tensor.from_op(out, (a,), lambda g: (g * sigmoid_array(x),))
-
-
-def softmax(a, axis: int = -1) -> Tensor:
-    a = as_tensor(a)
-    xp = backend.xp
-    shifted = a.data - xp.max(a.data, axis=axis, keepdims=True)
-    e = xp.exp(shifted)
-    out = e / xp.sum(e, axis=axis, keepdims=True)
-    return Tensor.from_op(
-        out, (a,), lambda g: (out * (g - xp.sum(g * out, axis=axis, keepdims=True)),)
-    )
-
-
-def log_softmax(a, axis: int = -1) -> Tensor:
-    a = as_tensor(a)
-    xp = backend.xp
-    shifted = a.data - xp.max(a.data, axis=axis, keepdims=True)
-    out = shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
-    return Tensor.from_op(
-        out, (a,), lambda g: (g - xp.exp(out) * xp.sum(g, axis=axis, keepdims=True),)
-    )
 
 
 # -- reductions ------------------------------------------------------------------------------

@@ -248,3 +248,22 @@ def test_batch_norm_compiled_float64_matches_finite_differences():
         plus[probe] += h
         minus[probe] -= h
         assert abs((loss(plus) - loss(minus)) / (2 * h) - dx[probe]) < 1e-6
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_gives_the_numpy_paths_bits(dtype):
+    from engine.autodiff import ops  # noqa: PLC0415
+
+    rng = np.random.default_rng(8)
+    x = np.concatenate([rng.standard_normal(40_000), EDGES]).astype(dtype)
+    g = np.concatenate([rng.standard_normal(40_000), EDGES[::-1]]).astype(dtype)
+
+    def run():
+        out = ops.relu(Tensor(x, requires_grad=True))
+        with np.errstate(invalid="ignore"):  # inf * 0 where the input was not positive
+            return out.numpy(), out._vjp(g)[0]
+
+    (out, dx), (want_out, want_dx) = _both_ways(run)
+    np.testing.assert_array_equal(_bits(out), _bits(want_out))
+    np.testing.assert_array_equal(_bits(dx), _bits(want_dx))
+    np.testing.assert_array_equal(out, np.maximum(x, 0))
