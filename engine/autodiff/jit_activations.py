@@ -22,9 +22,16 @@ def _unary(kernel, x):
     return out
 
 
-def _binary(kernel, x, g):
+def _binary(kernel, x, g, out=None):
+    """``kernel`` over flat views; ``out`` (C-contiguous, x's shape and dtype) or a new array."""
     x, g = numpy.ascontiguousarray(x), numpy.ascontiguousarray(g, dtype=x.dtype)
-    out = numpy.empty_like(x)
+    if out is None or not out.flags.c_contiguous:
+        result = numpy.empty_like(x)
+        kernel(x.reshape(-1), g.reshape(-1), result.reshape(-1))
+        if out is None:
+            return result
+        out[...] = result  # a strided out: reshape(-1) would be a copy, not out
+        return out
     kernel(x.reshape(-1), g.reshape(-1), out.reshape(-1))
     return out
 
@@ -115,6 +122,7 @@ def _relu_grad_loop(out, g, dx):
         dx[i] = g[i] if out[i] > 0 else g[i] * zero  # numpy's g * (out > 0), bit for bit
 
 
-def relu_grad(out, g):
-    """ReLU's backward from its output: ``g`` where ``out > 0``, else ``g * 0``."""
-    return _binary(_relu_grad_loop, out, g)
+def relu_grad(relu_out, g, out=None):
+    """ReLU's backward from its output: ``g`` where ``relu_out > 0``, else ``g * 0``; into
+    ``out`` when given (C-contiguous, the same shape and dtype)."""
+    return _binary(_relu_grad_loop, relu_out, g, out)

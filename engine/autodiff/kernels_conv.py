@@ -131,7 +131,7 @@ def conv2d(
     if b is not None:
         out += xp.reshape(b.data, (f, 1))
     if relu:
-        out = numpy.maximum(out, 0.0, out=out) if numpy_path else xp.maximum(out, 0.0)
+        out = numpy.clip(out, 0.0, numpy.inf, out=out) if numpy_path else xp.maximum(out, 0.0)
     y = im2col.from_grid(out)
     scratch.give_back()  # y is a fresh array; the next layer of this shape reuses the buffers
     vjp = _conv_vjp(x, w, b, w2, y if relu else None, im2col, geometry)

@@ -45,6 +45,7 @@ import threading
 
 import numpy
 
+from engine.autodiff import jit, jit_activations
 from engine.autodiff.gemm import matmul_nt
 from engine.autodiff.kernels_rnn import _Scratch
 
@@ -169,7 +170,7 @@ def _forward(x, w2, bias, relu: bool, geometry, make_im2col, workers: int):
             if b is not None:
                 part += b
             if relu:
-                numpy.maximum(part, 0.0, out=part)
+                numpy.clip(part, 0.0, numpy.inf, out=part)  # vectorised; maximum is not
 
     _run_chunks(list(range(0, n, step)), work, workers)
     return numpy.reshape(y, (n, f, ho, wo))
@@ -204,6 +205,7 @@ def _backward(g, x, w, relu_out, geometry, needs, make_im2col, make_gcols, worke
         wx = numpy.reshape(w.data, (f, c * kh * kw)).T
         bytes_per_sample = c * kh * kw * ho * wo * dtype.itemsize
     step = chunk_samples(bytes_per_sample, n)
+    compiled = jit.enabled() and dtype in (numpy.float32, numpy.float64) and g.dtype == x.dtype
 
     def work(starts):
         """This thread's chunks: gx written in place, each chunk's share of gw and gb returned
@@ -214,7 +216,11 @@ def _backward(g, x, w, relu_out, geometry, needs, make_im2col, make_gcols, worke
             gw_part = gb_part = None
             gs = g[start : start + step]
             m = gs.shape[0]
-            if relu_out is not None:  # the fused ReLU's mask (float * bool: no float mask)
+            if relu_out is not None and compiled:  # the fused ReLU's backward, one pass
+                gs = jit_activations.relu_grad(
+                    relu_out[start : start + m], gs, out=scratch.empty(gs.shape, dtype)
+                )
+            elif relu_out is not None:  # the fused ReLU's mask (float * bool: no float mask)
                 mask = relu_out[start : start + m] > 0
                 gs = numpy.multiply(gs, mask, out=scratch.empty(gs.shape, dtype))
             if need_b:

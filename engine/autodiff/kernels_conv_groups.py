@@ -168,7 +168,7 @@ def _grouped_blocked(x: Tensor, w: Tensor, b, geometry, groups: int, relu: bool)
     with one_blas_thread():  # small GEMMs: two OpenBLAS threads spin-wait under load
         _forward_chunks(chunks, columns, w3, out, bias4, (f, ho, wo))
     if relu:
-        numpy.maximum(out, 0.0, out=out)
+        numpy.clip(out, 0.0, numpy.inf, out=out)  # vectorised; maximum is not
 
     def vjp(g):
         with one_blas_thread():

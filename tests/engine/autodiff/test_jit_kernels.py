@@ -267,3 +267,36 @@ def test_relu_gives_the_numpy_paths_bits(dtype):
     np.testing.assert_array_equal(_bits(out), _bits(want_out))
     np.testing.assert_array_equal(_bits(dx), _bits(want_dx))
     np.testing.assert_array_equal(out, np.maximum(x, 0))
+
+
+def test_relu_grad_writes_into_a_given_array_even_a_strided_one():
+    from engine.autodiff import jit_activations  # noqa: PLC0415
+
+    rng = np.random.default_rng(9)
+    relu_out = np.maximum(rng.standard_normal((6, 5)), 0)
+    g = rng.standard_normal((6, 5))
+    want = g * (relu_out > 0)
+    dense = np.empty((6, 5))
+    assert jit_activations.relu_grad(relu_out, g, out=dense) is dense
+    np.testing.assert_array_equal(dense, want)
+    strided = np.empty((6, 10))[:, ::2]
+    jit_activations.relu_grad(relu_out, g, out=strided)
+    np.testing.assert_array_equal(strided, want)
+
+
+def test_a_conv_with_its_relu_fused_gives_the_same_gradients_both_ways():
+    from engine.autodiff import kernels_conv  # noqa: PLC0415
+
+    rng = np.random.default_rng(10)
+    x = rng.standard_normal((9, 3, 10, 10)).astype(np.float32)
+    w = rng.standard_normal((8, 3, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(8).astype(np.float32)
+    g = rng.standard_normal((9, 8, 10, 10)).astype(np.float32)
+
+    def run():
+        tensors = [Tensor(a, requires_grad=True) for a in (x, w, b)]
+        out = kernels_conv.conv2d(*tensors, padding="same", relu=True)
+        return (out.numpy(), *out._vjp(g))
+
+    for mine, theirs in zip(*_both_ways(run), strict=True):
+        np.testing.assert_array_equal(mine, theirs)
