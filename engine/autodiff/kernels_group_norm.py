@@ -20,7 +20,10 @@ dtype.
 
 from __future__ import annotations
 
+import numpy
+
 from engine import backend
+from engine.autodiff import jit, jit_group_norm
 from engine.autodiff.tensor import Tensor
 
 __all__ = ["group_norm"]
@@ -42,6 +45,8 @@ def _row_sum(a):
 
 def group_norm(x: Tensor, gamma: Tensor | None, beta: Tensor | None, groups: int, epsilon: float):
     """Group normalisation of ``x`` (channels on axis 1); ``gamma``/``beta`` may be None."""
+    if jit.enabled() and x.data.dtype in (numpy.float32, numpy.float64):
+        return _group_norm_compiled(x, gamma, beta, groups, epsilon)
     xp = backend.xp
     data = x.data
     shape = tuple(data.shape)
@@ -89,6 +94,28 @@ def group_norm(x: Tensor, gamma: Tensor | None, beta: Tensor | None, groups: int
             grads.append(xp.sum(b, axis=0) if gamma.requires_grad else None)
         if beta is not None:
             grads.append(xp.sum(a, axis=0) if beta.requires_grad else None)
+        return tuple(grads)
+
+    return Tensor.from_op(y, parents, vjp)
+
+
+def _group_norm_compiled(x: Tensor, gamma, beta, groups: int, epsilon: float):
+    """:func:`group_norm` as numba loops (:mod:`engine.autodiff.jit_group_norm`)."""
+    gamma_data = None if gamma is None else gamma.data
+    y, mean, inv = jit_group_norm.group_norm_forward(
+        x.data, gamma_data, None if beta is None else beta.data, groups, epsilon
+    )
+    parents = [x] + [p for p in (gamma, beta) if p is not None]
+
+    def vjp(g):
+        dx, dgamma, dbeta = jit_group_norm.group_norm_backward(
+            g, x.data, mean, inv, gamma_data, groups
+        )
+        grads = [dx if x.requires_grad else None]
+        if gamma is not None:
+            grads.append(dgamma if gamma.requires_grad else None)
+        if beta is not None:
+            grads.append(dbeta if beta.requires_grad else None)
         return tuple(grads)
 
     return Tensor.from_op(y, parents, vjp)

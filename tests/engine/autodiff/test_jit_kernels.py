@@ -300,3 +300,53 @@ def test_a_conv_with_its_relu_fused_gives_the_same_gradients_both_ways():
 
     for mine, theirs in zip(*_both_ways(run), strict=True):
         np.testing.assert_array_equal(mine, theirs)
+
+
+@pytest.mark.parametrize("shape,groups", [((4, 6, 5, 3), 3), ((3, 8, 7), 2), ((2, 4, 3, 3), 4)])
+@pytest.mark.parametrize("affine", [True, False])
+def test_group_norm_compiled_and_numpy_match_torch(shape, groups, affine):
+    from engine.autodiff import kernels_group_norm  # noqa: PLC0415
+
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal(shape) * 2 + 4
+    g = rng.standard_normal(shape)
+    c = shape[1]
+    gamma = rng.standard_normal(c) if affine else np.ones(c)
+    beta = rng.standard_normal(c) if affine else np.zeros(c)
+    tx = torch.tensor(x, requires_grad=True)
+    tw = torch.tensor(gamma, requires_grad=True)
+    tb = torch.tensor(beta, requires_grad=True)
+    ty = F.group_norm(tx, groups, tw, tb, eps=1e-5)
+    ty.backward(torch.tensor(g))
+
+    def run():
+        params = [Tensor(gamma, requires_grad=True), Tensor(beta, requires_grad=True)]
+        if not affine:
+            params = [None, None]
+        out = kernels_group_norm.group_norm(Tensor(x, requires_grad=True), *params, groups, 1e-5)
+        return out.numpy(), out._vjp(g)
+
+    for y, grads in _both_ways(run):
+        np.testing.assert_allclose(y, ty.detach().numpy(), rtol=1e-10, atol=1e-10)
+        want = [tx.grad, tw.grad, tb.grad] if affine else [tx.grad]
+        assert len(grads) == len(want)
+        for mine, theirs in zip(grads, want, strict=True):
+            np.testing.assert_allclose(mine, theirs.numpy(), rtol=1e-9, atol=1e-10)
+
+
+def test_group_norm_float32_compiled_agrees_with_numpy_to_rounding():
+    from engine.autodiff import kernels_group_norm  # noqa: PLC0415
+
+    rng = np.random.default_rng(12)
+    x = (rng.standard_normal((16, 32, 9, 9)) * 2 + 30).astype(np.float32)
+    g = rng.standard_normal(x.shape).astype(np.float32)
+    gamma, beta = (rng.standard_normal(32).astype(np.float32) for _ in range(2))
+
+    def run():
+        params = [Tensor(gamma, requires_grad=True), Tensor(beta, requires_grad=True)]
+        out = kernels_group_norm.group_norm(Tensor(x, requires_grad=True), *params, 8, 1e-5)
+        return (out.numpy(), *out._vjp(g))
+
+    for mine, theirs in zip(*_both_ways(run), strict=True):
+        assert mine.dtype == np.float32 and mine.shape == theirs.shape
+        assert float(np.max(np.abs(mine - theirs))) <= 5e-5 * float(np.max(np.abs(theirs)))
