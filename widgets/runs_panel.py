@@ -121,6 +121,7 @@ class RunsPanel(QWidget):
         # A refresh while a name or note is being typed waits for the edit to end, so the
         # text typed is never thrown away by a run that finished an epoch meanwhile.
         self._pending: tuple | None = None
+        self._marked: set[str] = set()  # rows drawn as differing
         delegate.closeEditor.connect(lambda *_: QTimer.singleShot(0, self._apply_pending))
         self.table.itemSelectionChanged.connect(self._on_selection)
         self.table.itemChanged.connect(self._on_item_changed)
@@ -185,15 +186,28 @@ class RunsPanel(QWidget):
             return
         self._pending = None
         selected = set(self.selected_ids())
+        before, live_before = self.records, self._live
         self.records = {r.id: r for r in records}
         self._live = {live} if isinstance(live, str) else set(live or ())
         table = self.table
+        rows = {self._row_id(row): row for row in range(table.rowCount())}
         with QSignalBlocker(table):
             table.setSortingEnabled(False)
-            table.setRowCount(len(records))
-            for row, record in enumerate(records):
-                for column in range(len(COLUMNS)):
-                    table.setItem(row, column, cell(record, column, record.id in self._live))
+            if len(rows) == len(records) == table.rowCount() and all(r.id in rows for r in records):
+                # The same runs (a run's start, epoch or end re-read one record): rebuild only
+                # the rows whose record or live state changed; the list grows with every
+                # run and a full rebuild at every epoch cost more than the epoch itself.
+                for record in records:
+                    live_now = record.id in self._live
+                    if before.get(record.id) is record and live_now == (record.id in live_before):
+                        continue
+                    for column in range(len(COLUMNS)):
+                        table.setItem(rows[record.id], column, cell(record, column, live_now))
+            else:
+                table.setRowCount(len(records))
+                for row, record in enumerate(records):
+                    for column in range(len(COLUMNS)):
+                        table.setItem(row, column, cell(record, column, record.id in self._live))
             table.setSortingEnabled(True)
             table.clearSelection()
             mode = table.selectionMode()
@@ -317,8 +331,12 @@ class RunsPanel(QWidget):
         columns = {c for c, key in COLUMN_KEYS.items() if key in self.differences}
         bold = QFont(self.table.font())
         bold.setBold(True)
+        # Only rows marked now or before need their look set (new items start unmarked).
+        touch, self._marked = chosen | self._marked, chosen if columns else set()
         with QSignalBlocker(self.table):
             for row in range(self.table.rowCount()):
+                if self._row_id(row) not in touch:
+                    continue
                 mark_row = self._row_id(row) in chosen
                 for column in COLUMN_KEYS:
                     item = self.table.item(row, column)

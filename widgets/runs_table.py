@@ -5,6 +5,7 @@ highlights its cell).
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from typing import Any
@@ -101,6 +102,7 @@ def _short_key(key: str) -> str:
     return key.replace("val_", "val ").replace("accuracy", "acc").replace("_", " ")
 
 
+@functools.lru_cache(maxsize=4096)
 def _date(created: str) -> str:
     try:
         stamp = time.strptime(created, "%Y-%m-%dT%H:%M:%S")

@@ -158,3 +158,26 @@ def test_a_refresh_waits_for_the_note_being_typed(panel, tmp_path, qtbot):
     assert notes.args == [runs[0].id, "typed while training"]
     qtbot.waitUntil(lambda: panel._pending is None)
     assert panel.table.rowCount() == 3
+
+
+def test_a_re_read_run_updates_its_row_only_and_keeps_order_and_selection(panel, tmp_path):
+    runs = make_runs(tmp_path)
+    panel.set_runs(runs, live=runs[2].id)
+    panel.table.sortItems(LR, Qt.SortOrder.AscendingOrder)
+    panel.select_ids([runs[0].id])
+    untouched = panel.table.item(panel.row_of(runs[1].id), NAME)
+    # The live run ends: its record is read again (a new object), the others are the same.
+    ended = RunStore(tmp_path).load(runs[2].id)
+    ended.status, ended.final = "finished", {"val_accuracy": 0.8}
+    panel.set_runs([runs[0], runs[1], ended], live=None)
+    assert panel.table.item(panel.row_of(runs[1].id), NAME) is untouched  # not rebuilt
+    row = panel.row_of(ended.id)
+    assert panel.table.item(row, STATUS).text() == "finished"
+    assert panel.table.item(row, METRIC).text() == "0.8  val acc"
+    assert column(panel, LR) == ["0.001", "0.01", "0.1"]  # still sorted by the rate
+    assert panel.selected_ids() == [runs[0].id]
+    # A new run is a new row (the whole list is laid out again).
+    added = make_runs(tmp_path / "more")[0]
+    panel.set_runs([runs[0], runs[1], ended, added])
+    assert panel.table.rowCount() == 4 and panel.row_of(added.id) is not None
+    assert panel.selected_ids() == [runs[0].id]
