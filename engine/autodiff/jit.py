@@ -1,57 +1,135 @@
-"""Optional compiled kernels (numba): one fused loop where numpy needs several passes.
+"""Optional compiled kernels: one fused C loop where numpy needs several passes.
 
-numpy evaluates an elementwise formula one operation at a time, each a pass over memory; a
-hard_silu backward is 7 passes where PyTorch runs one loop. Where a kernel has a numba
-version (:mod:`jit_activations`, :mod:`jit_pool`), and numba is installed, the numpy
-backend runs that instead: the same formula, the same rounding (no ``fastmath``: no
-reassociation, no contraction into fused multiply-adds), so both paths give the same bits.
+numpy evaluates an elementwise formula one operation at a time, each a pass over memory: a
+hard_silu backward is seven passes, a batch normalisation about seven each way, where
+PyTorch runs one loop. ``native/kernels.c`` holds those loops for the kernels that gain most
+(:mod:`jit_activations`, :mod:`jit_pool`, :mod:`jit_norm`, :mod:`jit_group_norm`). At
+first use it is compiled with the machine's C compiler (``cc``, else ``gcc``; ``-O3
+-march=native -ffp-contract=off``) into the kernel cache and loaded with ctypes; later
+processes load the cached library (named by a hash of the source, the flags and the
+compiler, so an edit or another compiler builds afresh). No Python API, no extra package:
+the library is ~50 KB and costs ~1 MB of memory (numba, tried first, cost 160 MB of LLVM).
 
-numba is optional. Without it, with ``LAYERCANVAS_JIT=0`` in the environment, on CuPy or
-on any other namespace, the numpy formulas run: they are the reference, and the tests run
-every kernel both ways (:func:`disabled`). Kernels compile on first use per dtype (about
-0.2 s each) and are cached on disk (numba's ``cache=True``: beside the module, or in
-numba's user cache directory when that is read-only), so later processes only load them.
-They release the GIL (``nogil``), so chunk threads can run them side by side.
+The numpy formulas stay the reference and run wherever the compiled kernels do not: no C
+compiler, a failed build, ``LAYERCANVAS_JIT=0``, CuPy or another namespace, and inside
+:func:`disabled` (the tests run every kernel both ways). The elementwise and pooling
+kernels give numpy's bits (no fused multiply-adds: ``-ffp-contract=off``); the
+normalisations sum in float64 in another order, so they agree to float32 rounding.
+
+Where the library goes: ``$LAYERCANVAS_CACHE_DIR/kernels`` when that is set, else
+``~/.cache/layercanvas/kernels``. It is built under a temporary name and renamed into place,
+so processes building at once (parallel sweep trials) never load half a file.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import hashlib
 import os
+import shutil
+import subprocess
+import sys
+import tempfile
 import threading
+from pathlib import Path
 
 import numpy
 
 from engine import backend
 
-__all__ = ["compiled", "disabled", "enabled"]
+__all__ = ["ENV", "call", "disabled", "enabled", "status"]
 
 ENV = "LAYERCANVAS_JIT"
+SOURCE = Path(__file__).with_name("native") / "kernels.c"
+FLAGS = ("-O3", "-march=native", "-ffp-contract=off", "-fPIC", "-shared", "-std=c99")
 
 _local = threading.local()
-_numba = None  # the module once imported; False when it is not installed
+_lock = threading.Lock()
+_library = None  # the loaded CDLL; False once building or loading failed
+_problem = ""  # why there is no library, for status()
+_functions: dict = {}
 
 
-def _load_numba():
-    global _numba
-    if _numba is None:
+def _cache_dir() -> Path:
+    base = os.environ.get("LAYERCANVAS_CACHE_DIR")
+    if base:
+        return Path(base).expanduser() / "kernels"
+    return Path.home() / ".cache" / "layercanvas" / "kernels"
+
+
+def _compiler() -> str | None:
+    for name in (os.environ.get("CC", ""), "cc", "gcc", "clang"):
+        if name and shutil.which(name):
+            return name
+    return None
+
+
+def _build() -> ctypes.CDLL:
+    compiler = _compiler()
+    if compiler is None:
+        raise OSError("no C compiler (cc, gcc or clang) on PATH")
+    version = subprocess.run(
+        [compiler, "--version"], capture_output=True, text=True, timeout=30, check=False
+    ).stdout
+    digest = hashlib.sha256(
+        SOURCE.read_bytes() + " ".join(FLAGS).encode() + version.encode()
+    ).hexdigest()[:20]
+    target = _cache_dir() / f"kernels-{digest}.so"
+    if not target.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, partial = tempfile.mkstemp(suffix=".so.part", dir=target.parent)
+        os.close(handle)
         try:
-            import numba  # noqa: PLC0415 - optional, and slow to import (~0.3 s)
-        except ImportError:
-            _numba = False
-        else:
-            _numba = numba
-    return _numba
+            done = subprocess.run(
+                [compiler, *FLAGS, "-o", partial, str(SOURCE), "-lm"],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+            if done.returncode != 0:
+                raise OSError(f"{compiler} failed: {done.stderr.strip()[:300]}")
+            os.replace(partial, target)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(partial)
+    return ctypes.CDLL(str(target))
+
+
+def _load():
+    global _library, _problem
+    if _library is None:
+        with _lock:
+            if _library is None:
+                if not sys.platform.startswith("linux") and sys.platform != "darwin":
+                    _library, _problem = False, f"not built on {sys.platform}"
+                else:
+                    try:
+                        _library = _build()
+                    except (OSError, subprocess.SubprocessError) as error:
+                        _library, _problem = False, str(error)
+    return _library
 
 
 def enabled() -> bool:
-    """Whether compiled kernels run now: numba installed, the numpy backend, not switched
-    off by ``LAYERCANVAS_JIT=0`` or by :func:`disabled` on this thread."""
+    """Whether compiled kernels run now: the numpy backend, not switched off by
+    ``LAYERCANVAS_JIT=0`` or by :func:`disabled` on this thread, and the library built."""
     if getattr(_local, "off", False) or backend.xp is not numpy:
         return False
     if os.environ.get(ENV, "").strip().lower() in ("0", "off", "false", "no"):
         return False
-    return bool(_load_numba())
+    return bool(_load())
+
+
+def status() -> str:
+    """One line: where the compiled kernels come from, or why the numpy formulas run."""
+    if os.environ.get(ENV, "").strip().lower() in ("0", "off", "false", "no"):
+        return f"compiled kernels off ({ENV}=0): numpy formulas"
+    library = _load()
+    if not library:
+        return f"compiled kernels unavailable ({_problem}): numpy formulas"
+    return f"compiled kernels: {library._name}"
 
 
 @contextlib.contextmanager
@@ -65,28 +143,30 @@ def disabled():
         _local.off = before
 
 
-def compiled(fn=None, *, reassociate: bool = False):
-    """``fn`` compiled by numba on its first call (``nogil``, disk cache), as a callable
-    that must only be used when :func:`enabled` says so. ``reassociate`` lets LLVM reorder
-    sums (``fastmath={"reassoc"}``) so that a reduction vectorises: for kernels whose
-    numpy counterpart sums in its own order anyway (same values to rounding, not bits)."""
-    if fn is None:
-        return lambda f: compiled(f, reassociate=reassociate)
-    state: dict = {}
-    lock = threading.Lock()
-    options = {"cache": True, "nogil": True}
-    if reassociate:
-        options["fastmath"] = {"reassoc"}
+def _function(name: str, dtype) -> ctypes._CFuncPtr:
+    suffix = "f32" if numpy.dtype(dtype) == numpy.float32 else "f64"
+    key = f"{name}_{suffix}"
+    function = _functions.get(key)
+    if function is None:
+        function = getattr(_load(), key)
+        function.restype = None
+        _functions[key] = function
+    return function
 
-    def call(*args):
-        kernel = state.get("kernel")
-        if kernel is None:
-            with lock:
-                kernel = state.get("kernel")
-                if kernel is None:
-                    kernel = state["kernel"] = _load_numba().njit(**options)(fn)
-        return kernel(*args)
 
-    call.__name__ = fn.__name__
-    call.__doc__ = fn.__doc__
-    return call
+def call(name: str, dtype, *args) -> None:
+    """Run the C function ``name`` for ``dtype`` (float32 or float64; only after
+    :func:`enabled`): numpy arrays (C-contiguous) go as their data pointers, Python ints as
+    int64, floats as double. The arrays stay referenced by ``args`` for the whole call, so a
+    temporary passed here cannot be freed under the kernel."""
+    converted = []
+    for arg in args:
+        if isinstance(arg, numpy.ndarray):
+            if not arg.flags.c_contiguous:
+                raise ValueError(f"{name}: arrays must be C-contiguous")
+            converted.append(ctypes.c_void_p(arg.ctypes.data))
+        elif isinstance(arg, int | numpy.integer):
+            converted.append(ctypes.c_int64(int(arg)))
+        else:
+            converted.append(ctypes.c_double(float(arg)))
+    _function(name, dtype)(*converted)

@@ -233,7 +233,7 @@ def hard_silu(a) -> Tensor:
 
 
 def _compiled_here(a: Tensor) -> bool:
-    """Whether the numba loop runs (see :mod:`engine.autodiff.jit`): numpy floats only."""
+    """Whether the compiled loop runs (see :mod:`engine.autodiff.jit`): numpy floats only."""
     return jit.enabled() and a.data.dtype in (numpy.float32, numpy.float64)
 
 

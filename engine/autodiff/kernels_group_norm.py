@@ -100,7 +100,7 @@ def group_norm(x: Tensor, gamma: Tensor | None, beta: Tensor | None, groups: int
 
 
 def _group_norm_compiled(x: Tensor, gamma, beta, groups: int, epsilon: float):
-    """:func:`group_norm` as numba loops (:mod:`engine.autodiff.jit_group_norm`)."""
+    """:func:`group_norm` as compiled loops (:mod:`engine.autodiff.jit_group_norm`)."""
     gamma_data = None if gamma is None else gamma.data
     y, mean, inv = jit_group_norm.group_norm_forward(
         x.data, gamma_data, None if beta is None else beta.data, groups, epsilon

@@ -135,7 +135,7 @@ def batch_norm(x: Tensor, gamma, beta, axis: int, epsilon: float):
 
 
 def _batch_norm_compiled(x: Tensor, gamma, beta, epsilon: float):
-    """:func:`batch_norm` over axis 1 as numba loops (:mod:`engine.autodiff.jit_norm`): two
+    """:func:`batch_norm` over axis 1 as compiled loops (:mod:`engine.autodiff.jit_norm`): two
     passes for the statistics, one for ``x_hat`` and ``y``; two back."""
     y, x_hat, mean, variance, inv_std = jit_norm.batch_norm_forward(
         x.data,

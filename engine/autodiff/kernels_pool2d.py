@@ -27,7 +27,6 @@ import math
 import numpy
 
 from engine import backend
-from engine.autodiff import jit, jit_pool
 from engine.autodiff.kernels_conv_shapes import (
     _add_into,
     _check_image,
@@ -191,16 +190,6 @@ def _max_pool_2x2(x: Tensor, ho: int, wo: int) -> Tensor:
     return Tensor.from_op(out, (x,), vjp)
 
 
-_COMPILED_DTYPES = (numpy.float32, numpy.float64)
-
-
-def _max_pool_2x2_compiled(x: Tensor, ho: int, wo: int) -> Tensor:
-    """:func:`_max_pool_2x2` as one numba loop each way (:mod:`engine.autodiff.jit_pool`)."""
-    out, winner = jit_pool.max_pool_2x2(x.data, ho, wo)
-    shape = tuple(x.data.shape)
-    return Tensor.from_op(out, (x,), lambda g: (jit_pool.max_pool_2x2_grad(g, winner, shape),))
-
-
 def max_pool2d(x, pool_size=(2, 2), strides=None, padding="valid") -> Tensor:
     """Maximum over ``pool_size`` windows of ``x (N, C, H, W)``; ``strides`` defaults to
     ``pool_size``. Padding never wins (it is -inf)."""
@@ -210,8 +199,6 @@ def max_pool2d(x, pool_size=(2, 2), strides=None, padding="valid") -> Tensor:
     (kh, kw), (sh, sw), pads, (ho, wo) = _pool_geometry(x, pool_size, strides, padding)
     h, w = x.shape[2], x.shape[3]
     if (kh, kw) == (sh, sw) and pads == ((0, 0), (0, 0)):
-        if (kh, kw) == (2, 2) and jit.enabled() and x.data.dtype in _COMPILED_DTYPES:
-            return _max_pool_2x2_compiled(x, ho, wo)
         if (kh, kw) == (2, 2) and xp is numpy:
             return _max_pool_2x2(x, ho, wo)
         return _max_pool_tiled(x, kh, kw, ho, wo)

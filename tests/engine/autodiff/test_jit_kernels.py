@@ -1,8 +1,9 @@
-"""The optional compiled kernels (engine.autodiff.jit, numba) against the numpy formulas they
-replace and against PyTorch: the same values both ways, so a machine without numba trains
-to the same numbers.
+"""The optional compiled kernels (engine.autodiff.jit, C built at first use) against the numpy
+formulas they replace and against PyTorch: the same values both ways, so a machine without a
+C compiler trains to the same numbers.
 
-numba is in the dev extra, so these run compiled in CI; ``jit.disabled()`` is the numpy way.
+CI's machine has a C compiler, so these run compiled there; ``jit.disabled()`` is the numpy
+way.
 """
 
 from __future__ import annotations
@@ -16,14 +17,14 @@ import torch.nn.functional as F  # noqa: N812
 
 from engine.autodiff import jit
 from engine.autodiff import kernels_activation as K
-from engine.autodiff import kernels_pool2d as P
 from engine.autodiff.tensor import Tensor
 
 EDGES = [-np.inf, -1e30, -6.0, -3.0, -2.9999998, -0.0, 0.0, 2.9999998, 3.0, 6.0, 1e30, np.inf]
 
 
 def test_the_compiled_kernels_are_on_in_the_dev_environment():
-    # The dev extra installs numba: CI must exercise the compiled path, not skip it.
+    # The development machines and CI have a C compiler: the compiled path must be
+    # exercised there, not silently skipped after a failed build.
     assert jit.enabled() or os.environ.get(jit.ENV) == "0"
     with jit.disabled():
         assert not jit.enabled()
@@ -83,64 +84,11 @@ def test_compiled_activations_match_torch_away_from_the_kinks(name, reference):
     np.testing.assert_allclose(out._vjp(g)[0], tx.grad.numpy(), rtol=1e-7, atol=1e-12)
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("shape", [(8, 16, 28, 28), (3, 5, 7, 9), (2, 3, 3, 6)])
-def test_max_pool_2x2_gives_the_numpy_paths_values(shape, dtype):
-    rng = np.random.default_rng(2)
-    x = rng.standard_normal(shape).astype(dtype)
-    x[0, 0] = np.round(x[0, 0])  # ties, routed by the same rule both ways
-    g = rng.standard_normal((shape[0], shape[1], shape[2] // 2, shape[3] // 2)).astype(dtype)
-
-    def run():
-        out = P.max_pool2d(Tensor(x, requires_grad=True), (2, 2))
-        return out.numpy(), out._vjp(g)[0]
-
-    (out, dx), (want_out, want_dx) = _both_ways(run)
-    np.testing.assert_array_equal(out, want_out)
-    np.testing.assert_array_equal(dx, want_dx)
-    assert dx.shape == x.shape and dx.dtype == dtype
-
-
-def test_max_pool_2x2_ties_go_column_major_first_like_the_general_path():
-    x = np.ones((1, 1, 2, 2))
-    out = P.max_pool2d(Tensor(x, requires_grad=True), (2, 2))
-    np.testing.assert_array_equal(out._vjp(np.full((1, 1, 1, 1), 5.0))[0], [[[[5, 0], [0, 0]]]])
-    x = np.array([[[[0.0, 2.0], [1.0, 2.0]]]])  # the right column wins; its top row on the tie
-    out = P.max_pool2d(Tensor(x, requires_grad=True), (2, 2))
-    np.testing.assert_array_equal(out._vjp(np.ones((1, 1, 1, 1)))[0], [[[[0, 1], [0, 0]]]])
-
-
-def test_max_pool_2x2_a_nan_in_a_window_gives_nan():
-    x = np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4)
-    x[0, 0, 1, 2] = np.nan
-    out = P.max_pool2d(Tensor(x), (2, 2)).numpy()
-    assert np.isnan(out[0, 0, 0, 1]) and not np.isnan(out[0, 0, 0, 0])
-    assert not np.isnan(out[0, 0, 1]).any()
-
-
-def test_max_pool_2x2_matches_torch_and_finite_differences():
-    rng = np.random.default_rng(3)
-    x = rng.standard_normal((2, 3, 9, 8))
-    g = rng.standard_normal((2, 3, 4, 4))
-    out = P.max_pool2d(Tensor(x, requires_grad=True), (2, 2))
-    dx = out._vjp(g)[0]
-    tx = torch.tensor(x, requires_grad=True)
-    ty = F.max_pool2d(tx, 2)
-    ty.backward(torch.tensor(g))
-    np.testing.assert_allclose(out.numpy(), ty.detach().numpy(), rtol=0, atol=0)
-    np.testing.assert_allclose(dx, tx.grad.numpy(), rtol=0, atol=0)
-    h, probe = 1e-6, (1, 2, 5, 3)
-    bumped = [x.copy(), x.copy()]
-    bumped[0][probe] += h
-    bumped[1][probe] -= h
-    numeric = sum(
-        sign * float(np.sum(P.max_pool2d(Tensor(b), (2, 2)).numpy() * g))
-        for sign, b in zip((1, -1), bumped)
-    ) / (2 * h)
-    assert abs(numeric - dx[probe]) < 1e-6
-
-
-def test_a_cnn_trains_to_the_same_weights_with_and_without_the_compiled_kernels():
+@pytest.mark.parametrize("normalized", [False, True])
+def test_a_cnn_trains_the_same_with_and_without_the_compiled_kernels(normalized):
+    # Without normalisation every compiled kernel gives numpy's bits: the same weights. A
+    # batch norm sums in another order (float64 against numpy's float32 pairwise sums):
+    # the same training to rounding.
     import engine  # noqa: PLC0415
     from engine import layers  # noqa: PLC0415
 
@@ -150,26 +98,33 @@ def test_a_cnn_trains_to_the_same_weights_with_and_without_the_compiled_kernels(
 
     def train():
         engine.set_random_seed(0)
-        model = engine.Sequential(
-            [
-                engine.Input((1, 12, 12)),
-                layers.Conv2D(4, 3, padding="same"),
-                layers.Activation("hard_silu"),
-                layers.MaxPooling2D(2),
-                layers.Flatten(),
-                layers.Dense(2),
-            ]
-        )
+        stack = [engine.Input((1, 12, 12)), layers.Conv2D(4, 3, padding="same")]
+        if normalized:
+            stack += [layers.BatchNormalization(), layers.GroupNormalization(groups=2)]
+        stack += [
+            layers.Activation("hard_silu"),
+            layers.ReLU(),
+            layers.MaxPooling2D(2),
+            layers.Flatten(),
+            layers.Dense(2),
+        ]
+        model = engine.Sequential(stack)
         model.compile(
             optimizer="adam",
             loss=engine.losses.SparseCategoricalCrossentropy(from_logits=True),
         )
-        model.fit(x, y, batch_size=16, epochs=2, verbose=0, seed=1)
-        return [w.numpy() for w in model.weights]
+        history = model.fit(x, y, batch_size=16, epochs=2, verbose=0, seed=1)
+        return history.history["loss"], [w.numpy() for w in model.weights]
 
-    compiled, reference = _both_ways(train)
-    for a, b in zip(compiled, reference, strict=True):
-        np.testing.assert_array_equal(a, b)
+    (losses, weights), (want_losses, want_weights) = _both_ways(train)
+    if not normalized:
+        assert losses == want_losses
+        for a, b in zip(weights, want_weights, strict=True):
+            np.testing.assert_array_equal(a, b)
+    else:
+        np.testing.assert_allclose(losses, want_losses, rtol=1e-4)
+        for a, b in zip(weights, want_weights, strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4)
 
 
 @pytest.mark.parametrize("shape", [(16, 8, 6, 5), (32, 7)])

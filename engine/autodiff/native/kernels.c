@@ -1,0 +1,203 @@
+/* LayerCanvas's optional compiled kernels: one fused loop where numpy needs several passes.
+ *
+ * Built at first use by engine/autodiff/jit.py with the machine's C compiler (-O3
+ * -march=native -ffp-contract=off: no fused multiply-adds, so the elementwise kernels give
+ * numpy's bits) and called through ctypes. Every function exists for float (_f32) and double
+ * (_f64); arrays are C-contiguous; sizes are int64. No Python API, no global state.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#define LANES 8 /* independent partial sums: vectorisable without reassociating a sum */
+
+#define DEFINE_KERNELS(T, S)                                                                 \
+                                                                                             \
+void hard_sigmoid_##S(const T *restrict x, T *restrict out, int64_t n) {                                      \
+    const T sixth = (T)(1.0 / 6.0), half = (T)0.5, zero = (T)0, one = (T)1;                 \
+    for (int64_t i = 0; i < n; i++) {                                                        \
+        T h = x[i] * sixth + half;                                                           \
+        out[i] = h < zero ? zero : (h > one ? one : h);                                      \
+    }                                                                                        \
+}                                                                                            \
+                                                                                             \
+void hard_sigmoid_grad_##S(const T *restrict x, const T *restrict g, T *restrict out, int64_t n) {                     \
+    const T sixth = (T)(1.0 / 6.0), zero = (T)0;                                             \
+    for (int64_t i = 0; i < n; i++)                                                          \
+        out[i] = (x[i] > (T)-3 && x[i] < (T)3) ? g[i] * sixth : g[i] * zero;                 \
+}                                                                                            \
+                                                                                             \
+void hard_silu_##S(const T *restrict x, T *restrict out, int64_t n) {                                         \
+    const T sixth = (T)(1.0 / 6.0), half = (T)0.5, zero = (T)0, one = (T)1;                 \
+    for (int64_t i = 0; i < n; i++) {                                                        \
+        T v = x[i], h = v * sixth + half;                                                    \
+        h = h < zero ? zero : (h > one ? one : h);                                           \
+        out[i] = h * v;                                                                      \
+    }                                                                                        \
+}                                                                                            \
+                                                                                             \
+/* numpy's formula: w = clip(x, -3, 3) / 3, d = w + 1/2 - trunc(w) / 2 (NaN stays NaN). */  \
+void hard_silu_grad_##S(const T *restrict x, const T *restrict g, T *restrict out, int64_t n) {                        \
+    const T three = (T)3, half = (T)0.5, zero = (T)0, one = (T)1;                            \
+    for (int64_t i = 0; i < n; i++) {                                                        \
+        T v = x[i];                                                                          \
+        T d = v <= -three ? zero : (v >= three ? one : v / three + half);                    \
+        out[i] = d * g[i];                                                                   \
+    }                                                                                        \
+}                                                                                            \
+                                                                                             \
+/* numpy's g * (relu_out > 0): g, or g * 0 (-0.0 for a negative g, NaN for an infinite). */ \
+void relu_grad_##S(const T *restrict relu_out, const T *restrict g, T *restrict out, int64_t n) {                      \
+    const T zero = (T)0;                                                                     \
+    for (int64_t i = 0; i < n; i++) out[i] = relu_out[i] > zero ? g[i] : g[i] * zero;        \
+}                                                                                            \
+                                                                                             \
+/* sum of (x - shift) and of its square over the run, in double, LANES partial sums */      \
+static void run_sums_##S(const T *restrict x, int64_t m, double shift, double *restrict first,                 \
+                         double *restrict second) {                                                   \
+    double a[LANES] = {0}, b[LANES] = {0};                                                   \
+    int64_t i = 0;                                                                           \
+    for (; i + LANES <= m; i += LANES)                                                       \
+        for (int l = 0; l < LANES; l++) {                                                    \
+            double d = (double)x[i + l] - shift;                                             \
+            a[l] += d;                                                                       \
+            b[l] += d * d;                                                                   \
+        }                                                                                    \
+    double sa = 0, sb = 0;                                                                   \
+    for (; i < m; i++) {                                                                     \
+        double d = (double)x[i] - shift;                                                     \
+        sa += d;                                                                             \
+        sb += d * d;                                                                         \
+    }                                                                                        \
+    for (int l = 0; l < LANES; l++) {                                                        \
+        sa += a[l];                                                                          \
+        sb += b[l];                                                                          \
+    }                                                                                        \
+    *first += sa;                                                                            \
+    *second += sb;                                                                           \
+}                                                                                            \
+                                                                                             \
+/* sums of g and of g * x over the run, in double */                                         \
+static void dot_sums_##S(const T *restrict g, const T *restrict x, int64_t m, double *restrict sum_g, double *restrict sum_gx) { \
+    double a[LANES] = {0}, b[LANES] = {0};                                                   \
+    int64_t i = 0;                                                                           \
+    for (; i + LANES <= m; i += LANES)                                                       \
+        for (int l = 0; l < LANES; l++) {                                                    \
+            double v = (double)g[i + l];                                                     \
+            a[l] += v;                                                                       \
+            b[l] += v * (double)x[i + l];                                                    \
+        }                                                                                    \
+    double sa = 0, sb = 0;                                                                   \
+    for (; i < m; i++) {                                                                     \
+        sa += (double)g[i];                                                                  \
+        sb += (double)g[i] * (double)x[i];                                                   \
+    }                                                                                        \
+    for (int l = 0; l < LANES; l++) {                                                        \
+        sa += a[l];                                                                          \
+        sb += b[l];                                                                          \
+    }                                                                                        \
+    *sum_g += sa;                                                                            \
+    *sum_gx += sb;                                                                           \
+}                                                                                            \
+                                                                                             \
+/* Batch norm over axis 1 of x (N, C, P): per channel, sums of x - shift[c] and squares. */ \
+void bn_channel_sums_##S(const T *restrict x, int64_t n, int64_t c, int64_t p, const double *restrict shift,  \
+                         double *restrict first, double *restrict second) {                                    \
+    memset(first, 0, c * sizeof(double));                                                    \
+    memset(second, 0, c * sizeof(double));                                                   \
+    for (int64_t s = 0; s < n; s++)                                                          \
+        for (int64_t ch = 0; ch < c; ch++)                                                   \
+            run_sums_##S(x + (s * c + ch) * p, p, shift[ch], first + ch, second + ch);       \
+}                                                                                            \
+                                                                                             \
+void bn_normalise_##S(const T *restrict x, int64_t n, int64_t c, int64_t p, const T *restrict mean,           \
+                      const T *restrict inv_std, const T *restrict gamma, const T *restrict beta, T *restrict x_hat, T *restrict y) {     \
+    for (int64_t s = 0; s < n; s++)                                                          \
+        for (int64_t ch = 0; ch < c; ch++) {                                                 \
+            const T m = mean[ch], k = inv_std[ch], g = gamma[ch], b = beta[ch];              \
+            const T *restrict xi = x + (s * c + ch) * p;                                              \
+            T *restrict hi = x_hat + (s * c + ch) * p, *yi = y + (s * c + ch) * p;                    \
+            for (int64_t i = 0; i < p; i++) {                                                \
+                T h = (xi[i] - m) * k;                                                       \
+                hi[i] = h;                                                                   \
+                yi[i] = h * g + b;                                                           \
+            }                                                                                \
+        }                                                                                    \
+}                                                                                            \
+                                                                                             \
+void bn_gradient_sums_##S(const T *restrict g, const T *restrict x_hat, int64_t n, int64_t c, int64_t p,      \
+                          double *restrict sum_g, double *restrict sum_gx) {                                   \
+    memset(sum_g, 0, c * sizeof(double));                                                    \
+    memset(sum_gx, 0, c * sizeof(double));                                                   \
+    for (int64_t s = 0; s < n; s++)                                                          \
+        for (int64_t ch = 0; ch < c; ch++)                                                   \
+            dot_sums_##S(g + (s * c + ch) * p, x_hat + (s * c + ch) * p, p, sum_g + ch,      \
+                         sum_gx + ch);                                                       \
+}                                                                                            \
+                                                                                             \
+void bn_input_gradient_##S(const T *restrict g, const T *restrict x_hat, int64_t n, int64_t c, int64_t p,     \
+                           const T *restrict mean_g, const T *restrict mean_gx, const T *restrict scale, T *restrict dx) {       \
+    for (int64_t s = 0; s < n; s++)                                                          \
+        for (int64_t ch = 0; ch < c; ch++) {                                                 \
+            const T mg = mean_g[ch], mgx = mean_gx[ch], k = scale[ch];                       \
+            const int64_t o = (s * c + ch) * p;                                              \
+            for (int64_t i = 0; i < p; i++) dx[o + i] = (g[o + i] - mg - x_hat[o + i] * mgx) * k; \
+        }                                                                                    \
+}                                                                                            \
+                                                                                             \
+/* Group norm of x (N, G, M): per (sample, group) the mean and 1 / sqrt(var + eps). */      \
+void gn_statistics_##S(const T *restrict x, int64_t n, int64_t groups, int64_t m, double epsilon,    \
+                       double *restrict mean, double *restrict inv) {                                          \
+    for (int64_t q = 0; q < n * groups; q++) {                                               \
+        double first = 0, second = 0, centre;                                                \
+        run_sums_##S(x + q * m, m, 0.0, &first, &second);                                    \
+        centre = first / m;                                                                  \
+        first = second = 0;                                                                  \
+        run_sums_##S(x + q * m, m, centre, &first, &second);                                 \
+        mean[q] = centre;                                                                    \
+        inv[q] = 1.0 / sqrt(second / m + epsilon);                                           \
+    }                                                                                        \
+}                                                                                            \
+                                                                                             \
+/* y = (x - mean) * (inv * gamma) + beta on (N, G, P, S); gamma, beta are (G, P). */        \
+void gn_affine_##S(const T *restrict x, int64_t n, int64_t groups, int64_t per, int64_t size,        \
+                   const double *restrict mean, const double *restrict inv, const T *restrict gamma, const T *restrict beta,     \
+                   T *restrict y) {                                                                   \
+    for (int64_t s = 0; s < n; s++)                                                          \
+        for (int64_t k = 0; k < groups; k++) {                                               \
+            const T m = (T)mean[s * groups + k];                                             \
+            for (int64_t cc = 0; cc < per; cc++) {                                           \
+                const T scale = (T)(inv[s * groups + k] * (double)gamma[k * per + cc]);      \
+                const T shift = beta[k * per + cc];                                          \
+                const int64_t o = ((s * groups + k) * per + cc) * size;                      \
+                for (int64_t i = 0; i < size; i++) y[o + i] = (x[o + i] - m) * scale + shift; \
+            }                                                                                \
+        }                                                                                    \
+}                                                                                            \
+                                                                                             \
+/* per (sample, channel) of (N, C, S): sums of g and of g * x, in double */                 \
+void gn_channel_sums_##S(const T *restrict g, const T *restrict x, int64_t rows, int64_t size, double *restrict sum_g, \
+                         double *restrict sum_gx) {                                                   \
+    for (int64_t r = 0; r < rows; r++) {                                                     \
+        sum_g[r] = sum_gx[r] = 0;                                                            \
+        dot_sums_##S(g + r * size, x + r * size, size, sum_g + r, sum_gx + r);               \
+    }                                                                                        \
+}                                                                                            \
+                                                                                             \
+/* dx = g * k1[s, k, cc] + x * k2[s, k] + k3[s, k] on (N, G, P, S) */                        \
+void gn_input_gradient_##S(const T *restrict g, const T *restrict x, int64_t n, int64_t groups, int64_t per,  \
+                           int64_t size, const double *restrict k1, const double *restrict k2,                 \
+                           const double *restrict k3, T *restrict dx) {                                        \
+    for (int64_t s = 0; s < n; s++)                                                          \
+        for (int64_t k = 0; k < groups; k++) {                                               \
+            const T b = (T)k2[s * groups + k], c3 = (T)k3[s * groups + k];                   \
+            for (int64_t cc = 0; cc < per; cc++) {                                           \
+                const T a = (T)k1[(s * groups + k) * per + cc];                              \
+                const int64_t o = ((s * groups + k) * per + cc) * size;                      \
+                for (int64_t i = 0; i < size; i++) dx[o + i] = g[o + i] * a + x[o + i] * b + c3; \
+            }                                                                                \
+        }                                                                                    \
+}
+
+DEFINE_KERNELS(float, f32)
+DEFINE_KERNELS(double, f64)
