@@ -83,6 +83,22 @@ as many Python threads as the step's BLAS count. Full-size epochs, 5 repeats, on
 PyTorch, load 2.1-2.6, same machine and session: ResNet row 4.81x (17.4 s / 3.6 s) -> 1.59x
 (5.1 s / 3.2 s), peak RSS 1341 -> 682 MiB (PyTorch 674-702); CIFAR row 1.58x -> 1.28x, peak
 RSS 495 -> 369 MiB (PyTorch 589-617).
+
+Re-profiled 2026-12-05 with OPENBLAS_CORETYPE unset (the SkylakeX kernel: float32 GEMM ~257
+GFLOP/s on one core against ~137 for the Haswell kernel some machines pin; PyTorch's oneDNN
+convolutions run near 240 GFLOP/s either way, so a pinned Haswell makes the conv rows read
+~1.5x worse). One BLAS thread, quarter-size epochs: resnet - conv GEMMs 53 %, im2col 20 %,
+BatchNormalization 15 % (numpy's seven passes each way), ReLU ~5 %; cnn - conv GEMMs 46 %,
+im2col 14 %, the 2x2 max-pools 18 % forward + backward. numpy's ``maximum(x, 0)`` against a
+scalar is not vectorised (0.48 ms on a (64, 32, 28, 28) map against 0.14 for a two-bound
+``clip``): ReLU's forward and the convolutions' fused ReLU use ``clip`` now. Batch norm, ReLU's
+backward and the conv's fused-ReLU mask run as compiled C loops (``engine.autodiff.jit``):
+BN 3x faster each way. Quarter-size ratios before -> after: cnn 1.14 -> 0.94-1.05, cifar
+1.17 -> 0.72-0.95, resnet 1.38 -> 1.01-1.5 (an epoch of three steps mostly measures the
+thread chooser); full size: cnn 1.14, cifar 1.03, resnet 1.08. What is left in the conv rows
+is GEMM efficiency: the MNIST CNN's 32->64 layer on 14x14 maps runs at ~160 GFLOP/s forward
+and ~136 backward through im2col (the GEMMs alone reach 170-220 at the chunk shapes; the
+gradient's 576-row columns cost the rest), against oneDNN's ~240 direct convolution.
 """
 
 from __future__ import annotations
