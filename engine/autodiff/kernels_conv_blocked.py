@@ -46,6 +46,7 @@ import threading
 import numpy
 
 from engine.autodiff import jit, jit_activations
+from engine.autodiff.blas_libraries import blas_libraries
 from engine.autodiff.gemm import matmul_nt
 from engine.autodiff.kernels_rnn import _Scratch
 
@@ -56,27 +57,12 @@ __all__ = ["CHUNK_BYTES", "conv2d_forward", "conv2d_backward", "one_blas_thread"
 CHUNK_BYTES = 3 * 2**20
 
 
-_BLAS: list | None = None  # threadpoolctl's controllers of numpy's BLAS, looked up once
-
-
-def _blas_controllers() -> list:
-    global _BLAS
-    if _BLAS is None:
-        try:
-            from threadpoolctl import ThreadpoolController  # noqa: PLC0415 - optional
-        except ImportError:
-            _BLAS = []
-        else:
-            _BLAS = list(ThreadpoolController().select(user_api="blas").lib_controllers)
-    return _BLAS
-
-
 @contextlib.contextmanager
 def one_blas_thread():
     """Run the block on one BLAS thread and put the previous count back (~2 us a call;
     nothing without threadpoolctl). Yields the previous count: how many chunks may run at
     once (see :func:`_run_chunks`)."""
-    libraries = _blas_controllers()
+    libraries = blas_libraries()
     counts = [lib.num_threads for lib in libraries]
     for lib, n in zip(libraries, counts, strict=True):
         if n != 1:

@@ -24,6 +24,7 @@ import numpy
 
 from engine import backend
 from engine.autodiff import jit, jit_group_norm
+from engine.autodiff.kernels_norm import affine_grads
 from engine.autodiff.tensor import Tensor
 
 __all__ = ["group_norm"]
@@ -111,11 +112,6 @@ def _group_norm_compiled(x: Tensor, gamma, beta, groups: int, epsilon: float):
         dx, dgamma, dbeta = jit_group_norm.group_norm_backward(
             g, x.data, mean, inv, gamma_data, groups
         )
-        grads = [dx if x.requires_grad else None]
-        if gamma is not None:
-            grads.append(dgamma if gamma.requires_grad else None)
-        if beta is not None:
-            grads.append(dbeta if beta.requires_grad else None)
-        return tuple(grads)
+        return affine_grads(x, gamma, beta, dx, dgamma, dbeta)
 
     return Tensor.from_op(y, parents, vjp)

@@ -149,14 +149,20 @@ def _batch_norm_compiled(x: Tensor, gamma, beta, epsilon: float):
         dx, dgamma, dbeta = jit_norm.batch_norm_backward(
             g, x_hat, inv_std, None if gamma is None else gamma.data
         )
-        grads = [dx if x.requires_grad else None]
-        if gamma is not None:
-            grads.append(dgamma if gamma.requires_grad else None)
-        if beta is not None:
-            grads.append(dbeta if beta.requires_grad else None)
-        return tuple(grads)
+        return affine_grads(x, gamma, beta, dx, dgamma, dbeta)
 
     return Tensor.from_op(y, parents, vjp), mean, variance
+
+
+def affine_grads(x: Tensor, gamma, beta, dx, dgamma, dbeta) -> tuple:
+    """The VJP's tuple for parents ``[x, gamma?, beta?]`` (None where one needs no gradient;
+    an absent gamma or beta is not a parent)."""
+    grads = [dx if x.requires_grad else None]
+    if gamma is not None:
+        grads.append(dgamma if gamma.requires_grad else None)
+    if beta is not None:
+        grads.append(dbeta if beta.requires_grad else None)
+    return tuple(grads)
 
 
 def layer_norm(x: Tensor, gamma, beta, axis: int, epsilon: float) -> Tensor:

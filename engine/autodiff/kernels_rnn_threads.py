@@ -27,6 +27,7 @@ import threading
 from collections.abc import Iterator
 
 from engine import backend
+from engine.autodiff.blas_libraries import blas_libraries
 
 __all__ = ["SMALL_STEP", "loop_threads"]
 
@@ -36,19 +37,6 @@ _ENV = "LAYERCANVAS_BLAS_THREADS"  # as engine.models.blas_threads
 _lock = threading.Lock()
 _depth = 0
 _saved: list[int] = []
-_libraries: list | None = None
-
-
-def _blas() -> list:
-    global _libraries
-    if _libraries is None:
-        try:
-            from threadpoolctl import ThreadpoolController  # noqa: PLC0415 - optional
-        except ImportError:
-            _libraries = []
-        else:
-            _libraries = list(ThreadpoolController().select(user_api="blas").lib_controllers)
-    return _libraries
 
 
 @contextlib.contextmanager
@@ -62,7 +50,7 @@ def loop_threads(step_multiply_adds: int) -> Iterator[None]:
         yield
         return
     global _depth, _saved
-    libraries = _blas()
+    libraries = blas_libraries()
     with _lock:
         if _depth == 0:
             _saved = [lib.num_threads for lib in libraries]

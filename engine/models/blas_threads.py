@@ -32,6 +32,7 @@ import time
 
 from engine import backend
 from engine.autodiff import elementwise
+from engine.autodiff.blas_libraries import blas_libraries
 
 ENV = "LAYERCANVAS_BLAS_THREADS"
 PROBES = 2  # timed steps per candidate thread count in each measurement
@@ -80,24 +81,6 @@ def keep_freed_memory() -> bool:
     return _kept
 
 
-_LIBRARIES: list | None = None
-
-
-def _blas_libraries() -> list:
-    """threadpoolctl's controllers of the loaded BLAS libraries, looked up once per process:
-    the lookup walks every loaded shared library (~0.5 ms in a bare process, several in the
-    app with Qt loaded) and ran at every fit, evaluate and predict."""
-    global _LIBRARIES
-    if _LIBRARIES is None:
-        try:
-            from threadpoolctl import ThreadpoolController  # noqa: PLC0415 - optional
-        except ImportError:
-            _LIBRARIES = []
-        else:
-            _LIBRARIES = list(ThreadpoolController().select(user_api="blas").lib_controllers)
-    return _LIBRARIES
-
-
 class StepThreads:
     """Use as ``with threads: train_step()`` around each training step, and
     ``threads.close()`` at the end of fit (puts the original thread count back)."""
@@ -121,7 +104,7 @@ class StepThreads:
             if _owner is not None:
                 return  # another loop is choosing: run with its count
             _owner, self._owns = self, True
-        libraries = _blas_libraries()
+        libraries = blas_libraries()
         counts = [lib.num_threads for lib in libraries]
         if setting.isdigit() and int(setting) > 0:
             for lib in libraries:

@@ -138,7 +138,7 @@ def test_small_step_loops_run_on_one_blas_thread_and_put_the_count_back(monkeypa
     from engine.autodiff import kernels_rnn_threads  # noqa: PLC0415
 
     monkeypatch.delenv("LAYERCANVAS_BLAS_THREADS", raising=False)
-    libraries = kernels_rnn_threads._blas()
+    libraries = kernels_rnn_threads.blas_libraries()
     if not libraries:
         pytest.skip("no BLAS library that threadpoolctl can set")
     with threadpoolctl.threadpool_limits(2, user_api="blas"):
