@@ -137,6 +137,9 @@ class ClassReportWidget(QWidget):
         self.table.setAlternatingRowColors(False)
         self.table.setShowGrid(False)
         self.table.setWordWrap(False)
+        # One line per row: the height is measured once, on the first row filled, instead of
+        # resizeRowsToContents measuring every cell at the end of every run (~4 ms).
+        self._row_height = 0
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         for col in range(1, len(COLUMNS)):
@@ -234,7 +237,11 @@ class ClassReportWidget(QWidget):
             bold=True,
             tip="The mean over classes weighted by their support (samples per class)",
         )
-        self.table.resizeRowsToContents()
+        if not self._row_height and self.table.rowCount():
+            self._row_height = self.table.sizeHintForRow(0)
+            self.table.verticalHeader().setDefaultSectionSize(self._row_height)
+        for row in range(self.table.rowCount()):
+            self.table.setRowHeight(row, self._row_height)
         self.title.setText(f"Per class · accuracy {report.accuracy:.1%} of {total:,} samples")
         self._pages.setCurrentIndex(1)
         self.changed.emit()

@@ -407,8 +407,14 @@ class TrainingPanel(QWidget):
         elapsed_seconds: float,
     ) -> None:
         fraction = samples_done / samples_total if samples_total else 0.0
+        # QProgressBar.setValue repaints at once (synchronously, with whatever the repaint
+        # drags along, the curves' view included) when the bar's pixels change: held back
+        # here, the bar is drawn with the next paint of the window like everything else.
+        self.progress.setUpdatesEnabled(False)
         self.progress.setValue(int(round(1000 * min(1.0, fraction))))
         self.progress.setFormat(f"Epoch {epoch + 1}/{epochs} · {fraction:.0%}")
+        self.progress.setUpdatesEnabled(True)
+        self.progress.update()
         self.speed_label.setText(
             f"{samples_per_second:,.0f} samples/s · {format_duration(eta_seconds)} left · "
             f"{format_duration(elapsed_seconds)} elapsed"
