@@ -136,8 +136,8 @@ def batch_norm(x: Tensor, gamma, beta, axis: int, epsilon: float):
 
 def _batch_norm_compiled(x: Tensor, gamma, beta, epsilon: float):
     """:func:`batch_norm` over axis 1 as compiled loops (:mod:`engine.autodiff.jit_norm`): two
-    passes for the statistics, one for ``x_hat`` and ``y``; two back."""
-    y, x_hat, mean, variance, inv_std = jit_norm.batch_norm_forward(
+    passes for the statistics, one for ``y``; two back, from the input (no ``x_hat`` kept)."""
+    y, mean, variance, inv_std = jit_norm.batch_norm_forward(
         x.data,
         None if gamma is None else gamma.data,
         None if beta is None else beta.data,
@@ -147,7 +147,7 @@ def _batch_norm_compiled(x: Tensor, gamma, beta, epsilon: float):
 
     def vjp(g):
         dx, dgamma, dbeta = jit_norm.batch_norm_backward(
-            g, x_hat, inv_std, None if gamma is None else gamma.data
+            g, x.data, mean, inv_std, None if gamma is None else gamma.data
         )
         return affine_grads(x, gamma, beta, dx, dgamma, dbeta)
 

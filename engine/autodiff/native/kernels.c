@@ -110,38 +110,41 @@ void bn_channel_sums_##S(const T *restrict x, int64_t n, int64_t c, int64_t p, c
             run_sums_##S(x + (s * c + ch) * p, p, shift[ch], first + ch, second + ch);       \
 }                                                                                            \
                                                                                              \
-void bn_normalise_##S(const T *restrict x, int64_t n, int64_t c, int64_t p, const T *restrict mean,           \
-                      const T *restrict inv_std, const T *restrict gamma, const T *restrict beta, T *restrict x_hat, T *restrict y) {     \
+void bn_normalise_##S(const T *restrict x, int64_t n, int64_t c, int64_t p,                \
+                      const T *restrict mean, const T *restrict inv_std,                      \
+                      const T *restrict gamma, const T *restrict beta, T *restrict y) {       \
     for (int64_t s = 0; s < n; s++)                                                          \
         for (int64_t ch = 0; ch < c; ch++) {                                                 \
             const T m = mean[ch], k = inv_std[ch], g = gamma[ch], b = beta[ch];              \
-            const T *restrict xi = x + (s * c + ch) * p;                                              \
-            T *restrict hi = x_hat + (s * c + ch) * p, *yi = y + (s * c + ch) * p;                    \
-            for (int64_t i = 0; i < p; i++) {                                                \
-                T h = (xi[i] - m) * k;                                                       \
-                hi[i] = h;                                                                   \
-                yi[i] = h * g + b;                                                           \
-            }                                                                                \
+            const int64_t o = (s * c + ch) * p;                                              \
+            for (int64_t i = 0; i < p; i++) y[o + i] = ((x[o + i] - m) * k) * g + b;         \
         }                                                                                    \
 }                                                                                            \
                                                                                              \
-void bn_gradient_sums_##S(const T *restrict g, const T *restrict x_hat, int64_t n, int64_t c, int64_t p,      \
-                          double *restrict sum_g, double *restrict sum_gx) {                                   \
+/* Per channel: sums of g and of g * x in double (the caller turns the second into the sum   \
+   of g * x_hat = inv_std * (sum g x - mean * sum g): x_hat is not kept). */                 \
+void bn_gradient_sums_##S(const T *restrict g, const T *restrict x, int64_t n, int64_t c,   \
+                          int64_t p, double *restrict sum_g, double *restrict sum_gx) {       \
     memset(sum_g, 0, c * sizeof(double));                                                    \
     memset(sum_gx, 0, c * sizeof(double));                                                   \
     for (int64_t s = 0; s < n; s++)                                                          \
         for (int64_t ch = 0; ch < c; ch++)                                                   \
-            dot_sums_##S(g + (s * c + ch) * p, x_hat + (s * c + ch) * p, p, sum_g + ch,      \
+            dot_sums_##S(g + (s * c + ch) * p, x + (s * c + ch) * p, p, sum_g + ch,          \
                          sum_gx + ch);                                                       \
 }                                                                                            \
                                                                                              \
-void bn_input_gradient_##S(const T *restrict g, const T *restrict x_hat, int64_t n, int64_t c, int64_t p,     \
-                           const T *restrict mean_g, const T *restrict mean_gx, const T *restrict scale, T *restrict dx) {       \
+/* dx from x_hat recomputed as the forward pass computed it, (x - mean) * inv_std */         \
+void bn_input_gradient_##S(const T *restrict g, const T *restrict x, int64_t n, int64_t c,  \
+                           int64_t p, const T *restrict mean, const T *restrict inv_std,      \
+                           const T *restrict mean_g, const T *restrict mean_gx,               \
+                           const T *restrict scale, T *restrict dx) {                         \
     for (int64_t s = 0; s < n; s++)                                                          \
         for (int64_t ch = 0; ch < c; ch++) {                                                 \
-            const T mg = mean_g[ch], mgx = mean_gx[ch], k = scale[ch];                       \
+            const T m = mean[ch], k = inv_std[ch];                                           \
+            const T mg = mean_g[ch], mgx = mean_gx[ch], sc = scale[ch];                      \
             const int64_t o = (s * c + ch) * p;                                              \
-            for (int64_t i = 0; i < p; i++) dx[o + i] = (g[o + i] - mg - x_hat[o + i] * mgx) * k; \
+            for (int64_t i = 0; i < p; i++)                                                  \
+                dx[o + i] = (g[o + i] - mg - ((x[o + i] - m) * k) * mgx) * sc;               \
         }                                                                                    \
 }                                                                                            \
                                                                                              \
