@@ -3,7 +3,7 @@
 numpy evaluates an elementwise formula one operation at a time, each a pass over memory: a
 hard_silu backward is seven passes, a batch normalisation about seven each way, where
 PyTorch runs one loop. ``native/kernels.c`` holds those loops for the kernels that gain most
-(:mod:`jit_activations`, :mod:`jit_pool`, :mod:`jit_norm`, :mod:`jit_group_norm`). At
+(:mod:`jit_activations`, :mod:`jit_norm`, :mod:`jit_group_norm`). At
 first use it is compiled with the machine's C compiler (``cc``, else ``gcc``; ``-O3
 -march=native -ffp-contract=off``) into the kernel cache and loaded with ctypes; later
 processes load the cached library (named by a hash of the source, the flags and the
