@@ -207,6 +207,9 @@ def silu(a) -> Tensor:
     costliest of its passes."""
     a = as_tensor(a)
     x = a.data
+    if _compiled_float32(a):
+        # One vectorised loop each way; the backward recomputes the sigmoid instead.
+        return _unary_compiled(jit_activations.silu, jit_activations.silu_grad, a)
     s = map_blocks(_sigmoid_block, x)
     return Tensor.from_op(x * s, (a,), lambda g: (map_blocks(_silu_grad, x, s, g),))
 
@@ -235,6 +238,12 @@ def hard_silu(a) -> Tensor:
 def _compiled_here(a: Tensor) -> bool:
     """Whether the compiled loop runs (see :mod:`engine.autodiff.jit`): numpy floats only."""
     return jit.enabled() and a.data.dtype in (numpy.float32, numpy.float64)
+
+
+def _compiled_float32(a: Tensor) -> bool:
+    """Whether the compiled loops with an exponential run: float32 only (float64 is for the
+    gradient checks, which keep the numpy formulas)."""
+    return jit.enabled() and a.data.dtype == numpy.float32
 
 
 def _unary_compiled(forward, derivative, a: Tensor) -> Tensor:
@@ -318,6 +327,7 @@ _PHI_TANH = (
     -1.32263336e-07,
     1.75617061e-09,
 )
+_PHI_TANH_FLOAT32 = numpy.array(_PHI_TANH, dtype=numpy.float32)  # for the compiled loop
 _PHI_CLIP = 6.0
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -369,6 +379,13 @@ def _exact_gelu(a: Tensor) -> Tensor:
     """Training keeps the derivative ``Phi(x) + x phi(x)`` (one activation-sized array), so
     the backward pass is ``g`` times it."""
     x = a.data
+    if _compiled_float32(a):
+        # The same fit in one vectorised loop each way; the backward recomputes Phi and phi
+        # from x rather than keep the slope (one activation-sized array less).
+        phi = _PHI_TANH_FLOAT32
+        return Tensor.from_op(
+            jit_activations.gelu(x, phi), (a,), lambda g: (jit_activations.gelu_grad(x, g, phi),)
+        )
     if not (is_grad_enabled() and a.requires_grad):
         return Tensor.from_op(map_blocks(_gelu_value, x, long_formula=True), (a,), None)
     out, slope = map_blocks(_gelu_value_and_slope, x, outputs=2, long_formula=True)
