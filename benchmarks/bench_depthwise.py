@@ -76,6 +76,18 @@ forced onto im2col / PyTorch: DepthwiseConv2D 11.9 / 23.4 / 6.8 (1.76x); stride 
 layer took 33-44 ms on the whole-batch im2col path. The rest of the gap to PyTorch's
 direct C kernel is the layout copies and numpy's separate passes.
 
+Compiled loops (``engine.autodiff.jit_depthwise``, C built at first use; the column
+"compiled", and what the layers run wherever the library is built): each (sample, channel)
+plane in a padded copy in L1, stored as its stride phases, every tap summed in registers
+(fused loops for 9 and 25 taps). One session's run (engine on the elementwise pool's two
+threads, PyTorch on one, load ~1; minima, ms, compiled / numpy direct / PyTorch): 28x28 3x3
+s1 4.4 / 8.6 / 5.8 (0.77x); s2 3.0 / 4.1 / 3.2 (0.92x); MobileNetV2's 96 x 56x56 15.4 / 74
+/ 36 (0.43x); 144 x 28x28 s2 11.8 / 14.8 / 8.1 (1.46x); 5x5 5.3 / 16.7 / 30.6 (0.17x);
+multiplier 4 7.5 / 13.8 (im2col 16.9) / 20.3 (0.37x); 64 x 8x8 3.2 / 4.8 / 1.9 (1.67x); 256
+x 7x7 4.9 / 8.6 / 2.7 (1.82x: per-plane overhead on 49-value planes); 112x112 4.3 / 14.8 /
+11.1 (0.39x). The whole DepthwiseConv2D layer step at ``bench_layers_a``'s shape on one
+thread each: 0.94-1.06x PyTorch (1.54x on the numpy path).
+
 Run: ``python -m benchmarks.bench_depthwise`` (``--repeats 7 --threads 2 --profile
 --no-layers --only-layers``).
 """
@@ -83,6 +95,7 @@ Run: ``python -m benchmarks.bench_depthwise`` (``--repeats 7 --threads 2 --profi
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import statistics
 import sys
@@ -94,7 +107,7 @@ import numpy as np
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine.autodiff import kernels_conv_groups, kernels_depthwise  # noqa: E402
+from engine.autodiff import jit, kernels_conv_groups, kernels_depthwise  # noqa: E402
 from engine.autodiff.tensor import Tensor, grad  # noqa: E402
 
 try:  # optional reference, benchmark only
@@ -117,18 +130,21 @@ CASES = [
 ]
 
 
-def _engine_step(formulation: str, x, kernel, bias, stride: int):
+def _engine_step(formulation: str, x, kernel, bias, stride: int, compiled: bool = False):
+    """One step of ``formulation``; "direct" runs the numpy kernel unless ``compiled`` (the C
+    loops of :mod:`engine.autodiff.jit_depthwise`)."""
     ones = None
 
     def step():
         nonlocal ones
         tensors = [Tensor(a, requires_grad=True) for a in (x, kernel, bias)]
-        out = kernels_conv_groups.depthwise_conv2d(
-            *tensors, strides=stride, padding="same", formulation=formulation
-        )
-        if ones is None:
-            ones = np.ones(out.shape, np.float32)
-        grad(out, tensors, grad_output=ones)
+        with contextlib.nullcontext() if compiled else jit.disabled():
+            out = kernels_conv_groups.depthwise_conv2d(
+                *tensors, strides=stride, padding="same", formulation=formulation
+            )
+            if ones is None:
+                ones = np.ones(out.shape, np.float32)
+            grad(out, tensors, grad_output=ones)
 
     return step
 
@@ -175,12 +191,12 @@ def _layer_cases():
 
 
 def _layer_rows(repeats: int, rng) -> None:
-    """Whole-layer training steps: the layer as it runs (its formulation picked per shape),
-    the same layer forced onto im2col (the path before the direct kernel), and PyTorch."""
+    """Whole-layer training steps: the layer as it runs (the compiled loops where they are
+    built), the same layer on the numpy formulations, and PyTorch."""
     x = rng.standard_normal((64, 32, 28, 28)).astype(np.float32)
     print(
-        f"\n{'layer (one training step, (64, 32, 28, 28))':44} {'picked':>13} {'im2col':>13} "
-        f"{'torch':>13}  ratios (min) picked/im2col vs torch"
+        f"\n{'layer (one training step, (64, 32, 28, 28))':44} {'as run':>13} {'numpy':>13} "
+        f"{'torch':>13}  ratios (min) as run/numpy vs torch"
     )
     for name, mine, theirs in _layer_cases():
         layer = mine()
@@ -195,12 +211,8 @@ def _layer_rows(repeats: int, rng) -> None:
             )
 
         def forced(ours=ours):
-            real = kernels_conv_groups.depthwise_formulation
-            kernels_conv_groups.depthwise_formulation = lambda *args: "im2col"
-            try:
+            with jit.disabled():  # the numpy formulations, picked per shape
                 ours()
-            finally:
-                kernels_conv_groups.depthwise_formulation = real
 
         def reference(module=module, tx=tx):
             tensor = tx.clone().requires_grad_(True)
@@ -276,8 +288,9 @@ def main(argv=None) -> None:
         print("(could not fix the allocator's thresholds: times depend on run order)")
     rng = np.random.default_rng(0)
     print(
-        f"{'shape, kernel, stride, multiplier':36} {'direct':>13} {'im2col':>13} "
-        f"{'torch':>13}  ratios (min) direct/im2col vs torch, picked"
+        f"{'shape, kernel, stride, multiplier':36} {'compiled':>13} {'direct':>13} "
+        f"{'im2col':>13} {'torch':>13}  ratios (min) compiled/direct/im2col vs torch, "
+        "numpy's pick"
     )
     for shape, k, stride, m in [] if args.only_layers else CASES:
         c = shape[1]
@@ -285,6 +298,7 @@ def main(argv=None) -> None:
         kernel = (rng.standard_normal((c, m, k, k)) * 0.1).astype(np.float32)
         bias = np.zeros(c * m, np.float32)
         steps = {
+            "compiled": _engine_step("direct", x, kernel, bias, stride, compiled=True),
             "direct": _engine_step("direct", x, kernel, bias, stride),
             "im2col": _engine_step("im2col", x, kernel, bias, stride),
         }
@@ -301,10 +315,12 @@ def main(argv=None) -> None:
         ratio = ""
         if torch is not None:
             ref = min(times["torch"])
-            ratio = f"{min(times['direct']) / ref:5.2f} / {min(times['im2col']) / ref:5.2f}"
+            ratio = " / ".join(
+                f"{min(times[key]) / ref:5.2f}" for key in ("compiled", "direct", "im2col")
+            )
         label = f"{shape} {k}x{k} s{stride} m{m}"
         print(
-            f"{label:36} {cells['direct']:>13} {cells['im2col']:>13} "
+            f"{label:36} {cells['compiled']:>13} {cells['direct']:>13} {cells['im2col']:>13} "
             f"{cells.get('torch', '-'):>13}  {ratio}  {picked}",
             flush=True,
         )

@@ -3,7 +3,8 @@
 numpy evaluates an elementwise formula one operation at a time, each a pass over memory: a
 hard_silu backward is seven passes, a batch normalisation about seven each way, where
 PyTorch runs one loop. ``native/kernels.c`` holds those loops for the kernels that gain most
-(:mod:`jit_activations`, :mod:`jit_norm`, :mod:`jit_group_norm`). At
+(:mod:`jit_activations`, :mod:`jit_norm`, :mod:`jit_group_norm`), ``native/depthwise.c``
+the depthwise convolution's (:mod:`jit_depthwise`). At
 first use it is compiled with the machine's C compiler (``cc``, else ``gcc``; ``-O3
 -march=native -ffp-contract=off``) into the kernel cache and loaded with ctypes; later
 processes load the cached library (named by a hash of the source, the flags and the
@@ -38,10 +39,11 @@ import numpy
 
 from engine import backend
 
-__all__ = ["ENV", "call", "disabled", "enabled", "status"]
+__all__ = ["ENV", "call", "call_checked", "disabled", "enabled", "status"]
 
 ENV = "LAYERCANVAS_JIT"
-SOURCE = Path(__file__).with_name("native") / "kernels.c"
+# kernels.c (elementwise, normalisations, exp loops) and depthwise.c: one library.
+SOURCES = tuple(Path(__file__).with_name("native") / name for name in ("kernels.c", "depthwise.c"))
 FLAGS = ("-O3", "-march=native", "-ffp-contract=off", "-fPIC", "-shared", "-std=c99")
 
 _local = threading.local()
@@ -73,7 +75,9 @@ def _build() -> ctypes.CDLL:
         [compiler, "--version"], capture_output=True, text=True, timeout=30, check=False
     ).stdout
     digest = hashlib.sha256(
-        SOURCE.read_bytes() + " ".join(FLAGS).encode() + version.encode()
+        b"".join(source.read_bytes() for source in SOURCES)
+        + " ".join(FLAGS).encode()
+        + version.encode()
     ).hexdigest()[:20]
     target = _cache_dir() / f"kernels-{digest}.so"
     if not target.is_file():
@@ -82,7 +86,7 @@ def _build() -> ctypes.CDLL:
         os.close(handle)
         try:
             done = subprocess.run(
-                [compiler, *FLAGS, "-o", partial, str(SOURCE), "-lm"],
+                [compiler, *FLAGS, "-o", partial, *map(str, SOURCES), "-lm"],
                 capture_output=True,
                 text=True,
                 timeout=120,
@@ -143,13 +147,13 @@ def disabled():
         _local.off = before
 
 
-def _function(name: str, dtype) -> ctypes._CFuncPtr:
+def _function(name: str, dtype, restype=None) -> ctypes._CFuncPtr:
     suffix = "f32" if numpy.dtype(dtype) == numpy.float32 else "f64"
     key = f"{name}_{suffix}"
     function = _functions.get(key)
     if function is None:
         function = getattr(_load(), key)
-        function.restype = None
+        function.restype = restype
         _functions[key] = function
     return function
 
@@ -159,6 +163,17 @@ def call(name: str, dtype, *args) -> None:
     :func:`enabled`): numpy arrays (C-contiguous) go as their data pointers, Python ints as
     int64, floats as double. The arrays stay referenced by ``args`` for the whole call, so a
     temporary passed here cannot be freed under the kernel."""
+    _function(name, dtype)(*_converted(name, args))
+
+
+def call_checked(name: str, dtype, *args) -> None:
+    """As :func:`call`, for a C function that returns 0 when it could not allocate its
+    buffers: then a ``MemoryError`` naming the kernel."""
+    if not _function(name, dtype, ctypes.c_int64)(*_converted(name, args)):
+        raise MemoryError(f"{name}: the compiled kernel could not allocate its buffers")
+
+
+def _converted(name: str, args) -> list:
     converted = []
     for arg in args:
         if isinstance(arg, numpy.ndarray):
@@ -169,4 +184,4 @@ def call(name: str, dtype, *args) -> None:
             converted.append(ctypes.c_int64(int(arg)))
         else:
             converted.append(ctypes.c_double(float(arg)))
-    _function(name, dtype)(*converted)
+    return converted

@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy
 
 from engine import backend
-from engine.autodiff import kernels_conv, kernels_depthwise, ops
+from engine.autodiff import jit_depthwise, kernels_conv, kernels_depthwise, ops
 from engine.autodiff.gemm import matmul_nt
 from engine.autodiff.kernels_conv import _check_image, _Im2col, _pair
 from engine.autodiff.kernels_conv_blocked import one_blas_thread
@@ -258,8 +258,15 @@ def depthwise_conv2d(
     if k.ndim != 4 or x.ndim != 4:
         _check_image("depthwise_conv2d", x)
         raise ValueError(f"depthwise_conv2d: kernel must be (C, M, kh, kw), got {k.shape}")
+    compiled = jit_depthwise.runs_here(x.data, k.data)
     if formulation is None:
-        formulation = depthwise_formulation(x.shape, k.shape, strides)
+        # The compiled loops keep each plane in L1 and beat im2col's GEMM at every depth
+        # multiplier measured (benchmarks/bench_depthwise.py).
+        formulation = "direct" if compiled else depthwise_formulation(x.shape, k.shape, strides)
+    if formulation == "direct" and compiled:
+        return jit_depthwise.depthwise_conv2d_compiled(
+            x, k, bias, _pair(strides), padding, _pair(dilation), relu
+        )
     if formulation == "direct":
         return kernels_depthwise.depthwise_conv2d_direct(
             x, k, bias, strides, padding, dilation, relu

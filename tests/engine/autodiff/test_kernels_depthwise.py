@@ -1,10 +1,13 @@
-"""Depthwise convolution, both formulations (the direct kernel of
+"""Depthwise convolution, every formulation (the compiled loops of
+``engine.autodiff.jit_depthwise``, the numpy direct kernel of
 ``engine.autodiff.kernels_depthwise`` and im2col + batched GEMM): forward values and the
 gradients of input, kernel and bias against PyTorch's ``conv2d(groups=C)`` in float64,
 against finite differences, block by block over the batch, under the strict array-API
 namespace, and the routing of ``conv2d_grouped`` and the formulation choice."""
 
 from __future__ import annotations
+
+import contextlib
 
 import array_api_strict
 import numpy as np
@@ -13,12 +16,14 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 
 from engine import backend
-from engine.autodiff import kernels_conv_groups, kernels_depthwise
+from engine.autodiff import jit, kernels_conv_groups, kernels_depthwise
 from engine.autodiff.gradcheck import check_gradients
 from engine.autodiff.kernels_conv_groups import conv2d_grouped, depthwise_conv2d
 from engine.autodiff.tensor import Tensor, grad
 
-FORMULATIONS = ("direct", "im2col")
+FORMULATIONS = ("direct", "im2col")  # what depthwise_formulation may answer
+# "compiled" is the direct formulation with the C loops built; "direct" the numpy kernel.
+WAYS = ("compiled", "direct", "im2col")
 
 # (x shape, (M, kh, kw), strides, padding, dilation)
 CASES = {
@@ -47,12 +52,24 @@ def _arrays(case, seed=0):
     )
 
 
-def _ours(case, x, k, b, formulation, relu=False):
+def _way(way):
+    """(formulation, context) for one of WAYS."""
+    if way == "compiled":
+        if not jit.enabled():
+            pytest.skip("the compiled kernels are not built here")
+        return "direct", contextlib.nullcontext()
+    return way, jit.disabled()
+
+
+def _ours(case, x, k, b, way, relu=False):
     _, _, strides, padding, dilation = CASES[case]
+    formulation, context = _way(way)
     tensors = [Tensor(a, requires_grad=True) for a in (x, k, b)]
-    out = depthwise_conv2d(*tensors, strides, padding, dilation, relu, formulation=formulation)
-    r = np.random.default_rng(1).standard_normal(out.shape)
-    return out.numpy(), [backend.to_numpy(g) for g in grad(out, tensors, grad_output=r)], r
+    with context:
+        out = depthwise_conv2d(*tensors, strides, padding, dilation, relu, formulation=formulation)
+        r = np.random.default_rng(1).standard_normal(out.shape).astype(out.dtype)
+        grads = grad(out, tensors, grad_output=r)
+    return out.numpy(), [backend.to_numpy(g) for g in grads], r
 
 
 def _torch(case, x, k, b, r, relu=False):
@@ -80,19 +97,19 @@ def _assert_matches(ours, theirs):
         np.testing.assert_allclose(mine, ref, rtol=1e-10, atol=1e-10)
 
 
-@pytest.mark.parametrize("formulation", FORMULATIONS)
+@pytest.mark.parametrize("way", WAYS)
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_forward_and_gradients_are_pytorchs(case, formulation):
+def test_forward_and_gradients_are_pytorchs(case, way):
     x, k, b = _arrays(case)
-    ours = _ours(case, x, k, b, formulation)
+    ours = _ours(case, x, k, b, way)
     _assert_matches(ours, _torch(case, x, k, b, ours[2]))
 
 
-@pytest.mark.parametrize("formulation", FORMULATIONS)
+@pytest.mark.parametrize("way", WAYS)
 @pytest.mark.parametrize("case", ["same-3x3", "stride2-pad1-m3"])
-def test_fused_relu_is_pytorchs(case, formulation):
+def test_fused_relu_is_pytorchs(case, way):
     x, k, b = _arrays(case, seed=3)
-    ours = _ours(case, x, k, b, formulation, relu=True)
+    ours = _ours(case, x, k, b, way, relu=True)
     _assert_matches(ours, _torch(case, x, k, b, ours[2], relu=True))
 
 
@@ -140,12 +157,10 @@ def test_partial_gradients_and_no_bias():
     np.testing.assert_allclose(gk, theirs, rtol=1e-10)
 
 
-@pytest.mark.parametrize("formulation", FORMULATIONS)
-def test_float32_stays_float32(formulation):
+@pytest.mark.parametrize("way", WAYS)
+def test_float32_stays_float32(way):
     x, k, b = (a.astype(np.float32) for a in _arrays("stride2-pad1-m3"))
-    tensors = [Tensor(a, requires_grad=True) for a in (x, k, b)]
-    out = depthwise_conv2d(*tensors, 2, ((1, 1), (1, 1)), formulation=formulation)
-    grads = grad(out, tensors, grad_output=np.ones(out.shape, np.float32))
+    out, grads, _ = _ours("stride2-pad1-m3", x, k, b, way)
     assert out.dtype == np.float32 and all(g.dtype == np.float32 for g in grads)
 
 
@@ -182,9 +197,10 @@ def test_grouped_conv_with_one_channel_per_group_takes_the_depthwise_kernel(monk
     monkeypatch.setattr(kernels_depthwise, "depthwise_conv2d_direct", spy)
     monkeypatch.setattr(kernels_conv_groups, "depthwise_formulation", lambda *a: "direct")
     tensors = [Tensor(a, requires_grad=True) for a in (x, k.reshape(6, 1, 3, 3), b)]
-    out = conv2d_grouped(*tensors, groups=3)
-    r = np.random.default_rng(1).standard_normal(out.shape)
-    grads = [backend.to_numpy(g) for g in grad(out, tensors, grad_output=r)]
+    with jit.disabled():  # the numpy kernel (the compiled one is tested in test_jit_depthwise)
+        out = conv2d_grouped(*tensors, groups=3)
+        r = np.random.default_rng(1).standard_normal(out.shape)
+        grads = [backend.to_numpy(g) for g in grad(out, tensors, grad_output=r)]
     assert calls == [(3, 2, 3, 3)]
     t_out, t_grads = _torch("valid-3x3-m2", x, k, b, r)
     np.testing.assert_allclose(out.numpy(), t_out, rtol=1e-10, atol=1e-10)
